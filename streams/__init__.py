@@ -1,0 +1,7 @@
+"""streams: a streaming-first data mesh platform on Kafka."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"
