@@ -11,9 +11,10 @@ at the boundary (``raise ... from exc``). Messages name the offending value and 
     │   └── PlatformNotRunningError     ``.mesh/platform.json`` names no live platform
     ├── BrokerUnavailableError          Kafka cannot be reached
     ├── RegistryUnavailableError        the schema registry cannot be reached
-    └── SchemaError                     a schema problem
-        ├── InvalidSchemaError          not valid Avro (or a bad reference)
-        └── IncompatibleSchemaError     refused by the subject's compatibility level
+    ├── SchemaError                     a schema problem
+    │   ├── InvalidSchemaError          not valid Avro (or a bad reference)
+    │   └── IncompatibleSchemaError     refused by the subject's compatibility level
+    └── RegistryRequestError            a registry request refused, with Confluent's error_code
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "PlatformNotRunningError",
     "PlatformStartError",
     "PortInUseError",
+    "RegistryRequestError",
     "RegistryUnavailableError",
     "SchemaError",
     "StreamsError",
@@ -110,3 +112,17 @@ class IncompatibleSchemaError(SchemaError):
     ) -> None:
         super().__init__(message, subject=subject)
         self.incompatibilities = list(incompatibilities or [])
+
+
+class RegistryRequestError(StreamsError):
+    """A schema-registry request that the registry refuses.
+
+    ``status`` is the HTTP status and ``error_code`` Confluent's finer code (40401 subject not
+    found, 42201 invalid schema, …), so clients written for Confluent's registry understand it.
+    """
+
+    def __init__(self, status: int, error_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.message = message

@@ -1,0 +1,432 @@
+"""The Confluent Schema Registry REST API (Avro) over :class:`~streams.registry.service.Registry`.
+
+Routes answer JSON with Confluent's status codes and ``error_code`` values, so that
+confluent-kafka's ``SchemaRegistryClient`` (and any other Confluent client) works unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+
+from streams.errors import RegistryRequestError
+from streams.registry import codes
+from streams.registry._http import Request, Response, render
+from streams.registry._query import flag, page, parse_version, read_body, schema_body
+from streams.registry.compatibility import LEVELS
+from streams.registry.service import MODES, Registry
+from streams.registry.state import SchemaRecord
+
+__all__ = ["Api"]
+
+Result = Any
+Route = Callable[..., "Result | Awaitable[Result]"]
+
+_LEVEL_HELP = (
+    "Invalid compatibility level. Valid values are none, backward, forward, full, "
+    "backward_transitive, forward_transitive, and full_transitive"
+)
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def version_json(record: SchemaRecord, *, guid: str | None = None) -> dict[str, Any]:
+    """A subject version as Confluent returns it."""
+    body: dict[str, Any] = {
+        "subject": record.subject,
+        "version": record.version,
+        "id": record.id,
+        "schema": record.schema,
+    }
+    if guid:
+        body["guid"] = guid
+    if record.references:
+        body["references"] = record.references
+    if record.metadata is not None:
+        body["metadata"] = record.metadata
+    if record.deleted:
+        body["deleted"] = True
+    return body
+
+
+class Api:
+    """Routes requests to the registry; keeps the precomputed answers for ``/schemas/ids/{id}``."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.fast: dict[bytes, bytes] = {}
+        registry.listeners.append(self.refresh)
+        self._routes: list[tuple[str, re.Pattern[str], Route]] = []
+        add = self._add
+        add("GET", r"/", lambda r: {})
+        add("GET", r"/schemas/types", lambda r: ["AVRO"])
+        add("GET", r"/contexts", lambda r: ["."])
+        add("GET", r"/v1/metadata/id", lambda r: {"scope": {"clusters": {}}})
+        add("GET", r"/schemas", self.list_schemas)
+        add("GET", r"/schemas/ids/(\d+)", self.get_schema)
+        add("GET", r"/schemas/ids/(\d+)/schema", self.get_schema_raw)
+        add("GET", r"/schemas/ids/(\d+)/subjects", self.get_schema_subjects)
+        add("GET", r"/schemas/ids/(\d+)/versions", self.get_schema_versions)
+        add("GET", r"/schemas/guids/([^/]+)", self.get_schema_by_guid)
+        add("GET", r"/subjects", self.list_subjects)
+        add("POST", r"/subjects/([^/]+)", self.lookup)
+        add("DELETE", r"/subjects/([^/]+)", self.delete_subject)
+        add("GET", r"/subjects/([^/]+)/versions", self.list_versions)
+        add("POST", r"/subjects/([^/]+)/versions", self.register)
+        add("GET", r"/subjects/([^/]+)/versions/([^/]+)", self.get_version)
+        add("DELETE", r"/subjects/([^/]+)/versions/([^/]+)", self.delete_version)
+        add("GET", r"/subjects/([^/]+)/versions/([^/]+)/schema", self.get_version_raw)
+        add("GET", r"/subjects/([^/]+)/versions/([^/]+)/referencedby", self.referenced_by)
+        add("GET", r"/subjects/([^/]+)/metadata", self.get_by_metadata)
+        add("POST", r"/compatibility/subjects/([^/]+)/versions/([^/]+)", self.check_version)
+        add("POST", r"/compatibility/subjects/([^/]+)/versions", self.check_all)
+        for prefix, subject in (("/config", ""), ("/config/([^/]+)", "s")):
+            add("GET", prefix, self.get_config if subject else self.get_global_config)
+            add("PUT", prefix, self.put_config)
+            add("DELETE", prefix, self.delete_config)
+        for prefix in ("/mode", "/mode/([^/]+)"):
+            add("GET", prefix, self.get_mode)
+            add("PUT", prefix, self.put_mode)
+            add("DELETE", prefix, self.delete_mode)
+        add("GET", r"/associations/resources/([^/]+)/([^/]+)", lambda r, ns, name: [])
+        self.refresh(None)
+
+    def _add(self, method: str, pattern: str, route: Route) -> None:
+        self._routes.append((method, re.compile(pattern + "/?$"), route))
+
+    # --- dispatch ---------------------------------------------------------------------------
+
+    def __call__(self, request: Request) -> Response | Awaitable[Response]:
+        """Route one request; errors become Confluent-style JSON bodies."""
+        allowed = False
+        for method, pattern, route in self._routes:
+            match = pattern.match(request.path)
+            if match is None:
+                continue
+            allowed = True
+            if method != request.method:
+                continue
+            args = [unquote(arg) for arg in match.groups()]
+            try:
+                result = route(request, *args)
+            except RegistryRequestError as exc:
+                return _error(exc)
+            if isinstance(result, Awaitable):
+                return self._finish(result)
+            return Response(200, _dumps(result))
+        if allowed:
+            return _error(
+                RegistryRequestError(405, codes.METHOD_NOT_ALLOWED, "HTTP 405 Method Not Allowed")
+            )
+        return _error(
+            RegistryRequestError(404, codes.NOT_FOUND, f"HTTP 404 Not Found: {request.path}")
+        )
+
+    async def _finish(self, pending: Awaitable[Result]) -> Response:
+        try:
+            return Response(200, _dumps(await pending))
+        except RegistryRequestError as exc:
+            return _error(exc)
+
+    def refresh(self, ids: set[int] | None) -> None:
+        """Recompute the precomputed ``GET /schemas/ids/{id}`` answers of ``ids`` (None: all)."""
+        schemas = self.registry.state.schemas
+        if ids is None:
+            self.fast.clear()
+            ids = set(schemas)
+        for schema_id in ids:
+            target = b"/schemas/ids/%d" % schema_id
+            entry = schemas.get(schema_id)
+            if entry is None:
+                self.fast.pop(target, None)
+            else:
+                self.fast[target] = render(200, _dumps(self._schema_json(entry)))
+
+    # --- schemas by id --------------------------------------------------------------------
+
+    @staticmethod
+    def _schema_json(entry: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {"schema": entry.schema, "guid": entry.guid}
+        if entry.references:
+            body["references"] = entry.references
+        if entry.metadata is not None:
+            body["metadata"] = entry.metadata
+        return body
+
+    def _entry(self, schema_id: str) -> Any:
+        entry = self.registry.state.entry(int(schema_id))
+        if entry is None:
+            raise RegistryRequestError(404, codes.SCHEMA_NOT_FOUND, f"Schema {schema_id} not found")
+        return entry
+
+    def get_schema(self, request: Request, schema_id: str) -> Result:
+        body = self._schema_json(self._entry(schema_id))
+        if flag(request, "fetchMaxId"):
+            body["maxId"] = self.registry.state.max_id
+        return body
+
+    def get_schema_by_guid(self, request: Request, guid: str) -> Result:
+        entry = self.registry.state.entry_by_guid(guid)
+        if entry is None:
+            raise RegistryRequestError(404, codes.SCHEMA_NOT_FOUND, f"Schema {guid} not found")
+        return {**self._schema_json(entry), "id": entry.id}
+
+    def get_schema_raw(self, request: Request, schema_id: str) -> Result:
+        return orjson.Fragment(self._entry(schema_id).schema.encode())
+
+    def get_schema_subjects(self, request: Request, schema_id: str) -> Result:
+        self._entry(schema_id)
+        holders = self.registry.state.holders(int(schema_id), deleted=flag(request, "deleted"))
+        return sorted({r.subject for r in holders})
+
+    def get_schema_versions(self, request: Request, schema_id: str) -> Result:
+        self._entry(schema_id)
+        holders = self.registry.state.holders(int(schema_id), deleted=flag(request, "deleted"))
+        return [{"subject": r.subject, "version": r.version} for r in holders]
+
+    def list_schemas(self, request: Request) -> Result:
+        state = self.registry.state
+        prefix = request.query.get("subjectPrefix", "")
+        deleted = flag(request, "deleted")
+        found: list[dict[str, Any]] = []
+        for subject in state.subject_names(deleted=deleted):
+            if not subject.startswith(prefix):
+                continue
+            versions = state.versions(subject, deleted=deleted)
+            if flag(request, "latestOnly"):
+                versions = versions[-1:]
+            found.extend(version_json(r) for r in versions)
+        return page(request, found)
+
+    # --- subjects ---------------------------------------------------------------------------
+
+    def list_subjects(self, request: Request) -> Result:
+        deleted_only = flag(request, "deletedOnly") or flag(request, "deleted_only")
+        names = self.registry.state.subject_names(
+            deleted=flag(request, "deleted"), deleted_only=deleted_only
+        )
+        prefix = request.query.get("subjectPrefix", "")
+        return page(request, [n for n in names if n.startswith(prefix)])
+
+    def list_versions(self, request: Request, subject: str) -> Result:
+        deleted_only = flag(request, "deletedOnly") or flag(request, "deleted_only")
+        stored = self.registry.state.versions(subject, deleted=True)
+        if deleted_only:
+            found = [r.version for r in stored if r.deleted]
+        else:
+            found = [r.version for r in stored if flag(request, "deleted") or not r.deleted]
+        if not stored or (not found and not deleted_only):
+            raise RegistryRequestError(
+                404, codes.SUBJECT_NOT_FOUND, f"Subject '{subject}' not found."
+            )
+        return page(request, found)
+
+    def _version(self, request: Request, subject: str, version: str) -> SchemaRecord:
+        number = parse_version(version)
+        record = self.registry.find_version(subject, number, deleted=flag(request, "deleted"))
+        assert record is not None
+        return record
+
+    def get_version(self, request: Request, subject: str, version: str) -> Result:
+        record = self._version(request, subject, version)
+        entry = self.registry.state.entry(record.id)
+        return version_json(record, guid=entry.guid if entry else None)
+
+    def get_version_raw(self, request: Request, subject: str, version: str) -> Result:
+        return orjson.Fragment(self._version(request, subject, version).schema.encode())
+
+    def referenced_by(self, request: Request, subject: str, version: str) -> Result:
+        record = self._version(request, subject, version)
+        return self.registry.state.referenced_by(
+            subject, record.version, deleted=flag(request, "deleted")
+        )
+
+    def get_by_metadata(self, request: Request, subject: str) -> Result:
+        keys = [v for k, v in request.pairs if k == "key"]
+        values = [v for k, v in request.pairs if k == "value"]
+        wanted = dict(zip(keys, values, strict=False))
+        if not self.registry.state.versions(subject, deleted=flag(request, "deleted")):
+            raise RegistryRequestError(
+                404, codes.SUBJECT_NOT_FOUND, f"Subject '{subject}' not found."
+            )
+        for record in reversed(
+            self.registry.state.versions(subject, deleted=flag(request, "deleted"))
+        ):
+            properties = (record.metadata or {}).get("properties") or {}
+            if all(properties.get(k) == v for k, v in wanted.items()):
+                return version_json(record)
+        raise RegistryRequestError(
+            404, codes.SCHEMA_NOT_FOUND, f"Schema not found: no version of {subject!r} has {wanted}"
+        )
+
+    async def register(self, request: Request, subject: str) -> Result:
+        body = schema_body(request, allow_empty=True)
+        record = await self.registry.register(
+            subject,
+            schema=body["schema"],
+            references=body["references"],
+            metadata=body["metadata"],
+            version=body.get("version"),
+            schema_id=body.get("id"),
+        )
+        entry = self.registry.state.entry(record.id)
+        return {"id": record.id, "version": record.version, "guid": entry.guid if entry else None}
+
+    def lookup(self, request: Request, subject: str) -> Result:
+        body = schema_body(request)
+        deleted = flag(request, "deleted")
+        stored = self.registry.state.versions(subject, deleted=deleted)
+        if not stored:
+            raise RegistryRequestError(
+                404, codes.SUBJECT_NOT_FOUND, f"Subject '{subject}' not found."
+            )
+        parsed = self.registry.parsed(body["schema"], body["references"])
+        for record in reversed(stored):
+            if record.schema != parsed.canonical or record.references != body["references"]:
+                continue
+            if body["metadata"] is not None and record.metadata != body["metadata"]:
+                continue
+            return version_json(record)
+        raise RegistryRequestError(404, codes.SCHEMA_NOT_FOUND, "Schema not found")
+
+    async def delete_subject(self, request: Request, subject: str) -> Result:
+        return await self.registry.delete_subject(subject, permanent=flag(request, "permanent"))
+
+    async def delete_version(self, request: Request, subject: str, version: str) -> Result:
+        number = parse_version(version)
+        return await self.registry.delete_version(
+            subject, number, permanent=flag(request, "permanent")
+        )
+
+    # --- compatibility ------------------------------------------------------------------------
+
+    def check_version(self, request: Request, subject: str, version: str) -> Result:
+        number = parse_version(version)
+        body = schema_body(request)
+        parsed = self.registry.parsed(body["schema"], body["references"])
+        if number == -1 and self.registry.state.latest(subject) is None:
+            return {"is_compatible": True}
+        record = self.registry.find_version(subject, number, missing_ok=True)
+        if record is None:
+            raise RegistryRequestError(
+                404, codes.VERSION_NOT_FOUND, f"Version {version} not found."
+            )
+        problems = self.registry.incompatibilities(
+            subject, parsed, body["metadata"], against=record
+        )
+        return _verdict(request, problems)
+
+    def check_all(self, request: Request, subject: str) -> Result:
+        body = schema_body(request)
+        parsed = self.registry.parsed(body["schema"], body["references"])
+        latest = self.registry.state.latest(subject)
+        metadata = (
+            body["metadata"] if body["metadata"] is not None else (latest and latest.metadata)
+        )
+        problems = self.registry.incompatibilities(subject, parsed, metadata or None, against=None)
+        return _verdict(request, problems)
+
+    # --- config -------------------------------------------------------------------------------
+
+    def get_global_config(self, request: Request) -> Result:
+        return {**self.registry.config(None), "compatibilityLevel": self.registry.level(None)}
+
+    def get_config(self, request: Request, subject: str) -> Result:
+        config = self.registry.config(subject)
+        if not config:
+            if flag(request, "defaultToGlobal"):
+                return self.get_global_config(request)
+            raise RegistryRequestError(
+                404,
+                codes.SUBJECT_LEVEL_CONFIG_NOT_FOUND,
+                f"Subject '{subject}' does not have subject-level compatibility configured",
+            )
+        return config
+
+    async def put_config(self, request: Request, subject: str | None = None) -> Result:
+        body = read_body(request)
+        update: dict[str, Any] = {}
+        level = body.get("compatibility", body.get("compatibilityLevel"))
+        if level is not None:
+            if not isinstance(level, str) or level.upper() not in LEVELS:
+                raise RegistryRequestError(422, codes.INVALID_COMPATIBILITY_LEVEL, _LEVEL_HELP)
+            update["compatibilityLevel"] = level.upper()
+        for key in ("compatibilityGroup", "normalize", "validateFields", "alias"):
+            if key in body:
+                update[key] = body[key]
+        if not update:
+            raise RegistryRequestError(422, codes.INVALID_COMPATIBILITY_LEVEL, _LEVEL_HELP)
+        await self.registry.set_config(subject, update)
+        echo = {k: v for k, v in update.items() if k != "compatibilityLevel"}
+        if "compatibilityLevel" in update:
+            echo["compatibility"] = update["compatibilityLevel"]
+        return echo
+
+    async def delete_config(self, request: Request, subject: str | None = None) -> Result:
+        old = self.registry.config(subject)
+        if subject is not None and not old:
+            raise RegistryRequestError(
+                404, codes.SUBJECT_NOT_FOUND, f"Subject '{subject}' not found."
+            )
+        await self.registry.delete_config(subject)
+        if subject is None:
+            return {**old, "compatibilityLevel": old.get("compatibilityLevel", "BACKWARD")}
+        return old
+
+    # --- mode --------------------------------------------------------------------------------
+
+    def get_mode(self, request: Request, subject: str | None = None) -> Result:
+        modes = self.registry.state.modes
+        if subject is not None and subject not in modes and not flag(request, "defaultToGlobal"):
+            raise RegistryRequestError(
+                404,
+                codes.SUBJECT_LEVEL_MODE_NOT_FOUND,
+                f"Subject '{subject}' does not have subject-level mode configured",
+            )
+        return {"mode": self.registry.mode(subject)}
+
+    async def put_mode(self, request: Request, subject: str | None = None) -> Result:
+        mode = read_body(request).get("mode")
+        if not isinstance(mode, str) or mode.upper() not in MODES:
+            raise RegistryRequestError(
+                422, codes.INVALID_MODE, f"Invalid mode. Valid values are {', '.join(MODES)}"
+            )
+        mode = mode.upper()
+        state = self.registry.state
+        has_schemas = bool(state.versions(subject)) if subject else bool(state.subject_names())
+        if mode == "IMPORT" and has_schemas and not flag(request, "force"):
+            raise RegistryRequestError(
+                422,
+                codes.OPERATION_NOT_PERMITTED,
+                "Cannot import since found existing subjects; pass force=true to import anyway.",
+            )
+        await self.registry.set_mode(subject, mode)
+        return {"mode": mode}
+
+    async def delete_mode(self, request: Request, subject: str | None = None) -> Result:
+        old = self.registry.mode(subject)
+        if subject is not None and subject not in self.registry.state.modes:
+            raise RegistryRequestError(
+                404,
+                codes.SUBJECT_LEVEL_MODE_NOT_FOUND,
+                f"Subject '{subject}' does not have subject-level mode configured",
+            )
+        await self.registry.delete_mode(subject)
+        return {"mode": old}
+
+
+def _verdict(request: Request, problems: list[str]) -> dict[str, Any]:
+    verdict: dict[str, Any] = {"is_compatible": not problems}
+    if flag(request, "verbose"):
+        verdict["messages"] = problems
+    return verdict
+
+
+def _error(exc: RegistryRequestError) -> Response:
+    return Response(exc.status, _dumps({"error_code": exc.error_code, "message": exc.message}))

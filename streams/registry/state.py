@@ -1,0 +1,267 @@
+"""The registry's state, rebuilt by applying the records of the ``_schemas`` log in order.
+
+The log uses Confluent Schema Registry's record format (JSON keys and values), so every change is
+one compactable record keyed by what it changes:
+
+- ``{"keytype":"SCHEMA","subject":S,"version":V,"magic":1}`` → the version (``deleted`` marks a soft
+  delete); a null value (tombstone) is a permanent delete.
+- ``{"keytype":"CONFIG","subject":S|null,"magic":0}`` → ``{"compatibilityLevel":…}``; null clears.
+- ``{"keytype":"MODE","subject":S|null,"magic":0}`` → ``{"mode":…}``; null clears.
+
+State is only changed through :meth:`RegistryState.apply`, which both the start-up replay and
+the write path use, so what a running registry holds is exactly what a restarted one rebuilds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+__all__ = [
+    "RegistryState",
+    "SchemaRecord",
+    "config_key",
+    "identity_of",
+    "mode_key",
+    "schema_key",
+]
+
+Metadata = dict[str, Any]
+Reference = dict[str, Any]
+
+
+@dataclass(slots=True)
+class SchemaRecord:
+    """One version of one subject."""
+
+    subject: str
+    version: int
+    id: int
+    schema: str
+    references: list[Reference] = field(default_factory=list)
+    metadata: Metadata | None = None
+    deleted: bool = False
+
+    def to_value(self) -> bytes:
+        """The record value as stored in the log."""
+        value: dict[str, Any] = {
+            "subject": self.subject,
+            "version": self.version,
+            "id": self.id,
+            "schema": self.schema,
+            "deleted": self.deleted,
+        }
+        if self.references:
+            value["references"] = self.references
+        if self.metadata is not None:
+            value["metadata"] = self.metadata
+        return orjson.dumps(value)
+
+    @property
+    def identity(self) -> str:
+        """What makes two registrations the same schema (and so the same id)."""
+        return identity_of(self.schema, self.references, self.metadata)
+
+
+def identity_of(schema: str, references: list[Reference], metadata: Metadata | None) -> str:
+    """A stable key for schema text + references + metadata."""
+    return orjson.dumps([schema, references, metadata], option=orjson.OPT_SORT_KEYS).decode()
+
+
+def schema_key(subject: str, version: int) -> bytes:
+    """The log key of one subject version."""
+    return orjson.dumps({"keytype": "SCHEMA", "subject": subject, "version": version, "magic": 1})
+
+
+def config_key(subject: str | None) -> bytes:
+    """The log key of the global (``None``) or a subject's compatibility config."""
+    return orjson.dumps({"keytype": "CONFIG", "subject": subject, "magic": 0})
+
+
+def mode_key(subject: str | None) -> bytes:
+    """The log key of the global (``None``) or a subject's mode."""
+    return orjson.dumps({"keytype": "MODE", "subject": subject, "magic": 0})
+
+
+@dataclass(slots=True)
+class _SchemaEntry:
+    """What an id resolves to, plus which versions hold it."""
+
+    id: int
+    schema: str
+    references: list[Reference]
+    metadata: Metadata | None
+    guid: str
+    holders: set[tuple[str, int]] = field(default_factory=set)
+
+
+class RegistryState:
+    """Subjects, versions, ids, configs and modes; changed only by :meth:`apply`."""
+
+    def __init__(self) -> None:
+        self.subjects: dict[str, dict[int, SchemaRecord]] = {}
+        self.schemas: dict[int, _SchemaEntry] = {}
+        self.ids_by_identity: dict[str, int] = {}
+        self.configs: dict[str | None, dict[str, Any]] = {}
+        self.modes: dict[str | None, str] = {}
+        self.max_id = 0
+        self.applied = 0
+
+    # --- applying log records -----------------------------------------------------------
+
+    def apply(self, key: bytes, value: bytes | None) -> str | None:
+        """Apply one log record; return the subject it touched (or None). Unknown keys are kept
+        out of the state (a newer registry may write record types we do not know)."""
+        try:
+            parsed_key = orjson.loads(key)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(parsed_key, dict):
+            return None
+        self.applied += 1
+        keytype = parsed_key.get("keytype")
+        subject = parsed_key.get("subject")
+        if keytype == "SCHEMA" and isinstance(subject, str):
+            version = int(parsed_key.get("version", 0))
+            if value is None:
+                self._remove_version(subject, version)
+            else:
+                self._put_version(_record_from(orjson.loads(value)))
+            return subject
+        if keytype == "CONFIG":
+            if value is None:
+                self.configs.pop(subject, None)
+            else:
+                self.configs[subject] = orjson.loads(value)
+            return subject
+        if keytype == "MODE":
+            if value is None:
+                self.modes.pop(subject, None)
+            else:
+                self.modes[subject] = str(orjson.loads(value).get("mode", "READWRITE"))
+            return subject
+        return None
+
+    def _put_version(self, record: SchemaRecord) -> None:
+        versions = self.subjects.setdefault(record.subject, {})
+        previous = versions.get(record.version)
+        if previous is not None and previous.id != record.id:
+            self._release(previous)
+        versions[record.version] = record
+        self.max_id = max(self.max_id, record.id)
+        entry = self.schemas.get(record.id)
+        if entry is None:
+            entry = _SchemaEntry(
+                id=record.id,
+                schema=record.schema,
+                references=record.references,
+                metadata=record.metadata,
+                guid=_guid(record.identity),
+            )
+            self.schemas[record.id] = entry
+            self.ids_by_identity[record.identity] = record.id
+        entry.holders.add((record.subject, record.version))
+
+    def _remove_version(self, subject: str, version: int) -> None:
+        versions = self.subjects.get(subject)
+        if not versions or version not in versions:
+            return
+        record = versions.pop(version)
+        if not versions:
+            del self.subjects[subject]
+        self._release(record)
+
+    def _release(self, record: SchemaRecord) -> None:
+        entry = self.schemas.get(record.id)
+        if entry is None:
+            return
+        entry.holders.discard((record.subject, record.version))
+        if not entry.holders:
+            del self.schemas[record.id]
+            if self.ids_by_identity.get(record.identity) == record.id:
+                del self.ids_by_identity[record.identity]
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def ids_at(self, key: bytes) -> set[int]:
+        """The schema id a SCHEMA log key currently points at (empty for other keys)."""
+        parsed = orjson.loads(key)
+        if parsed.get("keytype") != "SCHEMA":
+            return set()
+        record = self.subjects.get(parsed.get("subject"), {}).get(parsed.get("version"))
+        return {record.id} if record is not None else set()
+
+    def versions(self, subject: str, *, deleted: bool = False) -> list[SchemaRecord]:
+        """A subject's versions in order; soft-deleted ones only when ``deleted``."""
+        records = self.subjects.get(subject, {})
+        return [records[v] for v in sorted(records) if deleted or not records[v].deleted]
+
+    def latest(self, subject: str) -> SchemaRecord | None:
+        """The highest live version."""
+        live = self.versions(subject)
+        return live[-1] if live else None
+
+    def subject_names(self, *, deleted: bool = False, deleted_only: bool = False) -> list[str]:
+        """Subjects with a live version (or only/also soft-deleted ones)."""
+        names = []
+        for name, records in self.subjects.items():
+            live = any(not r.deleted for r in records.values())
+            if (deleted_only and not live) or (not deleted_only and (live or deleted)):
+                names.append(name)
+        return sorted(names)
+
+    def entry(self, schema_id: int) -> _SchemaEntry | None:
+        """What an id resolves to."""
+        return self.schemas.get(schema_id)
+
+    def entry_by_guid(self, guid: str) -> _SchemaEntry | None:
+        """What a guid resolves to."""
+        return next((e for e in self.schemas.values() if e.guid == guid), None)
+
+    def holders(self, schema_id: int, *, deleted: bool = False) -> Iterator[SchemaRecord]:
+        """The subject versions holding an id, in subject/version order."""
+        entry = self.schemas.get(schema_id)
+        if entry is None:
+            return
+        for subject, version in sorted(entry.holders):
+            record = self.subjects[subject][version]
+            if deleted or not record.deleted:
+                yield record
+
+    def referenced_by(self, subject: str, version: int, *, deleted: bool = False) -> list[int]:
+        """Ids of schemas whose references name this subject version."""
+        ids = set()
+        for records in self.subjects.values():
+            for record in records.values():
+                if record.deleted and not deleted:
+                    continue
+                for ref in record.references:
+                    if ref.get("subject") == subject and ref.get("version") == version:
+                        ids.add(record.id)
+        return sorted(ids)
+
+    def next_version(self, subject: str) -> int:
+        """One more than the highest version still stored (soft-deleted ones count)."""
+        records = self.subjects.get(subject)
+        return max(records) + 1 if records else 1
+
+
+def _record_from(value: dict[str, Any]) -> SchemaRecord:
+    return SchemaRecord(
+        subject=str(value["subject"]),
+        version=int(value["version"]),
+        id=int(value["id"]),
+        schema=str(value["schema"]),
+        references=list(value.get("references") or []),
+        metadata=value.get("metadata"),
+        deleted=bool(value.get("deleted", False)),
+    )
+
+
+def _guid(identity: str) -> str:
+    return str(uuid.UUID(bytes=hashlib.sha256(identity.encode()).digest()[:16], version=4))
