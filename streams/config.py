@@ -29,7 +29,9 @@ class KafkaSettings(BaseModel):
         default_factory=dict, description="Escape hatch: raw librdkafka properties."
     )
 
-    def librdkafka(self, **overrides: str | int | float | bool) -> dict[str, str | int | float | bool]:
+    def librdkafka(
+        self, **overrides: str | int | float | bool
+    ) -> dict[str, str | int | float | bool]:
         """The dotted librdkafka configuration: the one place it is built."""
         conf: dict[str, str | int | float | bool] = {"bootstrap.servers": self.bootstrap_servers}
         conf.update(self.extra)

@@ -1,0 +1,84 @@
+"""Consoles and logging for the CLI: results on stdout, everything else on stderr."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.text import Text
+
+__all__ = ["configure_logging", "err_console", "out_console", "print_error"]
+
+
+def out_console() -> Console:
+    """A console on the current ``sys.stdout``, for results."""
+    return Console(soft_wrap=True)
+
+
+def err_console() -> Console:
+    """A console on the current ``sys.stderr``, for progress, logs and errors."""
+    return Console(stderr=True, soft_wrap=True)
+
+
+def print_error(message: str) -> None:
+    """Print the error as one red line on stderr; any further lines (a log tail) follow dimmed.
+
+    Args:
+        message: The error text; rich markup in it is not interpreted.
+    """
+    first, _, rest = message.partition("\n")
+    line = Text("error: ", style="bold red")
+    line.append(first, style="red")
+    if rest:
+        line.append("\n" + rest, style="dim")
+    err_console().print(line)
+
+
+class _RichCliHandler(RichHandler):
+    """Pretty records for a terminal."""
+
+
+class _PlainCliHandler(logging.Handler):
+    """Timestamped plain lines for log files and CI.
+
+    Writes to whatever ``sys.stderr`` is at emit time, so it follows redirections (CliRunner,
+    pytest capture) instead of keeping a stale stream.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
+_HANDLER_TYPES = (_RichCliHandler, _PlainCliHandler)
+
+
+def configure_logging(*, debug: bool) -> None:
+    """Send ``streams`` log records to stderr; only the CLI calls this.
+
+    Args:
+        debug: Log at DEBUG instead of INFO, with paths and times.
+    """
+    package_logger = logging.getLogger("streams")
+    for old in list(package_logger.handlers):
+        if isinstance(old, _HANDLER_TYPES):
+            package_logger.removeHandler(old)
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        # Console(stderr=True) looks sys.stderr up on every write, like _PlainCliHandler.
+        handler = _RichCliHandler(
+            console=Console(stderr=True), show_time=debug, show_path=debug, rich_tracebacks=debug
+        )
+    else:
+        handler = _PlainCliHandler()
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.DEBUG if debug else logging.INFO)

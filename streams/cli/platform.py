@@ -1,0 +1,118 @@
+"""``mesh up``, ``mesh down``, ``mesh status``: the embedded platform."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import click
+from rich.table import Table
+
+from streams import local
+from streams.cli._output import err_console, out_console
+from streams.config import LocalSettings, Settings
+from streams.errors import PlatformNotRunningError
+
+__all__ = ["down", "status", "up"]
+
+_STATE_COLOURS = {"running": "green", "stopped": "dim", "dead-but-recorded": "red"}
+
+state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where platform.json and logs/ live [default: local.state_dir setting, .mesh].",
+)
+output_option = click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Result format on stdout.",
+)
+
+
+def _local_settings(**overrides: object) -> LocalSettings:
+    settings = Settings().local
+    update = {key: value for key, value in overrides.items() if value is not None}
+    return settings.model_copy(update=update) if update else settings
+
+
+@click.command()
+@click.option("--broker-port", type=click.IntRange(1, 65535), default=None, help="[default: 9092]")
+@click.option(
+    "--registry-port", type=click.IntRange(1, 65535), default=None, help="[default: 8081]"
+)
+@click.option("--free-ports", is_flag=True, help="Let the system pick free ports.")
+@state_dir_option
+@output_option
+def up(
+    broker_port: int | None,
+    registry_port: int | None,
+    free_ports: bool,
+    state_dir: Path | None,
+    output: Literal["text", "json"],
+) -> None:
+    """Start the embedded broker and schema registry in the background."""
+    settings = _local_settings(
+        broker_port=broker_port, registry_port=registry_port, state_dir=state_dir
+    )
+    info = local.start(settings, free_ports=free_ports)
+    if output == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "bootstrap_servers": info.bootstrap_servers,
+                    "registry_url": info.registry_url,
+                    "already_running": info.already_running,
+                    "state_dir": str(info.state_dir),
+                }
+            )
+        )
+        return
+    console = out_console()
+    if info.already_running:
+        console.print(f"already running (state in {info.state_dir}); nothing changed")
+    console.print(f"broker    {info.bootstrap_servers}", highlight=False)
+    console.print(f"registry  {info.registry_url}", highlight=False)
+
+
+@click.command()
+@state_dir_option
+def down(state_dir: Path | None) -> None:
+    """Stop the processes `mesh up` started (by recorded PID)."""
+    settings = _local_settings(state_dir=state_dir)
+    try:
+        result = local.stop(settings.state_dir)
+    except PlatformNotRunningError as exc:
+        err_console().print(str(exc), highlight=False)
+        return
+    console = out_console()
+    for service in result.services:
+        console.print(f"{service.name:<9} pid {service.pid:<8} {service.outcome}", highlight=False)
+
+
+@click.command()
+@state_dir_option
+@output_option
+def status(state_dir: Path | None, output: Literal["text", "json"]) -> None:
+    """Show whether the broker and the registry are running."""
+    settings = _local_settings(state_dir=state_dir)
+    result = local.status(settings.state_dir)
+    if output == "json":
+        click.echo(json.dumps(result.to_dict()))
+        return
+    table = Table(title=f"platform in {result.state_dir}", title_justify="left")
+    for column in ("service", "state", "address", "pid", "log"):
+        table.add_column(column, overflow="fold")
+    for service in result.services:
+        colour = _STATE_COLOURS[service.state]
+        table.add_row(
+            service.name,
+            f"[{colour}]{service.state}[/]",
+            service.address or "-",
+            "-" if service.pid is None else str(service.pid),
+            "-" if service.log is None else str(service.log),
+        )
+    out_console().print(table)

@@ -1,0 +1,135 @@
+"""What the platform functions return: plain frozen records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from streams.local._state import ServiceName
+
+__all__ = [
+    "PlatformInfo",
+    "PlatformStatus",
+    "ServiceState",
+    "ServiceStatus",
+    "ServiceStop",
+    "StopOutcome",
+    "StopResult",
+]
+
+ServiceState = Literal["running", "stopped", "dead-but-recorded"]
+StopOutcome = Literal["stopped", "killed", "already-dead", "not-ours"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformInfo:
+    """Where a running embedded platform answers.
+
+    Attributes:
+        bootstrap_servers: Kafka bootstrap address, ``host:port``.
+        registry_url: Base URL of the schema registry.
+        broker_pid: PID of the broker process.
+        registry_pid: PID of the registry process.
+        broker_log: The broker's log file.
+        registry_log: The registry's log file.
+        state_dir: Directory holding ``platform.json`` and ``logs/``.
+        already_running: True when :func:`start` found the platform running and left it alone.
+    """
+
+    bootstrap_servers: str
+    registry_url: str
+    broker_pid: int
+    registry_pid: int
+    broker_log: Path
+    registry_log: Path
+    state_dir: Path
+    already_running: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceStatus:
+    """What ``status`` knows about one service.
+
+    Attributes:
+        name: ``broker`` or ``registry``.
+        state: ``running``; ``stopped`` (nothing recorded); ``dead-but-recorded`` (recorded, but
+            the process is gone or its PID now belongs to another program).
+        address: Bootstrap address or URL, when recorded.
+        pid: Recorded PID.
+        log: Log file.
+    """
+
+    name: ServiceName
+    state: ServiceState
+    address: str | None = None
+    pid: int | None = None
+    log: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformStatus:
+    """What ``status`` knows about the whole platform.
+
+    Attributes:
+        state_dir: The state directory inspected.
+        services: Broker then registry.
+    """
+
+    state_dir: Path
+    services: tuple[ServiceStatus, ...]
+
+    @property
+    def running(self) -> bool:
+        """Whether every service is running."""
+        return all(service.state == "running" for service in self.services)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready view.
+
+        Returns:
+            Plain data with paths as strings.
+        """
+        return {
+            "state_dir": str(self.state_dir),
+            "running": self.running,
+            "services": [
+                {
+                    "name": s.name,
+                    "state": s.state,
+                    "address": s.address,
+                    "pid": s.pid,
+                    "log": None if s.log is None else str(s.log),
+                }
+                for s in self.services
+            ],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceStop:
+    """What ``stop`` did to one service.
+
+    Attributes:
+        name: ``broker`` or ``registry``.
+        pid: Recorded PID.
+        outcome: ``stopped`` (SIGTERM), ``killed`` (SIGKILL needed), ``already-dead``, or
+            ``not-ours`` (the PID now belongs to another program, left untouched).
+    """
+
+    name: ServiceName
+    pid: int
+    outcome: StopOutcome
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopResult:
+    """What ``stop`` did.
+
+    Attributes:
+        state_dir: The state directory whose platform was stopped.
+        services: One entry per recorded service, registry first.
+    """
+
+    state_dir: Path
+    services: tuple[ServiceStop, ...]

@@ -1,0 +1,136 @@
+"""``mesh up`` / ``mesh status`` / ``mesh down`` through click's runner."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from streams.cli import main
+from streams.local import stop
+from streams.local._state import state_path
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The CLI configures the ``streams`` logger; give it back as it was."""
+    package_logger = logging.getLogger("streams")
+    handlers, level = list(package_logger.handlers), package_logger.level
+    yield
+    package_logger.handlers[:] = handlers
+    package_logger.setLevel(level)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_up_status_down(runner: CliRunner, tmp_path: Path) -> None:
+    state = ["--state-dir", str(tmp_path)]
+    try:
+        result = runner.invoke(main, ["up", "--free-ports", *state])
+        assert result.exit_code == 0, result.output
+        recorded = json.loads(state_path(tmp_path).read_text())
+        assert f"broker    {recorded['bootstrap_servers']}" in result.stdout
+        assert f"registry  {recorded['registry_url']}" in result.stdout
+        assert "ready" in result.stderr
+
+        again = runner.invoke(main, ["up", "--free-ports", *state])
+        assert again.exit_code == 0, again.output
+        assert "already running" in again.stdout
+
+        result = runner.invoke(main, ["status", "--output", "json", *state])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert report["running"] is True
+        assert [(s["name"], s["state"], s["pid"]) for s in report["services"]] == [
+            ("broker", "running", recorded["broker"]["pid"]),
+            ("registry", "running", recorded["registry"]["pid"]),
+        ]
+
+        result = runner.invoke(main, ["status", *state])
+        assert result.exit_code == 0, result.output
+        assert "running" in result.stdout
+
+        result = runner.invoke(main, ["down", *state])
+        assert result.exit_code == 0, result.output
+        assert "stopped" in result.stdout
+        assert not state_path(tmp_path).exists()
+
+        result = runner.invoke(main, ["status", "--output", "json", *state])
+        assert json.loads(result.stdout)["running"] is False
+        result = runner.invoke(main, ["down", *state])
+        assert result.exit_code == 0
+        assert "nothing to stop" in result.stderr
+    finally:
+        if state_path(tmp_path).exists():
+            stop(tmp_path, timeout_s=5.0)
+
+
+def test_up_json_output(runner: CliRunner, tmp_path: Path) -> None:
+    try:
+        result = runner.invoke(
+            main, ["up", "--free-ports", "--state-dir", str(tmp_path), "--output", "json"]
+        )
+        assert result.exit_code == 0, result.output
+        info = json.loads(result.stdout)
+        assert info["already_running"] is False
+        assert info["registry_url"].startswith("http://127.0.0.1:")
+    finally:
+        if state_path(tmp_path).exists():
+            stop(tmp_path, timeout_s=5.0)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["up", "--broker-port", "not-a-number"],
+        ["up", "--no-such-flag"],
+        ["status", "--output", "yaml"],
+        ["no-such-command"],
+    ],
+)
+def test_usage_errors_exit_2(runner: CliRunner, args: list[str]) -> None:
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2, result.output
+
+
+def test_port_in_use_is_one_red_line_exit_1(runner: CliRunner, tmp_path: Path) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        result = runner.invoke(
+            main, ["up", "--broker-port", str(port), "--state-dir", str(tmp_path)]
+        )
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"error: port {port} on 127.0.0.1 is in use; stop what uses it, pass --broker-port, "
+        "or use --free-ports"
+    )
+    assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_exception(runner: CliRunner, tmp_path: Path) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        result = runner.invoke(
+            main, ["--debug", "up", "--broker-port", str(port), "--state-dir", str(tmp_path)]
+        )
+    assert result.exit_code == 1
+    assert type(result.exception).__name__ == "PortInUseError"
+
+
+def test_help_works_without_the_registry(runner: CliRunner) -> None:
+    for args in (["--help"], ["registry", "serve", "--help"], ["up", "--help"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
