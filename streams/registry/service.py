@@ -146,6 +146,9 @@ class Registry:
         schema_id: int | None = None,
     ) -> SchemaRecord:
         """Register a schema under a subject (idempotent); return the stored version."""
+        # Parsing needs no state unless references are resolved, so it runs before the lock:
+        # one request parses while another waits for Kafka to acknowledge its write.
+        early = self.parsed(schema, ()) if schema and not references else None
         async with self._lock:
             mode = self.mode(subject)
             if mode in ("READONLY", "READONLY_OVERRIDE"):
@@ -164,7 +167,7 @@ class Registry:
                 schema, references = latest.schema, latest.references
             if metadata is None and latest is not None:
                 metadata = latest.metadata
-            parsed = self.parsed(schema, references)
+            parsed = early or self.parsed(schema, references)
             identity = identity_of(parsed.canonical, references, metadata)
             stored = self.state.versions(subject, deleted=True)
             for record in reversed(stored):
