@@ -30,13 +30,13 @@ from streams.errors import StreamsError
 from streams.local import PlatformInfo, start, stop
 
 STATE_DIR = Path(__file__).resolve().parent.parent / ".mesh" / "demo"
-TOPIC = "listening.plays.v1"
+TOPIC = "player.play_events.v1"
 SUBJECT = f"{TOPIC}-value"
 
 PLAY_EVENT_V1: dict[str, Any] = {
     "type": "record",
     "name": "PlayEvent",
-    "namespace": "listening",
+    "namespace": "music.player",
     "doc": "A listener played a track.",
     "fields": [
         {"name": "event_id", "type": "string"},

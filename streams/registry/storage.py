@@ -144,6 +144,8 @@ class KafkaStorage:
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
                 "auto.offset.reset": "earliest",
+                # Replay reads what exists; an empty fetch must not be held by the broker.
+                "fetch.wait.max.ms": 10,
             }
         )
         try:
@@ -153,7 +155,7 @@ class KafkaStorage:
             pending = set(partitions)
             deadline = time.monotonic() + self._timeout
             while pending:
-                message = consumer.poll(0.5)
+                message = consumer.poll(0.1)
                 if message is None:
                     if time.monotonic() > deadline:
                         raise BrokerUnavailableError(

@@ -128,3 +128,49 @@ def test_malformed_http_is_refused_not_hung(
     memory_registry: ThreadedRegistry, payload: bytes, status: bytes
 ) -> None:
     assert raw_exchange(memory_registry.url, payload).startswith(b"HTTP/1.1 " + status)
+
+
+def test_garbage_never_gets_a_5xx(memory_registry: ThreadedRegistry) -> None:
+    """Random paths, methods and bodies: every answer is a 2xx/4xx JSON body, never 5xx."""
+    import random
+
+    rng = random.Random(1234)
+    segments = [
+        "subjects",
+        "schemas",
+        "ids",
+        "versions",
+        "config",
+        "mode",
+        "compatibility",
+        "latest",
+        "-1",
+        "0",
+        "1",
+        "x",
+        "%2F",
+        "referencedby",
+        "schema",
+        "metadata",
+    ]
+    bodies = [
+        b"",
+        b"null",
+        b"{}",
+        b"[]",
+        b'{"schema": null}',
+        b'{"schema": "{"}',
+        b'{"schema": "\\"int\\"", "references": [{"name": 1}]}',
+        b'{"compatibility": 5}',
+        b'{"mode": []}',
+        b'{"schema": "\\"int\\"", "version": "x"}',
+        bytes(range(256)),
+    ]
+    with httpx.Client(base_url=memory_registry.url, timeout=5) as http:
+        http.post("/subjects/x/versions", json={"schema": RECORD})
+        for _ in range(400):
+            path = "/" + "/".join(rng.choice(segments) for _ in range(rng.randint(1, 5)))
+            method = rng.choice(["GET", "POST", "PUT", "DELETE"])
+            response = http.request(method, path, content=rng.choice(bodies))
+            assert response.status_code < 500, (method, path, response.text)
+            assert "error_code" in response.json() or response.status_code == 200
