@@ -10,10 +10,10 @@ import pytest
 PACKAGE = Path(__file__).parents[1] / "streams"
 # Lower index = lower layer. Modules of one layer may import each other.
 LAYERS: list[set[str]] = [
-    {"config", "errors"},
+    {"config", "errors", "naming"},
     {"serialization"},
     {"kafka", "registry"},
-    {"catalog", "governance", "guarantees"},
+    {"catalog", "codegen", "governance", "guarantees"},
     {"agents", "replay", "local", "web"},
     {"cli"},
 ]

@@ -1,0 +1,124 @@
+"""Data naming: the one place where product, topic, subject and file names are built.
+
+- product id ``<domain>.<product>`` (e.g. ``player.play_events``)
+- product topic ``<domain>.<product>.v<major>`` (e.g. ``player.play_events.v1``)
+- dead-letter topic ``<topic>.dlq``
+- internal topics ``_mesh.<purpose>`` (e.g. ``_mesh.products``)
+- value subject ``<topic>-value`` (Confluent's TopicNameStrategy)
+- schema file ``schemas/<domain>/<Record>.avsc``
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from streams.errors import ConfigError
+
+__all__ = [
+    "ProductRef",
+    "dlq_topic",
+    "internal_topic",
+    "parse_product",
+    "product_id",
+    "schema_file",
+    "topic_for",
+    "value_subject",
+]
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+_RECORD = re.compile(r"[A-Z][A-Za-z0-9]*\Z")
+_REF = re.compile(r"(?P<domain>[^.]+)\.(?P<name>[^.]+)(?:\.v(?P<major>\d+))?\Z")
+
+
+def _check(kind: str, value: str) -> str:
+    if not _NAME.match(value):
+        raise ConfigError(
+            f"invalid {kind} name {value!r}: use lower_snake_case starting with a letter "
+            "(e.g. 'player', 'play_events')"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRef:
+    """A product at one major version."""
+
+    domain: str
+    name: str
+    major: int = 1
+
+    @property
+    def id(self) -> str:
+        """``<domain>.<product>``."""
+        return product_id(self.domain, self.name)
+
+    @property
+    def topic(self) -> str:
+        """``<domain>.<product>.v<major>``."""
+        return topic_for(self.id, self.major)
+
+    @property
+    def subject(self) -> str:
+        """The value subject of the topic."""
+        return value_subject(self.topic)
+
+    @property
+    def dlq(self) -> str:
+        """The dead-letter topic."""
+        return dlq_topic(self.topic)
+
+
+def product_id(domain: str, name: str) -> str:
+    """``<domain>.<product>``, both lower_snake_case."""
+    return f"{_check('domain', domain)}.{_check('product', name)}"
+
+
+def parse_product(ref: str, *, major: int | None = None) -> ProductRef:
+    """Parse ``domain.product`` or ``domain.product.vN``; ``major`` overrides (default 1)."""
+    match = _REF.match(ref)
+    if match is None:
+        raise ConfigError(
+            f"invalid product {ref!r}: write '<domain>.<product>' or '<domain>.<product>.v<major>' "
+            "(e.g. 'player.play_events' or 'player.play_events.v1')"
+        )
+    found = int(match["major"]) if match["major"] else None
+    if major is not None and found is not None and major != found:
+        raise ConfigError(
+            f"product {ref!r} names version {found} but version {major} was asked for"
+        )
+    chosen = major if major is not None else (found if found is not None else 1)
+    if chosen < 1:
+        raise ConfigError(f"invalid major version {chosen} for {ref!r}: versions start at 1")
+    return ProductRef(_check("domain", match["domain"]), _check("product", match["name"]), chosen)
+
+
+def topic_for(product: str, major: int) -> str:
+    """The topic of a product id at a major version."""
+    ref = parse_product(product)
+    if major < 1:
+        raise ConfigError(f"invalid major version {major} for {product!r}: versions start at 1")
+    return f"{ref.domain}.{ref.name}.v{major}"
+
+
+def value_subject(topic: str) -> str:
+    """The registry subject of a topic's values."""
+    return f"{topic}-value"
+
+
+def dlq_topic(topic: str) -> str:
+    """Where undecodable messages of ``topic`` go."""
+    return f"{topic}.dlq"
+
+
+def internal_topic(purpose: str) -> str:
+    """A platform-internal topic, ``_mesh.<purpose>``."""
+    return f"_mesh.{_check('purpose', purpose)}"
+
+
+def schema_file(root: Path, domain: str, record: str) -> Path:
+    """``<root>/schemas/<domain>/<Record>.avsc``."""
+    if not _RECORD.match(record):
+        raise ConfigError(f"invalid record name {record!r}: use PascalCase (e.g. 'PlayEvent')")
+    return root / "schemas" / _check("domain", domain) / f"{record}.avsc"

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streams.errors import ConfigError
+from streams.naming import (
+    dlq_topic,
+    internal_topic,
+    parse_product,
+    product_id,
+    schema_file,
+    topic_for,
+    value_subject,
+)
+
+
+def test_the_conventions() -> None:
+    ref = parse_product("player.play_events")
+    assert (ref.id, ref.topic, ref.subject, ref.dlq) == (
+        "player.play_events",
+        "player.play_events.v1",
+        "player.play_events.v1-value",
+        "player.play_events.v1.dlq",
+    )
+    assert parse_product("player.play_events.v3").major == 3
+    assert parse_product("player.play_events", major=2).topic == "player.play_events.v2"
+    assert product_id("artists", "tracks") == "artists.tracks"
+    assert topic_for("artists.tracks", 2) == "artists.tracks.v2"
+    assert value_subject("a.b.v1") == "a.b.v1-value"
+    assert dlq_topic("a.b.v1") == "a.b.v1.dlq"
+    assert internal_topic("products") == "_mesh.products"
+    assert schema_file(Path("/r"), "player", "PlayEvent") == Path(
+        "/r/schemas/player/PlayEvent.avsc"
+    )
+
+
+@pytest.mark.parametrize(
+    ("ref", "words"),
+    [
+        ("player", "<domain>.<product>"),
+        ("Player.plays", "invalid domain name 'Player'"),
+        ("player.play-events", "invalid product name 'play-events'"),
+        ("player.plays.v0", "versions start at 1"),
+    ],
+)
+def test_bad_names_say_how_to_fix(ref: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words.replace(".", r"\.")):
+        parse_product(ref)
+
+
+def test_conflicting_versions() -> None:
+    with pytest.raises(ConfigError, match="names version 1"):
+        parse_product("a.b.v1", major=2)
