@@ -5,6 +5,7 @@ at the boundary (``raise ... from exc``). Messages name the offending value and 
 
     StreamsError
     ├── ConfigError                     bad settings or arguments
+    ├── DescriptorError                 a product descriptor or policy file that cannot be loaded
     ├── PlatformError                   the embedded platform (``streams.local``)
     │   ├── PortInUseError              a port we were asked to bind is taken
     │   ├── PlatformStartError          a service did not come up; carries its log path
@@ -14,7 +15,11 @@ at the boundary (``raise ... from exc``). Messages name the offending value and 
     ├── SchemaError                     a schema problem
     │   ├── InvalidSchemaError          not valid Avro (or a bad reference)
     │   └── IncompatibleSchemaError     refused by the subject's compatibility level
-    └── RegistryRequestError            a registry request refused, with Confluent's error_code
+    ├── RegistryRequestError            a registry request refused, with Confluent's error_code
+    ├── OwnershipError                  a domain wrote to another domain's product
+    ├── SerializationError              an event does not match its product's schema
+    ├── DeserializationError            bytes that cannot be decoded (they go to the DLQ)
+    └── DeliveryError                   messages Kafka did not acknowledge
 """
 
 from __future__ import annotations
@@ -22,8 +27,12 @@ from __future__ import annotations
 __all__ = [
     "BrokerUnavailableError",
     "ConfigError",
+    "DeliveryError",
+    "DescriptorError",
+    "DeserializationError",
     "IncompatibleSchemaError",
     "InvalidSchemaError",
+    "OwnershipError",
     "PlatformError",
     "PlatformNotRunningError",
     "PlatformStartError",
@@ -31,6 +40,7 @@ __all__ = [
     "RegistryRequestError",
     "RegistryUnavailableError",
     "SchemaError",
+    "SerializationError",
     "StreamsError",
 ]
 
@@ -41,6 +51,28 @@ class StreamsError(Exception):
 
 class ConfigError(StreamsError):
     """Settings or arguments are invalid."""
+
+
+class DescriptorError(StreamsError):
+    """A product descriptor (or ``governance.yaml``) cannot be loaded.
+
+    ``path`` is the file and ``line`` (1-based) where the first problem is; the message starts
+    with ``path:line`` and says how to fix it. ``problems`` lists every ``(line, message)`` found
+    in the file, first one included, so a linter can report them all at once.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        line: int,
+        problems: list[tuple[int, str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.problems = list(problems or [(line, message)])
 
 
 class PlatformError(StreamsError):
@@ -126,3 +158,69 @@ class RegistryRequestError(StreamsError):
         self.status = status
         self.error_code = error_code
         self.message = message
+
+
+class OwnershipError(StreamsError):
+    """A producer of one domain tried to write another domain's product."""
+
+    def __init__(self, message: str, *, domain: str, product: str) -> None:
+        super().__init__(message)
+        self.domain = domain
+        self.product = product
+
+
+class SerializationError(StreamsError):
+    """An event does not match the schema of the product it is emitted to; nothing was sent.
+
+    ``path`` is the field path (``context.playlist_id``, ``track_ids[2]``), ``expected`` the Avro
+    type the schema wants there and ``value`` what the event held.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        product: str | None = None,
+        path: str | None = None,
+        expected: str | None = None,
+        value: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.product = product
+        self.path = path
+        self.expected = expected
+        self.value = value
+
+
+class DeserializationError(StreamsError):
+    """Bytes that cannot be decoded: not Confluent-framed, unknown schema id, or corrupt Avro.
+
+    Consumers send such messages to the dead-letter topic with this error; it keeps where the
+    message came from.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        topic: str | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+        schema_id: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.schema_id = schema_id
+
+
+class DeliveryError(StreamsError):
+    """Kafka did not acknowledge some messages; ``failures`` lists ``(topic, error)`` samples."""
+
+    def __init__(self, message: str, *, undelivered: int, failures: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.undelivered = undelivered
+        self.failures = failures

@@ -1,0 +1,56 @@
+"""Standard headers every event carries, and the dead-letter headers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "AVRO_CONTENT_TYPE",
+    "CONTENT_TYPE",
+    "DLQ_ERROR",
+    "DLQ_OFFSET",
+    "DLQ_PARTITION",
+    "DLQ_REASON",
+    "DLQ_TIMESTAMP",
+    "DLQ_TOPIC",
+    "DOMAIN",
+    "EVENT_ID",
+    "TRACE_ID",
+    "Headers",
+    "as_dict",
+    "pairs",
+]
+
+EVENT_ID = "event_id"
+DOMAIN = "domain"
+CONTENT_TYPE = "content-type"
+TRACE_ID = "trace_id"
+AVRO_CONTENT_TYPE = b"application/vnd.confluent.avro"
+
+DLQ_ERROR = "dlq.error"
+DLQ_REASON = "dlq.reason"
+DLQ_TOPIC = "dlq.original.topic"
+DLQ_PARTITION = "dlq.original.partition"
+DLQ_OFFSET = "dlq.original.offset"
+DLQ_TIMESTAMP = "dlq.original.timestamp"
+
+Headers = list[tuple[str, bytes]]
+
+
+RawHeaders = Mapping[str, str | bytes | None] | Sequence[tuple[str, str | bytes | None]] | None
+
+
+def pairs(headers: RawHeaders) -> list[tuple[str, str | bytes | None]]:
+    """Headers as a list of (name, value) pairs, whichever shape the client gave them in."""
+    if not headers:
+        return []
+    if isinstance(headers, Mapping):
+        return list(headers.items())
+    return list(headers)
+
+
+def as_dict(headers: RawHeaders) -> dict[str, bytes | None]:
+    """Headers as a dict of bytes (the last value of a repeated name wins)."""
+    return {
+        name: value.encode() if isinstance(value, str) else value for name, value in pairs(headers)
+    }

@@ -1,0 +1,110 @@
+"""Kafka-layer fixtures: a fresh product (topic + registered schema) per test."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+
+from streams.config import KafkaSettings, RegistrySettings, Settings
+from streams.local import PlatformInfo
+from streams.naming import ProductRef
+
+PLAY_V1: dict[str, Any] = {
+    "type": "record",
+    "name": "PlayEvent",
+    "namespace": "music.player",
+    "doc": "A track was played.",
+    "fields": [
+        {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id."},
+        {"name": "user_id", "type": "string", "doc": "Listener.", "pii": True},
+        {"name": "track_id", "type": "string", "doc": "Track."},
+        {"name": "ms_played", "type": "long", "doc": "Milliseconds played."},
+    ],
+}
+PLAY_V2: dict[str, Any] = {
+    **PLAY_V1,
+    "fields": [
+        *PLAY_V1["fields"],
+        {"name": "country", "type": ["null", "string"], "default": None, "doc": "Country."},
+    ],
+}
+
+
+def play(n: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.UUID(int=n)),
+        "user_id": f"user-{n}",
+        "track_id": f"track-{n}",
+        "ms_played": 1000 + n,
+        **extra,
+    }
+
+
+@dataclass
+class Product:
+    ref: ProductRef
+    settings: Settings
+    registry: SchemaRegistryClient
+    bootstrap: str
+
+    def register(self, schema: dict[str, Any]) -> int:
+        return self.registry.register_schema(self.ref.subject, Schema(json.dumps(schema), "AVRO"))
+
+    def read_raw(self, topic: str | None = None, count: int = 1_000) -> list[Any]:
+        """Every message of partition 0 of ``topic`` (default: the product topic), via assign()."""
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": "raw",
+                "enable.partition.eof": True,
+                "fetch.wait.max.ms": 10,
+            }
+        )
+        consumer.assign([TopicPartition(topic or self.ref.topic, 0, OFFSET_BEGINNING)])
+        messages: list[Any] = []
+        try:
+            for _ in range(100):
+                message = consumer.poll(0.2)
+                if message is None:
+                    continue
+                if message.error() is not None:
+                    if message.error().code() == KafkaError._PARTITION_EOF:
+                        break
+                    continue
+                messages.append(message)
+                if len(messages) >= count:
+                    break
+        finally:
+            consumer.close()
+        return messages
+
+
+def create_topic(bootstrap: str, topic: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(10)
+
+
+@pytest.fixture
+def settings(platform: PlatformInfo) -> Settings:
+    return Settings(
+        kafka=KafkaSettings(bootstrap_servers=platform.bootstrap_servers),
+        registry=RegistrySettings(url=platform.registry_url),
+    )
+
+
+@pytest.fixture
+def product(platform: PlatformInfo, settings: Settings) -> Iterator[Product]:
+    ref = ProductRef(domain=f"t{uuid.uuid4().hex[:10]}", name="play_events")
+    create_topic(platform.bootstrap_servers, ref.topic)
+    with SchemaRegistryClient({"url": platform.registry_url}) as registry:
+        found = Product(ref, settings, registry, platform.bootstrap_servers)
+        found.register(PLAY_V1)
+        yield found

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from streams.errors import DeserializationError, SerializationError
+from streams.serialization import AvroDecoder, AvroEncoder, frame, header, schema_id_of
+
+SCHEMA = {
+    "type": "record",
+    "name": "PlayEvent",
+    "namespace": "music.player",
+    "fields": [
+        {"name": "user_id", "type": "string"},
+        {"name": "ms_played", "type": "long"},
+        {"name": "device", "type": {"type": "enum", "name": "Device", "symbols": ["IOS", "WEB"]}},
+        {"name": "previous_device", "type": ["null", "Device"], "default": None},
+        {
+            "name": "context",
+            "type": {
+                "type": "record",
+                "name": "Context",
+                "fields": [{"name": "playlist_id", "type": ["null", "string"], "default": None}],
+            },
+        },
+        {"name": "track_ids", "type": {"type": "array", "items": "string"}},
+        {"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    ],
+}
+GOOD = {
+    "user_id": "u1",
+    "ms_played": 1500,
+    "device": "IOS",
+    "context": {"playlist_id": None},
+    "track_ids": ["a", "b"],
+    "event_time": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+}
+
+
+def test_round_trip_is_confluent_framed() -> None:
+    data = AvroEncoder(SCHEMA, schema_id=42)(GOOD)
+    assert data[:5] == header(42) == b"\x00\x00\x00\x00\x2a"
+    assert schema_id_of(data) == 42
+    assert AvroDecoder(SCHEMA, schema_id=42)(data) == {**GOOD, "previous_device": None}
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "expected"),
+    [
+        ({"ms_played": "1500"}, "ms_played", "long"),
+        ({"ms_played": 1.5}, "ms_played", "long"),
+        ({"ms_played": True}, "ms_played", "long"),
+        ({"device": "FRIDGE"}, "device", "enum music.player.Device ['IOS', 'WEB']"),
+        ({"previous_device": "FRIDGE"}, "previous_device", "null | music.player.Device"),
+        ({"context": {"playlist_id": 7}}, "context.playlist_id", "null | string"),
+        ({"track_ids": ["a", 2]}, "track_ids[1]", "string"),
+        ({"user_id": None}, "user_id", "string"),
+        ({"usr_id": "typo"}, "usr_id", "no such field"),
+    ],
+)
+def test_invalid_events_name_path_type_and_value(change: dict, path: str, expected: str) -> None:
+    encoder = AvroEncoder(SCHEMA, schema_id=1, product="player.play_events")
+    with pytest.raises(SerializationError) as caught:
+        encoder({**GOOD, **change})
+    error = caught.value
+    assert error.path == path
+    assert error.expected is not None
+    assert error.expected.startswith(expected)
+    assert f"'{path}'" in str(error)
+    assert "player.play_events" in str(error)
+    assert "Nothing was sent" in str(error)
+
+
+def test_missing_required_field() -> None:
+    event = {k: v for k, v in GOOD.items() if k != "track_ids"}
+    with pytest.raises(SerializationError, match="'track_ids' expects array<string>"):
+        AvroEncoder(SCHEMA, schema_id=1)(event)
+
+
+def test_reader_schema_projection_both_ways() -> None:
+    old = {"type": "record", "name": "R", "fields": [{"name": "a", "type": "string"}]}
+    new = {
+        "type": "record",
+        "name": "R",
+        "fields": [
+            {"name": "a", "type": "string"},
+            {"name": "b", "type": ["null", "string"], "default": None},
+        ],
+    }
+    written_new = AvroEncoder(new, schema_id=2)({"a": "x", "b": "y"})
+    assert AvroDecoder(new, schema_id=2, reader=old)(written_new) == {"a": "x"}
+    written_old = AvroEncoder(old, schema_id=1)({"a": "x"})
+    assert AvroDecoder(old, schema_id=1, reader=new)(written_old) == {"a": "x", "b": None}
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [(None, "null"), (b"\x00\x01", "not-framed"), (b'{"json": true}', "not-framed")],
+)
+def test_unframed_values(data: bytes | None, reason: str) -> None:
+    with pytest.raises(DeserializationError) as caught:
+        schema_id_of(data)
+    assert caught.value.reason == reason
+
+
+def test_corrupt_body_is_a_deserialization_error() -> None:
+    with pytest.raises(DeserializationError) as caught:
+        AvroDecoder(SCHEMA, schema_id=3)(frame(3, b"\xff\xff\xff\xff\xff\xff\xff"))
+    assert caught.value.reason == "corrupt"
+    assert caught.value.schema_id == 3
