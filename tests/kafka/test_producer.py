@@ -63,15 +63,19 @@ def test_pydantic_models_are_accepted(product: Product) -> None:
 
 
 def test_only_the_owning_domain_may_emit(product: Product) -> None:
-    with Producer(settings=product.settings, domain="listeners") as producer:
-        with pytest.raises(OwnershipError, match="owns"):
-            producer.emit(product.ref.id, play(1))
+    with (
+        Producer(settings=product.settings, domain="listeners") as producer,
+        pytest.raises(OwnershipError, match="owns"),
+    ):
+        producer.emit(product.ref.id, play(1))
 
 
 def test_unregistered_product_says_how_to_fix(product: Product) -> None:
-    with Producer(settings=product.settings) as producer:
-        with pytest.raises(SchemaError, match="mesh product apply"):
-            producer.emit(ProductRef(domain=product.ref.domain, name="nothing_here"), play(1))
+    with (
+        Producer(settings=product.settings) as producer,
+        pytest.raises(SchemaError, match="mesh product apply"),
+    ):
+        producer.emit(ProductRef(domain=product.ref.domain, name="nothing_here"), play(1))
 
 
 def test_undelivered_events_are_reported_by_flush(product: Product) -> None:
