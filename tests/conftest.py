@@ -8,6 +8,8 @@ import pytest
 
 from streams.local import EmbeddedPlatform, PlatformInfo
 
+pytest_plugins = ["tests.helpers.kafka"]
+
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformInfo]:

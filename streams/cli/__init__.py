@@ -12,6 +12,8 @@ from typing import Any
 import click
 
 from streams.cli._output import configure_logging, print_error
+from streams.cli.codegen import codegen
+from streams.cli.events import produce, tail
 from streams.cli.platform import down, status, up
 from streams.cli.registry import registry
 from streams.errors import BrokerUnavailableError, RegistryUnavailableError, StreamsError
@@ -50,3 +52,6 @@ main.add_command(up)
 main.add_command(down)
 main.add_command(status)
 main.add_command(registry)
+main.add_command(codegen)
+main.add_command(produce)
+main.add_command(tail)

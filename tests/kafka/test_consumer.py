@@ -13,7 +13,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from streams.kafka import Consumer, Event, Producer
 from streams.serialization import frame
-from tests.kafka.conftest import PLAY_V1, PLAY_V2, Product, play
+from tests.helpers.kafka import PLAY_V1, PLAY_V2, Product, play
 
 
 def drain(consumer: Consumer, expected: int, rounds: int = 40) -> list[Event[Any]]:

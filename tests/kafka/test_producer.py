@@ -11,7 +11,7 @@ from streams.config import KafkaSettings
 from streams.errors import DeliveryError, OwnershipError, SchemaError, SerializationError
 from streams.kafka import Producer
 from streams.naming import ProductRef
-from tests.kafka.conftest import Product, play
+from tests.helpers.kafka import Product, play
 
 
 def test_emit_is_read_by_confluents_deserializer(product: Product) -> None:

@@ -1,4 +1,7 @@
-"""Kafka-layer fixtures: a fresh product (topic + registered schema) per test."""
+"""Shared fixtures for tests that use Kafka: a fresh product (topic + registered schema) per test.
+
+Loaded for the whole suite through ``pytest_plugins`` in ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 

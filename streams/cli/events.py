@@ -1,0 +1,161 @@
+"""``mesh produce`` and ``mesh tail``: poke at any product from a shell, as JSON lines."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import sys
+import time
+import uuid
+from typing import IO, Any
+
+import click
+import orjson
+
+from streams.cli._context import connection_settings
+from streams.errors import ConfigError, SerializationError
+from streams.kafka import Consumer, Producer
+
+__all__ = ["produce", "tail"]
+
+_connection = [
+    click.option("--bootstrap-servers", default=None, help="Kafka address [default: settings]."),
+    click.option("--registry-url", default=None, help="Schema registry URL [default: settings]."),
+]
+
+
+def _with_connection(command: Any) -> Any:
+    for option in reversed(_connection):
+        command = option(command)
+    return command
+
+
+@click.command()
+@click.argument("product")
+@click.option(
+    "--input",
+    "source",
+    type=click.File("r"),
+    default="-",
+    show_default=True,
+    help="JSON lines to send, one event per line.",
+)
+@click.option("--key-field", default=None, help="Use this field of each event as the message key.")
+@click.option("--domain", default=None, help="Your domain: refuses products of other domains.")
+@_with_connection
+def produce(
+    product: str,
+    source: IO[str],
+    key_field: str | None,
+    domain: str | None,
+    bootstrap_servers: str | None,
+    registry_url: str | None,
+) -> None:
+    """Send JSON-lines events (stdin) to PRODUCT as Avro, e.g. `mesh produce player.play_events`.
+
+    Stops at the first bad line, naming it (events before it are sent).
+    """
+    settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
+    name = "stdin" if source is sys.stdin else source.name
+    with Producer(settings=settings, domain=domain) as producer:
+        for number, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            try:
+                event = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"{name}:{number}: not valid JSON ({exc}); write one JSON object per line"
+                ) from exc
+            if not isinstance(event, dict):
+                raise ConfigError(f"{name}:{number}: expected a JSON object, got {line.strip()!r}")
+            key = event.get(key_field) if key_field else None
+            if key_field and key is None:
+                raise ConfigError(f"{name}:{number}: the event has no {key_field!r} for the key")
+            try:
+                producer.emit(product, event, key=None if key is None else str(key))
+            except SerializationError as exc:
+                raise SerializationError(
+                    f"{name}:{number}: {exc}",
+                    product=exc.product,
+                    path=exc.path,
+                    expected=exc.expected,
+                    value=exc.value,
+                ) from exc
+    click.echo(f"sent {producer.sent} events to {product}", err=True)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    raise TypeError(type(value).__name__)
+
+
+@click.command()
+@click.argument("product")
+@click.option("--from-beginning", is_flag=True, help="Start at the earliest event.")
+@click.option(
+    "--max", "limit", type=click.IntRange(min=1), default=None, help="Stop after N events."
+)
+@click.option(
+    "--idle-timeout",
+    type=float,
+    default=None,
+    help="Stop after this many seconds without events [default: follow forever].",
+)
+@click.option("--metadata", is_flag=True, help="Wrap each event with topic, offset, key, headers.")
+@_with_connection
+def tail(
+    product: str,
+    from_beginning: bool,
+    limit: int | None,
+    idle_timeout: float | None,
+    metadata: bool,
+    bootstrap_servers: str | None,
+    registry_url: str | None,
+) -> None:
+    """Print PRODUCT's events as JSON lines, e.g. `mesh tail player.play_events --max 10`.
+
+    Undecodable messages are moved to the product's dead-letter topic and counted on stderr.
+    """
+    settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
+    shown = 0
+    idle_since = time.monotonic()
+    group = (
+        f"mesh-tail-{uuid.uuid4().hex[:12]}"  # a private group: tail never moves others' offsets
+    )
+    with Consumer(
+        product, group_id=group, settings=settings, from_beginning=from_beginning
+    ) as consumer:
+        while limit is None or shown < limit:
+            events = consumer.consume(min(500, (limit or 500) - shown), timeout=0.5)
+            if not events:
+                if idle_timeout is not None and time.monotonic() - idle_since > idle_timeout:
+                    break
+                continue
+            idle_since = time.monotonic()
+            for event in events:
+                record: Any = event.value
+                if metadata:
+                    record = {
+                        "topic": event.topic,
+                        "partition": event.partition,
+                        "offset": event.offset,
+                        "key": event.key,
+                        "headers": event.headers,
+                        "value": event.value,
+                    }
+                line = orjson.dumps(record, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+                sys.stdout.buffer.write(line + b"\n")
+                shown += 1
+            sys.stdout.buffer.flush()
+        if consumer.dead_letters.count:
+            click.echo(
+                f"{consumer.dead_letters.count} undecodable messages were moved to the dead-letter "
+                f"topic ({dict(consumer.dead_letters.counts)})",
+                err=True,
+            )

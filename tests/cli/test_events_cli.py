@@ -1,0 +1,55 @@
+"""mesh produce / mesh tail on the embedded platform."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+from click.testing import CliRunner
+
+from streams.cli import main
+from tests.helpers.kafka import Product, play
+
+
+def flags(product: Product) -> list[str]:
+    return [
+        "--bootstrap-servers",
+        product.settings.kafka.bootstrap_servers,
+        "--registry-url",
+        product.settings.registry.url,
+    ]
+
+
+def test_produce_then_tail(product: Product) -> None:
+    lines = "\n".join(json.dumps(play(n)) for n in range(3)) + "\n"
+    runner = CliRunner()
+    sent = runner.invoke(
+        main, ["produce", product.ref.id, "--key-field", "user_id", *flags(product)], input=lines
+    )
+    assert sent.exit_code == 0, sent.output
+    assert "sent 3 events" in sent.stderr
+
+    shown = runner.invoke(
+        main,
+        ["tail", product.ref.id, "--from-beginning", "--max", "3", "--metadata", *flags(product)],
+    )
+    assert shown.exit_code == 0, shown.output
+    records = [orjson.loads(line) for line in shown.stdout.splitlines()]
+    assert [r["value"] for r in records] == [play(n) for n in range(3)]
+    assert records[0]["key"] == "user-0"
+    assert records[0]["offset"] == 0
+
+
+def test_produce_names_the_bad_line_and_field(product: Product) -> None:
+    lines = json.dumps(play(1)) + "\n" + json.dumps(play(2, ms_played="long")) + "\n"
+    result = CliRunner().invoke(main, ["produce", product.ref.id, *flags(product)], input=lines)
+    assert result.exit_code == 1
+    assert "stdin:2: invalid event for" in result.stderr
+    assert "field 'ms_played' expects long, got 'long'" in result.stderr
+    assert len(product.read_raw()) == 1  # the good line before it was sent
+
+
+def test_produce_rejects_non_json(product: Product) -> None:
+    result = CliRunner().invoke(main, ["produce", product.ref.id, *flags(product)], input="{oops\n")
+    assert result.exit_code == 1
+    assert "stdin:1: not valid JSON" in result.stderr
