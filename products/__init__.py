@@ -1,0 +1,1 @@
+"""Data products of the example company, one package per domain."""

@@ -1,0 +1,1 @@
+"""The artists domain's data products."""

@@ -1,0 +1,1 @@
+"""The listeners domain's data products."""

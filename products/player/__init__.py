@@ -1,0 +1,1 @@
+"""The player domain's data products."""

@@ -1,0 +1,1 @@
+"""The playlists domain's data products."""
