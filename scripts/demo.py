@@ -30,7 +30,7 @@ from streams.errors import StreamsError
 from streams.local import PlatformInfo, start, stop
 
 STATE_DIR = Path(__file__).resolve().parent.parent / ".mesh" / "demo"
-TOPIC = "player.play_events.v1"
+TOPIC = "demo.plays.v1"  # the registry tour's own topic; the events tour uses the real products
 SUBJECT = f"{TOPIC}-value"
 
 PLAY_EVENT_V1: dict[str, Any] = {
@@ -65,6 +65,10 @@ PLAY_EVENT_BROKEN: dict[str, Any] = {
 
 out = Console()
 err = Console(stderr=True)
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _demo_events import tour as events_tour  # noqa: E402
 
 
 def step(title: str) -> None:
@@ -219,7 +223,7 @@ def main() -> int:
             f"ready in {(time.monotonic() - began) * 1000:.0f} ms; logs in {STATE_DIR / 'logs'}",
             highlight=False,
         )
-        ok = tour(info)
+        ok = tour(info) and events_tour(info)
     finally:
         stop(STATE_DIR)
         out.print("platform stopped")

@@ -97,7 +97,7 @@ class Consumer:
 
     def __init__(
         self,
-        products: Sequence[str | ProductRef] | str,
+        products: Sequence[str | ProductRef] | str | ProductRef,
         *,
         group_id: str,
         settings: Settings | None = None,
@@ -108,7 +108,7 @@ class Consumer:
         config: Mapping[str, str | int | float | bool] | None = None,
     ) -> None:
         settings = settings or Settings()
-        refs = [products] if isinstance(products, str) else list(products)
+        refs = [products] if isinstance(products, str | ProductRef) else list(products)
         self.products = [r if isinstance(r, ProductRef) else parse_product(r) for r in refs]
         self._schemas = schemas or SchemaSource(url=settings.registry.url)
         self._reader = reader_schema
@@ -223,7 +223,7 @@ class Consumer:
     def close(self) -> None:
         """Store pending dead letters, leave the group and release clients (no commit)."""
         try:
-            self.dead_letters.flush()
+            self.dead_letters.close()
         finally:
             self._consumer.close()
             self._schemas.close()

@@ -19,6 +19,14 @@ __all__ = ["DeadLetters"]
 logger = logging.getLogger(__name__)
 
 
+class _Failed(list[str]):
+    """Failed dead-letter deliveries (kept off DeadLetters to avoid a reference cycle)."""
+
+    def append_error(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self.append(f"{msg.topic()}: {err.str()}")
+
+
 class DeadLetters:
     """Sends messages that cannot be decoded to their topic's dead-letter topic.
 
@@ -31,7 +39,7 @@ class DeadLetters:
         self._settings = settings
         self._producer: Producer | None = None
         self._created: set[str] = set()
-        self._failed: list[str] = []
+        self._failed = _Failed()
         self.counts: Counter[str] = Counter()
 
     @property
@@ -57,7 +65,7 @@ class DeadLetters:
         self._ensure_topic(topic)
         if self._producer is None:
             conf: dict[str, Any] = self._settings.kafka.librdkafka()
-            conf.update({"enable.idempotence": True, "on_delivery": self._delivered})
+            conf.update({"enable.idempotence": True, "on_delivery": self._failed.append_error})
             self._producer = Producer(conf)
         _, timestamp = message.timestamp()
         headers = std.pairs(message.headers())
@@ -81,20 +89,25 @@ class DeadLetters:
             error,
         )
 
-    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            self._failed.append(f"{msg.topic()}: {err.str()}")
-
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every dead letter is stored; raise DeliveryError otherwise."""
         if self._producer is None:
             return
         remaining = self._producer.flush(timeout)
         if remaining or self._failed:
-            failures = [(entry, "") for entry in self._failed[:20]]
+            failures = [(entry, "") for entry in self._failed[:20]]  # topic: error
             raise DeliveryError(
                 f"{remaining + len(self._failed)} dead letters were not stored; the original "
                 "offsets are not committed, so those messages will be read again",
                 undelivered=remaining + len(self._failed),
                 failures=failures,
             )
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Store pending dead letters and release the producer."""
+        try:
+            self.flush(timeout)
+        finally:
+            if self._producer is not None:
+                self._producer.close()
+                self._producer = None

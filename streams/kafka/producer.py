@@ -32,6 +32,24 @@ logger = logging.getLogger(__name__)
 _MAX_SAMPLES = 20
 
 
+class _Failures:
+    """Counts failed deliveries. A separate object, so librdkafka's callback does not hold the
+    Producer in a reference cycle (which would keep the client alive until the GC runs)."""
+
+    __slots__ = ("count", "samples")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.samples: list[tuple[str, str]] = []
+
+    def __call__(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            return
+        self.count += 1
+        if len(self.samples) < _MAX_SAMPLES:
+            self.samples.append((str(msg.topic()), err.str()))
+
+
 @dataclass(frozen=True, slots=True)
 class _Target:
     topic: str
@@ -66,12 +84,13 @@ class Producer:
         settings = settings or Settings()
         self._domain = domain
         self._schemas = schemas or SchemaSource(url=settings.registry.url)
+        self._failures = _Failures()
         conf: dict[str, Any] = settings.kafka.librdkafka(linger_ms=5)
         conf.update(
             {
                 "enable.idempotence": True,
                 "delivery.report.only.error": True,
-                "on_delivery": self._on_failure,
+                "on_delivery": self._failures,
                 **(config or {}),
             }
         )
@@ -79,8 +98,6 @@ class Producer:
         self._targets: dict[str | ProductRef, _Target] = {}
         self._id_prefix = uuid.uuid4().hex[:16]
         self._sent = 0
-        self._failed = 0
-        self._failures: list[tuple[str, str]] = []
 
     # --- emitting --------------------------------------------------------------------------
 
@@ -156,13 +173,6 @@ class Producer:
 
     # --- delivery ---------------------------------------------------------------------------
 
-    def _on_failure(self, err: KafkaError | None, msg: Message) -> None:
-        if err is None:
-            return
-        self._failed += 1
-        if len(self._failures) < _MAX_SAMPLES:
-            self._failures.append((str(msg.topic()), err.str()))
-
     @property
     def sent(self) -> int:
         """Events handed to Kafka so far."""
@@ -171,7 +181,7 @@ class Producer:
     @property
     def failed(self) -> int:
         """Events Kafka reported as not delivered so far."""
-        return self._failed
+        return self._failures.count
 
     def flush(self, timeout: float = 30.0) -> int:
         """Wait until every event is acknowledged; return how many were sent in total.
@@ -180,25 +190,30 @@ class Producer:
             DeliveryError: Some events were not delivered (or not within ``timeout``).
         """
         remaining = self._producer.flush(timeout)
-        if remaining or self._failed:
-            undelivered = remaining + self._failed
-            samples = "; ".join(f"{topic}: {error}" for topic, error in self._failures[:3])
+        failed = self._failures.count
+        if remaining or failed:
+            undelivered = remaining + failed
+            samples = "; ".join(f"{topic}: {error}" for topic, error in self._failures.samples[:3])
             raise DeliveryError(
                 f"{undelivered} of {self._sent} events were not delivered "
-                f"({remaining} still queued after {timeout:.0f}s, {self._failed} failed"
+                f"({remaining} still queued after {timeout:.0f}s, {failed} failed"
                 + (f": {samples}" if samples else "")
                 + "); check that the broker is up and the topics exist, then emit them again",
                 undelivered=undelivered,
-                failures=list(self._failures),
+                failures=list(self._failures.samples),
             )
         return self._sent
 
     def close(self, timeout: float = 30.0) -> None:
-        """Flush and release the registry client."""
+        """Flush, then release the Kafka and registry clients (raises DeliveryError like flush)."""
         try:
             self.flush(timeout)
         finally:
-            self._schemas.close()
+            self._release()
+
+    def _release(self) -> None:
+        self._schemas.close()
+        self._producer.close()
 
     def __enter__(self) -> Producer:
         return self
@@ -216,4 +231,4 @@ class Producer:
             try:
                 self._producer.flush(5)
             finally:
-                self._schemas.close()
+                self._release()
