@@ -15,6 +15,7 @@ from streams.cli._output import configure_logging, print_error
 from streams.cli.codegen import codegen
 from streams.cli.events import produce, tail
 from streams.cli.platform import down, status, up
+from streams.cli.product import product
 from streams.cli.registry import registry
 from streams.errors import BrokerUnavailableError, RegistryUnavailableError, StreamsError
 
@@ -52,6 +53,7 @@ main.add_command(up)
 main.add_command(down)
 main.add_command(status)
 main.add_command(registry)
+main.add_command(product)
 main.add_command(codegen)
 main.add_command(produce)
 main.add_command(tail)

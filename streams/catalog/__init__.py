@@ -1,0 +1,78 @@
+"""Data products: descriptor models, loading ``products/`` and ``schemas/``, ODCS/ODPS export.
+
+A product is declared in ``products/<domain>/<name>.yaml`` (see :class:`Product`) and names its
+value schema in ``schemas/<domain>/<Record>.avsc``. :func:`load_product` validates both and
+reports every problem as :class:`~streams.errors.DescriptorError` with ``file:line`` and the fix.
+"""
+
+from __future__ import annotations
+
+from streams.catalog._duration import INFINITE, format_duration, parse_duration, parse_retention
+from streams.catalog._export import export_odcs, export_odps
+from streams.catalog._load import (
+    LoadedProduct,
+    find_root,
+    load_product,
+    load_products,
+    problems_of,
+    product_files,
+)
+from streams.catalog._model import (
+    CLASSIFICATIONS,
+    AllowedValuesRule,
+    Classification,
+    Deprecation,
+    Description,
+    Duration,
+    Guarantees,
+    InputPort,
+    Kind,
+    NotNullRule,
+    OutputPort,
+    Owner,
+    Product,
+    QualityRule,
+    RangeRule,
+    Retention,
+    Status,
+    UniqueRule,
+)
+from streams.catalog._yaml import Location, SourceMap, descriptor_error, read_yaml, show_path
+
+__all__ = [
+    "CLASSIFICATIONS",
+    "INFINITE",
+    "AllowedValuesRule",
+    "Classification",
+    "Deprecation",
+    "Description",
+    "Duration",
+    "Guarantees",
+    "InputPort",
+    "Kind",
+    "LoadedProduct",
+    "Location",
+    "NotNullRule",
+    "OutputPort",
+    "Owner",
+    "Product",
+    "QualityRule",
+    "RangeRule",
+    "Retention",
+    "SourceMap",
+    "Status",
+    "UniqueRule",
+    "descriptor_error",
+    "export_odcs",
+    "export_odps",
+    "find_root",
+    "format_duration",
+    "load_product",
+    "load_products",
+    "parse_duration",
+    "parse_retention",
+    "problems_of",
+    "product_files",
+    "read_yaml",
+    "show_path",
+]

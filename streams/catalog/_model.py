@@ -1,0 +1,251 @@
+"""The product descriptor (``products/<domain>/<name>.yaml``) as frozen pydantic models.
+
+Keys are camelCase, close to ODPS v1 (``outputPort``, ``inputPorts``, ``status``) and ODCS v3
+(``quality``); ``guarantees`` become ODCS ``slaProperties`` on export. The topic and subject are
+never written: they are derived from domain, name and version by :mod:`streams.naming`.
+
+Owner, description, retention, classification and guarantees are optional *here* so that a
+descriptor missing them still loads: governance (``GOV001-required``) reports them, with a line.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from streams.catalog._duration import format_duration, parse_duration, parse_retention
+from streams.errors import ConfigError
+from streams.naming import ProductRef, parse_product, product_id
+from streams.registry.compatibility import CompatibilityLevel
+
+__all__ = [
+    "CLASSIFICATIONS",
+    "AllowedValuesRule",
+    "Classification",
+    "Deprecation",
+    "Description",
+    "Duration",
+    "Guarantees",
+    "InputPort",
+    "Kind",
+    "NotNullRule",
+    "OutputPort",
+    "Owner",
+    "Product",
+    "QualityRule",
+    "RangeRule",
+    "Retention",
+    "Status",
+    "UniqueRule",
+]
+
+Kind = Literal["source-aligned", "aggregate", "consumer-aligned"]
+Status = Literal["active", "deprecated", "retired"]
+Classification = Literal["public", "internal", "confidential", "restricted"]
+CLASSIFICATIONS: tuple[Classification, ...] = get_args(Classification)
+"""Classifications from least to most sensitive."""
+
+Duration = Annotated[
+    int,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+"""Seconds, written ``30s``, ``5m``, ``1h``, ``7d`` or ``2w``."""
+
+Retention = Annotated[
+    int,
+    BeforeValidator(parse_retention),
+    PlainSerializer(format_duration, return_type=str),
+]
+"""Seconds, or ``-1`` (``infinite``): how long the topic keeps events."""
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+    )
+
+
+class Owner(_Model):
+    """The team accountable for the product."""
+
+    team: str = Field(min_length=1, examples=["player-platform"])
+    contact: str = Field(pattern=_EMAIL, examples=["player-platform@tunewave.example"])
+
+
+class Description(_Model):
+    """What the product means (ODPS ``description``)."""
+
+    purpose: str = Field(min_length=1, examples=["Every playback of a track, as it ends."])
+    usage: str = Field(min_length=1, examples=["Royalties, charts, recommendations."])
+    limitations: str | None = None
+
+
+class OutputPort(_Model):
+    """The topic the product publishes: its schema, key and Kafka settings."""
+
+    schema_file: str = Field(alias="schema", examples=["schemas/player/PlayEvent.avsc"])
+    key: str | None = Field(default=None, examples=["user_id"])
+    event_time: str = Field(examples=["event_time"])
+    partitions: int = Field(ge=1, examples=[6])
+    retention: Retention | None = Field(default=None, examples=["7d", "infinite"])
+    compatibility: CompatibilityLevel = "BACKWARD"
+
+    @property
+    def retention_ms(self) -> int | None:
+        """Kafka's ``retention.ms`` (``-1`` for infinite), or ``None`` when not declared."""
+        if self.retention is None:
+            return None
+        return self.retention * 1000 if self.retention > 0 else self.retention
+
+
+class InputPort(_Model):
+    """A product this one is derived from, at one major version."""
+
+    product: str = Field(examples=["player.play_events"])
+    version: int = Field(default=1, ge=1, examples=[1])
+
+    @field_validator("product")
+    @classmethod
+    def _product_id(cls, value: str) -> str:
+        try:
+            ref = parse_product(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        if value != ref.id:
+            raise ValueError(
+                f"write the product id without version, e.g. {ref.id!r}, and the major version "
+                f"as 'version: {ref.major}'"
+            )
+        return value
+
+    @property
+    def ref(self) -> ProductRef:
+        """The input product at its major version."""
+        return parse_product(self.product, major=self.version)
+
+
+class Guarantees(_Model):
+    """Service levels the owner promises (exported as ODCS ``slaProperties``).
+
+    Shares are fractions: ``completeness: 0.999`` means at most 0.1 % of events are lost.
+    """
+
+    freshness: Duration = Field(examples=["5m"])
+    latency: Duration = Field(examples=["30s"])
+    completeness: float = Field(ge=0, le=1, examples=[0.999])
+    max_duplicate_share: float = Field(ge=0, le=1, examples=[0.001])
+    availability: float = Field(ge=0, le=1, examples=[0.999])
+
+
+class _Rule(_Model):
+    field: str = Field(min_length=1, examples=["event_id"])
+    description: str | None = None
+
+
+class NotNullRule(_Rule):
+    """The field is never null."""
+
+    rule: Literal["not_null"]
+
+
+class RangeRule(_Rule):
+    """The field's numeric value lies within ``min``..``max`` (inclusive)."""
+
+    rule: Literal["range"]
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RangeRule:
+        if self.min is None and self.max is None:
+            raise ValueError("a range rule needs 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}; swap them")
+        return self
+
+
+class AllowedValuesRule(_Rule):
+    """The field only takes the listed values."""
+
+    rule: Literal["allowed_values"]
+    values: tuple[str | int | float | bool, ...] = Field(min_length=1)
+
+
+class UniqueRule(_Rule):
+    """The field identifies an event: no two events share a value."""
+
+    rule: Literal["unique"]
+
+
+QualityRule = Annotated[
+    NotNullRule | RangeRule | AllowedValuesRule | UniqueRule, Field(discriminator="rule")
+]
+
+
+class Deprecation(_Model):
+    """Why a product version is deprecated, and until when it is served."""
+
+    note: str = Field(min_length=1, examples=["Replaced by player.play_events v2 (adds bitrate)."])
+    sunset: datetime.date | None = Field(default=None, examples=["2026-06-30"])
+    replaced_by: str | None = Field(default=None, examples=["player.play_events.v2"])
+
+
+class Product(_Model):
+    """One product descriptor: a topic at one major version, its owner, meaning and guarantees."""
+
+    name: str = Field(examples=["play_events"])
+    domain: str = Field(examples=["player"])
+    version: int = Field(ge=1, examples=[1])
+    kind: Kind
+    status: Status = "active"
+    deprecation: Deprecation | None = None
+    owner: Owner | None = None
+    description: Description | None = None
+    classification: Classification | None = None
+    tags: tuple[str, ...] = ()
+    output_port: OutputPort
+    input_ports: tuple[InputPort, ...] = ()
+    guarantees: Guarantees | None = None
+    quality: tuple[QualityRule, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """``<domain>.<name>``.
+
+        Raises:
+            ConfigError: The domain or name breaks the naming convention.
+        """
+        return product_id(self.domain, self.name)
+
+    @property
+    def ref(self) -> ProductRef:
+        """This product at its major version (topic, subject and DLQ come from it).
+
+        Raises:
+            ConfigError: The domain or name breaks the naming convention.
+        """
+        return parse_product(self.id, major=self.version)
+
+    @property
+    def topic(self) -> str:
+        """The output topic, ``<domain>.<name>.v<version>``."""
+        return self.ref.topic
