@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -52,9 +52,11 @@ class _Failures:
 
 @dataclass(frozen=True, slots=True)
 class _Target:
+    """Everything emit needs for one product, resolved once."""
+
     topic: str
-    encoder: AvroEncoder
-    headers: tuple[tuple[str, bytes], ...]
+    encode: Callable[[Any], bytes]
+    headers: list[tuple[str, str | bytes | None]]  # the fixed ones; copied per message
     has_event_id: bool
 
 
@@ -123,14 +125,13 @@ class Producer:
             target = self._resolve(product)
         if event.__class__ is not dict:
             event = event.model_dump(mode="python") if isinstance(event, BaseModel) else dict(event)
-        value = target.encoder(event)
+        value = target.encode(event)
         event_id = event.get("event_id") if target.has_event_id else None
         if event_id is None:
             event_id = f"{self._id_prefix}-{self._sent}"
-        message_headers: list[tuple[str, str | bytes | None]] = [
-            *target.headers,
-            (std.EVENT_ID, str(event_id).encode()),
-        ]
+        elif event_id.__class__ is not str:
+            event_id = str(event_id)  # e.g. a uuid.UUID from a generated model
+        message_headers = [*target.headers, (std.EVENT_ID, event_id.encode())]
         if trace_id is not None:
             message_headers.append((std.TRACE_ID, trace_id.encode()))
         if headers:
@@ -161,12 +162,12 @@ class Producer:
             )
         schema_id, schema = self._schemas.latest(ref.subject)
         encoder = AvroEncoder(schema, schema_id=schema_id, product=ref.id)
-        fixed = (
+        fixed: list[tuple[str, str | bytes | None]] = [
             (std.DOMAIN, (self._domain or ref.domain).encode()),
             (std.CONTENT_TYPE, std.AVRO_CONTENT_TYPE),
-        )
+        ]
         has_event_id = '"event_id"' in schema
-        target = _Target(ref.topic, encoder, fixed, has_event_id)
+        target = _Target(ref.topic, encoder.__call__, fixed, has_event_id)
         self._targets[product] = target
         logger.debug("emitting %s to %s with schema id %d", ref.id, ref.topic, schema_id)
         return target

@@ -1,8 +1,9 @@
 """Avro encode/decode with fastavro, framed in the Confluent wire format. Pure: no I/O.
 
 The encoder is on every producer's hot path, so it does the least work that is still correct:
-one ``schemaless_writer`` call into a buffer that already holds the 5-byte header, plus a
-set-inclusion check that catches misspelled field names (fastavro would silently drop them).
+one fastavro write into a buffer that already holds the 5-byte header (see ``_fastavro``), a
+set-inclusion check that catches misspelled field names (fastavro would silently drop them), and
+a type check of integer fields (fastavro would silently truncate 5.5 to 5).
 Only when encoding fails does :mod:`streams.serialization.explain` walk the schema to say what
 is wrong and where.
 """
@@ -10,6 +11,7 @@ is wrong and where.
 from __future__ import annotations
 
 import io
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +19,7 @@ import fastavro
 import orjson
 
 from streams.errors import DeserializationError, SerializationError
+from streams.serialization._fastavro import make_reader, make_writer
 from streams.serialization.explain import find_problem
 from streams.serialization.framing import HEADER_SIZE, header
 
@@ -32,15 +35,19 @@ def parse(schema: str | Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     return fastavro.parse_schema(definition, named_schemas=named), named
 
 
-def _integral_fields(record: Mapping[str, Any]) -> tuple[str, ...]:
-    """Top-level fields whose only non-null types are int or long."""
-    names = []
+_LOSSY = frozenset({float, bool})
+
+
+def _integral_fields(record: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Top-level fields whose only non-null types are int or long: (required, with default)."""
+    required: list[str] = []
+    optional: list[str] = []
     for field in record["fields"]:
         branches = field["type"] if isinstance(field["type"], list) else [field["type"]]
         kinds = {b if isinstance(b, str) else b.get("type") for b in branches} - {"null"}
         if kinds and kinds <= {"int", "long"}:
-            names.append(field["name"])
-    return tuple(names)
+            (optional if "default" in field else required).append(field["name"])
+    return tuple(required), tuple(optional)
 
 
 class AvroEncoder:
@@ -52,36 +59,44 @@ class AvroEncoder:
         product: Named in error messages.
     """
 
-    __slots__ = ("_fields", "_header", "_integral", "_named", "_parsed", "_product", "schema_id")
+    __slots__ = (
+        "_integral",
+        "_named",
+        "_optional_integral",
+        "_parsed",
+        "_product",
+        "_write",
+        "schema_id",
+    )
 
     def __init__(
         self, schema: str | Mapping[str, Any], *, schema_id: int, product: str = ""
     ) -> None:
         self._parsed, self._named = parse(schema)
-        self._header = header(schema_id)
+        self._write = make_writer(self._parsed, self._named, header(schema_id))
         self._product = product
         self.schema_id = schema_id
         is_record = isinstance(self._parsed, dict) and self._parsed.get("type") == "record"
-        self._fields = frozenset(f["name"] for f in self._parsed["fields"]) if is_record else None
-        # fastavro silently truncates 5.5 to 5 and writes True as 1 in int/long fields.
-        self._integral = _integral_fields(self._parsed) if is_record else ()
+        # fastavro silently truncates 5.5 to 5 and writes True as 1 in int/long fields, so their
+        # types are checked here: required ones in one C-level pass, optional ones one by one.
+        required, optional = _integral_fields(self._parsed) if is_record else ((), ())
+        # itemgetter returns a tuple only for two or more names; repeating a lone name keeps it one.
+        names = required * 2 if len(required) == 1 else required
+        self._integral = operator.itemgetter(*names) if names else None
+        self._optional_integral = optional
 
     def __call__(self, event: Any) -> bytes:
         """Encode one event (a mapping for record schemas); raise SerializationError if invalid."""
-        buffer = io.BytesIO()
-        buffer.write(self._header)
         try:
-            fastavro.schemaless_writer(buffer, self._parsed, event)
+            data = self._write(event)
         except _ENCODE_ERRORS as exc:
             raise self._error(event, exc) from exc
-        fields = self._fields
-        if fields is not None and not fields.issuperset(event):
+        if self._integral is not None and not _LOSSY.isdisjoint(map(type, self._integral(event))):
             raise self._error(event, None)
-        for name in self._integral:
-            kind = event.get(name).__class__
-            if kind is float or kind is bool:
+        for name in self._optional_integral:
+            if event.get(name).__class__ in _LOSSY:
                 raise self._error(event, None)
-        return buffer.getvalue()
+        return data
 
     def _error(self, event: Any, cause: Exception | None) -> SerializationError:
         problem = find_problem(self._parsed, event, "", self._named)
@@ -110,7 +125,7 @@ class AvroDecoder:
     reader does not know are dropped, fields the writer lacks get the reader's defaults.
     """
 
-    __slots__ = ("_reader", "_writer", "schema_id")
+    __slots__ = ("_read", "schema_id")
 
     def __init__(
         self,
@@ -119,10 +134,11 @@ class AvroDecoder:
         schema_id: int,
         reader: str | Mapping[str, Any] | None = None,
     ) -> None:
-        self._writer, _ = parse(writer)
-        self._reader = parse(reader)[0] if reader is not None else None
-        if self._reader is not None and self._reader == self._writer:
-            self._reader = None
+        writer_schema, writer_named = parse(writer)
+        reader_schema, reader_named = parse(reader) if reader is not None else (None, {})
+        if reader_schema is not None and reader_schema == writer_schema:
+            reader_schema = None  # the same schema: no resolution needed
+        self._read = make_reader(writer_schema, writer_named, reader_schema, reader_named)
         self.schema_id = schema_id
 
     def __call__(self, data: bytes) -> Any:
@@ -130,9 +146,7 @@ class AvroDecoder:
         stream = io.BytesIO(data)
         stream.seek(HEADER_SIZE)
         try:
-            if self._reader is None:
-                return fastavro.schemaless_reader(stream, self._writer, None)
-            return fastavro.schemaless_reader(stream, self._writer, self._reader)
+            return self._read(stream)
         except Exception as exc:  # fastavro raises many types on corrupt input
             raise DeserializationError(
                 f"corrupt Avro body for schema id {self.schema_id}: {type(exc).__name__}: {exc}",

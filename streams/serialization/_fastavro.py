@@ -1,0 +1,78 @@
+"""Per-event entry points into fastavro, without the per-call set-up of its public API.
+
+``fastavro.schemaless_writer`` re-walks the parsed schema on every call to collect named types,
+then copies through a temporary buffer; ``schemaless_reader`` does the same walk and also
+deep-compares writer and reader schemas on every call. For a codec that handles one schema
+millions of times, that set-up is most of the overhead. fastavro's compiled module exposes the
+functions those two call next (``write_data`` and ``_read_data``); we call them with the named
+types collected once. They are internal, so they are looked up defensively: when they are
+missing or their shape changed, the public functions are used (slower, same bytes), and
+``tests/serialization`` checks both paths agree.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import fastavro
+
+__all__ = ["FAST", "make_reader", "make_writer"]
+
+# strict_allow_default: a field the schema lacks, or a missing field without a default, is an
+# error (fastavro computes the extra keys of every record anyway, so this costs nothing).
+_WRITE_OPTIONS = {"strict": False, "strict_allow_default": True, "disable_tuple_notation": False}
+_READ_OPTIONS = {
+    "return_record_name": False,
+    "return_record_name_override": False,
+    "handle_unicode_errors": "strict",
+    "return_named_type": False,
+    "return_named_type_override": False,
+}
+
+try:
+    from fastavro._read import _read_data as _fast_read  # type: ignore[attr-defined]
+    from fastavro._write import write_data as _fast_write  # type: ignore[attr-defined]
+
+    FAST = True
+except ImportError:  # pragma: no cover - depends on the fastavro build
+    FAST = False
+
+
+def make_writer(schema: Any, named: dict[str, Any], header: bytes) -> Callable[[Any], bytes]:
+    """A function that encodes one datum after ``header`` (the parsed schema and its names)."""
+    if FAST:
+
+        def write(datum: Any) -> bytes:
+            buffer = bytearray(header)
+            _fast_write(buffer, datum, schema, named, "", _WRITE_OPTIONS)
+            return bytes(buffer)
+
+        return write
+
+    def write_slow(datum: Any) -> bytes:
+        buffer = io.BytesIO()
+        buffer.write(header)
+        fastavro.schemaless_writer(buffer, schema, datum, strict_allow_default=True)
+        return buffer.getvalue()
+
+    return write_slow
+
+
+def make_reader(
+    writer: Any, writer_named: dict[str, Any], reader: Any | None, reader_named: dict[str, Any]
+) -> Callable[[io.BytesIO], Any]:
+    """A function that decodes one datum from a stream positioned at its first Avro byte."""
+    if FAST:
+        named = {"writer": writer_named, "reader": reader_named}
+
+        def read(stream: io.BytesIO) -> Any:
+            return _fast_read(stream, writer, named, reader, _READ_OPTIONS)
+
+        return read
+
+    def read_slow(stream: io.BytesIO) -> Any:
+        return fastavro.schemaless_reader(stream, writer, reader)
+
+    return read_slow
