@@ -109,3 +109,38 @@ def test_corrupt_body_is_a_deserialization_error() -> None:
         AvroDecoder(SCHEMA, schema_id=3)(frame(3, b"\xff\xff\xff\xff\xff\xff\xff"))
     assert caught.value.reason == "corrupt"
     assert caught.value.schema_id == 3
+
+
+def test_fast_path_matches_fastavros_public_api() -> None:
+    import io
+    import json
+    from pathlib import Path
+
+    import fastavro
+
+    from streams.serialization import _fastavro
+
+    assert _fastavro.FAST, "fastavro's compiled entry points moved: check _fastavro.py"
+    schema = json.loads((Path(__file__).parents[2] / "schemas/player/PlayEvent.avsc").read_text())
+    parsed = fastavro.parse_schema(schema)
+    event = {f["name"]: None if isinstance(f["type"], list) else 0 for f in schema["fields"]} | {
+        "event_id": "2f3c1d9a-1111-2222-3333-444455556666",
+        "user_id": "2f3c1d9a-1111-2222-3333-444455556667",
+        "track_id": "2f3c1d9a-1111-2222-3333-444455556668",
+        "device": "WEB",
+        "country": "SE",
+        "context_type": "PLAYLIST",
+    }
+    event = {k: v for k, v in event.items() if v is not None or k != "offline"}
+    ours = AvroEncoder(schema, schema_id=9)(event)
+    reference = io.BytesIO()
+    fastavro.schemaless_writer(reference, parsed, event)
+    assert ours[5:] == reference.getvalue()
+    stream = io.BytesIO(ours[5:])
+    assert AvroDecoder(schema, schema_id=9)(ours) == fastavro.schemaless_reader(stream, parsed)
+
+
+def test_unknown_nested_field_is_refused() -> None:
+    with pytest.raises(SerializationError) as caught:
+        AvroEncoder(SCHEMA, schema_id=1)({**GOOD, "context": {"playlist_id": None, "extra": 1}})
+    assert caught.value.path == "context.extra"
