@@ -82,7 +82,8 @@ def produce(
                     expected=exc.expected,
                     value=exc.value,
                 ) from exc
-    click.echo(f"sent {producer.sent} events to {product}", err=True)
+    plural = "" if producer.sent == 1 else "s"
+    click.echo(f"sent {producer.sent} event{plural} to {product}", err=True)
 
 
 def _json_default(value: Any) -> Any:
