@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import httpx
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from streams.errors import DeserializationError, RegistryUnavailableError, SchemaError
+from streams.errors import (
+    DeserializationError,
+    RegistryUnavailableError,
+    SchemaError,
+    StreamsError,
+)
 
 __all__ = ["SchemaSource"]
 
@@ -29,19 +37,16 @@ class SchemaSource:
             self._client = SchemaRegistryClient({"url": self.url})
         return self._client
 
-    def latest(self, subject: str) -> tuple[int, str]:
-        """The id and text of the latest schema registered under ``subject``."""
+    @contextmanager
+    def _asking(self, what: str, not_found: Callable[[], StreamsError]) -> Iterator[None]:
+        """Turn the client's errors into ours: 404 -> ``not_found()``, the rest -> unreachable."""
         try:
-            registered = self.client.get_latest_version(subject)
+            yield
         except SchemaRegistryError as exc:
             if exc.http_status_code == 404:
-                raise SchemaError(
-                    f"no schema is registered under subject {subject!r} at {self.url}: publish "
-                    "the product first (mesh product apply), or register its schema",
-                    subject=subject,
-                ) from exc
+                raise not_found() from exc
             raise RegistryUnavailableError(
-                f"the registry at {self.url} refused {subject!r}: {exc}", url=self.url
+                f"the registry at {self.url} failed on {what}: {exc}", url=self.url
             ) from exc
         except httpx.TransportError as exc:
             raise RegistryUnavailableError(
@@ -49,6 +54,19 @@ class SchemaSource:
                 "`mesh up` or set STREAMS_REGISTRY__URL",
                 url=self.url,
             ) from exc
+
+    def latest(self, subject: str) -> tuple[int, str]:
+        """The id and text of the latest schema registered under ``subject``."""
+
+        def missing() -> StreamsError:
+            return SchemaError(
+                f"no schema is registered under subject {subject!r} at {self.url}: publish "
+                "the product first (mesh product apply), or register its schema",
+                subject=subject,
+            )
+
+        with self._asking(f"subject {subject!r}", missing):
+            registered = self.client.get_latest_version(subject)
         if registered.schema_id is None:
             raise RegistryUnavailableError(
                 f"the registry at {self.url} returned no id for {subject!r}", url=self.url
@@ -64,22 +82,16 @@ class SchemaSource:
             RegistryUnavailableError: The registry cannot be reached: a transient problem, so
                 the message must not be dead-lettered.
         """
-        try:
+
+        def unknown() -> StreamsError:
+            return DeserializationError(
+                f"schema id {schema_id} is not known to the registry at {self.url}",
+                reason="unknown-schema",
+                schema_id=schema_id,
+            )
+
+        with self._asking(f"schema id {schema_id}", unknown):
             return str(self.client.get_schema(schema_id).schema_str)
-        except SchemaRegistryError as exc:
-            if exc.http_status_code == 404:
-                raise DeserializationError(
-                    f"schema id {schema_id} is not known to the registry at {self.url}",
-                    reason="unknown-schema",
-                    schema_id=schema_id,
-                ) from exc
-            raise RegistryUnavailableError(
-                f"the registry at {self.url} failed on schema id {schema_id}: {exc}", url=self.url
-            ) from exc
-        except httpx.TransportError as exc:
-            raise RegistryUnavailableError(
-                f"the schema registry at {self.url} is unreachable ({exc})", url=self.url
-            ) from exc
 
     def close(self) -> None:
         """Close the client if this source created it."""
