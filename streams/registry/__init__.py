@@ -2,11 +2,35 @@
 
 ``serve()`` runs it as a process (``mesh registry serve``); :class:`RegistryServer` embeds it in
 an event loop. Clients use confluent-kafka's ``SchemaRegistryClient`` unchanged.
+
+The pure modules (``schema``, ``compatibility``) are used by governance and codegen too, so the
+server's names are imported lazily: importing ``streams.registry.schema`` does not load the
+server or the Kafka client.
 """
 
 from __future__ import annotations
 
-from streams.registry.server import RegistryServer, serve
-from streams.registry.storage import KafkaStorage, MemoryStorage, Storage
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from streams.registry.server import RegistryServer, serve
+    from streams.registry.storage import KafkaStorage, MemoryStorage, Storage
 
 __all__ = ["KafkaStorage", "MemoryStorage", "RegistryServer", "Storage", "serve"]
+
+_LAZY = {
+    "RegistryServer": "streams.registry.server",
+    "serve": "streams.registry.server",
+    "KafkaStorage": "streams.registry.storage",
+    "MemoryStorage": "streams.registry.storage",
+    "Storage": "streams.registry.storage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'streams.registry' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
