@@ -24,7 +24,10 @@ __all__ = ["codegen"]
     "--check", is_flag=True, help="Write nothing; exit 1 listing the modules that are out of date."
 )
 def codegen(root: Path, check: bool) -> None:
-    """Generate products/<domain>/events.py from schemas/<domain>/*.avsc."""
+    """Generate typed event models from the Avro schemas.
+
+    Writes products/<domain>/events.py from schemas/<domain>/*.avsc; --check only reports.
+    """
     out = out_console()
     if check:
         outdated = stale(root)

@@ -51,8 +51,9 @@ def produce(
     bootstrap_servers: str | None,
     registry_url: str | None,
 ) -> None:
-    """Send JSON-lines events (stdin) to PRODUCT as Avro, e.g. `mesh produce player.play_events`.
+    """Send JSON-lines events to PRODUCT as Avro.
 
+    One JSON object per line, from stdin or --input, e.g. `mesh produce player.play_events`.
     Stops at the first bad line, naming it (events before it are sent).
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
@@ -119,9 +120,10 @@ def tail(
     bootstrap_servers: str | None,
     registry_url: str | None,
 ) -> None:
-    """Print PRODUCT's events as JSON lines, e.g. `mesh tail player.play_events --max 10`.
+    """Print PRODUCT's events as JSON lines.
 
-    Undecodable messages are moved to the product's dead-letter topic and counted on stderr.
+    E.g. `mesh tail player.play_events --from-beginning --max 10`. Undecodable messages are moved
+    to the product's dead-letter topic and counted on stderr.
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     shown = 0

@@ -91,7 +91,10 @@ def lint(ctx: click.Context, path: Path, output: Literal["text", "json"]) -> Non
     help="Repository root holding products/ and schemas/.",
 )
 def export(name: str, fmt: Literal["odcs", "odps"], root: Path) -> None:
-    """Print product NAME (e.g. player.play_events or player.play_events.v2) as YAML."""
+    """Print product NAME as an ODCS or ODPS document (YAML).
+
+    NAME is e.g. player.play_events, or player.play_events.v2 for one major version.
+    """
     wanted = parse_product(name)
     versioned = name.count(".") == 2  # parse_product accepted it, so the third part is v<N>
     matches: list[LoadedProduct] = []
