@@ -6,6 +6,7 @@ at the boundary (``raise ... from exc``). Messages name the offending value and 
     StreamsError
     ├── ConfigError                     bad settings or arguments
     ├── DescriptorError                 a product descriptor or policy file that cannot be loaded
+    ├── GovernanceError                 products refused by the mesh's policies; nothing changed
     ├── PlatformError                   the embedded platform (``streams.local``)
     │   ├── PortInUseError              a port we were asked to bind is taken
     │   ├── PlatformStartError          a service did not come up; carries its log path
@@ -20,9 +21,14 @@ at the boundary (``raise ... from exc``). Messages name the offending value and 
     ├── SerializationError              an event does not match its product's schema
     ├── DeserializationError            bytes that cannot be decoded (they go to the DLQ)
     └── DeliveryError                   messages Kafka did not acknowledge
+
+    UserWarning
+    └── ProductDeprecatedWarning        a consumer reads a product its owner deprecated
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 __all__ = [
     "BrokerUnavailableError",
@@ -30,6 +36,7 @@ __all__ = [
     "DeliveryError",
     "DescriptorError",
     "DeserializationError",
+    "GovernanceError",
     "IncompatibleSchemaError",
     "InvalidSchemaError",
     "OwnershipError",
@@ -37,6 +44,7 @@ __all__ = [
     "PlatformNotRunningError",
     "PlatformStartError",
     "PortInUseError",
+    "ProductDeprecatedWarning",
     "RegistryRequestError",
     "RegistryUnavailableError",
     "SchemaError",
@@ -73,6 +81,19 @@ class DescriptorError(StreamsError):
         self.path = path
         self.line = line
         self.problems = list(problems or [(line, message)])
+
+
+class GovernanceError(StreamsError):
+    """Products the mesh refuses to publish (``mesh product apply``); nothing was changed.
+
+    ``violations`` holds what was refused, one item per problem: governance ``Violation``
+    objects from ``streams.governance.lint``, or blocked ``Change`` objects from
+    ``streams.catalog.plan`` (a change that cannot be made in place, such as partitions).
+    """
+
+    def __init__(self, message: str, *, violations: Sequence[object] = ()) -> None:
+        super().__init__(message)
+        self.violations = tuple(violations)
 
 
 class PlatformError(StreamsError):
@@ -224,3 +245,10 @@ class DeliveryError(StreamsError):
         super().__init__(message)
         self.undelivered = undelivered
         self.failures = failures
+
+
+class ProductDeprecatedWarning(UserWarning):
+    """A consumer reads a product version its owner deprecated; the message says what to move to.
+
+    A warning, not an error: deprecated products are still served until they are retired.
+    """

@@ -3,6 +3,10 @@
 A product is declared in ``products/<domain>/<name>.yaml`` (see :class:`Product`) and names its
 value schema in ``schemas/<domain>/<Record>.avsc``. :func:`load_product` validates both and
 reports every problem as :class:`~streams.errors.DescriptorError` with ``file:line`` and the fix.
+
+Published products live in the compacted topic ``_mesh.products`` (:class:`CatalogStore`, one
+:class:`CatalogEntry` per product version); :class:`Catalog` lists, searches and shows them, and
+resolves product names for :class:`streams.kafka.Consumer`.
 """
 
 from __future__ import annotations
@@ -38,11 +42,21 @@ from streams.catalog._model import (
     UniqueRule,
 )
 from streams.catalog._yaml import Location, SourceMap, descriptor_error, read_yaml, show_path
+from streams.catalog.apply import ApplyResult, apply
+from streams.catalog.discovery import Catalog, ProductView, SchemaField, VersionInfo
+from streams.catalog.plan import Change, plan
+from streams.catalog.store import PRODUCTS_TOPIC, CatalogEntry, CatalogStore, entry_key
 
 __all__ = [
     "CLASSIFICATIONS",
     "INFINITE",
+    "PRODUCTS_TOPIC",
     "AllowedValuesRule",
+    "ApplyResult",
+    "Catalog",
+    "CatalogEntry",
+    "CatalogStore",
+    "Change",
     "Classification",
     "Deprecation",
     "Description",
@@ -56,13 +70,18 @@ __all__ = [
     "OutputPort",
     "Owner",
     "Product",
+    "ProductView",
     "QualityRule",
     "RangeRule",
     "Retention",
+    "SchemaField",
     "SourceMap",
     "Status",
     "UniqueRule",
+    "VersionInfo",
+    "apply",
     "descriptor_error",
+    "entry_key",
     "export_odcs",
     "export_odps",
     "find_root",
@@ -71,6 +90,7 @@ __all__ = [
     "load_products",
     "parse_duration",
     "parse_retention",
+    "plan",
     "problems_of",
     "product_files",
     "read_yaml",

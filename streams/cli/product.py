@@ -13,6 +13,8 @@ from rich.text import Text
 
 from streams.catalog import LoadedProduct, export_odcs, export_odps, load_product, product_files
 from streams.cli._output import out_console
+from streams.cli.product_apply import apply_command, plan_command
+from streams.cli.product_catalog import list_products, show_product
 from streams.errors import ConfigError, DescriptorError
 from streams.governance import lint as lint_products
 from streams.naming import parse_product
@@ -25,6 +27,12 @@ _STYLES = {"error": "bold red", "warning": "yellow"}
 @click.group()
 def product() -> None:
     """Data products: descriptors in products/<domain>/<name>.yaml."""
+
+
+product.add_command(plan_command, name="plan")
+product.add_command(apply_command, name="apply")
+product.add_command(list_products, name="list")
+product.add_command(show_product, name="show")
 
 
 @product.command()

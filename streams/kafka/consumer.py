@@ -4,6 +4,7 @@ decoded, commit after processing (at least once)."""
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -13,11 +14,17 @@ from confluent_kafka import KafkaError, Message
 from pydantic import BaseModel, ValidationError
 
 from streams.config import Settings
-from streams.errors import BrokerUnavailableError, DeserializationError
+from streams.errors import (
+    BrokerUnavailableError,
+    ConfigError,
+    DeserializationError,
+    ProductDeprecatedWarning,
+)
 from streams.kafka import headers as std
 from streams.kafka.deadletter import DeadLetters
+from streams.kafka.directory import ProductDirectory
 from streams.kafka.schemas import SchemaSource
-from streams.naming import ProductRef, parse_product
+from streams.naming import ProductRef, internal_topic, parse_product
 from streams.serialization import AvroDecoder, schema_id_of
 
 __all__ = ["Consumer", "Event"]
@@ -89,6 +96,10 @@ class Consumer:
         from_beginning: Start from the earliest offset when the group has no committed offset.
         schemas: Override the registry access.
         config: Extra librdkafka properties.
+        directory: Resolve products through it (e.g. a :class:`streams.catalog.Catalog`): the
+            topic comes from there, deprecated products warn (:class:`ProductDeprecatedWarning`),
+            and retired or unknown ones raise :class:`ConfigError`. Without it, topics come from
+            the naming convention alone.
 
     Messages that cannot be decoded go to ``<topic>.dlq`` (see :attr:`dead_letters`) and
     consumption continues. Call :meth:`commit` after processing: offsets are committed only for
@@ -106,10 +117,14 @@ class Consumer:
         from_beginning: bool = False,
         schemas: SchemaSource | None = None,
         config: Mapping[str, str | int | float | bool] | None = None,
+        directory: ProductDirectory | None = None,
     ) -> None:
         settings = settings or Settings()
         refs = [products] if isinstance(products, str | ProductRef) else list(products)
         self.products = [r if isinstance(r, ProductRef) else parse_product(r) for r in refs]
+        self.topics: list[str] = []
+        for ref in self.products:  # a loop, not a comprehension: warnings count stack frames
+            self.topics.append(ref.topic if directory is None else _resolve(directory, ref))
         self._schemas = schemas or SchemaSource(url=settings.registry.url)
         self._reader = reader_schema
         self._model = model
@@ -127,7 +142,7 @@ class Consumer:
             }
         )
         self._consumer = _KafkaConsumer(conf)
-        self._consumer.subscribe([ref.topic for ref in self.products])
+        self._consumer.subscribe(self.topics)
 
     # --- decoding -------------------------------------------------------------------------
 
@@ -180,7 +195,7 @@ class Consumer:
             return False
         if error.fatal() or error.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
             raise BrokerUnavailableError(
-                f"consuming {', '.join(r.topic for r in self.products)} failed: {error.str()}",
+                f"consuming {', '.join(self.topics)} failed: {error.str()}",
                 bootstrap_servers="",
             )
         logger.warning("consumer: %s", error.str())
@@ -238,3 +253,32 @@ class Consumer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _resolve(directory: ProductDirectory, ref: ProductRef) -> str:
+    """The topic of ``ref`` per the directory; warn if deprecated, raise if retired or unknown."""
+    status = directory.resolve(ref)
+    if status is None:
+        raise ConfigError(
+            f"product {ref.topic} is not in the catalog ({internal_topic('products')}): check the "
+            f"name with 'mesh product list', or publish it with 'mesh product apply "
+            f"products/{ref.domain}/{ref.name}.yaml'"
+        )
+    if status.status == "retired":
+        raise ConfigError(
+            f"product {ref.topic} is retired and no longer served"
+            f"{': ' + status.note if status.note else ''}; "
+            f"read {status.replaced_by or 'a newer version'} instead "
+            f"(see 'mesh product show {ref.id}')"
+        )
+    if status.status == "deprecated":
+        successor = status.replaced_by or f"a newer version (see 'mesh product show {ref.id}')"
+        # stacklevel 3: point at the code that created the Consumer, not at __init__.
+        warnings.warn(
+            ProductDeprecatedWarning(
+                f"product {ref.topic} is deprecated: {status.note or 'no note given'}; "
+                f"move to {successor}"
+            ),
+            stacklevel=3,
+        )
+    return status.topic

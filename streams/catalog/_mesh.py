@@ -1,0 +1,220 @@
+"""Kafka admin, registry and catalog clients for one plan or apply, errors wrapped as ours."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from streams.catalog.store import CatalogStore
+from streams.config import Settings
+from streams.errors import (
+    BrokerUnavailableError,
+    IncompatibleSchemaError,
+    InvalidSchemaError,
+    RegistryRequestError,
+    RegistryUnavailableError,
+)
+
+__all__ = ["NEW_MAJOR", "Mesh"]
+
+_TIMEOUT_S = 10.0
+NEW_MAJOR = "a breaking change needs a new major version (new topic)"
+"""The fix for a change that cannot be made in place."""
+
+
+class Mesh:
+    """Kafka admin, registry and catalog clients for one plan/apply, errors wrapped as ours."""
+
+    def __init__(self, *, settings: Settings) -> None:
+        self.settings = settings
+        self._admin: AdminClient | None = None
+        self._registry: SchemaRegistryClient | None = None
+        self._store: CatalogStore | None = None
+
+    def __enter__(self) -> Mesh:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def admin(self) -> AdminClient:
+        """The Kafka admin client, created on first use."""
+        if self._admin is None:
+            self._admin = AdminClient(self.settings.kafka.librdkafka())
+        return self._admin
+
+    @property
+    def registry(self) -> SchemaRegistryClient:
+        """The registry client, created on first use."""
+        if self._registry is None:
+            self._registry = SchemaRegistryClient({"url": self.settings.registry.url})
+        return self._registry
+
+    @property
+    def store(self) -> CatalogStore:
+        """The catalog topic, opened on first use."""
+        if self._store is None:
+            self._store = CatalogStore(settings=self.settings)
+        return self._store
+
+    def close(self) -> None:
+        """Release the clients."""
+        if self._store is not None:
+            self._store.close()
+        if self._registry is not None:
+            self._registry.close()
+        self._admin = self._registry = self._store = None
+
+    # Kafka -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def kafka(self, what: str) -> Iterator[None]:
+        """Turn librdkafka errors into :class:`BrokerUnavailableError` naming ``what``."""
+        servers = self.settings.kafka.bootstrap_servers
+        try:
+            yield
+        except KafkaException as exc:
+            raise BrokerUnavailableError(
+                f"Kafka at {servers} failed to {what}: {exc.args[0].str()}; check that the "
+                "broker runs (mesh up) or pass the right --bootstrap-servers",
+                bootstrap_servers=servers,
+            ) from exc
+
+    def topics(self) -> dict[str, int]:
+        """Every topic and its partition count."""
+        with self.kafka("list topics"):
+            metadata = self.admin.list_topics(timeout=_TIMEOUT_S)
+        return {name: len(topic.partitions) for name, topic in metadata.topics.items()}
+
+    def topic_configs(self, topic: str) -> dict[str, str]:
+        """The configs of ``topic`` (on the embedded broker: only those set explicitly)."""
+        resource = ConfigResource("topic", topic)
+        with self.kafka(f"describe the configs of {topic}"):
+            found = self.admin.describe_configs([resource])[resource].result(_TIMEOUT_S)
+        return {name: str(entry.value) for name, entry in found.items() if entry.value is not None}
+
+    def create_topic(self, topic: str, partitions: int, config: dict[str, str]) -> None:
+        """Create ``topic``; one that already exists is left alone."""
+        new = NewTopic(topic, num_partitions=partitions, replication_factor=1, config=config)
+        try:
+            with self.kafka(f"create topic {topic}"):
+                self.admin.create_topics([new])[topic].result(_TIMEOUT_S)
+        except BrokerUnavailableError as exc:
+            cause = exc.__cause__
+            if not (
+                isinstance(cause, KafkaException)
+                and cause.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS
+            ):
+                raise
+
+    def alter_topic(self, topic: str, config: dict[str, str]) -> None:
+        """Set ``config`` on ``topic`` (incrementally: other configs are kept)."""
+        entries = [
+            ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+            for name, value in config.items()
+        ]
+        resource = ConfigResource("topic", topic, incremental_configs=entries)
+        with self.kafka(f"change the configs of {topic}"):
+            self.admin.incremental_alter_configs([resource])[resource].result(_TIMEOUT_S)
+
+    # Registry --------------------------------------------------------------------------------
+
+    @contextmanager
+    def asking(self, what: str, *, subject: str) -> Iterator[None]:
+        """Turn registry client errors into ours, naming ``what`` was asked."""
+        url = self.settings.registry.url
+        try:
+            yield
+        except SchemaRegistryError as exc:
+            status, code = exc.http_status_code, exc.error_code
+            if status >= 500 or status < 0:
+                raise RegistryUnavailableError(
+                    f"the registry at {url} failed on {what}: {exc.error_message}", url=url
+                ) from exc
+            if status == 409:
+                raise IncompatibleSchemaError(
+                    f"the registry refused {what}: {exc.error_message}; {NEW_MAJOR}",
+                    subject=subject,
+                    incompatibilities=[str(exc.error_message)],
+                ) from exc
+            if status == 422:
+                raise InvalidSchemaError(
+                    f"the registry refused {what}: {exc.error_message}", subject=subject
+                ) from exc
+            raise RegistryRequestError(status, code, f"{what}: {exc.error_message}") from exc
+        except httpx.TransportError as exc:
+            raise RegistryUnavailableError(
+                f"the schema registry at {url} is unreachable ({exc}); start it with `mesh up` "
+                "or pass the right --registry-url",
+                url=url,
+            ) from exc
+
+    def lookup(self, subject: str, text: str) -> tuple[bool, int | None]:
+        """Whether ``subject`` exists, and the id of ``text`` under it (``None``: not there)."""
+        try:
+            with self.asking(f"looking up the schema of {subject!r}", subject=subject):
+                found = self.registry.lookup_schema(subject, Schema(text, "AVRO"))
+        except RegistryRequestError as exc:
+            if exc.error_code == 40401:  # subject not found
+                return False, None
+            if exc.error_code == 40403:  # schema not found under an existing subject
+                return True, None
+            raise
+        return True, found.schema_id
+
+    def subject_level(self, subject: str) -> str | None:
+        """The subject's own compatibility level; ``None`` when it follows the global one."""
+        try:
+            with self.asking(f"reading the compatibility of {subject!r}", subject=subject):
+                return str(self.registry.get_compatibility(subject))
+        except RegistryRequestError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def global_level(self) -> str:
+        """The registry's global compatibility level."""
+        with self.asking("reading the global compatibility", subject=""):
+            return str(self.registry.get_compatibility())
+
+    def incompatibilities(self, subject: str, text: str) -> list[str]:
+        """The registry's reasons why ``text`` may not be registered under ``subject``.
+
+        Asks the Confluent endpoint that checks against the versions the subject's level
+        requires; the client's public ``test_compatibility*`` drop the verbose messages.
+        """
+        path = f"compatibility/subjects/{quote(subject, safe='')}/versions?verbose=true"
+        with self.asking(f"checking compatibility for {subject!r}", subject=subject):
+            # The client's own REST transport (same auth, retries, TLS) on a documented
+            # Confluent endpoint; only the convenience method that would call it is missing.
+            verdict: dict[str, Any] = self.registry._rest_client.post(
+                path, body=Schema(text, "AVRO").to_dict()
+            )
+        if verdict.get("is_compatible", False):
+            return []
+        return [str(message) for message in verdict.get("messages") or ["incompatible"]]
+
+    def set_level(self, subject: str, level: str) -> None:
+        """Set the subject's compatibility level."""
+        with self.asking(f"setting the compatibility of {subject!r}", subject=subject):
+            self.registry.set_compatibility(subject, level)
+
+    def register(self, subject: str, text: str) -> int:
+        """Register ``text`` under ``subject``; its (global, stable) id."""
+        with self.asking(f"registering the schema of {subject!r}", subject=subject):
+            return int(self.registry.register_schema(subject, Schema(text, "AVRO")))

@@ -1,0 +1,386 @@
+"""The catalog as published on ``_mesh.products``: list, search, show, and resolve for consumers.
+
+A :class:`Catalog` is built from the topic (:meth:`Catalog.from_store`), never from local files,
+so every machine on the mesh sees the same products. It also implements
+:class:`streams.kafka.directory.ProductDirectory`, so a :class:`streams.kafka.Consumer` given
+``directory=catalog`` reads topics the catalog knows and is warned about deprecated ones.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime
+import difflib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from streams.catalog._model import (
+    Classification,
+    Deprecation,
+    Description,
+    Guarantees,
+    Kind,
+    Owner,
+    Product,
+    Status,
+)
+from streams.catalog.store import PRODUCTS_TOPIC, CatalogEntry, CatalogStore
+from streams.errors import ConfigError
+from streams.kafka.directory import ProductStatus
+from streams.naming import ProductRef, parse_product
+
+__all__ = ["Catalog", "ProductView", "SchemaField", "VersionInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaField:
+    """One field of a product's value schema; nested record fields get dotted names.
+
+    Attributes:
+        name: ``user_id``, or ``context.playlist_id`` inside a nested record.
+        type: The Avro type, shortened (``string``, ``null | Context``, ``timestamp-millis``).
+        doc: The field's documentation.
+        pii: Whether the schema marks the field as personal data (``"pii": true``).
+    """
+
+    name: str
+    type: str
+    doc: str | None
+    pii: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """One published major version of a product."""
+
+    version: int
+    key: str
+    status: Status
+    published_at: datetime.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProductView:
+    """Everything :meth:`Catalog.show` tells about one product version.
+
+    Attributes:
+        entry: The catalog entry shown (descriptor, schema, subject, publication time).
+        fields: The value schema's fields with their docs and PII flags.
+        inputs: Keys (``<domain>.<name>.v<major>``) of the products this one is derived from.
+        consumers: Keys of the catalog products that list this version as an input.
+        versions: Every published major version of the product, oldest first.
+    """
+
+    entry: CatalogEntry
+    fields: tuple[SchemaField, ...]
+    inputs: tuple[str, ...]
+    consumers: tuple[str, ...]
+    versions: tuple[VersionInfo, ...]
+
+    @property
+    def product(self) -> Product:
+        """The descriptor."""
+        return self.entry.product
+
+    @property
+    def owner(self) -> Owner | None:
+        """The owning team."""
+        return self.product.owner
+
+    @property
+    def description(self) -> Description | None:
+        """Purpose, usage and limitations."""
+        return self.product.description
+
+    @property
+    def guarantees(self) -> Guarantees | None:
+        """The promised service levels."""
+        return self.product.guarantees
+
+    @property
+    def status(self) -> Status:
+        """``active``, ``deprecated`` or ``retired``."""
+        return self.product.status
+
+    @property
+    def deprecation(self) -> Deprecation | None:
+        """Why and until when the version is deprecated."""
+        return self.product.deprecation
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (descriptor parts in their camelCase descriptor form)."""
+        product, ref = self.product, self.product.ref
+        return {
+            "id": product.id,
+            "key": self.entry.key,
+            "version": product.version,
+            "kind": product.kind,
+            "status": product.status,
+            "deprecation": _dump(product.deprecation),
+            "owner": _dump(product.owner),
+            "description": _dump(product.description),
+            "classification": product.classification,
+            "tags": list(product.tags),
+            "ports": {
+                "output": {
+                    "topic": ref.topic,
+                    "subject": self.entry.subject,
+                    "dlq": ref.dlq,
+                    **product.output_port.model_dump(mode="json"),
+                },
+                "inputs": list(self.inputs),
+            },
+            "schema": {
+                "subject": self.entry.subject,
+                "id": self.entry.schema_id,
+                "fields": [
+                    {"name": f.name, "type": f.type, "doc": f.doc, "pii": f.pii}
+                    for f in self.fields
+                ],
+            },
+            "guarantees": _dump(product.guarantees),
+            "quality": [rule.model_dump(mode="json") for rule in product.quality],
+            "inputs": list(self.inputs),
+            "consumers": list(self.consumers),
+            "versions": [
+                {
+                    "version": v.version,
+                    "key": v.key,
+                    "status": v.status,
+                    "published_at": v.published_at.isoformat(),
+                }
+                for v in self.versions
+            ],
+            "published_at": self.entry.published_at.isoformat(),
+        }
+
+
+def _dump(model: Owner | Description | Deprecation | Guarantees | None) -> Any:
+    return None if model is None else model.model_dump(mode="json")
+
+
+class Catalog:
+    """Published products, keyed by ``<domain>.<name>.v<major>``.
+
+    Args:
+        entries: The catalog entries, e.g. from :meth:`CatalogStore.read`.
+    """
+
+    def __init__(self, entries: Mapping[str, CatalogEntry]) -> None:
+        self._entries = dict(sorted(entries.items(), key=lambda item: _order(item[1])))
+
+    @classmethod
+    def from_store(cls, store: CatalogStore) -> Catalog:
+        """The catalog as the topic holds it now.
+
+        Raises:
+            BrokerUnavailableError: Kafka cannot be reached.
+        """
+        return cls(store.read())
+
+    @property
+    def entries(self) -> dict[str, CatalogEntry]:
+        """Every entry, by key, ordered by product id and version."""
+        return dict(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[CatalogEntry]:
+        return iter(self._entries.values())
+
+    def list(
+        self,
+        *,
+        domain: str | None = None,
+        kind: Kind | None = None,
+        tag: str | None = None,
+        classification: Classification | None = None,
+        text: str | None = None,
+    ) -> builtins.list[CatalogEntry]:
+        """The entries matching every filter given, ordered by product id and version.
+
+        Args:
+            domain: Only this domain.
+            kind: Only this kind (``source-aligned``, ``aggregate``, ``consumer-aligned``).
+            tag: Only products carrying this tag.
+            classification: Only this classification.
+            text: Case-insensitive search over product ids, names, descriptions and the
+                schema's docs (record and fields).
+        """
+        needle = text.casefold() if text else None
+        found: builtins.list[CatalogEntry] = []
+        for entry in self._entries.values():
+            product = entry.product
+            if domain is not None and product.domain != domain:
+                continue
+            if kind is not None and product.kind != kind:
+                continue
+            if tag is not None and tag not in product.tags:
+                continue
+            if classification is not None and product.classification != classification:
+                continue
+            if needle is not None and not any(needle in s.casefold() for s in _searchable(entry)):
+                continue
+            found.append(entry)
+        return found
+
+    def show(self, name: str) -> ProductView:
+        """One product: ``domain.product`` (its latest version) or ``domain.product.vN``.
+
+        Raises:
+            ConfigError: The name is malformed, or no such product (version) is published; the
+                message lists close matches.
+        """
+        ref = parse_product(name)
+        versions = [e for e in self._entries.values() if e.product.id == ref.id]
+        if not versions:
+            raise ConfigError(self._unknown(name))
+        if name.count(".") == 2:  # parse_product accepted it, so the third part is v<N>
+            chosen = self._entries.get(ref.topic)
+            if chosen is None:
+                published = ", ".join(f"v{e.product.version}" for e in versions)
+                raise ConfigError(
+                    f"product {ref.id} has no version {ref.major} in the catalog "
+                    f"({PRODUCTS_TOPIC}); published versions: {published}"
+                )
+        else:
+            chosen = versions[-1]
+        consumers = sorted(
+            other.key
+            for other in self._entries.values()
+            if other.key != chosen.key
+            and any(port.ref.topic == chosen.key for port in other.product.input_ports)
+        )
+        return ProductView(
+            entry=chosen,
+            fields=tuple(schema_fields(chosen.schema)),
+            inputs=tuple(port.ref.topic for port in chosen.product.input_ports),
+            consumers=tuple(consumers),
+            versions=tuple(
+                VersionInfo(e.product.version, e.key, e.product.status, e.published_at)
+                for e in versions
+            ),
+        )
+
+    def resolve(self, ref: ProductRef) -> ProductStatus | None:
+        """The topic and lifecycle status of ``ref``, or None if it is not published.
+
+        Implements :class:`streams.kafka.directory.ProductDirectory`.
+        """
+        entry = self._entries.get(ref.topic)
+        if entry is None:
+            return None
+        deprecation = entry.product.deprecation
+        return ProductStatus(
+            topic=entry.product.topic,
+            status=entry.product.status,
+            note=deprecation.note if deprecation else None,
+            replaced_by=deprecation.replaced_by if deprecation else None,
+        )
+
+    def _unknown(self, name: str) -> str:
+        names = sorted({e.product.id for e in self} | set(self._entries))
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        return (
+            f"no product {name!r} in the catalog ({PRODUCTS_TOPIC}); {hint}"
+            "see 'mesh product list', or publish it with 'mesh product apply'"
+        )
+
+
+def _order(entry: CatalogEntry) -> tuple[str, int]:
+    return entry.product.id, entry.product.version
+
+
+def _searchable(entry: CatalogEntry) -> Iterator[str]:
+    product = entry.product
+    yield from (entry.key, product.id, product.name)
+    if product.description is not None:
+        yield product.description.purpose
+        yield product.description.usage
+        if product.description.limitations:
+            yield product.description.limitations
+    yield from _docs(_parse(entry.schema))
+
+
+def _parse(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _docs(node: Any) -> Iterator[str]:
+    """Every ``doc`` string anywhere in a schema."""
+    if isinstance(node, dict):
+        if isinstance(node.get("doc"), str):
+            yield node["doc"]
+        for value in node.values():
+            yield from _docs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _docs(item)
+
+
+def schema_fields(text: str) -> list[SchemaField]:
+    """The fields of an Avro record schema (nested records flattened with dotted names).
+
+    A schema that is not a JSON record yields no fields.
+    """
+    schema = _parse(text)
+    if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
+        return []
+    return list(_fields(schema, "", set()))
+
+
+def _fields(record: dict[str, Any], prefix: str, seen: set[str]) -> Iterator[SchemaField]:
+    seen = seen | {str(record.get("name"))}
+    for field in record.get("fields", []):
+        if not isinstance(field, dict):
+            continue
+        name = f"{prefix}{field.get('name')}"
+        doc = field.get("doc")
+        yield SchemaField(
+            name=name,
+            type=_type_name(field.get("type")),
+            doc=doc if isinstance(doc, str) else None,
+            pii=field.get("pii") is True,
+        )
+        for nested in _records(field.get("type")):
+            if str(nested.get("name")) not in seen:  # recursive types are listed once
+                yield from _fields(nested, f"{name}.", seen)
+
+
+def _records(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, list):
+        for branch in node:
+            yield from _records(branch)
+    elif isinstance(node, dict):
+        if node.get("type") == "record":
+            yield node
+        elif node.get("type") == "array":
+            yield from _records(node.get("items"))
+        elif node.get("type") == "map":
+            yield from _records(node.get("values"))
+
+
+def _type_name(node: Any) -> str:
+    if isinstance(node, str):
+        return node
+    if isinstance(node, list):
+        return " | ".join(_type_name(branch) for branch in node)
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if isinstance(node.get("logicalType"), str):
+            return str(node["logicalType"])
+        if kind in ("record", "enum", "fixed"):
+            return str(node.get("name", kind))
+        if kind == "array":
+            return f"array<{_type_name(node.get('items'))}>"
+        if kind == "map":
+            return f"map<{_type_name(node.get('values'))}>"
+        return _type_name(kind)
+    return "?"

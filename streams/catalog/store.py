@@ -1,0 +1,308 @@
+"""The catalog topic ``_mesh.products``: one compacted record per product version.
+
+Keys are ``<domain>.<name>.v<major>`` so that major versions of one product coexist; values are
+JSON (the descriptor, the value schema as registered, its id and subject, when it was published);
+a null value (tombstone) removes the version. Readers read the whole topic with ``assign()`` up to
+the end-of-partition event and keep the last value per key themselves: the embedded broker
+answers ListOffsets wrongly and does not really compact (see BROKER.md).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import orjson
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer as _KafkaConsumer
+from confluent_kafka import TopicPartition as _TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from pydantic import ValidationError
+
+from streams.catalog._model import Product
+from streams.config import Settings
+from streams.errors import BrokerUnavailableError, DeliveryError, DeserializationError
+from streams.naming import internal_topic, topic_for
+
+__all__ = ["PRODUCTS_TOPIC", "CatalogEntry", "CatalogStore", "entry_key"]
+
+logger = logging.getLogger(__name__)
+
+PRODUCTS_TOPIC = internal_topic("products")
+"""The compacted catalog topic, ``_mesh.products``."""
+
+
+def entry_key(product: Product) -> str:
+    """The catalog key of a descriptor: ``<domain>.<name>.v<major>``.
+
+    Raises:
+        ConfigError: The domain or name breaks the naming convention.
+    """
+    return topic_for(product.id, product.version)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """One published product version.
+
+    Attributes:
+        key: ``<domain>.<name>.v<major>`` (see :func:`entry_key`).
+        product: The descriptor.
+        schema: The value schema text, as registered.
+        schema_id: The registry's id of that schema.
+        subject: The registry subject it is registered under.
+        published_at: When it was published (UTC).
+    """
+
+    key: str
+    product: Product
+    schema: str
+    schema_id: int
+    subject: str
+    published_at: datetime.datetime
+
+    def to_value(self) -> bytes:
+        """The record value: JSON with the descriptor in its camelCase form."""
+        return orjson.dumps(
+            {
+                "product": self.product.model_dump(mode="json"),
+                "schema": self.schema,
+                "schema_id": self.schema_id,
+                "subject": self.subject,
+                "published_at": _utc(self.published_at).isoformat(),
+            }
+        )
+
+    @classmethod
+    def from_value(cls, key: str, value: bytes) -> CatalogEntry:
+        """Decode a record value written by :meth:`to_value`.
+
+        Raises:
+            DeserializationError: The value is not such a record (``reason="catalog"``).
+        """
+        try:
+            data: Any = orjson.loads(value)
+            if not isinstance(data, dict):
+                raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+            published = datetime.datetime.fromisoformat(str(data["published_at"]))
+            schema_id = data["schema_id"]
+            if not isinstance(schema_id, int) or isinstance(schema_id, bool):
+                raise TypeError(f"schema_id must be an integer, got {schema_id!r}")
+            return cls(
+                key=key,
+                product=Product.model_validate(data["product"]),
+                schema=str(data["schema"]),
+                schema_id=schema_id,
+                subject=str(data["subject"]),
+                published_at=_utc(published),
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ValidationError) as exc:
+            problem = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise DeserializationError(
+                f"catalog record {key!r} in {PRODUCTS_TOPIC} cannot be decoded: {problem}. "
+                "Republish the product with 'mesh product apply'.",
+                reason="catalog",
+                topic=PRODUCTS_TOPIC,
+            ) from exc
+
+
+def _utc(moment: datetime.datetime) -> datetime.datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(datetime.UTC)
+
+
+class CatalogStore:
+    """Reads and writes the catalog topic. Clients are created lazily; usable as a context manager.
+
+    Args:
+        settings: Where Kafka is.
+        timeout_s: How long to wait for the broker, for the end of the topic, for acknowledgements.
+    """
+
+    def __init__(self, *, settings: Settings, timeout_s: float = 30.0) -> None:
+        self._settings = settings
+        self._timeout = timeout_s
+        self._producer: Producer | None = None
+        self._topic_ready = False
+
+    @property
+    def topic(self) -> str:
+        """The catalog topic."""
+        return PRODUCTS_TOPIC
+
+    def _unavailable(self, message: str) -> BrokerUnavailableError:
+        servers = self._settings.kafka.bootstrap_servers
+        return BrokerUnavailableError(message, bootstrap_servers=servers)
+
+    def _topics(self, admin: AdminClient) -> set[str]:
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                return set(admin.list_topics(timeout=min(5.0, self._timeout)).topics)
+            except KafkaException as exc:
+                if time.monotonic() > deadline:
+                    raise self._unavailable(
+                        f"Kafka at {self._settings.kafka.bootstrap_servers} did not answer within "
+                        f"{self._timeout:.0f}s: {exc}. Start it (mesh up) or pass the right "
+                        "--bootstrap-servers."
+                    ) from exc
+                time.sleep(0.2)
+
+    def _admin(self) -> AdminClient:
+        return AdminClient(self._settings.kafka.librdkafka())
+
+    def ensure_topic(self) -> None:
+        """Create the topic unless it exists: compacted, one partition, kept forever.
+
+        Raises:
+            BrokerUnavailableError: Kafka cannot be reached or refused to create the topic.
+        """
+        if self._topic_ready:
+            return
+        admin = self._admin()
+        if PRODUCTS_TOPIC not in self._topics(admin):
+            # Set explicitly: the embedded broker only reports configs given at creation.
+            config = {"cleanup.policy": "compact", "retention.ms": "-1"}
+            new = NewTopic(PRODUCTS_TOPIC, num_partitions=1, replication_factor=1, config=config)
+            try:
+                admin.create_topics([new])[PRODUCTS_TOPIC].result(timeout=self._timeout)
+                logger.info("created catalog topic %s", PRODUCTS_TOPIC)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise self._unavailable(
+                        f"could not create the catalog topic {PRODUCTS_TOPIC!r}: {exc}"
+                    ) from exc
+        self._topic_ready = True
+
+    def read(self) -> dict[str, CatalogEntry]:
+        """The whole catalog: the last value per key; tombstones remove, bad records are skipped.
+
+        An absent topic is an empty catalog (nothing was published yet).
+
+        Raises:
+            BrokerUnavailableError: Kafka cannot be reached, or the end of the topic was not
+                reached in time.
+        """
+        if not self._topic_ready and PRODUCTS_TOPIC not in self._topics(self._admin()):
+            return {}
+        entries: dict[str, CatalogEntry] = {}
+        for message in self._messages():
+            raw_key = message.key()
+            if raw_key is None:
+                logger.warning(
+                    "skipping a catalog record without key at offset %s", message.offset()
+                )
+                continue
+            key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else str(raw_key)
+            value = message.value()
+            if value is None:
+                entries.pop(key, None)
+                continue
+            try:
+                entries[key] = CatalogEntry.from_value(key, value)
+            except DeserializationError as exc:
+                logger.warning("skipping offset %s: %s", message.offset(), exc)
+        return entries
+
+    def _messages(self) -> list[Message]:
+        consumer = _KafkaConsumer(
+            self._settings.kafka.librdkafka(
+                group_id="streams-catalog-read",
+                enable_auto_commit=False,
+                enable_partition_eof=True,
+                auto_offset_reset="earliest",
+                # We read what exists; an empty fetch must not be held by the broker.
+                fetch_wait_max_ms=10,
+            )
+        )
+        messages: list[Message] = []
+        try:
+            consumer.assign([_TopicPartition(PRODUCTS_TOPIC, 0, OFFSET_BEGINNING)])
+            deadline = time.monotonic() + self._timeout
+            while True:
+                message = consumer.poll(0.1)
+                if message is None:
+                    if time.monotonic() > deadline:
+                        raise self._unavailable(
+                            f"reading {PRODUCTS_TOPIC!r} did not reach its end "
+                            f"in {self._timeout:.0f}s"
+                        )
+                    continue
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        return messages
+                    raise self._unavailable(f"reading {PRODUCTS_TOPIC!r} failed: {error.str()}")
+                deadline = time.monotonic() + self._timeout
+                messages.append(message)
+        finally:
+            consumer.close()
+
+    def publish(self, entry: CatalogEntry) -> None:
+        """Write one entry (keyed by ``entry.key``) and wait for Kafka to acknowledge it.
+
+        Raises:
+            BrokerUnavailableError: Kafka cannot be reached.
+            DeliveryError: Kafka did not acknowledge the record.
+        """
+        self._send(entry.key, entry.to_value())
+
+    def _send(self, key: str, value: bytes | None) -> None:
+        self.ensure_topic()
+        if self._producer is None:
+            self._producer = Producer(
+                self._settings.kafka.librdkafka(
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=0,
+                    message_timeout_ms=int(self._timeout * 1000),
+                )
+            )
+        failures: list[tuple[str, str]] = []
+
+        def delivered(err: KafkaError | None, _message: Message) -> None:
+            if err is not None:
+                failures.append((PRODUCTS_TOPIC, err.str()))
+
+        self._producer.produce(
+            PRODUCTS_TOPIC, key=key.encode(), value=value, partition=0, on_delivery=delivered
+        )
+        remaining = self._producer.flush(self._timeout)
+        if remaining or failures:
+            raise DeliveryError(
+                f"Kafka did not acknowledge catalog record {key!r} in {PRODUCTS_TOPIC}: "
+                f"{failures[0][1] if failures else 'timed out'}. Check the broker and retry.",
+                undelivered=max(remaining, len(failures)),
+                failures=failures,
+            )
+
+    def remove(self, key: str) -> None:
+        """Write a tombstone for ``key`` (e.g. ``player.play_events.v1``): readers drop it.
+
+        Raises:
+            BrokerUnavailableError: Kafka cannot be reached.
+            DeliveryError: Kafka did not acknowledge the tombstone.
+        """
+        self._send(key, None)
+
+    def close(self) -> None:
+        """Flush and drop the producer."""
+        if self._producer is not None:
+            self._producer.flush(self._timeout)
+            self._producer = None
+
+    def __enter__(self) -> CatalogStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,180 @@
+"""``mesh product plan`` / ``mesh product apply``: make the mesh match the descriptors.
+
+``plan`` prints what would change and exits 1 when a change is blocked; ``apply`` lints the
+descriptors first (any governance error refuses the run), then makes the changes and prints
+each as it is made. Exit codes: 0 ok, 1 refused or failed, 3 Kafka or registry unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from streams.catalog import (
+    ApplyResult,
+    Change,
+    LoadedProduct,
+    apply,
+    find_root,
+    load_product,
+    load_products,
+    plan,
+)
+from streams.cli._context import connection_settings
+from streams.cli._output import err_console, out_console
+from streams.config import Settings
+from streams.errors import GovernanceError
+from streams.governance import lint
+
+__all__ = ["apply_command", "checked_apply", "load_path", "plan_command"]
+
+Output = Literal["text", "json"]
+
+_path_argument = click.argument(
+    "path", type=click.Path(exists=True, path_type=Path), default=None, required=False
+)
+_output_option = click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Result format on stdout.",
+)
+_bootstrap_option = click.option(
+    "--bootstrap-servers", default=None, help="Kafka to use (default: the running platform)."
+)
+_registry_option = click.option(
+    "--registry-url", default=None, help="Schema registry to use (default: the running platform)."
+)
+
+
+def load_path(path: Path | None) -> list[LoadedProduct]:
+    """The products at ``path``: a repository root, or one descriptor file.
+
+    Args:
+        path: A folder holding ``products/`` (default: the repository around the current
+            directory) or one ``products/<domain>/<name>.yaml``.
+
+    Raises:
+        DescriptorError: A descriptor cannot be loaded.
+    """
+    path = _root(path)
+    if path.is_file():
+        return [load_product(path)]
+    return load_products(path)
+
+
+def _root(path: Path | None) -> Path:
+    if path is not None:
+        return path
+    # find_root looks at a descriptor's parents; a name inside the cwd makes it start there.
+    return find_root(Path.cwd() / "products.yaml")
+
+
+def checked_apply(
+    path: Path | None,
+    *,
+    settings: Settings,
+    on_change: Callable[[Change], None] | None = None,
+) -> ApplyResult:
+    """Lint ``path``, refuse on any governance error, then apply its products.
+
+    Raises:
+        GovernanceError: A governance policy reports an error; nothing was changed.
+        IncompatibleSchemaError: A schema change breaks its subject's compatibility level.
+        BrokerUnavailableError: Kafka cannot be reached.
+        RegistryUnavailableError: The schema registry cannot be reached.
+    """
+    root = _root(path)
+    errors = [item for item in lint(root) if item.severity == "error"]
+    if errors:
+        lines = "\n".join(f"  {v.location}: {v.rule_id}: {v.message} ({v.hint})" for v in errors)
+        raise GovernanceError(
+            f"apply refused: {len(errors)} governance error(s), nothing was changed; fix them "
+            f"('mesh product lint' lists them):\n{lines}",
+            violations=errors,
+        )
+    return apply(load_path(root), settings=settings, on_change=on_change)
+
+
+@click.command()
+@_path_argument
+@_output_option
+@_bootstrap_option
+@_registry_option
+@click.pass_context
+def plan_command(
+    ctx: click.Context,
+    path: Path | None,
+    output: Output,
+    bootstrap_servers: str | None,
+    registry_url: str | None,
+) -> None:
+    """Show what 'apply' would change; exit 1 if a change is blocked.
+
+    PATH is the repository root (default: the one around the current directory) or one
+    descriptor.
+    """
+    settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
+    changes = plan(load_path(path), settings=settings)
+    if output == "json":
+        click.echo(json.dumps([change.to_dict() for change in changes], indent=2))
+    elif not changes:
+        out_console().print(Text("no changes: the mesh matches the descriptors", style="green"))
+    else:
+        out_console().print(_table(changes))
+    if any(change.blocking for change in changes):
+        ctx.exit(1)
+
+
+@click.command()
+@_path_argument
+@_output_option
+@_bootstrap_option
+@_registry_option
+def apply_command(
+    path: Path | None,
+    output: Output,
+    bootstrap_servers: str | None,
+    registry_url: str | None,
+) -> None:
+    """Lint, then create topics, register schemas and publish descriptors (idempotent).
+
+    PATH is the repository root (default: the one around the current directory) or one
+    descriptor.
+    """
+    settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
+    progress = err_console()
+
+    def made(change: Change) -> None:
+        progress.print(Text(f"{change.action} {change.target}: {change.detail}", style="dim"))
+
+    result = checked_apply(path, settings=settings, on_change=made)
+    if output == "json":
+        click.echo(json.dumps([change.to_dict() for change in result.changes], indent=2))
+    elif not result.changed:
+        out_console().print(Text("no changes: the mesh already matched", style="green"))
+    else:
+        console = out_console()
+        console.print(_table(result.changes))
+        console.print(f"{len(result.changes)} change(s) made")
+
+
+def _table(changes: Sequence[Change]) -> Table:
+    table = Table(title_justify="left")
+    table.add_column("product", no_wrap=True)
+    table.add_column("action", no_wrap=True)
+    table.add_column("target", overflow="fold", ratio=1)
+    table.add_column("detail", overflow="fold", ratio=3)
+    for change in changes:
+        style = "bold red" if change.blocking else "cyan"
+        table.add_row(
+            change.product, Text(change.action, style=style), change.target, change.detail
+        )
+    return table

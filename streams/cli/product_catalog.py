@@ -1,0 +1,200 @@
+"""``mesh product list`` and ``mesh product show``: the catalog as the ``_mesh.products`` topic
+holds it, not as local files say, so every machine on the mesh sees the same products."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, get_args
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from streams.catalog import (
+    Catalog,
+    CatalogEntry,
+    CatalogStore,
+    Classification,
+    Kind,
+    ProductView,
+    format_duration,
+)
+from streams.cli._context import connection_settings
+from streams.cli._output import out_console
+
+__all__ = ["list_products", "show_product"]
+
+_STATUS = {"active": "green", "deprecated": "yellow", "retired": "red"}
+
+_bootstrap = click.option(
+    "--bootstrap-servers",
+    default=None,
+    help="Kafka to read the catalog from (default: settings, then the platform from 'mesh up').",
+)
+_output = click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Result format on stdout.",
+)
+
+
+def _catalog(bootstrap_servers: str | None) -> Catalog:
+    settings = connection_settings(bootstrap_servers=bootstrap_servers)
+    with CatalogStore(settings=settings) as store:
+        return Catalog.from_store(store)
+
+
+def _summary(entry: CatalogEntry) -> dict[str, Any]:
+    product = entry.product
+    return {
+        "key": entry.key,
+        "id": product.id,
+        "domain": product.domain,
+        "name": product.name,
+        "version": product.version,
+        "kind": product.kind,
+        "status": product.status,
+        "classification": product.classification,
+        "tags": list(product.tags),
+        "owner": product.owner.team if product.owner else None,
+        "purpose": product.description.purpose if product.description else None,
+        "topic": product.topic,
+        "subject": entry.subject,
+        "schema_id": entry.schema_id,
+        "published_at": entry.published_at.isoformat(),
+    }
+
+
+@click.command()
+@click.option("--domain", default=None, help="Only products of this domain.")
+@click.option("--kind", type=click.Choice(get_args(Kind)), default=None, help="Only this kind.")
+@click.option("--tag", default=None, help="Only products with this tag.")
+@click.option(
+    "--classification",
+    type=click.Choice(get_args(Classification)),
+    default=None,
+    help="Only this classification.",
+)
+@click.option(
+    "--search",
+    "text",
+    metavar="TEXT",
+    default=None,
+    help="Case-insensitive search over ids, names, descriptions and schema field docs.",
+)
+@_bootstrap
+@_output
+def list_products(
+    domain: str | None,
+    kind: Kind | None,
+    tag: str | None,
+    classification: Classification | None,
+    text: str | None,
+    bootstrap_servers: str | None,
+    output: Literal["text", "json"],
+) -> None:
+    """List the published products (every major version), from the catalog topic."""
+    entries = _catalog(bootstrap_servers).list(
+        domain=domain, kind=kind, tag=tag, classification=classification, text=text
+    )
+    if output == "json":
+        click.echo(json.dumps([_summary(entry) for entry in entries], indent=2))
+        return
+    console = out_console()
+    if not entries:
+        console.print(Text("no products match", style="yellow"))
+        return
+    table = Table(title_justify="left")
+    for column in ("product", "kind", "status", "classification", "owner"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("purpose", overflow="fold", ratio=1)
+    for entry in entries:
+        product = entry.product
+        table.add_row(
+            entry.key,
+            product.kind,
+            Text(product.status, style=_STATUS[product.status]),
+            product.classification or "-",
+            product.owner.team if product.owner else "-",
+            product.description.purpose if product.description else "-",
+        )
+    console.print(table)
+    console.print(f"{len(entries)} product version(s)")
+
+
+@click.command()
+@click.argument("name")
+@_bootstrap
+@_output
+def show_product(name: str, bootstrap_servers: str | None, output: Literal["text", "json"]) -> None:
+    """Show product NAME (domain.product for its latest version, or domain.product.vN)."""
+    view = _catalog(bootstrap_servers).show(name)
+    if output == "json":
+        click.echo(json.dumps(view.to_dict(), indent=2))
+        return
+    _print_view(view)
+
+
+def _print_view(view: ProductView) -> None:
+    console = out_console()
+    product, entry = view.product, view.entry
+    status = Text(product.status, style=_STATUS[product.status])
+    console.print(Text(f"{entry.key} ", style="bold") + Text("(") + status + Text(")"))
+    if view.deprecation is not None:
+        replaced = view.deprecation.replaced_by
+        console.print(
+            Text(f"deprecated: {view.deprecation.note}", style="yellow")
+            + Text(f" (use {replaced})" if replaced else "")
+        )
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim", no_wrap=True)
+    facts.add_column(overflow="fold")
+    owner = f"{view.owner.team} <{view.owner.contact}>" if view.owner else "-"
+    port = product.output_port
+    retention = "-" if port.retention is None else format_duration(port.retention)
+    rows = [
+        ("kind", product.kind),
+        ("owner", owner),
+        ("classification", product.classification or "-"),
+        ("tags", ", ".join(product.tags) or "-"),
+        ("purpose", view.description.purpose if view.description else "-"),
+        ("usage", view.description.usage if view.description else "-"),
+        ("limitations", (view.description.limitations if view.description else None) or "-"),
+        ("topic", product.topic),
+        ("subject", f"{entry.subject} (schema id {entry.schema_id})"),
+        ("key / event time", f"{port.key or '-'} / {port.event_time}"),
+        ("partitions / retention", f"{port.partitions} / {retention}"),
+        ("compatibility", port.compatibility),
+        ("inputs", ", ".join(view.inputs) or "-"),
+        ("consumers", ", ".join(view.consumers) or "-"),
+        ("versions", ", ".join(f"v{v.version} ({v.status})" for v in view.versions)),
+        ("published", entry.published_at.isoformat()),
+    ]
+    if view.guarantees is not None:
+        g = view.guarantees
+        rows.append(
+            (
+                "guarantees",
+                f"freshness {format_duration(g.freshness)}, latency {format_duration(g.latency)}, "
+                f"completeness {g.completeness:g}, max duplicates {g.max_duplicate_share:g}, "
+                f"availability {g.availability:g}",
+            )
+        )
+    for label, value in rows:
+        facts.add_row(label, value)
+    console.print(facts)
+    fields = Table(title="schema", title_justify="left")
+    fields.add_column("field", no_wrap=True)
+    fields.add_column("type", overflow="fold")
+    fields.add_column("pii", no_wrap=True)
+    fields.add_column("doc", overflow="fold", ratio=1)
+    for field in view.fields:
+        fields.add_row(
+            field.name,
+            field.type,
+            Text("pii", style="bold magenta") if field.pii else "",
+            field.doc or Text("undocumented", style="red"),
+        )
+    console.print(fields)
