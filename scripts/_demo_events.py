@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import random
 import subprocess
 import sys
@@ -12,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Producer as RawProducer
-from confluent_kafka.admin import AdminClient, NewTopic
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from rich.console import Console
 
+from streams.catalog import Catalog, CatalogStore
 from streams.config import KafkaSettings, RegistrySettings, Settings
 from streams.errors import OwnershipError, SerializationError
 from streams.kafka import Consumer, Producer
@@ -33,11 +33,6 @@ from products.player.events import (
 ROOT = Path(__file__).resolve().parents[1]
 out = Console()
 err = Console(stderr=True)
-# Until `mesh product apply` (descriptors) publishes products, the demo maps them by hand.
-PRODUCTS = {
-    "player.play_events": "schemas/player/PlayEvent.avsc",
-    "listeners.registrations": "schemas/listeners/ListenerRegistered.avsc",
-}
 
 
 def step(title: str) -> None:
@@ -61,21 +56,38 @@ def play_event(rng: random.Random, n: int) -> PlayEvent:
     )
 
 
+def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a `mesh` command as a person would, on a terminal as wide as the demo's."""
+    env = {**os.environ, "COLUMNS": str(out.width)}
+    return subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=120, env=env
+    )
+
+
 def tour(info: PlatformInfo) -> bool:
     settings = Settings(
         kafka=KafkaSettings(bootstrap_servers=info.bootstrap_servers),
         registry=RegistrySettings(url=info.registry_url),
     )
-    step("5. the music company's products: register their Avro schemas")
-    admin = AdminClient({"bootstrap.servers": info.bootstrap_servers})
-    with SchemaRegistryClient({"url": info.registry_url}) as registry:
-        for product, path in PRODUCTS.items():
-            ref = parse_product(product)
-            admin.create_topics([NewTopic(ref.topic, 1, 1)])[ref.topic].result(10)
-            schema_id = registry.register_schema(
-                ref.subject, Schema((ROOT / path).read_text(), "AVRO")
-            )
-            out.print(f"{path} → subject [bold]{ref.subject}[/], id {schema_id}", highlight=False)
+    step("5. self-serve: `mesh product apply` publishes every product in products/")
+    mesh = str(Path(sys.executable).parent / "mesh")
+    where = ["--bootstrap-servers", info.bootstrap_servers, "--registry-url", info.registry_url]
+    out.print("$ mesh product apply --output json", highlight=False)
+    applied = run([mesh, "product", "apply", "--output", "json", *where])
+    made = json.loads(applied.stdout or "[]")
+    for product in sorted({change["product"] for change in made}):
+        actions = [c["action"] for c in made if c["product"] == product]
+        out.print(f"  {product:34} {', '.join(dict.fromkeys(actions))}", highlight=False)
+    out.print(f"  {len(made)} changes: topics + DLQs, compatibility levels, schemas, catalog")
+    out.print("$ mesh product plan --output json   # applying again would change nothing")
+    again = run([mesh, "product", "plan", "--output", "json", *where])
+    out.print(again.stdout.strip(), highlight=False)
+    out.print("$ mesh product list --domain player", highlight=False)
+    listed = run([mesh, "product", "list", "--domain", "player", *where[:2]])
+    out.file.write(listed.stdout)  # already laid out by `mesh` at this width
+    if applied.returncode or again.stdout.strip() != "[]" or listed.returncode:
+        err.print(f"[red]apply/plan/list failed:[/] {applied.stderr}{again.stderr}{listed.stderr}")
+        return False
 
     step("6. the player domain emits PlayEvents (validated, Avro, Confluent framing)")
     rng = random.Random(42)
@@ -99,7 +111,9 @@ def tour(info: PlatformInfo) -> bool:
         except OwnershipError as exc:
             out.print(f"[yellow]OwnershipError:[/] {exc}", highlight=False)
 
-    step("8. a consumer reads by product name; undecodable messages go to the DLQ")
+    step("8. a consumer finds the product in the catalog; undecodable messages go to the DLQ")
+    with CatalogStore(settings=settings) as store:
+        catalog = Catalog(store.read())
     topic = parse_product("player.play_events").topic
     raw = RawProducer({"bootstrap.servers": info.bootstrap_servers})
     raw.produce(topic, value=b'{"user_id": "not avro"}', key=b"legacy-app")
@@ -111,6 +125,7 @@ def tour(info: PlatformInfo) -> bool:
         settings=settings,
         from_beginning=True,
         model=PlayEvent,
+        directory=catalog,  # resolves the name via _mesh.products; warns if deprecated
     ) as consumer:
         received: list[Any] = []
         for _ in range(40):
