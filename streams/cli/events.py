@@ -12,9 +12,12 @@ from typing import IO, Any
 import click
 import orjson
 
+from streams.catalog import Catalog, CatalogStore
 from streams.cli._context import connection_settings
+from streams.config import Settings
 from streams.errors import ConfigError, SerializationError
 from streams.kafka import Consumer, Producer
+from streams.naming import parse_product
 
 __all__ = ["produce", "tail"]
 
@@ -87,6 +90,20 @@ def produce(
     click.echo(f"sent {producer.sent} event{plural} to {product}", err=True)
 
 
+def _directory(product: str, settings: Settings) -> Catalog | None:
+    """The catalog, when it lists ``product``; otherwise None (read by naming convention)."""
+    with CatalogStore(settings=settings) as store:
+        catalog = Catalog(store.read())
+    if catalog.resolve(parse_product(product)) is None:
+        click.echo(
+            f"note: {product} is not in the catalog (mesh product apply publishes it); "
+            f"reading {parse_product(product).topic} by the naming convention",
+            err=True,
+        )
+        return None
+    return catalog
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
@@ -122,17 +139,21 @@ def tail(
 ) -> None:
     """Print PRODUCT's events as JSON lines.
 
-    E.g. `mesh tail player.play_events --from-beginning --max 10`. Undecodable messages are moved
-    to the product's dead-letter topic and counted on stderr.
+    E.g. `mesh tail player.play_events --from-beginning --max 10`. The product is resolved through
+    the catalog (a deprecated one is flagged, a retired one refused). Undecodable messages are
+    moved to the product's dead-letter topic and counted on stderr.
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     shown = 0
     idle_since = time.monotonic()
-    group = (
-        f"mesh-tail-{uuid.uuid4().hex[:12]}"  # a private group: tail never moves others' offsets
-    )
+    # A private group: tail never moves anyone else's offsets.
+    group = f"mesh-tail-{uuid.uuid4().hex[:12]}"
     with Consumer(
-        product, group_id=group, settings=settings, from_beginning=from_beginning
+        product,
+        group_id=group,
+        settings=settings,
+        from_beginning=from_beginning,
+        directory=_directory(product, settings),
     ) as consumer:
         while limit is None or shown < limit:
             events = consumer.consume(min(500, (limit or 500) - shown), timeout=0.5)

@@ -34,6 +34,8 @@ def test_produce_then_tail(product: Product) -> None:
         ["tail", product.ref.id, "--from-beginning", "--max", "3", "--metadata", *flags(product)],
     )
     assert shown.exit_code == 0, shown.output
+    # Not published with `mesh product apply`: tail says so and reads by naming convention.
+    assert f"{product.ref.id} is not in the catalog" in shown.stderr
     records = [orjson.loads(line) for line in shown.stdout.splitlines()]
     assert [r["value"] for r in records] == [play(n) for n in range(3)]
     assert records[0]["key"] == "user-0"
