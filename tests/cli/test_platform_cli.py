@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +12,6 @@ from click.testing import CliRunner
 from streams.cli import main
 from streams.local import stop
 from streams.local._state import state_path
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The CLI configures the ``streams`` logger; give it back as it was."""
-    package_logger = logging.getLogger("streams")
-    handlers, level = list(package_logger.handlers), package_logger.level
-    yield
-    package_logger.handlers[:] = handlers
-    package_logger.setLevel(level)
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
 
 
 def test_up_status_down(runner: CliRunner, tmp_path: Path) -> None:

@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import json
-import logging
 import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from confluent_kafka.admin import AdminClient
 
 from streams.cli import main
 from streams.config import Settings
 from tests.catalog._repo import DELETE, PLAY_EVENT, product, write_product, write_schema
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The CLI configures the ``streams`` logger; give it back as it was."""
-    package_logger = logging.getLogger("streams")
-    handlers, level = list(package_logger.handlers), package_logger.level
-    yield
-    package_logger.handlers[:] = handlers
-    package_logger.setLevel(level)
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
 
 
 def make(root: Path, **changes: object) -> str:

@@ -7,8 +7,6 @@ assertions look at that domain only.
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,21 +22,6 @@ SESSION: dict[str, Any] = {
     "name": "Session",
     "fields": [{"name": "minutes", "type": "long", "doc": "Minutes listened."}],
 }
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The CLI configures the ``streams`` logger; give it back as it was."""
-    package_logger = logging.getLogger("streams")
-    handlers, level = list(package_logger.handlers), package_logger.level
-    yield
-    package_logger.handlers[:] = handlers
-    package_logger.setLevel(level)
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
 
 
 @pytest.fixture

@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 from click.testing import CliRunner
 
 from streams.cli import main
 from tests.catalog._repo import DELETE, REPO, make_repo, product
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The CLI configures the ``streams`` logger; give it back as it was."""
-    package_logger = logging.getLogger("streams")
-    handlers, level = list(package_logger.handlers), package_logger.level
-    yield
-    package_logger.handlers[:] = handlers
-    package_logger.setLevel(level)
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
 
 
 def test_lint_clean_repository_exits_0(runner: CliRunner) -> None:
