@@ -8,13 +8,12 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
-    NewTopic,
 )
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
@@ -28,6 +27,7 @@ from streams.errors import (
     RegistryRequestError,
     RegistryUnavailableError,
 )
+from streams.kafka.topics import create_topic
 
 __all__ = ["NEW_MAJOR", "Mesh"]
 
@@ -110,17 +110,10 @@ class Mesh:
 
     def create_topic(self, topic: str, partitions: int, config: dict[str, str]) -> None:
         """Create ``topic``; one that already exists is left alone."""
-        new = NewTopic(topic, num_partitions=partitions, replication_factor=1, config=config)
-        try:
-            with self.kafka(f"create topic {topic}"):
-                self.admin.create_topics([new])[topic].result(_TIMEOUT_S)
-        except BrokerUnavailableError as exc:
-            cause = exc.__cause__
-            if not (
-                isinstance(cause, KafkaException)
-                and cause.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS
-            ):
-                raise
+        with self.kafka(f"create topic {topic}"):
+            create_topic(
+                self.admin, topic, partitions=partitions, config=config, timeout_s=_TIMEOUT_S
+            )
 
     def alter_topic(self, topic: str, config: dict[str, str]) -> None:
         """Set ``config`` on ``topic`` (incrementally: other configs are kept)."""

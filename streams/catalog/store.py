@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import datetime
 import logging
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, Producer
-from confluent_kafka import Consumer as _KafkaConsumer
-from confluent_kafka import TopicPartition as _TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient
 from pydantic import ValidationError
 
 from streams.catalog._model import Product
 from streams.config import Settings
 from streams.errors import BrokerUnavailableError, DeliveryError, DeserializationError
+from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.naming import internal_topic, topic_for
 
 __all__ = ["PRODUCTS_TOPIC", "CatalogEntry", "CatalogStore", "entry_key"]
@@ -140,18 +139,8 @@ class CatalogStore:
         return BrokerUnavailableError(message, bootstrap_servers=servers)
 
     def _topics(self, admin: AdminClient) -> set[str]:
-        deadline = time.monotonic() + self._timeout
-        while True:
-            try:
-                return set(admin.list_topics(timeout=min(5.0, self._timeout)).topics)
-            except KafkaException as exc:
-                if time.monotonic() > deadline:
-                    raise self._unavailable(
-                        f"Kafka at {self._settings.kafka.bootstrap_servers} did not answer within "
-                        f"{self._timeout:.0f}s: {exc}. Start it (mesh up) or pass the right "
-                        "--bootstrap-servers."
-                    ) from exc
-                time.sleep(0.2)
+        bootstrap = self._settings.kafka.bootstrap_servers
+        return topic_names(admin, bootstrap=bootstrap, timeout_s=self._timeout)
 
     def _admin(self) -> AdminClient:
         return AdminClient(self._settings.kafka.librdkafka())
@@ -166,17 +155,13 @@ class CatalogStore:
             return
         admin = self._admin()
         if PRODUCTS_TOPIC not in self._topics(admin):
-            # Set explicitly: the embedded broker only reports configs given at creation.
-            config = {"cleanup.policy": "compact", "retention.ms": "-1"}
-            new = NewTopic(PRODUCTS_TOPIC, num_partitions=1, replication_factor=1, config=config)
             try:
-                admin.create_topics([new])[PRODUCTS_TOPIC].result(timeout=self._timeout)
+                create_topic(admin, PRODUCTS_TOPIC, config=COMPACTED, timeout_s=self._timeout)
                 logger.info("created catalog topic %s", PRODUCTS_TOPIC)
             except KafkaException as exc:
-                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise self._unavailable(
-                        f"could not create the catalog topic {PRODUCTS_TOPIC!r}: {exc}"
-                    ) from exc
+                raise self._unavailable(
+                    f"could not create the catalog topic {PRODUCTS_TOPIC!r}: {exc}"
+                ) from exc
         self._topic_ready = True
 
     def read(self) -> dict[str, CatalogEntry]:
@@ -209,39 +194,9 @@ class CatalogStore:
                 logger.warning("skipping offset %s: %s", message.offset(), exc)
         return entries
 
-    def _messages(self) -> list[Message]:
-        consumer = _KafkaConsumer(
-            self._settings.kafka.librdkafka(
-                group_id="streams-catalog-read",
-                enable_auto_commit=False,
-                enable_partition_eof=True,
-                auto_offset_reset="earliest",
-                # We read what exists; an empty fetch must not be held by the broker.
-                fetch_wait_max_ms=10,
-            )
-        )
-        messages: list[Message] = []
-        try:
-            consumer.assign([_TopicPartition(PRODUCTS_TOPIC, 0, OFFSET_BEGINNING)])
-            deadline = time.monotonic() + self._timeout
-            while True:
-                message = consumer.poll(0.1)
-                if message is None:
-                    if time.monotonic() > deadline:
-                        raise self._unavailable(
-                            f"reading {PRODUCTS_TOPIC!r} did not reach its end "
-                            f"in {self._timeout:.0f}s"
-                        )
-                    continue
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        return messages
-                    raise self._unavailable(f"reading {PRODUCTS_TOPIC!r} failed: {error.str()}")
-                deadline = time.monotonic() + self._timeout
-                messages.append(message)
-        finally:
-            consumer.close()
+    def _messages(self) -> Iterator[Message]:
+        conf = self._settings.kafka.librdkafka(group_id="streams-catalog-read")
+        return read_to_end(conf, PRODUCTS_TOPIC, timeout_s=self._timeout)
 
     def publish(self, entry: CatalogEntry) -> None:
         """Write one entry (keyed by ``entry.key``) and wait for Kafka to acknowledge it.

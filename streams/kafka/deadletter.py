@@ -6,12 +6,13 @@ import logging
 from collections import Counter
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka.admin import AdminClient
 
 from streams.config import Settings
 from streams.errors import DeliveryError, DeserializationError
 from streams.kafka import headers as std
+from streams.kafka.topics import create_topic
 from streams.naming import dlq_topic
 
 __all__ = ["DeadLetters"]
@@ -50,13 +51,7 @@ class DeadLetters:
     def _ensure_topic(self, topic: str) -> None:
         if topic in self._created:
             return
-        admin = AdminClient(self._settings.kafka.librdkafka())
-        new = NewTopic(topic, num_partitions=1, replication_factor=1)
-        try:
-            admin.create_topics([new])[topic].result(10)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
+        create_topic(AdminClient(self._settings.kafka.librdkafka()), topic, timeout_s=10)
         self._created.add(topic)
 
     def send(self, message: Message, error: DeserializationError) -> None:

@@ -12,22 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
     KafkaError,
     KafkaException,
     Message,
     Producer,
 )
-from confluent_kafka import TopicPartition as _TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient
 
 from streams.errors import BrokerUnavailableError
+from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 
 __all__ = ["KafkaStorage", "LogRecord", "MemoryStorage", "Storage"]
 
@@ -104,81 +101,32 @@ class KafkaStorage:
     def ensure_topic(self) -> None:
         """Create the topic (compacted, one partition) unless it exists; wait for the broker."""
         admin = AdminClient({"bootstrap.servers": self._bootstrap})
-        deadline = time.monotonic() + self._timeout
-        while True:
-            try:
-                metadata = admin.list_topics(timeout=min(5.0, self._timeout))
-                break
-            except KafkaException as exc:
-                if time.monotonic() > deadline:
-                    raise BrokerUnavailableError(
-                        f"Kafka at {self._bootstrap} did not answer within {self._timeout:.0f}s: "
-                        f"{exc}. Start it (mesh up) or pass the right --bootstrap-servers.",
-                        bootstrap_servers=self._bootstrap,
-                    ) from exc
-                time.sleep(0.2)
-        if self._topic in metadata.topics:
+        if self._topic in topic_names(admin, bootstrap=self._bootstrap, timeout_s=self._timeout):
             return
-        config = {"cleanup.policy": "compact", "retention.ms": "-1"}
-        new = NewTopic(
-            self._topic, num_partitions=1, replication_factor=self._replication, config=config
-        )
-        future = admin.create_topics([new])[self._topic]
         try:
-            future.result(timeout=self._timeout)
+            created = create_topic(
+                admin,
+                self._topic,
+                replication_factor=self._replication,
+                config=COMPACTED,
+                timeout_s=self._timeout,
+            )
         except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise BrokerUnavailableError(
-                    f"Could not create the registry topic {self._topic!r}: {exc}",
-                    bootstrap_servers=self._bootstrap,
-                ) from exc
-        logger.info("created registry topic %s", self._topic)
+            raise BrokerUnavailableError(
+                f"Could not create the registry topic {self._topic!r}: {exc}",
+                bootstrap_servers=self._bootstrap,
+            ) from exc
+        if created:
+            logger.info("created registry topic %s", self._topic)
 
     def replay(self) -> Iterator[LogRecord]:
-        """Read every partition from the beginning up to its end-of-partition event."""
+        """Every record from the beginning up to the topic's current end."""
         self.ensure_topic()
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "group.id": "streams-registry-replay",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "auto.offset.reset": "earliest",
-                # Replay reads what exists; an empty fetch must not be held by the broker.
-                "fetch.wait.max.ms": 10,
-            }
-        )
-        try:
-            metadata = consumer.list_topics(self._topic, timeout=self._timeout)
-            partitions = sorted(metadata.topics[self._topic].partitions)
-            consumer.assign([_TopicPartition(self._topic, p, OFFSET_BEGINNING) for p in partitions])
-            pending = set(partitions)
-            deadline = time.monotonic() + self._timeout
-            while pending:
-                message = consumer.poll(0.1)
-                if message is None:
-                    if time.monotonic() > deadline:
-                        raise BrokerUnavailableError(
-                            f"Reading {self._topic!r} did not reach its end "
-                            f"in {self._timeout:.0f}s.",
-                            bootstrap_servers=self._bootstrap,
-                        )
-                    continue
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        pending.discard(message.partition())
-                        continue
-                    raise BrokerUnavailableError(
-                        f"Reading {self._topic!r} failed: {error}",
-                        bootstrap_servers=self._bootstrap,
-                    )
-                deadline = time.monotonic() + self._timeout
-                key = message.key()
-                if key is not None:
-                    yield key, message.value()
-        finally:
-            consumer.close()
+        conf = {"bootstrap.servers": self._bootstrap, "group.id": "streams-registry-replay"}
+        for message in read_to_end(conf, self._topic, timeout_s=self._timeout):
+            key = message.key()
+            if key is not None:
+                yield key, message.value()
 
     def _ensure_producer(self) -> Producer:
         if self._producer is None:
