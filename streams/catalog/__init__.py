@@ -16,6 +16,7 @@ from streams.catalog._export import export_odcs, export_odps
 from streams.catalog._load import (
     LoadedProduct,
     find_root,
+    load_path,
     load_product,
     load_products,
     problems_of,
@@ -86,6 +87,7 @@ __all__ = [
     "export_odps",
     "find_root",
     "format_duration",
+    "load_path",
     "load_product",
     "load_products",
     "parse_duration",

@@ -291,3 +291,14 @@ def _example(model: type[BaseModel] | None, key: str) -> str:
         if key in (name, info.alias) and info.examples:
             return str(info.examples[0])
     return "..."
+
+
+def load_path(path: Path) -> list[LoadedProduct]:
+    """The products at ``path``: a repository root, or one ``products/<domain>/<name>.yaml``.
+
+    Raises:
+        DescriptorError: A descriptor cannot be loaded.
+    """
+    if path.is_file():
+        return [load_product(path)]
+    return load_products(path)

@@ -8,7 +8,7 @@ each as it is made. Exit codes: 0 ok, 1 refused or failed, 3 Kafka or registry u
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -16,23 +16,12 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from streams.catalog import (
-    ApplyResult,
-    Change,
-    LoadedProduct,
-    apply,
-    find_root,
-    load_product,
-    load_products,
-    plan,
-)
+from streams.catalog import Change, find_root, load_path, plan
 from streams.cli._context import connection_settings
 from streams.cli._output import err_console, out_console
-from streams.config import Settings
-from streams.errors import GovernanceError
-from streams.governance import lint
+from streams.governance import checked_apply
 
-__all__ = ["apply_command", "checked_apply", "load_path", "plan_command"]
+__all__ = ["apply_command", "plan_command"]
 
 Output = Literal["text", "json"]
 
@@ -54,53 +43,11 @@ _registry_option = click.option(
 )
 
 
-def load_path(path: Path | None) -> list[LoadedProduct]:
-    """The products at ``path``: a repository root, or one descriptor file.
-
-    Args:
-        path: A folder holding ``products/`` (default: the repository around the current
-            directory) or one ``products/<domain>/<name>.yaml``.
-
-    Raises:
-        DescriptorError: A descriptor cannot be loaded.
-    """
-    path = _root(path)
-    if path.is_file():
-        return [load_product(path)]
-    return load_products(path)
-
-
 def _root(path: Path | None) -> Path:
     if path is not None:
         return path
     # find_root looks at a descriptor's parents; a name inside the cwd makes it start there.
     return find_root(Path.cwd() / "products.yaml")
-
-
-def checked_apply(
-    path: Path | None,
-    *,
-    settings: Settings,
-    on_change: Callable[[Change], None] | None = None,
-) -> ApplyResult:
-    """Lint ``path``, refuse on any governance error, then apply its products.
-
-    Raises:
-        GovernanceError: A governance policy reports an error; nothing was changed.
-        IncompatibleSchemaError: A schema change breaks its subject's compatibility level.
-        BrokerUnavailableError: Kafka cannot be reached.
-        RegistryUnavailableError: The schema registry cannot be reached.
-    """
-    root = _root(path)
-    errors = [item for item in lint(root) if item.severity == "error"]
-    if errors:
-        lines = "\n".join(f"  {v.location}: {v.rule_id}: {v.message} ({v.hint})" for v in errors)
-        raise GovernanceError(
-            f"apply refused: {len(errors)} governance error(s), nothing was changed; fix them "
-            f"('mesh product lint' lists them):\n{lines}",
-            violations=errors,
-        )
-    return apply(load_path(root), settings=settings, on_change=on_change)
 
 
 @click.command()
@@ -122,7 +69,7 @@ def plan_command(
     descriptor.
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
-    changes = plan(load_path(path), settings=settings)
+    changes = plan(load_path(_root(path)), settings=settings)
     if output == "json":
         click.echo(json.dumps([change.to_dict() for change in changes], indent=2))
     elif not changes:
@@ -155,7 +102,7 @@ def apply_command(
     def made(change: Change) -> None:
         progress.print(Text(f"{change.action} {change.target}: {change.detail}", style="dim"))
 
-    result = checked_apply(path, settings=settings, on_change=made)
+    result = checked_apply(_root(path), settings=settings, on_change=made)
     if output == "json":
         click.echo(json.dumps([change.to_dict() for change in result.changes], indent=2))
     elif not result.changed:

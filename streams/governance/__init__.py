@@ -17,6 +17,7 @@ from __future__ import annotations
 from streams.governance._breaking import BREAKING_RULE, breaking_change
 from streams.governance._config import POLICY_FILE, GovernanceConfig, load_governance, satisfies
 from streams.governance._context import Policy, PolicyContext
+from streams.governance._enforce import checked_apply
 from streams.governance._lint import DESCRIPTOR_RULE, POLICIES, check, lint
 from streams.governance._violation import Severity, Violation
 
@@ -32,6 +33,7 @@ __all__ = [
     "Violation",
     "breaking_change",
     "check",
+    "checked_apply",
     "lint",
     "load_governance",
     "satisfies",

@@ -26,9 +26,9 @@ from streams.catalog import (
     plan,
 )
 from streams.catalog.store import CatalogStore
-from streams.cli.product_apply import checked_apply
 from streams.config import Settings
 from streams.errors import GovernanceError, IncompatibleSchemaError
+from streams.governance import checked_apply
 from tests.catalog._repo import DELETE, PLAY_EVENT, product, write_product, write_schema
 
 RETENTION_MS = str(30 * 24 * 3600 * 1000)
