@@ -26,13 +26,56 @@ def _part(module: str) -> str | None:
 
 
 def imports_of(path: Path) -> list[tuple[int, str]]:
+    """Every absolute module ``path`` imports; ``from streams import x`` counts as ``streams.x``.
+
+    Relative imports are refused outright (they would hide a layer crossing from this test).
+    """
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}:{node.lineno}: use an absolute import"
+            if node.module == "streams":
+                found += [(node.lineno, f"streams.{alias.name}") for alias in node.names]
+            elif node.module:
+                found.append((node.lineno, node.module))
     return found
+
+
+def package_graph() -> dict[str, set[str]]:
+    """Which top-level parts of ``streams`` import which others (self-imports left out)."""
+    graph: dict[str, set[str]] = {}
+    for path in MODULES:
+        own = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        for _, module in imports_of(path):
+            target = _part(module)
+            if target is not None and target != own:
+                graph.setdefault(own, set()).add(target)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle between packages, as a path that ends where it starts, or None."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return None
+        for target in sorted(graph.get(node, ())):
+            cycle = visit(target, [*path, node])
+            if cycle is not None:
+                return cycle
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        cycle = visit(start, [])
+        if cycle is not None:
+            return cycle
+    return None
 
 
 MODULES = sorted(
@@ -62,3 +105,16 @@ def test_faust_stays_inside_agents() -> None:
             continue
         for line, module in imports_of(path):
             assert module.split(".")[0] != "faust", f"{path}:{line} imports faust outside agents/"
+
+
+def test_no_cycles_between_packages() -> None:
+    cycle = find_cycle(package_graph())
+    assert cycle is None, f"packages import each other in a cycle: {' -> '.join(cycle or [])}"
+
+
+def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("from streams import cli\nimport streams.kafka.consumer\n")
+    assert imports_of(module) == [(1, "streams.cli"), (2, "streams.kafka.consumer")]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}}) is None
