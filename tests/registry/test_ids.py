@@ -3,7 +3,6 @@ answer a clear 503 and the registry re-reads its log before the next write."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
@@ -26,7 +25,8 @@ def http(memory_registry: ThreadedRegistry) -> httpx.Client:
 
 def test_import_refuses_an_id_held_by_another_schema(http: httpx.Client) -> None:
     first = http.post("/subjects/a-value/versions", json={"schema": _record("A"), "id": 7})
-    assert first.status_code == 200 and first.json()["id"] == 7
+    assert first.status_code == 200
+    assert first.json()["id"] == 7
     clash = http.post("/subjects/b-value/versions", json={"schema": _record("B"), "id": 7})
     assert clash.status_code == 422
     body = clash.json()
@@ -37,7 +37,8 @@ def test_import_refuses_an_id_held_by_another_schema(http: httpx.Client) -> None
     assert http.get("/subjects").json() == ["a-value"]
     # The same schema under the same id elsewhere is an import of the same thing: fine.
     same = http.post("/subjects/c-value/versions", json={"schema": _record("A"), "id": 7})
-    assert same.status_code == 200 and same.json()["id"] == 7
+    assert same.status_code == 200
+    assert same.json()["id"] == 7
 
 
 @pytest.mark.parametrize("schema_id", [2**31, 2**64 - 1, 0, -1])
@@ -49,7 +50,8 @@ def test_import_refuses_ids_outside_the_4_byte_range(http: httpx.Client, schema_
     # Nothing was stored, and later registrations keep working.
     http.put("/mode", json={"mode": "READWRITE"}).raise_for_status()
     ok = http.post("/subjects/b-value/versions", json={"schema": _record("B")})
-    assert ok.status_code == 200 and ok.json()["id"] == 1
+    assert ok.status_code == 200
+    assert ok.json()["id"] == 1
 
 
 def test_the_largest_id_can_be_imported_and_then_ids_run_out_clearly(http: httpx.Client) -> None:
@@ -66,22 +68,25 @@ def test_a_failed_write_answers_503_and_is_not_kept() -> None:
     registry = ThreadedRegistry(storage).start()
     try:
         with httpx.Client(base_url=registry.url) as http:
-            assert http.post("/subjects/a-value/versions", json={"schema": _record("A")}).json()[
-                "id"
-            ] == 1
+            assert (
+                http.post("/subjects/a-value/versions", json={"schema": _record("A")}).json()["id"]
+                == 1
+            )
             storage.fail_next(OSError("disk on fire: internal detail"))
             failed = http.post("/subjects/b-value/versions", json={"schema": _record("B")})
             assert failed.status_code == 503
             body = failed.json()
             assert body["error_code"] == 50001
-            assert "not stored" in body["message"] and "retry" in body["message"]
+            assert "not stored" in body["message"]
+            assert "retry" in body["message"]
             assert "disk on fire" not in body["message"]
             # The failed registration is gone from the state (re-read from the log), and the
             # next one gets the id the failed one would have had.
             assert http.get("/subjects").json() == ["a-value"]
             assert http.get("/schemas/ids/2").status_code == 404
             again = http.post("/subjects/b-value/versions", json={"schema": _record("B")})
-            assert again.status_code == 200 and again.json()["id"] == 2
+            assert again.status_code == 200
+            assert again.json()["id"] == 2
             assert len(storage.records) == 2
     finally:
         registry.stop()
@@ -92,9 +97,10 @@ def test_a_storage_error_becomes_a_store_error_not_internal_text() -> None:
     registry = ThreadedRegistry(storage).start()
     try:
         with httpx.Client(base_url=registry.url) as http:
-            storage.fail_next(asyncio.TimeoutError())
+            storage.fail_next(TimeoutError())
             failed = http.put("/config", json={"compatibility": "NONE"})
-            assert failed.status_code == 503 and failed.json()["error_code"] == 50001
+            assert failed.status_code == 503
+            assert failed.json()["error_code"] == 50001
             assert http.get("/config").json()["compatibilityLevel"] == "BACKWARD"
     finally:
         registry.stop()

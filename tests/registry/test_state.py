@@ -48,11 +48,13 @@ def test_garbage_records_are_skipped_with_a_reason(key: bytes, value: bytes, rea
     state = RegistryState()
     state.apply(*GOOD)
     problem = state.apply(key, value)
-    assert problem is not None and reason in problem
+    assert problem is not None
+    assert reason in problem
     # Nothing changed: the good record is still all there is.
     assert list(state.schemas) == [1]
     assert [r.version for r in state.versions("a-value")] == [1]
-    assert state.modes == {} and state.configs == {}
+    assert state.modes == {}
+    assert state.configs == {}
 
 
 def test_unknown_key_types_are_ignored_quietly() -> None:
@@ -67,7 +69,8 @@ def test_the_first_schema_to_take_an_id_keeps_it() -> None:
     problem = state.apply(*_version("b-value", 1, 1, '"int"'))
     assert problem == "schema id 1 already belongs to another schema"
     entry = state.entry(1)
-    assert entry is not None and entry.schema == '"string"'
+    assert entry is not None
+    assert entry.schema == '"string"'
     assert state.versions("b-value") == []
     # The same schema under the same id in another subject is fine.
     assert state.apply(*_version("c-value", 1, 1, '"string"')) is None
@@ -79,4 +82,5 @@ def test_a_version_rewritten_with_its_own_id_takes_the_new_schema() -> None:
     state.apply(*_version("a-value", 1, 5, '"string"'))
     assert state.apply(*_version("a-value", 1, 5, '"int"')) is None
     entry = state.entry(5)
-    assert entry is not None and entry.schema == '"int"'
+    assert entry is not None
+    assert entry.schema == '"int"'
