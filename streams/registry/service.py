@@ -1,33 +1,22 @@
 """Registry operations with Confluent Schema Registry semantics.
 
-Reads answer from the in-memory :class:`~streams.registry.state.RegistryState`. Writes are
-decided one at a time under one lock, against a state that holds every earlier decision: the
-decided records are applied and staged for the next Kafka transaction (group commit, see
-:mod:`~streams.registry.storage`), the lock is released, and the answer waits until the
-transaction is committed. A failed commit fails every write staged after it too, and the state is
-rebuilt from the log before the next write is decided, so no answer ever rests on a record the
-log does not hold. Reads may see a registration a few milliseconds before its commit.
-
-Records written by anyone else arrive on the storage's tail (:meth:`Registry.follow`) and go
-through the same :meth:`RegistryState.apply`. The write path applies its own records itself
-instead of waiting for the tail to bring them back (on the embedded broker that wait is a whole
-fetch wait per write); the tail skips them. If another writer's record arrives while some of our
-records are not yet back from the tail, the two orders might differ, so the state is rebuilt from
-the log (rare: only tools write next to a fenced registry).
+Reads answer from the journal's in-memory state; writes are decided one at a time under the
+journal's lock and answered once their records are committed to the log (see
+:mod:`~streams.registry._journal`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from streams.errors import InvalidSchemaError, RegistryRequestError
 from streams.registry import codes
+from streams.registry._journal import Journal
 from streams.registry.compatibility import LEVELS, CompatibilityLevel, check_level
 from streams.registry.schema import ParsedSchema, parse_schema
 from streams.registry.state import (
@@ -39,7 +28,7 @@ from streams.registry.state import (
     mode_key,
     schema_key,
 )
-from streams.registry.storage import Entry, LogRecord, Storage
+from streams.registry.storage import LogRecord, Storage
 
 __all__ = ["MODES", "Registry"]
 
@@ -50,167 +39,34 @@ DEFAULT_LEVEL: CompatibilityLevel = "BACKWARD"
 
 
 class Registry:
-    """The registry: state + storage + the rules that connect them."""
+    """The registry: Confluent's rules over the journal (state kept equal to the log)."""
 
     def __init__(self, *, storage: Storage) -> None:
-        self.state = RegistryState()
-        self._storage = storage
-        self._lock = asyncio.Lock()
+        self._journal = Journal(storage)
+        self._lock = self._journal.lock
         self._parsed: dict[int, ParsedSchema] = {}
         # Called with the schema ids whose answers may have changed (None: all of them).
-        self.listeners: list[Callable[[set[int] | None], None]] = []
-        self._own_unseen = 0  # our records applied but not yet back from the tail
-        self._skip_upto = -1  # tail records up to here are in the state already (rebuild)
-        self._stale = False
-        self._rebuilding: list[Entry] | None = None
-        self._reported: set[int] = set()
-        self._last: asyncio.Future[None] | None = None  # the latest staged write
-        self._resyncing: asyncio.Task[None] | None = None
+        self.listeners = self._journal.listeners
+        self.listeners.append(self._forget_parsed)
+
+    @property
+    def state(self) -> RegistryState:
+        """What the log holds (plus writes being committed)."""
+        return self._journal.state
 
     def load(self) -> int:
         """Rebuild the state from storage; return how many records were read."""
-        state = RegistryState()
-        count = 0
-        for entry in self._storage.replay():
-            self._apply_to(state, entry)
-            self._skip_upto = entry.offset
-            count += 1
-        self.state = state
-        self._parsed.clear()
-        return count
-
-    def _apply_to(self, state: RegistryState, entry: Entry) -> None:
-        problem = state.apply(entry.key, entry.value)
-        if problem is not None and entry.offset not in self._reported:
-            self._reported.add(entry.offset)
-            logger.warning(
-                "skipping the record at offset %d of the registry log: %s (key %r)",
-                entry.offset,
-                problem,
-                entry.key[:200],
-            )
+        return self._journal.load()
 
     def follow(self, loop: asyncio.AbstractEventLoop) -> None:
         """Apply records written by others as they arrive (call once, after :meth:`load`)."""
+        self._journal.follow(loop)
 
-        def deliver(entries: list[Entry]) -> None:
-            loop.call_soon_threadsafe(self._on_tail, entries)
-
-        self._storage.follow(deliver)
-
-    def _on_tail(self, entries: list[Entry]) -> None:
-        if self._rebuilding is not None:
-            self._rebuilding.extend(entries)
-            return
-        touched: set[int] = set()
-        for entry in entries:
-            if entry.offset <= self._skip_upto:
-                continue
-            if entry.own:
-                self._own_unseen -= 1
-                continue
-            if self._own_unseen > 0:
-                # Our own records are ahead of this one in the state but maybe not in the log.
-                logger.warning(
-                    "another writer's record at offset %d arrived between our own writes; "
-                    "re-reading the registry log",
-                    entry.offset,
-                )
-                self._stale = True
-                self._start_resync()
-                return
-            touched.update(self.state.ids_at(entry.key))
-            self._apply_to(self.state, entry)
-            touched.update(self.state.ids_at(entry.key))
+    def _forget_parsed(self, ids: set[int] | None) -> None:
+        if ids is None:
             self._parsed.clear()
-        if touched:
-            for listener in self.listeners:
-                listener(touched)
-
-    async def _resync_now(self) -> None:
-        async with self._lock:
-            await self._ready_to_write()
-            if self._stale:
-                await self._resync()
-
-    async def _resync(self) -> None:
-        """Wait for writes in flight, then rebuild the state from the log (lock held)."""
-        await self._storage.idle()
-        self._rebuilding = []
-        try:
-            await asyncio.get_running_loop().run_in_executor(None, self.load)
-        except Exception:
-            held, self._rebuilding = self._rebuilding, None
-            raise
-        held, self._rebuilding = self._rebuilding, None
-        self._own_unseen = 0
-        self._stale = False
-        self._last = None
-        self._storage.reset()
-        for listener in self.listeners:
-            listener(None)
-        self._on_tail(held)
-
-    async def _ready_to_write(self) -> None:
-        """Before deciding a write (lock held): make sure the state matches the log."""
-        if self._stale or (not self._storage.healthy and not self._storage.fenced):
-            try:
-                await self._resync()
-            except Exception as exc:
-                logger.exception("re-reading the registry log failed")
-                raise RegistryRequestError(
-                    503,
-                    codes.STORE_ERROR,
-                    "The registry could not re-read its log after a failed write; retry later.",
-                ) from exc
-
-    def commit(self, records: Sequence[LogRecord]) -> asyncio.Future[None]:
-        """Apply decided records and stage them (lock held); await the result after the lock."""
-        self._storage.check_size(records)
-        pending = self._storage.stage(records)
-        self._own_unseen += len(records)
-        touched: set[int] = set()
-        for key, value in records:
-            touched.update(self.state.ids_at(key))
-            problem = self.state.apply(key, value)
-            if problem is not None:  # a bug in the decision: never leave the state unsure
-                self._stale = True
-                logger.error("the registry decided a record it cannot apply: %s", problem)
-            touched.update(self.state.ids_at(key))
-        for listener in self.listeners:
-            listener(touched)
-        pending.add_done_callback(self._committed)
-        self._last = pending
-        return pending
-
-    def _committed(self, pending: asyncio.Future[None]) -> None:
-        if pending.cancelled() or pending.exception() is not None:
-            self._start_resync()
-
-    def _start_resync(self) -> asyncio.Task[None]:
-        self._stale = True
-        if self._resyncing is None or self._resyncing.done():
-            self._resyncing = asyncio.get_running_loop().create_task(self._resync_now())
-        return self._resyncing
-
-    async def _settled(self, pending: asyncio.Future[None]) -> None:
-        """Wait for a staged write. On failure, answer once the state matches the log again, with
-        a 503 that says nothing internal."""
-        try:
-            # Shielded: a client that hangs up must not cancel a write others are part of.
-            await asyncio.shield(pending)
-        except Exception as exc:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._start_resync())
-            if isinstance(exc, RegistryRequestError):
-                raise
-            logger.error("a registry write failed: %r", exc)
-            raise RegistryRequestError(
-                503,
-                codes.STORE_ERROR,
-                "The change was not stored: the registry's log did not accept the write. "
-                "Nothing was changed; retry the request.",
-            ) from exc
+        for schema_id in ids or ():
+            self._parsed.pop(schema_id, None)
 
     # --- schemas -------------------------------------------------------------------------
 
@@ -298,12 +154,12 @@ class Registry:
         # one request parses while another waits for Kafka to acknowledge its write.
         early = self.parsed(schema, ()) if schema and not references else None
         async with self._lock:
-            await self._ready_to_write()
+            await self._journal.ready()
             record, pending = self._decide_registration(
                 subject, schema, references, metadata, version, schema_id, early
             )
         if pending is not None:
-            await self._settled(pending)
+            await self._journal.settled(pending)
         return record
 
     def _decide_registration(
@@ -339,7 +195,7 @@ class Registry:
         for record in reversed(stored):
             if record.identity == identity and not record.deleted:
                 # It may still be in flight: the answer waits for the latest staged write.
-                return record, self._last
+                return record, self._journal.last
         records: list[LogRecord] = []
         reused = self.state.ids_by_identity.get(identity)
         for record in stored:
@@ -380,7 +236,7 @@ class Registry:
             metadata=metadata,
         )
         records.append((schema_key(subject, next_version), record.to_value()))
-        pending = self.commit(records)
+        pending = self._journal.stage(records)
         self._parsed.setdefault(new_id, parsed)
         return record, pending
 
@@ -467,41 +323,41 @@ class Registry:
     async def set_config(self, subject: str | None, update: dict[str, Any]) -> dict[str, Any]:
         """Merge a config update (already validated) and store it."""
         async with self._lock:
-            await self._ready_to_write()
+            await self._journal.ready()
             merged = {**self.config(subject), **update}
-            pending = self.commit([(config_key(subject), orjson.dumps(merged))])
-        await self._settled(pending)
+            pending = self._journal.stage([(config_key(subject), orjson.dumps(merged))])
+        await self._journal.settled(pending)
         return merged
 
     async def delete_config(self, subject: str | None) -> dict[str, Any]:
         """Remove a subject's config; return what it was."""
         async with self._lock:
-            await self._ready_to_write()
+            await self._journal.ready()
             old = self.config(subject)
-            pending = self.commit([(config_key(subject), None)])
-        await self._settled(pending)
+            pending = self._journal.stage([(config_key(subject), None)])
+        await self._journal.settled(pending)
         return old
 
     async def set_mode(self, subject: str | None, mode: str) -> None:
         """Store a mode."""
         async with self._lock:
-            await self._ready_to_write()
-            pending = self.commit([(mode_key(subject), orjson.dumps({"mode": mode}))])
-        await self._settled(pending)
+            await self._journal.ready()
+            pending = self._journal.stage([(mode_key(subject), orjson.dumps({"mode": mode}))])
+        await self._journal.settled(pending)
 
     async def delete_mode(self, subject: str | None) -> None:
         """Remove a subject's mode."""
         async with self._lock:
-            await self._ready_to_write()
-            pending = self.commit([(mode_key(subject), None)])
-        await self._settled(pending)
+            await self._journal.ready()
+            pending = self._journal.stage([(mode_key(subject), None)])
+        await self._journal.settled(pending)
 
     # --- deletes --------------------------------------------------------------------------
 
     async def delete_version(self, subject: str, version: int, *, permanent: bool) -> int:
         """Soft- or hard-delete one version; return its number."""
         async with self._lock:
-            await self._ready_to_write()
+            await self._journal.ready()
             record = self.find_version(subject, version, deleted=True)
             assert record is not None
             if permanent and not record.deleted:
@@ -534,14 +390,14 @@ class Registry:
             else:
                 record_copy = SchemaRecord(**{**_fields(record), "deleted": True})
                 records.append((schema_key(subject, record.version), record_copy.to_value()))
-            pending = self.commit(records)
-        await self._settled(pending)
+            pending = self._journal.stage(records)
+        await self._journal.settled(pending)
         return record.version
 
     async def delete_subject(self, subject: str, *, permanent: bool) -> list[int]:
         """Soft- or hard-delete every version of a subject; return the version numbers."""
         async with self._lock:
-            await self._ready_to_write()
+            await self._journal.ready()
             stored = self.state.versions(subject, deleted=True)
             if not stored:
                 raise RegistryRequestError(
@@ -577,8 +433,8 @@ class Registry:
                 for record in live:
                     gone = SchemaRecord(**{**_fields(record), "deleted": True})
                     records.append((schema_key(subject, record.version), gone.to_value()))
-            pending = self.commit(records)
-        await self._settled(pending)
+            pending = self._journal.stage(records)
+        await self._journal.settled(pending)
         return [r.version for r in (stored if permanent else live)]
 
 
