@@ -7,29 +7,16 @@ on every broker. :meth:`Storage.follow` then keeps reading from there on one thr
 Confluent's KafkaStore reader does, and hands every record to the registry marked as written by
 this instance or not, so records written by another tool appear within a fetch wait (100 ms).
 
-Writing: one writer per topic. Writes go through a transactional producer whose
-``transactional.id`` is derived from the topic (``streams-registry-<topic>``). A starting instance
-calls ``init_transactions()`` before it replays, which (a) fences any older instance on the same
-topic: its next commit fails with a fenced error, it becomes read-only and answers writes with
-503/50004 naming the problem, and keeps serving reads from its tail; and (b) aborts a transaction
-a killed instance left open, which would otherwise stall ``read_committed`` readers (BROKER.md
-quirk 8). Readers use ``isolation.level=read_committed``, so an aborted write is never applied
-anywhere. Fencing is enforced by the broker, so two instances can never both acknowledge ids
-(the alternative, detecting foreign records after the fact, can only find a collision once both
-records are in the log). Issue 8's HA mode builds on this: the instance holding the
-transactional id is the primary; the others follow the log and forward writes.
-
-Group commit: a transaction costs three round trips (AddPartitionsToTxn, Produce, EndTxn, ~2.5 ms
-on the embedded broker), so writes staged while a commit is in flight are committed together in
-the next transaction, and a batch smaller than the previous one lingers up to 2 ms for the
-writers just answered to come back; each caller's future resolves only once its transaction is
-committed (``scripts/bench registry``).
+Writing: one fenced transactional writer per topic, with group commit; why and how in
+:mod:`streams.registry._writer`. Readers use ``isolation.level=read_committed``, so an aborted
+write is never applied anywhere. Records over the broker's size limit are refused before they
+are written (:meth:`KafkaStorage.check_size`), with the limit read from the topic's
+``max.message.bytes`` where the broker reports it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -39,10 +26,8 @@ from typing import Protocol
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
-    KafkaError,
     KafkaException,
     Message,
-    Producer,
     TopicPartition,
 )
 from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
@@ -50,6 +35,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[at
 from streams.errors import BrokerUnavailableError, RegistryRequestError
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.registry import codes
+from streams.registry._writer import DEFAULT_MAX_MESSAGE_BYTES, TransactionalWriter
 
 __all__ = ["Entry", "KafkaStorage", "LogRecord", "MemoryStorage", "Storage"]
 
@@ -57,18 +43,8 @@ logger = logging.getLogger(__name__)
 
 LogRecord = tuple[bytes, bytes | None]
 
-# librdkafka's default message.max.bytes, and Kafka's default broker limit is barely above it.
-DEFAULT_MAX_MESSAGE_BYTES = 1_000_000
 # Record batch and record headers around one key and value (generous: Kafka's is ~70 bytes).
 _FRAMING_BYTES = 512
-# Group commit: how long a partial batch waits for the writers of the previous one to come back
-# (two clients: batches of 1 alternate without it, 317/s; with it, batches of 2).
-_LINGER_S = 0.002
-_FENCED = {
-    KafkaError._FENCED,
-    KafkaError.PRODUCER_FENCED,
-    KafkaError.INVALID_PRODUCER_EPOCH,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,12 +179,6 @@ class MemoryStorage:
         """Nothing to release."""
 
 
-@dataclass(slots=True)
-class _Staged:
-    records: Sequence[LogRecord]
-    future: asyncio.Future[None]
-
-
 class KafkaStorage:
     """The log as a single-partition compacted topic, written by one fenced transactional producer.
 
@@ -231,20 +201,12 @@ class KafkaStorage:
         self._topic = topic
         self._replication = replication_factor
         self._timeout = timeout_s
-        self._producer: Producer | None = None
-        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="registry-tx")
-        self._own: set[int] = set()
-        self._own_lock = threading.Lock()
+        self._writer = TransactionalWriter(
+            bootstrap_servers=bootstrap_servers, topic=topic, timeout_s=timeout_s
+        )
         self._next_offset = OFFSET_BEGINNING
         self._tail: threading.Thread | None = None
         self._stop = threading.Event()
-        self._staged: list[_Staged] = []
-        self._committing = False
-        self._expected = 1
-        self._linger: asyncio.TimerHandle | None = None
-        self._idle = asyncio.Event()
-        self._healthy = True
-        self._fenced = False
         self.max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES
 
     @property
@@ -255,7 +217,7 @@ class KafkaStorage:
     @property
     def transactional_id(self) -> str:
         """The id every instance writing this topic shares, so a new one fences the old."""
-        return f"streams-registry-{self._topic}"
+        return self._writer.transactional_id
 
     def ensure_topic(self) -> None:
         """Create the topic (compacted, one partition) unless it exists; learn its size limit."""
@@ -296,8 +258,7 @@ class KafkaStorage:
     def replay(self) -> Iterator[Entry]:
         """Fence older writers, then read every committed record up to the topic's end."""
         self.ensure_topic()
-        if self._producer is None and not self._fenced:
-            self._producer = self._new_producer()
+        self._writer.start()
         conf = {
             "bootstrap.servers": self._bootstrap,
             "group.id": "streams-registry-replay",
@@ -354,33 +315,7 @@ class KafkaStorage:
             logger.warning("skipping a record without key at offset %d", message.offset())
             return None
         offset = message.offset() or 0
-        with self._own_lock:
-            own = offset in self._own
-            self._own.discard(offset)
-        return Entry(offset, key, message.value(), own)
-
-    # --- writing -----------------------------------------------------------------------------
-
-    def _new_producer(self) -> Producer:
-        producer = Producer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "transactional.id": self.transactional_id,
-                "acks": "all",
-                "linger.ms": 0,
-                "message.max.bytes": DEFAULT_MAX_MESSAGE_BYTES,
-                "transaction.timeout.ms": int(self._timeout * 1000),
-                "message.timeout.ms": int(self._timeout * 1000),
-            }
-        )
-        try:
-            producer.init_transactions(self._timeout)
-        except KafkaException as exc:
-            raise BrokerUnavailableError(
-                f"Could not start writing to {self._topic!r}: {exc.args[0].str()}",
-                bootstrap_servers=self._bootstrap,
-            ) from exc
-        return producer
+        return Entry(offset, key, message.value(), self._writer.claim(offset))
 
     def check_size(self, records: Sequence[LogRecord]) -> None:
         """Refuse, before anything is written, a record the broker would refuse."""
@@ -396,194 +331,37 @@ class KafkaStorage:
                     "schema references, or raise both limits.",
                 )
 
+    # --- writing: see streams.registry._writer ------------------------------------------
+
+    def stage(self, records: Sequence[LogRecord]) -> asyncio.Future[None]:
+        """Queue records for the next transaction."""
+        return self._writer.stage(records)
+
     @property
     def healthy(self) -> bool:
         """False after a failed write (or for good once fenced)."""
-        return self._healthy and not self._fenced
+        return self._writer.healthy
 
     @property
     def fenced(self) -> bool:
         """True once a newer instance took the transactional id."""
-        return self._fenced
+        return self._writer.fenced
 
     def reset(self) -> None:
-        """Accept writes again; a producer left in a fatal state is replaced (same id)."""
-        if self._fenced:
-            return
-        self._healthy = True
-
-    def stage(self, records: Sequence[LogRecord]) -> asyncio.Future[None]:
-        """Queue records for the next transaction (see the module docstring)."""
-        if self._fenced:
-            raise _fenced_error(self._topic)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._staged.append(_Staged(records, future))
-        self._idle.clear()
-        self._maybe_commit()
-        return future
-
-    def _maybe_commit(self) -> None:
-        """Commit what is staged now, or linger briefly while more writers are expected back."""
-        if self._committing or not self._staged:
-            return
-        if len(self._staged) >= self._expected:
-            if self._linger is not None:
-                self._linger.cancel()
-                self._linger = None
-            self._commit_next()
-        elif self._linger is None:
-            self._linger = asyncio.get_running_loop().call_later(_LINGER_S, self._linger_over)
-
-    def _linger_over(self) -> None:
-        self._linger = None
-        if not self._committing and self._staged:
-            self._commit_next()
-
-    def _commit_next(self) -> None:
-        batch, self._staged = self._staged, []
-        self._committing = True
-        loop = asyncio.get_running_loop()
-        pending = loop.run_in_executor(self._writer, self._commit, [s.records for s in batch])
-        pending.add_done_callback(lambda done: self._committed(batch, done))
-
-    def _commit(self, groups: list[Sequence[LogRecord]]) -> None:
-        """One transaction holding every staged group (runs on the writer thread)."""
-        if self._producer is None:
-            self._producer = self._new_producer()
-        producer = self._producer
-        failures: list[KafkaError | None] = [None] * len(groups)
-
-        def delivered(index: int) -> Callable[[KafkaError | None, Message], None]:
-            def callback(err: KafkaError | None, message: Message) -> None:
-                if err is not None:
-                    failures[index] = failures[index] or err
-                    return
-                with self._own_lock:
-                    self._own.add(message.offset() or 0)
-
-            return callback
-
-        try:
-            producer.begin_transaction()
-            for index, records in enumerate(groups):
-                for key, value in records:
-                    producer.produce(
-                        self._topic, key=key, value=value, partition=0, on_delivery=delivered(index)
-                    )
-            producer.commit_transaction(self._timeout)
-        except KafkaException as exc:
-            error: KafkaError = exc.args[0]
-            if error.code() in _FENCED:
-                raise _FencedError(error.str()) from exc
-            self._abort(producer, error)
-            raise _CommitFailedError(error, failures) from exc
-        except BufferError as exc:
-            self._abort(producer, None)
-            raise _CommitFailedError(None, failures) from exc
-
-    def _abort(self, producer: Producer, error: KafkaError | None) -> None:
-        if error is not None and error.fatal():
-            self._producer = None  # the next commit starts a new one with the same id
-            return
-        try:
-            producer.abort_transaction(self._timeout)
-        except KafkaException as exc:
-            logger.warning("aborting a failed write to %s: %s", self._topic, exc)
-            self._producer = None
-
-    def _committed(self, batch: list[_Staged], done: asyncio.Future[None]) -> None:
-        self._committing = False
-        exc = done.exception()
-        if exc is None:
-            # The writers answered now usually come back together with those still waiting:
-            # the next batch waits (briefly) for all of them.
-            self._expected = len(batch) + len(self._staged)
-            for staged in batch:
-                if not staged.future.done():
-                    staged.future.set_result(None)
-            if self._staged:
-                self._maybe_commit()
-            else:
-                self._idle.set()
-            return
-        # Writes staged after the failed ones were decided on a state holding them: fail all.
-        failed, self._staged = batch + self._staged, []
-        self._healthy = False
-        if isinstance(exc, _FencedError):
-            self._fenced = True
-            logger.error(
-                "another registry instance now writes to %s (%s); this one is read-only",
-                self._topic,
-                exc,
-            )
-        for index, staged in enumerate(failed):
-            if not staged.future.done():
-                staged.future.set_exception(self._answer(exc, index))
-        self._idle.set()
-
-    def _answer(self, exc: BaseException, index: int) -> RegistryRequestError:
-        if isinstance(exc, _FencedError):
-            return _fenced_error(self._topic)
-        if isinstance(exc, _CommitFailedError) and index < len(exc.failures):
-            own = exc.failures[index]
-            if own is not None and own.code() == KafkaError.MSG_SIZE_TOO_LARGE:
-                return RegistryRequestError(
-                    422,
-                    codes.SCHEMA_TOO_LARGE,
-                    f"The schema is too large to store: Kafka refused its record in "
-                    f"{self._topic!r} as larger than the topic's max.message.bytes. Split it "
-                    "with schema references, or raise the topic's limit.",
-                )
-        logger.error("could not store a change in %s: %s", self._topic, exc)
-        return RegistryRequestError(
-            503,
-            codes.STORE_ERROR,
-            f"The change was not stored: Kafka did not accept the write to {self._topic!r}. "
-            "Nothing was changed; retry the request.",
-        )
+        """Accept writes again after the registry re-read the log."""
+        self._writer.reset()
 
     async def idle(self) -> None:
         """Wait until nothing is staged or committing."""
-        if self._staged or self._committing:
-            await self._idle.wait()
+        await self._writer.idle()
 
     async def warm_up(self) -> None:
         """Create the producer (fencing older writers) unless the replay did."""
-        if self._producer is None:
-            await asyncio.get_running_loop().run_in_executor(self._writer, self._warm)
-
-    def _warm(self) -> None:
-        if self._producer is None:
-            self._producer = self._new_producer()
+        await self._writer.warm_up()
 
     def close(self) -> None:
         """Stop following, finish the writer and release the producer."""
         self._stop.set()
         if self._tail is not None:
             self._tail.join(timeout=5)
-        self._writer.shutdown(wait=True)
-        if self._producer is not None:
-            self._producer.flush(5)
-            self._producer = None
-
-
-class _FencedError(Exception):
-    """A newer instance took the transactional id (internal to the writer thread)."""
-
-
-class _CommitFailedError(Exception):
-    """A transaction was aborted; ``failures`` holds each group's delivery error, if any."""
-
-    def __init__(self, error: KafkaError | None, failures: list[KafkaError | None]) -> None:
-        super().__init__(error.str() if error is not None else "the producer queue is full")
-        self.failures = failures
-
-
-def _fenced_error(topic: str) -> RegistryRequestError:
-    return RegistryRequestError(
-        503,
-        codes.NOT_THE_WRITER,
-        f"Another registry instance now writes to {topic!r}; this one is read-only (it still "
-        "answers reads). Point clients at the other instance, or restart this one to take over "
-        "writing.",
-    )
+        self._writer.close()
