@@ -110,3 +110,27 @@ def test_a_record_from_another_writer_between_our_own_writes_is_applied_in_log_o
             assert third["id"] == 3
     finally:
         registry.stop()
+
+
+def test_a_skipped_record_is_logged_once_even_when_the_log_is_read_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    storage = MemoryStorage()
+    storage.records.append((schema_key("bad-value", 1), b"not json"))
+    caplog.set_level(logging.WARNING, logger="streams.registry")
+    registry = ThreadedRegistry(storage).start()
+    try:
+        with httpx.Client(base_url=registry.url) as http:
+            storage.fail_next(OSError("write failed"))
+            # The failed write makes the registry re-read the whole log.
+            assert (
+                http.post("/subjects/a-value/versions", json={"schema": SCHEMA}).status_code == 503
+            )
+            assert (
+                http.post("/subjects/a-value/versions", json={"schema": SCHEMA}).status_code == 200
+            )
+    finally:
+        registry.stop()
+    skipped = [r.getMessage() for r in caplog.records if "skipping the record" in r.getMessage()]
+    assert len(skipped) == 1
+    assert "at offset 0 " in skipped[0]
