@@ -188,9 +188,17 @@ class TransactionalWriter:
             producer.begin_transaction()
             for index, records in enumerate(groups):
                 for key, value in records:
-                    producer.produce(
-                        self._topic, key=key, value=value, partition=0, on_delivery=delivered(index)
-                    )
+                    try:
+                        producer.produce(
+                            self._topic,
+                            key=key,
+                            value=value,
+                            partition=0,
+                            on_delivery=delivered(index),
+                        )
+                    except KafkaException as exc:  # refused locally, e.g. over the size limit
+                        failures[index] = exc.args[0]
+                        raise
             self._commit_transaction(producer)
         except KafkaException as exc:
             error: KafkaError = exc.args[0]

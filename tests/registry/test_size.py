@@ -48,3 +48,21 @@ def test_the_topic_limit_is_read_from_the_broker(
             assert "at most 200,000 bytes" in answer.json()["message"]
     finally:
         registry.stop()
+
+
+def test_a_record_kafka_refuses_as_too_large_is_a_422_too(
+    kafka_registry: ThreadedRegistry,
+) -> None:
+    # As if the limit we know were wrong: the refusal itself is mapped, not turned into a 5xx.
+    assert kafka_registry.server is not None
+    storage = kafka_registry.storage
+    assert isinstance(storage, KafkaStorage)
+    storage.max_message_bytes = 2**31 - 1
+    with httpx.Client(base_url=kafka_registry.url, timeout=60) as http:
+        answer = http.post("/subjects/big-value/versions", json={"schema": _big_schema(1_200_000)})
+        assert answer.status_code == 422
+        assert answer.json()["error_code"] == 42209
+        assert "too large" in answer.json()["message"]
+        ok = http.post("/subjects/small-value/versions", json={"schema": _big_schema(10)})
+        assert ok.status_code == 200
+        assert http.get("/subjects").json() == ["small-value"]
