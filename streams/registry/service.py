@@ -16,11 +16,11 @@ import orjson
 
 from streams.errors import InvalidSchemaError, RegistryRequestError
 from streams.registry import codes
+from streams.registry._ids import choose_id
 from streams.registry._journal import Journal
 from streams.registry.compatibility import LEVELS, CompatibilityLevel, check_level
 from streams.registry.schema import ParsedSchema, parse_schema
 from streams.registry.state import (
-    MAX_ID,
     RegistryState,
     SchemaRecord,
     config_key,
@@ -211,22 +211,9 @@ class Registry:
                 f"Invalid schema: version {version} is not one more than the previous version "
                 f"of {subject!r}; the next version is {next_version}.",
             )
-        if schema_id is not None:
-            if mode != "IMPORT":
-                raise RegistryRequestError(
-                    422,
-                    codes.OPERATION_NOT_PERMITTED,
-                    "An explicit schema id is only accepted in IMPORT mode.",
-                )
-            self._check_import_id(schema_id, identity)
-        new_id = schema_id or reused or self.state.max_id + 1
-        if new_id > MAX_ID:
-            raise RegistryRequestError(
-                422,
-                codes.OPERATION_NOT_PERMITTED,
-                f"No schema id is left: the highest id in use is {self.state.max_id} and ids "
-                f"end at {MAX_ID} (2^31-1). Import this schema with an explicit free id.",
-            )
+        new_id = choose_id(
+            self.state, identity, requested=schema_id, reused=reused, importing=mode == "IMPORT"
+        )
         record = SchemaRecord(
             subject=subject,
             version=next_version,
@@ -239,27 +226,6 @@ class Registry:
         pending = self._journal.stage(records)
         self._parsed.setdefault(new_id, parsed)
         return record, pending
-
-    def _check_import_id(self, schema_id: int, identity: str) -> None:
-        """An imported id must fit Confluent's 4-byte framing and not name another schema."""
-        if not 1 <= schema_id <= MAX_ID:
-            raise RegistryRequestError(
-                422,
-                codes.UNPROCESSABLE,
-                f"Schema id {schema_id} is out of range: ids are 1..{MAX_ID} (2^31-1), the "
-                "range a Confluent wire-format header (4 signed bytes) can carry.",
-            )
-        entry = self.state.entry(schema_id)
-        if entry is not None and entry.identity != identity:
-            holder = min(entry.holders, default=("?", 0))
-            raise RegistryRequestError(
-                422,
-                codes.OPERATION_NOT_PERMITTED,
-                f"Overwrite new schema with id {schema_id} is not permitted: id {schema_id} "
-                f"already belongs to another schema (subject {holder[0]!r} version {holder[1]}). "
-                f"Import this schema under a free id (the highest in use is "
-                f"{self.state.max_id}).",
-            )
 
     def _check(self, subject: str, parsed: ParsedSchema, metadata: dict[str, Any] | None) -> None:
         problems = self.incompatibilities(subject, parsed, metadata, against=None)
