@@ -40,6 +40,7 @@ class RegistryServer:
         started = time.monotonic()
         loop = asyncio.get_running_loop()
         count = await loop.run_in_executor(None, self.registry.load)
+        self.registry.follow(loop)  # records written by others from here on
         self.api.refresh(None)
         await self._storage.warm_up()
         await self._http.start(self._host, self._port)

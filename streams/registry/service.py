@@ -1,20 +1,23 @@
 """Registry operations with Confluent Schema Registry semantics.
 
-Reads answer from the in-memory :class:`~streams.registry.state.RegistryState`. Writes are
-serialized by one lock: decide, append the records to storage (acknowledged by Kafka), then apply
-them to the state — so the state never holds a change the log does not.
+Reads answer from the journal's in-memory state; writes are decided one at a time under the
+journal's lock and answered once their records are committed to the log (see
+:mod:`~streams.registry._journal`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from streams.errors import InvalidSchemaError, RegistryRequestError
 from streams.registry import codes
+from streams.registry._ids import choose_id
+from streams.registry._journal import Journal
 from streams.registry.compatibility import LEVELS, CompatibilityLevel, check_level
 from streams.registry.schema import ParsedSchema, parse_schema
 from streams.registry.state import (
@@ -29,40 +32,41 @@ from streams.registry.storage import LogRecord, Storage
 
 __all__ = ["MODES", "Registry"]
 
+logger = logging.getLogger(__name__)
+
 MODES = ("READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT")
 DEFAULT_LEVEL: CompatibilityLevel = "BACKWARD"
 
 
 class Registry:
-    """The registry: state + storage + the rules that connect them."""
+    """The registry: Confluent's rules over the journal (state kept equal to the log)."""
 
     def __init__(self, *, storage: Storage) -> None:
-        self.state = RegistryState()
-        self._storage = storage
-        self._lock = asyncio.Lock()
+        self._journal = Journal(storage)
+        self._lock = self._journal.lock
         self._parsed: dict[int, ParsedSchema] = {}
-        # Called after each commit with the schema ids whose answers may have changed.
-        self.listeners: list[Callable[[set[int]], None]] = []
+        # Called with the schema ids whose answers may have changed (None: all of them).
+        self.listeners = self._journal.listeners
+        self.listeners.append(self._forget_parsed)
+
+    @property
+    def state(self) -> RegistryState:
+        """What the log holds (plus writes being committed)."""
+        return self._journal.state
 
     def load(self) -> int:
-        """Rebuild the state from storage; return how many records were applied."""
-        count = 0
-        for key, value in self._storage.replay():
-            self.state.apply(key, value)
-            count += 1
-        self._parsed.clear()
-        return count
+        """Rebuild the state from storage; return how many records were read."""
+        return self._journal.load()
 
-    async def commit(self, records: Sequence[LogRecord]) -> None:
-        """Store records durably, then apply them."""
-        await self._storage.append(records)
-        touched: set[int] = set()
-        for key, value in records:
-            touched.update(self.state.ids_at(key))
-            self.state.apply(key, value)
-            touched.update(self.state.ids_at(key))
-        for listener in self.listeners:
-            listener(touched)
+    def follow(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Apply records written by others as they arrive (call once, after :meth:`load`)."""
+        self._journal.follow(loop)
+
+    def _forget_parsed(self, ids: set[int] | None) -> None:
+        if ids is None:
+            self._parsed.clear()
+        for schema_id in ids or ():
+            self._parsed.pop(schema_id, None)
 
     # --- schemas -------------------------------------------------------------------------
 
@@ -150,63 +154,78 @@ class Registry:
         # one request parses while another waits for Kafka to acknowledge its write.
         early = self.parsed(schema, ()) if schema and not references else None
         async with self._lock:
-            mode = self.mode(subject)
-            if mode in ("READONLY", "READONLY_OVERRIDE"):
-                raise RegistryRequestError(
-                    422,
-                    codes.OPERATION_NOT_PERMITTED,
-                    f"Subject {subject} is in read-only mode; set its mode to READWRITE first "
-                    f"(PUT /mode/{subject}).",
-                )
-            latest = self.state.latest(subject)
-            if not schema:
-                if latest is None:
-                    raise RegistryRequestError(
-                        422, codes.INVALID_SCHEMA, "Invalid schema: the schema string is empty."
-                    )
-                schema, references = latest.schema, latest.references
-            if metadata is None and latest is not None:
-                metadata = latest.metadata
-            parsed = early or self.parsed(schema, references)
-            identity = identity_of(parsed.canonical, references, metadata)
-            stored = self.state.versions(subject, deleted=True)
-            for record in reversed(stored):
-                if record.identity == identity and not record.deleted:
-                    return record
-            records: list[LogRecord] = []
-            reused = self.state.ids_by_identity.get(identity)
-            for record in stored:
-                # Confluent drops an older soft-deleted version holding the same id.
-                if record.deleted and record.id == reused:
-                    records.append((schema_key(subject, record.version), None))
-            self._check(subject, parsed, metadata)
-            next_version = self.state.next_version(subject)
-            if version is not None and version not in (next_version, -1, 0):
-                raise RegistryRequestError(
-                    422,
-                    codes.INVALID_SCHEMA,
-                    f"Invalid schema: version {version} is not one more than the previous version "
-                    f"of {subject!r}; the next version is {next_version}.",
-                )
-            if schema_id is not None and mode != "IMPORT":
-                raise RegistryRequestError(
-                    422,
-                    codes.OPERATION_NOT_PERMITTED,
-                    "An explicit schema id is only accepted in IMPORT mode.",
-                )
-            new_id = schema_id or reused or self.state.max_id + 1
-            record = SchemaRecord(
-                subject=subject,
-                version=next_version,
-                id=new_id,
-                schema=parsed.canonical,
-                references=references,
-                metadata=metadata,
+            await self._journal.ready()
+            record, pending = self._decide_registration(
+                subject, schema, references, metadata, version, schema_id, early
             )
-            records.append((schema_key(subject, next_version), record.to_value()))
-            await self.commit(records)
-            self._parsed.setdefault(new_id, parsed)
-            return record
+        if pending is not None:
+            await self._journal.settled(pending)
+        return record
+
+    def _decide_registration(
+        self,
+        subject: str,
+        schema: str,
+        references: list[dict[str, Any]],
+        metadata: dict[str, Any] | None,
+        version: int | None,
+        schema_id: int | None,
+        early: ParsedSchema | None,
+    ) -> tuple[SchemaRecord, asyncio.Future[None] | None]:
+        mode = self.mode(subject)
+        if mode in ("READONLY", "READONLY_OVERRIDE"):
+            raise RegistryRequestError(
+                422,
+                codes.OPERATION_NOT_PERMITTED,
+                f"Subject {subject} is in read-only mode; set its mode to READWRITE first "
+                f"(PUT /mode/{subject}).",
+            )
+        latest = self.state.latest(subject)
+        if not schema:
+            if latest is None:
+                raise RegistryRequestError(
+                    422, codes.INVALID_SCHEMA, "Invalid schema: the schema string is empty."
+                )
+            schema, references = latest.schema, latest.references
+        if metadata is None and latest is not None:
+            metadata = latest.metadata
+        parsed = early or self.parsed(schema, references)
+        identity = identity_of(parsed.canonical, references, metadata)
+        stored = self.state.versions(subject, deleted=True)
+        for record in reversed(stored):
+            if record.identity == identity and not record.deleted:
+                # It may still be in flight: the answer waits for the latest staged write.
+                return record, self._journal.last
+        records: list[LogRecord] = []
+        reused = self.state.ids_by_identity.get(identity)
+        for record in stored:
+            # Confluent drops an older soft-deleted version holding the same id.
+            if record.deleted and record.id == reused:
+                records.append((schema_key(subject, record.version), None))
+        self._check(subject, parsed, metadata)
+        next_version = self.state.next_version(subject)
+        if version is not None and version not in (next_version, -1, 0):
+            raise RegistryRequestError(
+                422,
+                codes.INVALID_SCHEMA,
+                f"Invalid schema: version {version} is not one more than the previous version "
+                f"of {subject!r}; the next version is {next_version}.",
+            )
+        new_id = choose_id(
+            self.state, identity, requested=schema_id, reused=reused, importing=mode == "IMPORT"
+        )
+        record = SchemaRecord(
+            subject=subject,
+            version=next_version,
+            id=new_id,
+            schema=parsed.canonical,
+            references=references,
+            metadata=metadata,
+        )
+        records.append((schema_key(subject, next_version), record.to_value()))
+        pending = self._journal.stage(records)
+        self._parsed.setdefault(new_id, parsed)
+        return record, pending
 
     def _check(self, subject: str, parsed: ParsedSchema, metadata: dict[str, Any] | None) -> None:
         problems = self.incompatibilities(subject, parsed, metadata, against=None)
@@ -270,32 +289,41 @@ class Registry:
     async def set_config(self, subject: str | None, update: dict[str, Any]) -> dict[str, Any]:
         """Merge a config update (already validated) and store it."""
         async with self._lock:
+            await self._journal.ready()
             merged = {**self.config(subject), **update}
-            await self.commit([(config_key(subject), orjson.dumps(merged))])
-            return merged
+            pending = self._journal.stage([(config_key(subject), orjson.dumps(merged))])
+        await self._journal.settled(pending)
+        return merged
 
     async def delete_config(self, subject: str | None) -> dict[str, Any]:
         """Remove a subject's config; return what it was."""
         async with self._lock:
+            await self._journal.ready()
             old = self.config(subject)
-            await self.commit([(config_key(subject), None)])
-            return old
+            pending = self._journal.stage([(config_key(subject), None)])
+        await self._journal.settled(pending)
+        return old
 
     async def set_mode(self, subject: str | None, mode: str) -> None:
         """Store a mode."""
         async with self._lock:
-            await self.commit([(mode_key(subject), orjson.dumps({"mode": mode}))])
+            await self._journal.ready()
+            pending = self._journal.stage([(mode_key(subject), orjson.dumps({"mode": mode}))])
+        await self._journal.settled(pending)
 
     async def delete_mode(self, subject: str | None) -> None:
         """Remove a subject's mode."""
         async with self._lock:
-            await self.commit([(mode_key(subject), None)])
+            await self._journal.ready()
+            pending = self._journal.stage([(mode_key(subject), None)])
+        await self._journal.settled(pending)
 
     # --- deletes --------------------------------------------------------------------------
 
     async def delete_version(self, subject: str, version: int, *, permanent: bool) -> int:
         """Soft- or hard-delete one version; return its number."""
         async with self._lock:
+            await self._journal.ready()
             record = self.find_version(subject, version, deleted=True)
             assert record is not None
             if permanent and not record.deleted:
@@ -328,12 +356,14 @@ class Registry:
             else:
                 record_copy = SchemaRecord(**{**_fields(record), "deleted": True})
                 records.append((schema_key(subject, record.version), record_copy.to_value()))
-            await self.commit(records)
-            return record.version
+            pending = self._journal.stage(records)
+        await self._journal.settled(pending)
+        return record.version
 
     async def delete_subject(self, subject: str, *, permanent: bool) -> list[int]:
         """Soft- or hard-delete every version of a subject; return the version numbers."""
         async with self._lock:
+            await self._journal.ready()
             stored = self.state.versions(subject, deleted=True)
             if not stored:
                 raise RegistryRequestError(
@@ -369,8 +399,9 @@ class Registry:
                 for record in live:
                     gone = SchemaRecord(**{**_fields(record), "deleted": True})
                     records.append((schema_key(subject, record.version), gone.to_value()))
-            await self.commit(records)
-            return [r.version for r in (stored if permanent else live)]
+            pending = self._journal.stage(records)
+        await self._journal.settled(pending)
+        return [r.version for r in (stored if permanent else live)]
 
 
 def _fields(record: SchemaRecord) -> dict[str, Any]:

@@ -8,8 +8,15 @@ one compactable record keyed by what it changes:
 - ``{"keytype":"CONFIG","subject":S|null,"magic":0}`` → ``{"compatibilityLevel":…}``; null clears.
 - ``{"keytype":"MODE","subject":S|null,"magic":0}`` → ``{"mode":…}``; null clears.
 
-State is only changed through :meth:`RegistryState.apply`, which both the start-up replay and
-the write path use, so what a running registry holds is exactly what a restarted one rebuilds.
+State is only changed through :meth:`RegistryState.apply`, which the start-up replay, the tail of
+records written by others and the write path all use, so what a running registry holds is exactly
+what a restarted one rebuilds.
+
+Any Kafka client can write to the topic, so :meth:`RegistryState.apply` checks every record and
+skips one it cannot use (not JSON, wrong shape, an id outside ``1..2^31-1``, an id that already
+belongs to another schema), returning why; the caller logs that with the record's offset. Because
+the check is part of replay, every registry that reads the same log skips the same records: the
+first schema to take an id keeps it.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
 __all__ = [
+    "MAX_ID",
     "RegistryState",
     "SchemaRecord",
     "config_key",
@@ -30,6 +38,9 @@ __all__ = [
     "mode_key",
     "schema_key",
 ]
+
+# Confluent ids are Java ints, framed in 4 signed bytes after the magic byte.
+MAX_ID = 2**31 - 1
 
 Metadata = dict[str, Any]
 Reference = dict[str, Any]
@@ -97,6 +108,7 @@ class _SchemaEntry:
     references: list[Reference]
     metadata: Metadata | None
     guid: str
+    identity: str
     holders: set[tuple[str, int]] = field(default_factory=set)
 
 
@@ -115,42 +127,68 @@ class RegistryState:
     # --- applying log records -----------------------------------------------------------
 
     def apply(self, key: bytes, value: bytes | None) -> str | None:
-        """Apply one log record; return the subject it touched (or None). Unknown keys are kept
-        out of the state (a newer registry may write record types we do not know)."""
+        """Apply one log record; return None, or why the record was skipped (state unchanged).
+
+        Unknown key types are ignored without complaint (a newer registry, or Confluent's own
+        ``NOOP`` records, may write record types we do not use)."""
         try:
             parsed_key = orjson.loads(key)
         except orjson.JSONDecodeError:
-            return None
+            return "the key is not JSON"
         if not isinstance(parsed_key, dict):
-            return None
-        self.applied += 1
+            return "the key is not a JSON object"
         keytype = parsed_key.get("keytype")
         subject = parsed_key.get("subject")
-        if keytype == "SCHEMA" and isinstance(subject, str):
-            version = int(parsed_key.get("version", 0))
-            if value is None:
+        if keytype not in ("SCHEMA", "CONFIG", "MODE"):
+            return None
+        parsed_value: Any = None
+        if value is not None:
+            try:
+                parsed_value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                return f"the value of a {keytype} record is not JSON"
+            if not isinstance(parsed_value, dict):
+                return f"the value of a {keytype} record is not a JSON object"
+        if keytype == "SCHEMA":
+            version = parsed_key.get("version")
+            if not isinstance(subject, str) or not _is_int(version):
+                return "a SCHEMA key needs a string 'subject' and an integer 'version'"
+            if parsed_value is None:
                 self._remove_version(subject, version)
             else:
-                self._put_version(_record_from(orjson.loads(value)))
-            return subject
-        if keytype == "CONFIG":
-            if value is None:
-                self.configs.pop(subject, None)
-            else:
-                self.configs[subject] = orjson.loads(value)
-            return subject
-        if keytype == "MODE":
-            if value is None:
+                record = _record_from(parsed_value)
+                if isinstance(record, str):
+                    return record
+                if (record.subject, record.version) != (subject, version):
+                    return "the SCHEMA value names another subject or version than its key"
+                problem = self._put_version(record)
+                if problem is not None:
+                    return problem
+        elif keytype in ("CONFIG", "MODE"):
+            if subject is not None and not isinstance(subject, str):
+                return f"a {keytype} key needs a string or null 'subject'"
+            if keytype == "CONFIG":
+                if parsed_value is None:
+                    self.configs.pop(subject, None)
+                else:
+                    self.configs[subject] = parsed_value
+            elif parsed_value is None:
                 self.modes.pop(subject, None)
+            elif not isinstance(parsed_value.get("mode"), str):
+                return "a MODE value needs a string 'mode'"
             else:
-                self.modes[subject] = str(orjson.loads(value).get("mode", "READWRITE"))
-            return subject
+                self.modes[subject] = parsed_value["mode"]
+        self.applied += 1
         return None
 
-    def _put_version(self, record: SchemaRecord) -> None:
+    def _put_version(self, record: SchemaRecord) -> str | None:
+        entry = self.schemas.get(record.id)
+        others = entry.holders - {(record.subject, record.version)} if entry is not None else None
+        if entry is not None and entry.identity != record.identity and others:
+            return f"schema id {record.id} already belongs to another schema"
         versions = self.subjects.setdefault(record.subject, {})
         previous = versions.get(record.version)
-        if previous is not None and previous.id != record.id:
+        if previous is not None:
             self._release(previous)
         versions[record.version] = record
         self.max_id = max(self.max_id, record.id)
@@ -162,10 +200,12 @@ class RegistryState:
                 references=record.references,
                 metadata=record.metadata,
                 guid=_guid(record.identity),
+                identity=record.identity,
             )
             self.schemas[record.id] = entry
             self.ids_by_identity[record.identity] = record.id
         entry.holders.add((record.subject, record.version))
+        return None
 
     def _remove_version(self, subject: str, version: int) -> None:
         versions = self.subjects.get(subject)
@@ -190,10 +230,16 @@ class RegistryState:
 
     def ids_at(self, key: bytes) -> set[int]:
         """The schema id a SCHEMA log key currently points at (empty for other keys)."""
-        parsed = orjson.loads(key)
-        if parsed.get("keytype") != "SCHEMA":
+        try:
+            parsed = orjson.loads(key)
+        except orjson.JSONDecodeError:
             return set()
-        record = self.subjects.get(parsed.get("subject"), {}).get(parsed.get("version"))
+        if not isinstance(parsed, dict) or parsed.get("keytype") != "SCHEMA":
+            return set()
+        subject, version = parsed.get("subject"), parsed.get("version")
+        if not isinstance(subject, str) or not _is_int(version):
+            return set()
+        record = self.subjects.get(subject, {}).get(version)
         return {record.id} if record is not None else set()
 
     def versions(self, subject: str, *, deleted: bool = False) -> list[SchemaRecord]:
@@ -251,15 +297,35 @@ class RegistryState:
         return max(records) + 1 if records else 1
 
 
-def _record_from(value: dict[str, Any]) -> SchemaRecord:
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _record_from(value: dict[str, Any]) -> SchemaRecord | str:
+    """A stored version, or why the value cannot be one."""
+    subject, version, schema_id = value.get("subject"), value.get("version"), value.get("id")
+    schema, references = value.get("schema"), value.get("references") or []
+    metadata, deleted = value.get("metadata"), value.get("deleted", False)
+    if not isinstance(subject, str) or not isinstance(schema, str):
+        return "a SCHEMA value needs string 'subject' and 'schema' fields"
+    if not _is_int(version) or not 1 <= version <= MAX_ID:
+        return f"a SCHEMA value needs an integer 'version' in 1..{MAX_ID}"
+    if not _is_int(schema_id) or not 0 <= schema_id <= MAX_ID:
+        return f"a SCHEMA value needs an integer 'id' in 0..{MAX_ID} (got {schema_id!r})"
+    if not isinstance(references, list) or not all(isinstance(r, dict) for r in references):
+        return "a SCHEMA value's 'references' must be a list of objects"
+    if metadata is not None and not isinstance(metadata, dict):
+        return "a SCHEMA value's 'metadata' must be an object"
+    if not isinstance(deleted, bool):
+        return "a SCHEMA value's 'deleted' must be a boolean"
     return SchemaRecord(
-        subject=str(value["subject"]),
-        version=int(value["version"]),
-        id=int(value["id"]),
-        schema=str(value["schema"]),
-        references=list(value.get("references") or []),
-        metadata=value.get("metadata"),
-        deleted=bool(value.get("deleted", False)),
+        subject=subject,
+        version=version,
+        id=schema_id,
+        schema=schema,
+        references=list(references),
+        metadata=metadata,
+        deleted=deleted,
     )
 
 
