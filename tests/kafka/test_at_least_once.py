@@ -69,12 +69,11 @@ def run_and_kill(product: Product, group: str, mode: str, stop_after: int, tmp: 
         mode,
         str(stop_after),
     ]
+    root = str(Path(__file__).parents[2])  # the child imports this checkout's streams
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     handled: list[int] = []
     with subprocess.Popen(
-        [sys.executable, str(script), *args],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).parents[2],
+        [sys.executable, str(script), *args], stdout=subprocess.PIPE, text=True, cwd=root, env=env
     ) as child:
         try:
             assert child.stdout is not None
