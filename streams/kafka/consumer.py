@@ -237,7 +237,7 @@ class Consumer:
             self._consumer.seek(position)
             if store:  # backwards too: the next commit must not pass ``offset``
                 self._consumer.store_offsets(offsets=[position])
-        except KafkaException as exc:
+        except (KafkaException, RuntimeError) as exc:  # revoked, or the consumer is closed
             logger.debug("no rewind of %s[%d] to %d: %s", topic, partition, offset, exc)
 
     # --- reading --------------------------------------------------------------------------
