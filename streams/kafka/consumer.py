@@ -100,7 +100,10 @@ class Consumer:
         self._model = model
         self._tombstones = tombstones
         self._decoders: dict[int, Callable[[bytes], Any]] = {}
-        self._epoch = 0  # bumped when commit() rewinds: an iterator drops the rest of its batch
+        # The iterator's batch, how many of its messages it handed out (commit() stores those),
+        # and the partitions commit() rewound meanwhile (the iterator then drops the batch).
+        self._batch: Sequence[Message] = ()
+        self._handed = 0
         self._rewound: set[_Partition] = set()
         self.dead_letters = DeadLetters(settings=settings)
         conf: dict[str, Any] = settings.kafka.librdkafka(
@@ -111,7 +114,7 @@ class Consumer:
         conf.update(
             {
                 "enable.auto.commit": False,
-                "enable.auto.offset.store": False,  # stored per event handed out (_store)
+                "enable.auto.offset.store": False,  # stored for the events handed out (_store)
                 "auto.offset.reset": "earliest" if from_beginning else "latest",
                 **(config or {}),
             }
@@ -217,10 +220,26 @@ class Consumer:
 
     # --- offsets --------------------------------------------------------------------------
 
-    def _store(self, message: Message) -> None:
-        """Mark ``message`` handled: the next commit covers it."""
-        with suppress(KafkaException):  # revoked: its new owner reads on from the last commit
-            self._consumer.store_offsets(message=message)
+    def _store(
+        self, batch: Sequence[Message], end: int, skip: Set[_Partition] = frozenset()
+    ) -> None:
+        """Mark ``batch[:end]`` handled: the next commit covers them.
+
+        One call per batch or commit, not per event (a call costs ~1.2 us, ~8% of decoding a
+        PlayEvent): the last handled message of each partition, found scanning backwards.
+        """
+        last: dict[_Partition, int] = {}
+        with suppress(KafkaException, RuntimeError):
+            partitions = len(self._consumer.assignment()) or end
+            for index in range(end - 1, -1, -1):
+                key = _partition(batch[index])
+                if key not in last:
+                    last[key] = int(batch[index].offset() or 0) + 1
+                    if len(last) >= partitions:
+                        break
+            offsets = [_TopicPartition(t, p, o) for (t, p), o in last.items() if (t, p) not in skip]
+            if offsets:  # a revoked partition fails: its new owner reads on from the last commit
+                self._consumer.store_offsets(offsets=offsets)
 
     def _rewind(self, messages: Sequence[Message], skip: Set[_Partition] = frozenset()) -> None:
         """Seek back so ``messages`` (fetched but not handed out) are fetched again."""
@@ -259,7 +278,7 @@ class Consumer:
         except BaseException:
             self._rewind([message])  # e.g. the registry is down: read it again next time
             raise
-        self._store(message)
+        self._store([message], 1)
         return event
 
     def consume(self, max_events: int = 500, timeout: float = 1.0) -> list[Event[Any]]:
@@ -277,38 +296,31 @@ class Consumer:
         except BaseException:
             self._rewind(batch)  # nothing of this batch was handed out: read it all again
             raise
-        last: dict[_Partition, int] = {}
-        for message in batch:
-            last[_partition(message)] = int(message.offset() or 0)
-        if last:
-            with suppress(KafkaException):  # revoked: its new owner reads on from the last commit
-                self._consumer.store_offsets(
-                    offsets=[_TopicPartition(t, p, offset + 1) for (t, p), offset in last.items()]
-                )
+        self._store(batch, len(batch))
         return events
 
     def __iter__(self) -> Iterator[Event[Any]]:
-        """Events forever (until :meth:`close`); each one's offset is stored as it is yielded,
-        so a ``commit()`` in the loop commits exactly the events handed out so far."""
+        """Events forever (until :meth:`close`); an event counts as handed out when it is
+        yielded, so a ``commit()`` in the loop commits exactly the events seen so far."""
         while True:
             batch = self._fetch(500, 1.0)
-            epoch = self._epoch
-            handled = 0
+            self._batch, self._handed, self._rewound = batch, 0, set()
             try:
                 for message in batch:
-                    if self._epoch != epoch:
+                    if self._rewound:
                         break  # commit() rewound: the rest of this batch is read again
                     event = self._decode(message)
-                    self._store(message)
-                    handled += 1
+                    self._handed += 1
                     if event is not None:
                         yield event
             finally:
+                handed, skip = self._handed, self._rewound  # rewound offsets stay where they are
+                self._batch, self._handed, self._rewound = (), 0, set()
+                self._store(batch, handed, skip)
                 # An error, a ``break`` in the caller's loop, or a rewind left part of the batch
                 # unread: seek back so the next read starts with it (not 500 events later).
-                if handled < len(batch):
-                    skip = self._rewound if self._epoch != epoch else frozenset()
-                    self._rewind(batch[handled:], skip)
+                if handed < len(batch):
+                    self._rewind(batch[handed:], skip)
 
     def commit(self) -> None:
         """Commit the offsets of every event handed out so far (after storing its dead letters).
@@ -328,6 +340,7 @@ class Consumer:
         except DeliveryError:
             self._rewind_to(self.dead_letters.unstored)
             raise
+        self._store(self._batch, self._handed, self._rewound)  # the iterator's, since its batch
         try:
             self._consumer.commit(asynchronous=False)
         except KafkaException as exc:  # _NO_OFFSET: nothing new to commit
@@ -341,8 +354,7 @@ class Consumer:
             first[key] = min(offset, first.get(key, offset))
         for (topic, partition), offset in first.items():
             self._seek(topic, partition, offset, store=True)
-        self._rewound = set(first)
-        self._epoch += 1
+        self._rewound |= set(first)
 
     def close(self) -> None:
         """Store pending dead letters, leave the group and release clients (no commit)."""

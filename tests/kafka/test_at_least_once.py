@@ -215,3 +215,40 @@ def test_dead_letters_that_cannot_be_stored_are_not_committed_past(product: Prod
     finally:
         with pytest.raises(DeliveryError):  # close() stores dead letters too, and says it failed
             restarted.close()
+
+
+def test_a_failed_commit_in_the_loop_never_commits_past_the_lost_dead_letter(
+    product: Product,
+) -> None:
+    emit(product, 1)
+    raw = RawProducer({"bootstrap.servers": product.bootstrap, "message.max.bytes": 4_000_000})
+    raw.produce(product.ref.topic, value=b"x" * 1_100_000, key=b"huge")
+    assert raw.flush(10) == 0
+    with Producer(settings=product.settings) as producer:
+        producer.emit(product.ref.id, play(2))
+        producer.emit(product.ref.id, play(3))
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer(
+        product.ref.id, group_id=group, settings=product.settings, from_beginning=True
+    )
+    seen = []
+    try:
+        for event in consumer:
+            seen.append(event.offset)
+            if seen == [0, 2]:
+                with pytest.raises(DeliveryError):
+                    consumer.commit()  # the huge message's dead letter was refused
+                consumer.commit()  # must stay before offset 1, not jump to 3
+            if event.offset == 3:
+                break
+    finally:
+        with pytest.raises(DeliveryError):
+            consumer.close()
+    assert seen == [0, 2, 2, 3]  # after the rewind, event 2 came again
+    restarted = Consumer(product.ref.id, group_id=group, settings=product.settings)
+    try:
+        assert offsets(restarted, 2) == [2, 3]
+        assert restarted.dead_letters.count == 1
+    finally:
+        with pytest.raises(DeliveryError):
+            restarted.close()
