@@ -158,8 +158,10 @@ def test_registry_outage_mid_batch_loses_no_event(product: Product, closed_url: 
         from_beginning=True,
         schemas=source,
     ) as consumer:
-        with pytest.raises(RegistryUnavailableError):
+        with pytest.raises(RegistryUnavailableError, match="mesh up") as caught:
             offsets(consumer, 5)
+        assert f"the schema registry at {closed_url} is unreachable" in str(caught.value)
+        assert "\n" not in str(caught.value)
         assert offsets(consumer, 5) == list(range(5))  # the failed batch is read again
         assert consumer.dead_letters.count == 0
 
