@@ -278,7 +278,8 @@ class Consumer:
         except BaseException:
             self._rewind([message])  # e.g. the registry is down: read it again next time
             raise
-        self._store([message], 1)
+        with suppress(KafkaException):  # revoked: its new owner reads on from the last commit
+            self._consumer.store_offsets(message=message)
         return event
 
     def consume(self, max_events: int = 500, timeout: float = 1.0) -> list[Event[Any]]:
