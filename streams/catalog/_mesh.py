@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
@@ -25,8 +24,9 @@ from streams.errors import (
     IncompatibleSchemaError,
     InvalidSchemaError,
     RegistryRequestError,
-    RegistryUnavailableError,
+    StreamsError,
 )
+from streams.kafka.schemas import registry_errors
 from streams.kafka.topics import create_topic
 
 __all__ = ["NEW_MAJOR", "Mesh"]
@@ -34,6 +34,7 @@ __all__ = ["NEW_MAJOR", "Mesh"]
 _TIMEOUT_S = 10.0
 NEW_MAJOR = "a breaking change needs a new major version (new topic)"
 """The fix for a change that cannot be made in place."""
+_UNREACHABLE_FIX = "start it with `mesh up` or pass the right --registry-url"
 
 
 class Mesh:
@@ -131,31 +132,25 @@ class Mesh:
     def asking(self, what: str, *, subject: str) -> Iterator[None]:
         """Turn registry client errors into ours, naming ``what`` was asked."""
         url = self.settings.registry.url
-        try:
-            yield
-        except SchemaRegistryError as exc:
+
+        def refused(exc: SchemaRegistryError) -> StreamsError | None:
             status, code = exc.http_status_code, exc.error_code
             if status >= 500 or status < 0:
-                raise RegistryUnavailableError(
-                    f"the registry at {url} failed on {what}: {exc.error_message}", url=url
-                ) from exc
+                return None  # the registry failed: RegistryUnavailableError
             if status == 409:
-                raise IncompatibleSchemaError(
+                return IncompatibleSchemaError(
                     f"the registry refused {what}: {exc.error_message}; {NEW_MAJOR}",
                     subject=subject,
                     incompatibilities=[str(exc.error_message)],
-                ) from exc
+                )
             if status == 422:
-                raise InvalidSchemaError(
+                return InvalidSchemaError(
                     f"the registry refused {what}: {exc.error_message}", subject=subject
-                ) from exc
-            raise RegistryRequestError(status, code, f"{what}: {exc.error_message}") from exc
-        except httpx.TransportError as exc:
-            raise RegistryUnavailableError(
-                f"the schema registry at {url} is unreachable ({exc}); start it with `mesh up` "
-                "or pass the right --registry-url",
-                url=url,
-            ) from exc
+                )
+            return RegistryRequestError(status, code, f"{what}: {exc.error_message}")
+
+        with registry_errors(url, what, on_response=refused, fix=_UNREACHABLE_FIX):
+            yield
 
     def lookup(self, subject: str, text: str) -> tuple[bool, int | None]:
         """Whether ``subject`` exists, and the id of ``text`` under it (``None``: not there)."""

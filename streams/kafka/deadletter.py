@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from streams.config import Settings
@@ -20,12 +21,45 @@ __all__ = ["DeadLetters"]
 logger = logging.getLogger(__name__)
 
 
-class _Failed(list[str]):
-    """Failed dead-letter deliveries (kept off DeadLetters to avoid a reference cycle)."""
+Position = tuple[str, int, int]
+"""Topic, partition and offset of an original message."""
 
-    def append_error(self, err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            self.append(f"{msg.topic()}: {err.str()}")
+
+class _Pending:
+    """Dead letters not yet acknowledged, and those Kafka refused since the last flush.
+
+    Kept off DeadLetters so librdkafka's callbacks do not hold it in a reference cycle.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: dict[int, Position] = {}
+        self.failed: list[tuple[Position, str]] = []
+        self._next = 0
+
+    def add(self, position: Position) -> Callable[[KafkaError | None, Message], None]:
+        """Track one dead letter; the delivery callback to produce it with."""
+        key = self._next
+        self._next += 1
+        self.waiting[key] = position
+
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            position = self.waiting.pop(key, None)
+            if err is not None and position is not None:
+                self.failed.append((position, f"{msg.topic()}: {err.str()}"))
+
+        return delivered
+
+    def refuse(self, position: Position, error: str) -> None:
+        """Record a dead letter Kafka refused before it was queued."""
+        self.failed.append((position, error))
+
+    def take(self) -> list[tuple[Position, str]]:
+        """Every dead letter failed or still unacknowledged; forget them (a flush starts clean)."""
+        late = [(position, "not acknowledged in time") for position in self.waiting.values()]
+        lost = self.failed + late
+        self.failed = []
+        self.waiting.clear()
+        return lost
 
 
 class DeadLetters:
@@ -33,15 +67,18 @@ class DeadLetters:
 
     The original key, value and headers are kept; headers ``dlq.error``, ``dlq.reason`` and
     ``dlq.original.{topic,partition,offset,timestamp}`` say what went wrong and where the message
-    came from. :meth:`flush` must succeed before the original offsets are committed.
+    came from. :meth:`flush` must succeed before the original offsets are committed; when it
+    fails, :attr:`unstored` lists the originals whose dead letters were lost, so the consumer can
+    read them again.
     """
 
     def __init__(self, *, settings: Settings) -> None:
         self._settings = settings
         self._producer: Producer | None = None
         self._created: set[str] = set()
-        self._failed = _Failed()
+        self._pending = _Pending()
         self.counts: Counter[str] = Counter()
+        self.unstored: list[Position] = []
 
     @property
     def count(self) -> int:
@@ -55,12 +92,12 @@ class DeadLetters:
         self._created.add(topic)
 
     def send(self, message: Message, error: DeserializationError) -> None:
-        """Dead-letter ``message`` because of ``error``."""
+        """Dead-letter ``message`` because of ``error`` (a failure is reported by :meth:`flush`)."""
         topic = dlq_topic(str(message.topic()))
         self._ensure_topic(topic)
         if self._producer is None:
             conf: dict[str, Any] = self._settings.kafka.librdkafka()
-            conf.update({"enable.idempotence": True, "on_delivery": self._failed.append_error})
+            conf.update({"enable.idempotence": True})
             self._producer = Producer(conf)
         _, timestamp = message.timestamp()
         headers = std.pairs(message.headers())
@@ -72,7 +109,20 @@ class DeadLetters:
             (std.DLQ_OFFSET, str(message.offset()).encode()),
             (std.DLQ_TIMESTAMP, str(timestamp).encode()),
         ]
-        self._producer.produce(topic, message.value(), message.key(), headers=headers)
+        position = (str(message.topic()), int(message.partition() or 0), int(message.offset() or 0))
+        delivered = self._pending.add(position)
+        while True:
+            try:
+                self._producer.produce(
+                    topic, message.value(), message.key(), headers=headers, on_delivery=delivered
+                )
+                break
+            except BufferError:
+                self._producer.poll(0.05)  # the queue is full: wait for deliveries
+            except KafkaException as exc:  # e.g. larger than message.max.bytes: report, go on
+                delivered(None, message)  # never queued, so no callback will come for it
+                self._pending.refuse(position, f"{topic}: {exc.args[0].str()}")
+                break
         self._producer.poll(0)
         self.counts[error.reason] += 1
         logger.warning(
@@ -85,17 +135,24 @@ class DeadLetters:
         )
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Wait until every dead letter is stored; raise DeliveryError otherwise."""
+        """Wait until every dead letter sent since the last flush is stored.
+
+        Raises:
+            DeliveryError: Some were not stored; it lists those of this flush only (the next
+                flush starts clean) and :attr:`unstored` says where their originals are.
+        """
+        self.unstored = []
         if self._producer is None:
             return
-        remaining = self._producer.flush(timeout)
-        if remaining or self._failed:
-            failures = [(entry, "") for entry in self._failed[:20]]  # topic: error
+        self._producer.flush(timeout)
+        lost = self._pending.take()
+        if lost:
+            self.unstored = [position for position, _ in lost]
             raise DeliveryError(
-                f"{remaining + len(self._failed)} dead letters were not stored; the original "
-                "offsets are not committed, so those messages will be read again",
-                undelivered=remaining + len(self._failed),
-                failures=failures,
+                f"{len(lost)} dead letters were not stored ({lost[0][1]}); the offsets of their "
+                "originals are not committed, so those messages will be read again",
+                undelivered=len(lost),
+                failures=[(f"{t}[{p}]@{o}", error) for (t, p, o), error in lost[:20]],
             )
 
     def close(self, timeout: float = 30.0) -> None:

@@ -7,12 +7,14 @@ topic, and tests can pass a small fake.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from streams.naming import ProductRef
+from streams.errors import ConfigError, ProductDeprecatedWarning
+from streams.naming import ProductRef, internal_topic
 
-__all__ = ["ProductDirectory", "ProductStatus"]
+__all__ = ["ProductDirectory", "ProductStatus", "resolve_topic"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +41,35 @@ class ProductDirectory(Protocol):
     def resolve(self, ref: ProductRef) -> ProductStatus | None:
         """The product's status, or None when the directory does not know it."""
         ...
+
+
+def resolve_topic(directory: ProductDirectory, ref: ProductRef) -> str:
+    """The topic of ``ref`` per the directory; warn if deprecated, raise if retired or unknown.
+
+    Call it straight from the constructor of the public client: the warning points two frames up.
+    """
+    status = directory.resolve(ref)
+    if status is None:
+        raise ConfigError(
+            f"product {ref.topic} is not in the catalog ({internal_topic('products')}): check the "
+            f"name with 'mesh product list', or publish it with 'mesh product apply "
+            f"products/{ref.domain}/{ref.name}.yaml'"
+        )
+    if status.status == "retired":
+        raise ConfigError(
+            f"product {ref.topic} is retired and no longer served"
+            f"{': ' + status.note if status.note else ''}; "
+            f"read {status.replaced_by or 'a newer version'} instead "
+            f"(see 'mesh product show {ref.id}')"
+        )
+    if status.status == "deprecated":
+        successor = status.replaced_by or f"a newer version (see 'mesh product show {ref.id}')"
+        # stacklevel 3: point at the code that created the Consumer, not at __init__.
+        warnings.warn(
+            ProductDeprecatedWarning(
+                f"product {ref.topic} is deprecated: {status.note or 'no note given'}; "
+                f"move to {successor}"
+            ),
+            stacklevel=3,
+        )
+    return status.topic

@@ -33,21 +33,30 @@ _MAX_SAMPLES = 20
 
 
 class _Failures:
-    """Counts failed deliveries. A separate object, so librdkafka's callback does not hold the
-    Producer in a reference cycle (which would keep the client alive until the GC runs)."""
+    """Counts failed deliveries since the last flush. A separate object, so librdkafka's callback
+    does not hold the Producer in a reference cycle (which would keep the client alive until the
+    GC runs)."""
 
-    __slots__ = ("count", "samples")
+    __slots__ = ("count", "samples", "total")
 
     def __init__(self) -> None:
         self.count = 0
+        self.total = 0
         self.samples: list[tuple[str, str]] = []
 
     def __call__(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
             return
         self.count += 1
+        self.total += 1
         if len(self.samples) < _MAX_SAMPLES:
             self.samples.append((str(msg.topic()), err.str()))
+
+    def take(self) -> tuple[int, list[tuple[str, str]]]:
+        """The failures since the last call, forgotten: each flush reports its own."""
+        taken = self.count, self.samples
+        self.count, self.samples = 0, []
+        return taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,27 +190,29 @@ class Producer:
 
     @property
     def failed(self) -> int:
-        """Events Kafka reported as not delivered so far."""
-        return self._failures.count
+        """Events Kafka reported as not delivered so far (over all flushes)."""
+        return self._failures.total
 
     def flush(self, timeout: float = 30.0) -> int:
         """Wait until every event is acknowledged; return how many were sent in total.
 
         Raises:
-            DeliveryError: Some events were not delivered (or not within ``timeout``).
+            DeliveryError: Some events emitted since the previous flush were not delivered (or
+                not within ``timeout``). Each flush reports only its own failures, so one failure
+                does not fail every later flush.
         """
         remaining = self._producer.flush(timeout)
-        failed = self._failures.count
+        failed, failures = self._failures.take()
         if remaining or failed:
             undelivered = remaining + failed
-            samples = "; ".join(f"{topic}: {error}" for topic, error in self._failures.samples[:3])
+            samples = "; ".join(f"{topic}: {error}" for topic, error in failures[:3])
             raise DeliveryError(
                 f"{undelivered} of {self._sent} events were not delivered "
                 f"({remaining} still queued after {timeout:.0f}s, {failed} failed"
                 + (f": {samples}" if samples else "")
                 + "); check that the broker is up and the topics exist, then emit them again",
                 undelivered=undelivered,
-                failures=list(self._failures.samples),
+                failures=failures,
             )
         return self._sent
 

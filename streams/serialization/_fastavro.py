@@ -6,17 +6,21 @@ deep-compares writer and reader schemas on every call. For a codec that handles 
 millions of times, that set-up is most of the overhead. fastavro's compiled module exposes the
 functions those two call next (``write_data`` and ``_read_data``); we call them with the named
 types collected once. They are internal, so they are looked up defensively: when they are
-missing or their shape changed, the public functions are used (slower, same bytes), and
-``tests/serialization`` checks both paths agree.
+missing or their shape changed, the public functions are used (slower, same bytes): at import,
+:func:`_probe` encodes and decodes a small datum through both and keeps the internal ones only
+when they agree. ``tests/serialization`` checks both paths agree on a real schema too.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import fastavro
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["FAST", "make_reader", "make_writer"]
 
@@ -31,13 +35,62 @@ _READ_OPTIONS = {
     "return_named_type_override": False,
 }
 
-try:
-    from fastavro._read import _read_data as _fast_read  # type: ignore[attr-defined]
-    from fastavro._write import write_data as _fast_write  # type: ignore[attr-defined]
+_PROBE_SCHEMA = {
+    "type": "record",
+    "name": "Probe",
+    "fields": [
+        {"name": "n", "type": "long"},
+        {"name": "s", "type": ["null", "string"]},
+        {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A", "B"]}},
+        {"name": "a", "type": {"type": "array", "items": "E"}},
+    ],
+}
+_PROBE_DATUM = {"n": -123456789, "s": "probe", "e": "B", "a": ["A", "B"]}
 
-    FAST = True
-except ImportError:  # pragma: no cover - depends on the fastavro build
-    FAST = False
+
+def _probe(write: Callable[..., Any], read: Callable[..., Any]) -> bool:
+    """True when ``write``/``read`` (shaped like fastavro's internals) agree with its public API.
+
+    Compares the bytes written, and what each side reads back, on a datum that exercises named
+    types, unions and arrays; any exception means no.
+    """
+    try:
+        named: dict[str, Any] = {}
+        schema = fastavro.parse_schema(_PROBE_SCHEMA, named_schemas=named)
+        expected = io.BytesIO()
+        fastavro.schemaless_writer(expected, schema, _PROBE_DATUM)
+        buffer = bytearray()
+        write(buffer, _PROBE_DATUM, schema, named, "", _WRITE_OPTIONS)
+        if bytes(buffer) != expected.getvalue():
+            return False
+        fast = read(
+            io.BytesIO(buffer), schema, {"writer": named, "reader": {}}, None, _READ_OPTIONS
+        )
+        public = fastavro.schemaless_reader(io.BytesIO(buffer), schema, None)
+        return bool(fast == public == _PROBE_DATUM)
+    except Exception as exc:
+        logger.debug("fastavro's internal entry points failed the probe: %r", exc)
+        return False
+
+
+def _load() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    """fastavro's internal per-datum entry points, if present and correct in this version."""
+    try:
+        from fastavro._read import _read_data as read  # type: ignore[attr-defined]
+        from fastavro._write import write_data as write  # type: ignore[attr-defined]
+    except ImportError:
+        logger.debug("fastavro %s has no internal entry points", fastavro.__version__)
+        return None
+    if not _probe(write, read):
+        logger.debug("fastavro %s: using the public API (slower)", fastavro.__version__)
+        return None
+    return write, read
+
+
+_loaded = _load()
+FAST = _loaded is not None
+if _loaded is not None:
+    _fast_write, _fast_read = _loaded
 
 
 def make_writer(schema: Any, named: dict[str, Any], header: bytes) -> Callable[[Any], bytes]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import fastavro
@@ -123,6 +123,17 @@ class AvroDecoder:
 
     With a reader schema, Avro's resolution rules project the writer's data onto it: fields the
     reader does not know are dropped, fields the writer lacks get the reader's defaults.
+
+    Args:
+        writer: The writer schema (JSON text or structure).
+        schema_id: Its registry id, named in errors.
+        reader: The schema to project onto (default: the writer's own).
+        references: The schemas ``writer`` references (JSON texts or structures), dependencies
+            first, as :meth:`streams.kafka.SchemaSource.writer` returns them.
+
+    Raises:
+        DeserializationError: fastavro cannot load the writer schema (reason
+            ``unreadable-schema``): every value written with it belongs in the dead-letter topic.
     """
 
     __slots__ = ("_read", "schema_id")
@@ -133,8 +144,17 @@ class AvroDecoder:
         *,
         schema_id: int,
         reader: str | Mapping[str, Any] | None = None,
+        references: Sequence[str | Mapping[str, Any]] = (),
     ) -> None:
-        writer_schema, writer_named = parse(writer)
+        try:
+            writer_schema, writer_named = _parse_with(writer, references)
+        except Exception as exc:  # fastavro raises many types (SchemaParseException, UnknownType…)
+            raise DeserializationError(
+                f"schema id {schema_id} cannot be loaded ({type(exc).__name__}: {exc}); "
+                "fix or replace the schema in the registry, then replay the dead letters",
+                reason="unreadable-schema",
+                schema_id=schema_id,
+            ) from exc
         reader_schema, reader_named = parse(reader) if reader is not None else (None, {})
         if reader_schema is not None and reader_schema == writer_schema:
             reader_schema = None  # the same schema: no resolution needed
@@ -146,10 +166,33 @@ class AvroDecoder:
         stream = io.BytesIO(data)
         stream.seek(HEADER_SIZE)
         try:
-            return self._read(stream)
+            value = self._read(stream)
         except Exception as exc:  # fastavro raises many types on corrupt input
             raise DeserializationError(
                 f"corrupt Avro body for schema id {self.schema_id}: {type(exc).__name__}: {exc}",
                 reason="corrupt",
                 schema_id=self.schema_id,
             ) from exc
+        if stream.tell() != len(data):  # one comparison: the value must end where the datum does
+            left = len(data) - stream.tell()
+            raise DeserializationError(
+                f"{left} trailing byte{'s' if left != 1 else ''} after the Avro body for schema "
+                f"id {self.schema_id}: the value is corrupt or was written with another schema",
+                reason="trailing-bytes",
+                schema_id=self.schema_id,
+            )
+        return value
+
+
+def _parse_with(
+    schema: str | Mapping[str, Any], references: Sequence[str | Mapping[str, Any]]
+) -> tuple[Any, dict[str, Any]]:
+    """Parse ``schema`` with the named types of its ``references`` (dependencies first)."""
+    if not references:
+        return parse(schema)
+    named: dict[str, Any] = {}
+    for reference in references:
+        referenced: Any = orjson.loads(reference) if isinstance(reference, str) else reference
+        fastavro.parse_schema(referenced, named_schemas=named)
+    definition: Any = orjson.loads(schema) if isinstance(schema, str) else schema
+    return fastavro.parse_schema(definition, named_schemas=named), named

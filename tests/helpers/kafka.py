@@ -6,6 +6,7 @@ Loaded for the whole suite through ``pytest_plugins`` in ``tests/conftest.py``.
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -111,3 +112,12 @@ def product(platform: PlatformInfo, settings: Settings) -> Iterator[Product]:
         found = Product(ref, settings, registry, platform.bootstrap_servers)
         found.register(PLAY_V1)
         yield found
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """The URL of a port nothing listens on (a registry that is down)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -101,7 +101,7 @@ def test_reads_the_topic_the_directory_names(product: Product) -> None:
 
     with Consumer(
         alias,
-        group_id=group(),
+        group_id=None,
         settings=product.settings,
         from_beginning=True,
         directory=directory,

@@ -89,3 +89,24 @@ def test_undelivered_events_are_reported_by_flush(product: Product) -> None:
         producer.close(5)  # flushes, raises, and still releases the registry client
     assert caught.value.undelivered == 2
     assert "2 of 2 events were not delivered" in str(caught.value)
+
+
+def test_a_failed_flush_does_not_fail_the_next_one(product: Product) -> None:
+    """Each flush reports the failures since the previous one (a real timeout: no broker)."""
+    dead_broker = product.settings.model_copy(
+        update={"kafka": KafkaSettings(bootstrap_servers="127.0.0.1:1")}
+    )
+    producer = Producer(settings=dead_broker, config={"message.timeout.ms": 300})
+    try:
+        producer.emit(product.ref.id, play(1))
+        with pytest.raises(DeliveryError, match="1 of 1 events were not delivered"):
+            producer.flush(5)
+        assert producer.flush(5) == 1  # before: the old failure failed every later flush
+        producer.emit(product.ref.id, play(2))
+        with pytest.raises(DeliveryError) as caught:
+            producer.flush(5)
+        assert caught.value.undelivered == 1  # only its own event, not the first one again
+        assert len(caught.value.failures) == 1
+        assert producer.failed == 2
+    finally:
+        producer.close(1)

@@ -148,3 +148,105 @@ def test_unknown_nested_field_is_refused() -> None:
     with pytest.raises(SerializationError) as caught:
         AvroEncoder(SCHEMA, schema_id=1)({**GOOD, "context": {"playlist_id": None, "extra": 1}})
     assert caught.value.path == "context.extra"
+
+
+def test_trailing_bytes_after_a_valid_event_are_refused() -> None:
+    data = AvroEncoder(SCHEMA, schema_id=4)(GOOD) + b"\x02\x04\x06"
+    with pytest.raises(DeserializationError, match="3 trailing bytes") as caught:
+        AvroDecoder(SCHEMA, schema_id=4)(data)
+    assert caught.value.reason == "trailing-bytes"
+    assert caught.value.schema_id == 4
+
+
+@pytest.mark.parametrize(
+    "writer",
+    [
+        {"type": "bytes", "logicalType": "decimal", "precision": 2, "scale": 5},
+        {"type": "record", "name": "R", "fields": [{"name": "x", "type": "music.Missing"}]},
+    ],
+    ids=["decimal-scale-above-precision", "unresolved-reference"],
+)
+def test_a_writer_schema_fastavro_cannot_load_is_a_deserialization_error(writer: dict) -> None:
+    with pytest.raises(DeserializationError, match="schema id 77 cannot be loaded") as caught:
+        AvroDecoder(writer, schema_id=77)
+    assert caught.value.reason == "unreadable-schema"
+    assert caught.value.schema_id == 77
+
+
+def test_references_are_loaded_before_the_writer() -> None:
+    import json
+
+    money = {
+        "type": "record",
+        "name": "Money",
+        "namespace": "shop",
+        "fields": [{"name": "cents", "type": "long"}, {"name": "currency", "type": "Currency"}],
+    }
+    currency = {"type": "enum", "name": "Currency", "namespace": "shop", "symbols": ["EUR"]}
+    order = {
+        "type": "record",
+        "name": "Order",
+        "namespace": "shop",
+        "fields": [{"name": "total", "type": "shop.Money"}],
+    }
+    value = {"total": {"cents": 250, "currency": "EUR"}}
+    full = {
+        **order,
+        "fields": [
+            {
+                "name": "total",
+                "type": {
+                    **money,
+                    "fields": [money["fields"][0], {"name": "currency", "type": currency}],
+                },
+            }
+        ],
+    }
+    data = AvroEncoder(full, schema_id=5)(value)
+    decoder = AvroDecoder(json.dumps(order), schema_id=5, references=[currency, json.dumps(money)])
+    assert decoder(data) == value
+
+
+def test_fast_path_probe_accepts_fastavros_internals() -> None:
+    from fastavro._read import _read_data  # type: ignore[attr-defined]
+    from fastavro._write import write_data  # type: ignore[attr-defined]
+
+    from streams.serialization import _fastavro
+
+    assert _fastavro._probe(write_data, _read_data)
+    assert _fastavro._load() == (write_data, _read_data)
+
+
+def test_fast_path_falls_back_when_fastavros_internals_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import fastavro._read
+    import fastavro._write
+
+    from streams.serialization import _fastavro
+
+    def wrong_bytes(buffer: bytearray, datum: object, *args: object) -> None:
+        buffer += b"\x00"
+
+    def new_signature(stream: object, writer: object) -> object:
+        return {}
+
+    monkeypatch.setattr(fastavro._write, "write_data", wrong_bytes)
+    assert _fastavro._load() is None
+    monkeypatch.undo()
+    monkeypatch.setattr(fastavro._read, "_read_data", new_signature)
+    assert _fastavro._load() is None
+    monkeypatch.delattr(fastavro._write, "write_data")
+    assert _fastavro._load() is None
+
+
+def test_the_public_fallback_writes_and_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.serialization import _fastavro
+
+    fast = AvroEncoder(SCHEMA, schema_id=6)(GOOD)
+    monkeypatch.setattr(_fastavro, "FAST", False)
+    assert AvroEncoder(SCHEMA, schema_id=6)(GOOD) == fast
+    assert AvroDecoder(SCHEMA, schema_id=6)(fast) == {**GOOD, "previous_device": None}
+    with pytest.raises(DeserializationError) as caught:
+        AvroDecoder(SCHEMA, schema_id=6)(fast + b"\x00")
+    assert caught.value.reason == "trailing-bytes"
