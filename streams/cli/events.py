@@ -146,11 +146,12 @@ def tail(
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     shown = 0
     idle_since = time.monotonic()
-    # A private group: tail never moves anyone else's offsets.
-    group = f"mesh-tail-{uuid.uuid4().hex[:12]}"
+    # No group: tail moves nobody's offsets and does not wait for a group join. Tombstones are
+    # shown (as null values): a viewer must not move them to the dead-letter topic.
     with Consumer(
         product,
-        group_id=group,
+        group_id=None,
+        tombstones=True,
         settings=settings,
         from_beginning=from_beginning,
         directory=_directory(product, settings),

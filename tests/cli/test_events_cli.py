@@ -55,3 +55,29 @@ def test_produce_rejects_non_json(product: Product) -> None:
     result = CliRunner().invoke(main, ["produce", product.ref.id, *flags(product)], input="{oops\n")
     assert result.exit_code == 1
     assert "stdin:1: not valid JSON" in result.stderr
+
+
+def test_tail_shows_tombstones_and_joins_no_group(product: Product) -> None:
+    from confluent_kafka import Producer as RawProducer
+    from confluent_kafka.admin import AdminClient
+
+    runner = CliRunner()
+    sent = runner.invoke(
+        main, ["produce", product.ref.id, *flags(product)], input=json.dumps(play(0)) + "\n"
+    )
+    assert sent.exit_code == 0, sent.output
+    raw = RawProducer({"bootstrap.servers": product.settings.kafka.bootstrap_servers})
+    raw.produce(product.ref.topic, value=None, key=b"user-0")
+    assert raw.flush(10) == 0
+
+    shown = runner.invoke(
+        main,
+        ["tail", product.ref.id, "--from-beginning", "--max", "2", "--metadata", *flags(product)],
+    )
+    assert shown.exit_code == 0, shown.output
+    records = [orjson.loads(line) for line in shown.stdout.splitlines()]
+    assert [r["value"] for r in records] == [play(0), None]  # the deletion is shown, not moved
+    assert "dead-letter" not in shown.stderr
+    admin = AdminClient({"bootstrap.servers": product.settings.kafka.bootstrap_servers})
+    groups = admin.list_consumer_groups().result(timeout=10).valid
+    assert not [g.group_id for g in groups if g.group_id.startswith("mesh-tail")]
