@@ -56,7 +56,10 @@ def read_body(request: Request) -> dict[str, Any]:
         body = orjson.loads(request.body or b"{}")
     except orjson.JSONDecodeError as exc:
         raise RegistryRequestError(
-            400, codes.BAD_REQUEST, f"The request body is not valid JSON: {exc}"
+            400,
+            codes.BAD_REQUEST,
+            f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column "
+            f"{exc.colno}. Send a JSON object in UTF-8 (nested at most 1024 deep).",
         ) from exc
     if not isinstance(body, dict):
         raise RegistryRequestError(

@@ -1,0 +1,198 @@
+"""Reading requests off a byte stream with llhttp (via httptools), within the limits.
+
+llhttp does the framing and refuses what RFC 9112 forbids (duplicate or malformed
+Content-Length, Content-Length with Transfer-Encoding, whitespace before a colon, bare LF,
+obsolete line folding); this module adds what llhttp leaves to servers: Host rules, size limits
+and ``Expect``. Each complete request becomes a :class:`Message` in :attr:`RequestReader.done`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httptools
+
+from streams.registry._limits import HttpLimits
+
+__all__ = ["Message", "RequestReader", "RequestRefusedError"]
+
+
+class RequestRefusedError(Exception):
+    """A request answered with an error status, after which the connection is closed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Message:
+    """One complete request as read off the wire, before any decoding."""
+
+    __slots__ = ("accept", "body", "content_type", "keep_alive", "method", "target")
+
+    def __init__(
+        self,
+        method: bytes,
+        target: bytes,
+        keep_alive: bool,
+        accept: bytes | None,
+        content_type: bytes | None,
+        body: bytes,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.keep_alive = keep_alive
+        self.accept = accept
+        self.content_type = content_type
+        self.body = body
+
+
+class RequestReader:
+    """Feeds bytes to llhttp and collects complete requests; raises :class:`RequestRefusedError`.
+
+    Args:
+        limits: header and body size limits.
+        clock: the event loop's clock, to stamp when a head or body started.
+        on_continue: called when a request asks ``Expect: 100-continue``.
+    """
+
+    def __init__(
+        self, limits: HttpLimits, clock: Callable[[], float], on_continue: Callable[[], None]
+    ) -> None:
+        self._limits = limits
+        self._clock = clock
+        self._on_continue = on_continue
+        self._parser = httptools.HttpRequestParser(self)
+        self._refusal: RequestRefusedError | None = None
+        self.done: list[Message] = []
+        self.upgraded = False
+        # When the current request's head and body started; None outside those phases.
+        self.head_started: float | None = None
+        self.body_started: float | None = None
+        self._head_bytes = 0
+        self._head_size = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self._url: list[bytes] = []
+        self._hosts = 0
+        self._accept: bytes | None = None
+        self._content_type: bytes | None = None
+        self._expect: bytes | None = None
+        self._length = 0
+        self._body: list[bytes] = []
+        self._body_bytes = 0
+
+    @property
+    def buffered(self) -> int:
+        """Body bytes of the request being read."""
+        return self._body_bytes if self.body_started is not None else 0
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; complete requests are appended to :attr:`done`."""
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # A protocol switch is not offered: answer what came before, then close.
+            self.upgraded = True
+            if self.done:
+                self.done[-1].keep_alive = False
+        except httptools.HttpParserError as exc:
+            refusal, self._refusal = self._refusal, None
+            if refusal is None:
+                refusal = RequestRefusedError(
+                    400,
+                    f"Malformed HTTP request: {exc}. Send HTTP/1.1 with CRLF line endings, "
+                    "one Content-Length or chunked Transfer-Encoding, and no whitespace before "
+                    "a header's colon.",
+                )
+            raise refusal from None
+        if self.head_started is not None:
+            self._head_bytes += len(data)
+            if self._head_bytes > self._limits.max_header_bytes:
+                raise RequestRefusedError(
+                    431,
+                    f"Request line and headers exceed {self._limits.max_header_bytes} bytes.",
+                )
+
+    def _grow_head(self, size: int) -> None:
+        # Complete parts are counted here; a part still arriving is counted in feed(), since
+        # httptools holds it until it is complete.
+        self._head_size += size
+        if self._head_size > self._limits.max_header_bytes:
+            self._refuse(
+                431, f"Request line and headers exceed {self._limits.max_header_bytes} bytes."
+            )
+
+    def _refuse(self, status: int, message: str) -> None:
+        self._refusal = RequestRefusedError(status, message)
+        raise self._refusal
+
+    # --- llhttp callbacks -------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._reset()
+        self._head_bytes = 0
+        self._head_size = 0
+        self.head_started = self._clock()
+
+    def on_url(self, url: bytes) -> None:
+        self._url.append(url)
+        self._grow_head(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._grow_head(len(name) + len(value) + 4)
+        name = name.lower()
+        if name == b"host":
+            self._hosts += 1
+        elif name == b"accept":
+            self._accept = value if self._accept is None else self._accept + b"," + value
+        elif name == b"content-length":
+            self._length = int(value)  # llhttp let only digits through
+        elif name == b"content-type":
+            if self._content_type is not None:
+                self._refuse(400, "Duplicate Content-Type header: send exactly one.")
+            self._content_type = value
+        elif name == b"expect":
+            self._expect = value
+
+    def on_headers_complete(self) -> None:
+        self.head_started = None
+        self.body_started = self._clock()
+        version = self._parser.get_http_version()
+        if version not in ("1.1", "1.0"):
+            self._refuse(400, f"HTTP/{version} is not supported; send HTTP/1.1.")
+        if self._hosts > 1:
+            self._refuse(400, "Duplicate Host header: send exactly one.")
+        if self._hosts == 0 and version == "1.1":
+            self._refuse(400, "Missing Host header: HTTP/1.1 requests must send one.")
+        if self._length > self._limits.max_body_bytes:
+            self._refuse(413, f"Request body exceeds {self._limits.max_body_bytes} bytes.")
+        if self._expect is not None:
+            if self._expect.strip().lower() != b"100-continue":
+                self._refuse(
+                    417,
+                    f"Unsupported Expect: {self._expect.decode('latin-1')[:60]!r}; only "
+                    "100-continue is supported.",
+                )
+            self._on_continue()
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        if self._body_bytes > self._limits.max_body_bytes:
+            self._refuse(413, f"Request body exceeds {self._limits.max_body_bytes} bytes.")
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.body_started = None
+        self.done.append(
+            Message(
+                self._parser.get_method(),
+                b"".join(self._url),
+                self._parser.should_keep_alive(),
+                self._accept,
+                self._content_type,
+                b"".join(self._body),
+            )
+        )
