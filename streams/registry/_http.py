@@ -17,6 +17,7 @@ import contextlib
 import logging
 import math
 import resource
+import time
 from collections.abc import Mapping
 
 from streams.registry._answer import Answerer, FastPath
@@ -73,7 +74,7 @@ class HttpServer:
         loop = asyncio.get_running_loop()
         self._cap = min(self.limits.max_connections, _fd_budget())
         self._server = await loop.create_server(
-            lambda: Connection(self, loop.time), host=host, port=port, reuse_address=True
+            lambda: Connection(self), host=host, port=port, reuse_address=True
         )
         self._sweeper = loop.call_later(self.limits.sweep_interval, self._sweep)
 
@@ -126,7 +127,7 @@ class HttpServer:
 
     def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = time.monotonic()
         for connection in list(self._connections):
             connection.expire(now)
         self._sweeper = loop.call_later(self.limits.sweep_interval, self._sweep)

@@ -11,8 +11,8 @@ requests is read only as far as the bound allows.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
-from collections.abc import Callable
 from typing import Protocol
 
 from streams.registry._answer import Answerer, Pending
@@ -42,14 +42,15 @@ class Owner(Protocol):
 class Connection(asyncio.Protocol):
     """Reads requests, answers them in order, and closes itself when a bound is crossed."""
 
-    def __init__(self, owner: Owner, clock: Callable[[], float]) -> None:
+    def __init__(self, owner: Owner) -> None:
         self._owner = owner
         self._limits = owner.limits
+        self._max_pipelined = owner.limits.max_pipelined
         self._answerer = owner.answerer
-        self._clock = clock
-        self._reader = RequestReader(owner.limits, clock, self._continue)
+        self._reader = RequestReader(owner.limits, self._continue)
         self._transport: asyncio.Transport | None = None
-        self._backlog: deque[Message | RequestRefusedError] = deque()
+        # Requests read but not answered yet, in order; a refusal, if any, comes last.
+        self._backlog: deque[Message | RequestRefusedError] = self._reader.done
         self._unfed = b""
         self._busy = False
         self._reading = True
@@ -57,7 +58,7 @@ class Connection(asyncio.Protocol):
         self._eof = False
         self._closing = False
         self._draining = False
-        self.last_active = clock()
+        self.last_active = time.monotonic()
 
     # --- asyncio callbacks ------------------------------------------------------------------
 
@@ -95,7 +96,7 @@ class Connection(asyncio.Protocol):
         return not self._closing
 
     def pause_writing(self) -> None:
-        self._write_paused_at = self._clock()
+        self._write_paused_at = time.monotonic()
         self._pump()
 
     def resume_writing(self) -> None:
@@ -106,36 +107,31 @@ class Connection(asyncio.Protocol):
 
     def _pump(self) -> None:
         """Answer what can be answered, feed the parser as far as the bounds allow."""
-        limit = self._limits.max_pipelined
+        backlog = self._backlog
         while not self._closing:
-            self._answer_backlog()
+            if backlog:
+                self._answer_backlog()
             if (
-                self._closing
-                or self._busy
+                self._busy
                 or self._write_paused_at is not None
-                or len(self._backlog) >= limit
+                or len(backlog) >= self._max_pipelined
                 or not self._unfed
+                or self._closing
             ):
                 break
-            chunk, self._unfed = self._unfed[:_SLICE], self._unfed[_SLICE:]
-            self._feed(chunk)
+            chunk = self._unfed
+            if len(chunk) > _SLICE:
+                chunk, self._unfed = chunk[:_SLICE], chunk[_SLICE:]
+            else:
+                self._unfed = b""
+            try:
+                self._reader.feed(chunk)  # complete requests land in the backlog
+            except RequestRefusedError as refusal:
+                backlog.append(refusal)
+                self._unfed = b""
+            if self._reader.upgraded:
+                self._unfed = b""
         self._settle()
-
-    def _feed(self, chunk: bytes) -> None:
-        reader = self._reader
-        try:
-            reader.feed(chunk)
-        except RequestRefusedError as refusal:
-            self._backlog.extend(reader.done)
-            self._backlog.append(refusal)
-            reader.done.clear()
-            self._unfed = b""
-            return
-        if reader.done:
-            self._backlog.extend(reader.done)
-            reader.done.clear()
-        if reader.upgraded:
-            self._unfed = b""
 
     def _answer_backlog(self) -> None:
         while self._backlog and not self._busy and self._write_paused_at is None:
@@ -145,14 +141,21 @@ class Connection(asyncio.Protocol):
                 return
             answer = self._answerer.answer(item)
             if isinstance(answer, bytes):
-                self._write(answer, keep_alive=item.keep_alive)
+                transport = self._transport
+                if transport is not None:
+                    transport.write(answer)
+                if not item.keep_alive:
+                    self.close()
             else:
                 self._busy = True
                 answer.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Future[Pending]) -> None:
         self._busy = False
-        self.last_active = self._clock()
+        if task.cancelled():  # the event loop is shutting down
+            self.abort()
+            return
+        self.last_active = time.monotonic()
         answer, keep_alive = task.result()  # Answerer's tasks never raise
         self._write(answer, keep_alive=keep_alive)
         self._pump()
@@ -171,8 +174,12 @@ class Connection(asyncio.Protocol):
         if transport is None:
             return
         if not self._busy and not self._backlog and not self._unfed:
-            self.last_active = self._clock()
-            if (self._eof or self._draining) and self.idle:
+            if self._reading and not self._eof and not self._draining:
+                self.last_active = time.monotonic()
+                return  # the common case: idle, reading, nothing owed
+            self.last_active = time.monotonic()
+            # After the client's EOF a partial request can never complete: close now.
+            if self._eof or (self._draining and self.idle):
                 self.close()
                 return
         want = not (
