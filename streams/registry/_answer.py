@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import parse_qsl
 
 import orjson
@@ -18,43 +18,58 @@ from streams.registry._negotiation import DEFAULT_TYPE, request_type_problem, re
 from streams.registry._reader import Message
 from streams.registry._wire import Handler, Request, Response, error_answer, render
 
-__all__ = ["Answerer", "FastPath", "Pending"]
+__all__ = ["Answerer", "FastKey", "Pending"]
 
 logger = logging.getLogger(__name__)
 
 # A finished answer and whether the connection stays open after it.
 Pending = tuple[bytes, bool]
-FastPath = Callable[[bytes], "bytes | None"]
+# Maps a raw target the precomputed table misses to the target it is the same answer as.
+FastKey = Callable[[bytes], "bytes | None"]
 _BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH"})
 
 
 class Answerer:
-    """Answers messages: precomputed bytes when possible, else through ``handler``.
+    """Answers requests: precomputed bytes when possible, else through ``handler``.
 
     Args:
         handler: the application; returns a :class:`Response` or an awaitable of one.
-        fast: maps a raw GET target to complete response bytes (None: not precomputed).
+        fast: raw GET targets to complete response bytes; read on every request, so its owner
+            may update it at any time.
+        fast_key: for a target ``fast`` misses, the target whose answer is the same (or None).
     """
 
-    def __init__(self, *, handler: Handler, fast: FastPath) -> None:
+    def __init__(
+        self, *, handler: Handler, fast: Mapping[bytes, bytes], fast_key: FastKey | None = None
+    ) -> None:
         self._handler = handler
-        self._fast = fast
+        self._fast = fast.get
+        self._fast_key = fast_key
+
+    def precomputed(
+        self, method: bytes, target: bytes, keep_alive: bool, accept: bytes | None
+    ) -> bytes | None:
+        """The complete answer when the request has a precomputed one, else None.
+
+        The fast path: one dict lookup from the raw target to complete response bytes, called by
+        the reader before a request object is even built. It is most of the registry's traffic
+        (`scripts/bench registry`: GET /schemas/ids/{id}, with and without ?subject=).
+        """
+        if (
+            method == b"GET"
+            and keep_alive
+            and (accept is None or response_type(accept) is DEFAULT_TYPE)
+        ):
+            answer = self._fast(target)
+            if answer is None and self._fast_key is not None:
+                key = self._fast_key(target)
+                if key is not None:
+                    answer = self._fast(key)
+            return answer
+        return None
 
     def answer(self, message: Message) -> bytes | asyncio.Future[Pending]:
         """Response bytes now, or a future of them when the handler awaits (a Kafka write)."""
-        # The fast path: one dict lookup from the raw target to complete response bytes. It is
-        # most of the registry's traffic (`scripts/bench registry`, GET /schemas/ids/{id}).
-        if (
-            message.method == b"GET"
-            and message.keep_alive
-            and response_type(message.accept) is DEFAULT_TYPE
-        ):
-            cached = self._fast(message.target)
-            if cached is not None:
-                return cached
-        return self._slow(message)
-
-    def _slow(self, message: Message) -> bytes | asyncio.Future[Pending]:
         keep_alive = message.keep_alive
         media = response_type(message.accept)
         if media is None:

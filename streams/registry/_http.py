@@ -20,7 +20,7 @@ import resource
 import time
 from collections.abc import Mapping
 
-from streams.registry._answer import Answerer, FastPath
+from streams.registry._answer import Answerer, FastKey
 from streams.registry._limits import HttpLimits
 from streams.registry._protocol import Connection
 from streams.registry._wire import Handler, Request, Response, render
@@ -46,8 +46,9 @@ class HttpServer:
 
     Args:
         handler: answers every request the fast path does not.
-        fast: a mapping or a function from a raw GET target to complete response bytes; it is
-            read on every request, so its owner may update it at any time.
+        fast: raw GET targets to complete response bytes; it is read on every request, so its
+            owner may update it at any time.
+        fast_key: for a target ``fast`` misses, the target whose answer is the same (or None).
         limits: the bounds on connections, time and memory (defaults: :class:`HttpLimits`).
     """
 
@@ -55,12 +56,12 @@ class HttpServer:
         self,
         *,
         handler: Handler,
-        fast: Mapping[bytes, bytes] | FastPath,
+        fast: Mapping[bytes, bytes],
+        fast_key: FastKey | None = None,
         limits: HttpLimits | None = None,
     ) -> None:
         self.limits = limits or HttpLimits()
-        lookup = fast.get if isinstance(fast, Mapping) else fast
-        self.answerer = Answerer(handler=handler, fast=lookup)
+        self.answerer = Answerer(handler=handler, fast=fast, fast_key=fast_key)
         self._server: asyncio.Server | None = None
         self._connections: set[Connection] = set()
         self._cap = float(self.limits.max_connections)

@@ -47,10 +47,10 @@ class Connection(asyncio.Protocol):
         self._limits = owner.limits
         self._max_pipelined = owner.limits.max_pipelined
         self._answerer = owner.answerer
-        self._reader = RequestReader(owner.limits, self._continue)
+        self._reader = RequestReader(owner.limits, self._continue, owner.answerer.precomputed)
         self._transport: asyncio.Transport | None = None
         # Requests read but not answered yet, in order; a refusal, if any, comes last.
-        self._backlog: deque[Message | RequestRefusedError] = self._reader.done
+        self._backlog: deque[bytes | Message | RequestRefusedError] = self._reader.done
         self._unfed = b""
         self._busy = False
         self._reading = True
@@ -131,21 +131,27 @@ class Connection(asyncio.Protocol):
                 self._unfed = b""
             if self._reader.upgraded:
                 self._unfed = b""
-        self._settle()
+        if self._busy or backlog or self._unfed or not self._reading or self._eof or self._draining:
+            self._settle()
+        else:
+            self.last_active = time.monotonic()  # the common case: idle, nothing owed
 
     def _answer_backlog(self) -> None:
-        while self._backlog and not self._busy and self._write_paused_at is None:
-            item = self._backlog.popleft()
+        backlog = self._backlog
+        transport = self._transport
+        while backlog and not self._busy and self._write_paused_at is None:
+            item = backlog.popleft()
+            if item.__class__ is bytes:  # precomputed by the reader (keep-alive GET)
+                if transport is not None:
+                    transport.write(item)
+                continue
             if isinstance(item, RequestRefusedError):
                 self._write(error_answer(item.status, item.message), keep_alive=False)
                 return
+            assert isinstance(item, Message)
             answer = self._answerer.answer(item)
             if isinstance(answer, bytes):
-                transport = self._transport
-                if transport is not None:
-                    transport.write(answer)
-                if not item.keep_alive:
-                    self.close()
+                self._write(answer, keep_alive=item.keep_alive)
             else:
                 self._busy = True
                 answer.add_done_callback(self._finished)
@@ -174,9 +180,6 @@ class Connection(asyncio.Protocol):
         if transport is None:
             return
         if not self._busy and not self._backlog and not self._unfed:
-            if self._reading and not self._eof and not self._draining:
-                self.last_active = time.monotonic()
-                return  # the common case: idle, reading, nothing owed
             self.last_active = time.monotonic()
             # After the client's EOF a partial request can never complete: close now.
             if self._eof or (self._draining and self.idle):

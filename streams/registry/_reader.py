@@ -3,7 +3,8 @@
 llhttp does the framing and refuses what RFC 9112 forbids (duplicate or malformed
 Content-Length, Content-Length with Transfer-Encoding, whitespace before a colon, bare LF,
 obsolete line folding); this module adds what llhttp leaves to servers: Host rules, size limits
-and ``Expect``. Each complete request becomes a :class:`Message` in :attr:`RequestReader.done`.
+and ``Expect``. Each complete request becomes a :class:`Message` (or, when precomputed, its
+answer) in :attr:`RequestReader.done`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import httptools
 
 from streams.registry._limits import HttpLimits
 
-__all__ = ["Message", "RequestReader", "RequestRefusedError"]
+__all__ = ["Message", "Precomputed", "RequestReader", "RequestRefusedError"]
 
 
 class RequestRefusedError(Exception):
@@ -50,6 +51,10 @@ class Message:
         self.body = body
 
 
+# (method, target, keep_alive, accept) -> the complete answer when it is precomputed.
+Precomputed = Callable[[bytes, bytes, bool, "bytes | None"], "bytes | None"]
+
+
 class RequestReader:
     """Feeds bytes to llhttp and collects complete requests; raises :class:`RequestRefusedError`.
 
@@ -57,17 +62,23 @@ class RequestReader:
         limits: header and body size limits.
         clock: the event loop's clock, to stamp when a head or body started.
         on_continue: called when a request asks ``Expect: 100-continue``.
+        precomputed: the precomputed answer of a request without a body, if it has one; such a
+            request is queued as its answer (the fast path builds no request object).
     """
 
-    def __init__(self, limits: HttpLimits, on_continue: Callable[[], None]) -> None:
+    def __init__(
+        self, limits: HttpLimits, on_continue: Callable[[], None], precomputed: Precomputed
+    ) -> None:
         self._limits = limits
+        self._precomputed = precomputed
         self._max_header = limits.max_header_bytes
         self._max_body = limits.max_body_bytes
         self._on_continue = on_continue
         self._parser = httptools.HttpRequestParser(self)
         self._refusal: RequestRefusedError | None = None
-        # Complete requests, in order; the connection answers them from here.
-        self.done: deque[Message | RequestRefusedError] = deque()
+        # Complete requests, in order, or their answers when precomputed; the connection
+        # answers them from here.
+        self.done: deque[bytes | Message | RequestRefusedError] = deque()
         self.upgraded = False
         # When the current request's head and body started (time.monotonic); None outside.
         self.head_started: float | None = None
@@ -200,15 +211,20 @@ class RequestReader:
 
     def on_message_complete(self) -> None:
         parser = self._parser
+        method = parser.get_method()
+        keep_alive = parser.should_keep_alive()
         body = self._body
-        self.done.append(
-            Message(
-                parser.get_method(),
+        ready = None if body else self._precomputed(method, self._url, keep_alive, self._accept)
+        if ready is not None:
+            self.done.append(ready)
+        else:
+            message = Message(
+                method,
                 self._url,
-                parser.should_keep_alive(),
+                keep_alive,
                 self._accept,
                 self._content_type,
                 b"".join(body) if body else b"",
             )
-        )
+            self.done.append(message)
         self._clear()

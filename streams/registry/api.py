@@ -143,19 +143,18 @@ class Api:
         except RecursionError:
             return _error(_TOO_DEEP)
 
-    def fast_answer(self, target: bytes) -> bytes | None:
-        """The precomputed answer for a raw GET target, or None.
+    @staticmethod
+    def fast_key(target: bytes) -> bytes | None:
+        """The precomputed target whose answer ``target`` shares, or None.
 
         ``/schemas/ids/{id}?subject=s`` is what confluent-kafka's deserializers ask; the subject
         only names a context in Confluent's registry, and this registry has the default context
         only, so the answer is the same bytes as for ``/schemas/ids/{id}``.
         """
-        answer = self.fast.get(target)
-        if answer is None:
-            path, _, query = target.partition(b"?")
-            if query.startswith(b"subject=") and b"&" not in query:
-                return self.fast.get(path)
-        return answer
+        path, _, query = target.partition(b"?")
+        if query.startswith(b"subject=") and b"&" not in query and path.startswith(b"/schemas/"):
+            return path
+        return None
 
     def refresh(self, ids: set[int] | None) -> None:
         """Recompute the precomputed ``GET /schemas/ids/{id}`` answers of ``ids`` (None: all)."""

@@ -41,7 +41,9 @@ class RegistryServer:
         self._storage = storage
         self._host = host
         self._port = port
-        self._http = HttpServer(handler=self.api, fast=self.api.fast_answer, limits=limits)
+        self._http = HttpServer(
+            handler=self.api, fast=self.api.fast, fast_key=self.api.fast_key, limits=limits
+        )
 
     async def start(self) -> None:
         """Rebuild the state from storage, then start answering."""
