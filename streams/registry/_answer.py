@@ -70,6 +70,12 @@ class Answerer:
 
     def answer(self, message: Message) -> bytes | asyncio.Future[Pending]:
         """Response bytes now, or a future of them when the handler awaits (a Kafka write)."""
+        if not message.body:
+            ready = self.precomputed(
+                message.method, message.target, message.keep_alive, message.accept
+            )
+            if ready is not None:
+                return ready
         keep_alive = message.keep_alive
         media = response_type(message.accept)
         if media is None:

@@ -214,9 +214,16 @@ class RequestReader:
         method = parser.get_method()
         keep_alive = parser.should_keep_alive()
         body = self._body
-        ready = None if body else self._precomputed(method, self._url, keep_alive, self._accept)
+        # A precomputed answer is taken now only when no request waits ahead of this one (that
+        # request may change what the answer is); otherwise it is looked up when answered.
+        done = self.done
+        ready = (
+            None
+            if body or (done and done[-1].__class__ is not bytes)
+            else self._precomputed(method, self._url, keep_alive, self._accept)
+        )
         if ready is not None:
-            self.done.append(ready)
+            done.append(ready)
         else:
             message = Message(
                 method,
@@ -226,5 +233,5 @@ class RequestReader:
                 self._content_type,
                 b"".join(body) if body else b"",
             )
-            self.done.append(message)
+            done.append(message)
         self._clear()

@@ -301,3 +301,20 @@ def test_schema_by_id_with_subject_is_answered_from_the_fast_path(
         assert http.get("/schemas/ids/1?subject=orders-value").json() == {"marker": 1}
         # Other parameters still go through the handler.
         assert "maxId" in http.get("/schemas/ids/1?subject=orders-value&fetchMaxId=true").json()
+
+
+def test_a_pipelined_lookup_sees_the_writes_queued_before_it(
+    memory_registry: ThreadedRegistry,
+) -> None:
+    """A precomputed answer must not overtake a request that changes it."""
+    with httpx.Client(base_url=memory_registry.url) as http:
+        schema_id = http.post("/subjects/d/versions", json={"schema": RECORD}).json()["id"]
+        assert http.get(f"/schemas/ids/{schema_id}").status_code == 200
+    answer = exchange(
+        memory_registry.url,
+        b"DELETE /subjects/d/versions/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"DELETE /subjects/d/versions/1?permanent=true HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /schemas/ids/%d HTTP/1.1\r\nHost: x\r\n\r\n" % schema_id,
+    )
+    assert answer.count(b"HTTP/1.1 200 OK") == 2
+    assert answer.rindex(b"HTTP/1.1 404 ") > answer.rindex(b"HTTP/1.1 200 OK")
