@@ -274,10 +274,32 @@ def test_a_failing_handler_gives_a_generic_500_with_an_error_id(
         (b'{"a":' * 5000 + b"1" + b"}" * 5000, 400, "depth"),
         (b"[" * 100000, 400, "not valid JSON"),
         (json.dumps({"schema": "[" * 5000 + "]" * 5000}).encode(), 422, "nested too deeply"),
+        (
+            json.dumps({"schema": '{"type": "array", "items": ' * 990 + '"int"' + "}" * 990}),
+            422,
+            "nested too deeply",
+        ),
+        (
+            json.dumps(
+                {"schema": '{"type": "record", "name": "R", "doc": "\\ud800", "fields": []}'}
+            ),
+            422,
+            "surrogate",
+        ),
+        (
+            json.dumps(
+                {
+                    "schema": '{"type": "record", "name": "R", "fields": '
+                    '[{"name": "f", "type": "double", "default": 1e400}]}'
+                }
+            ),
+            422,
+            "infinity",
+        ),
     ],
 )
 def test_hostile_json_bodies_get_4xx_with_a_clear_message(
-    memory_registry: ThreadedRegistry, body: bytes, status: int, words: str
+    memory_registry: ThreadedRegistry, body: bytes | str, status: int, words: str
 ) -> None:
     response = httpx.post(f"{memory_registry.url}/subjects/s/versions", content=body)
     assert response.status_code == status, response.text
