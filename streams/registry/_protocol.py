@@ -108,28 +108,27 @@ class Connection(asyncio.Protocol):
     def _pump(self) -> None:
         """Answer what can be answered, feed the parser as far as the bounds allow."""
         backlog = self._backlog
+        reader = self._reader
         while not self._closing:
             if backlog:
                 self._answer_backlog()
-            if (
-                self._busy
-                or self._write_paused_at is not None
-                or len(backlog) >= self._max_pipelined
-                or not self._unfed
-                or self._closing
-            ):
+                if self._closing or len(backlog) >= self._max_pipelined:
+                    break
+            if self._busy or self._write_paused_at is not None:
                 break
             chunk = self._unfed
+            if not chunk:
+                break
             if len(chunk) > _SLICE:
                 chunk, self._unfed = chunk[:_SLICE], chunk[_SLICE:]
             else:
                 self._unfed = b""
             try:
-                self._reader.feed(chunk)  # complete requests land in the backlog
+                reader.feed(chunk)  # complete requests land in the backlog
             except RequestRefusedError as refusal:
                 backlog.append(refusal)
                 self._unfed = b""
-            if self._reader.upgraded:
+            if reader.upgraded:
                 self._unfed = b""
         if self._busy or backlog or self._unfed or not self._reading or self._eof or self._draining:
             self._settle()
