@@ -100,6 +100,19 @@ def baseline_lookups(ids: list[int]) -> float:
         server.join()
 
 
+def subject_targets(port: int, ids: list[int]) -> dict[int, str]:
+    """``/schemas/ids/{id}?subject=...`` for each id, with a subject that holds the id."""
+    conn = _loadgen.Connection("127.0.0.1", port)
+    try:
+        targets = {}
+        for i in ids:
+            _, body = conn.request(_loadgen.get(f"/schemas/ids/{i}/subjects"))
+            targets[i] = f"/schemas/ids/{i}?subject={json.loads(body)[0]}"
+        return targets
+    finally:
+        conn.close()
+
+
 def baseline_writes(bootstrap: str, count: int) -> float:
     topic = f"_bench_baseline_{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -149,6 +162,16 @@ def main() -> None:
             ],
             seconds=LOOKUP_SECONDS,
         )
+        # What confluent-kafka's AvroDeserializer asks: the id with the subject it reads from.
+        targets = subject_targets(port, ids)
+        subject_lookups = _loadgen.run(
+            port,
+            [
+                [_loadgen.get(targets[i]) for i in random.sample(ids, len(ids))]
+                for _ in range(CONNECTIONS)
+            ],
+            seconds=LOOKUP_SECONDS,
+        )
         base_writes = baseline_writes(info.bootstrap_servers, 500)
     base_lookups = baseline_lookups(ids)
 
@@ -157,6 +180,8 @@ def main() -> None:
         "registrations_per_s": round(registrations),
         "baseline_fixed_response_per_s": round(base_lookups),
         "lookup_ratio": round(lookups / base_lookups, 3),
+        "subject_lookups_per_s": round(subject_lookups),
+        "subject_lookup_ratio": round(subject_lookups / base_lookups, 3),
         "baseline_kafka_acked_writes_per_s": round(base_writes),
         "registration_ratio": round(registrations / base_writes, 3),
         "schemas": SCHEMAS,
@@ -172,6 +197,14 @@ def main() -> None:
         f"{lookups / base_lookups:.2f}x",
         f"{TARGET_LOOKUPS:,}",
         str(lookups >= TARGET_LOOKUPS),
+    )
+    table.add_row(
+        "GET /schemas/ids/{id}?subject=",
+        f"{subject_lookups:,.0f}",
+        f"{base_lookups:,.0f} fixed-response server",
+        f"{subject_lookups / base_lookups:.2f}x",
+        f"{TARGET_LOOKUPS:,}",
+        str(subject_lookups >= TARGET_LOOKUPS),
     )
     table.add_row(
         "POST /subjects/{s}/versions",

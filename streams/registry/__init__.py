@@ -13,12 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from streams.registry._limits import HttpLimits
     from streams.registry.server import RegistryServer, serve
     from streams.registry.storage import KafkaStorage, MemoryStorage, Storage
 
-__all__ = ["KafkaStorage", "MemoryStorage", "RegistryServer", "Storage", "serve"]
+__all__ = ["HttpLimits", "KafkaStorage", "MemoryStorage", "RegistryServer", "Storage", "serve"]
 
 _LAZY = {
+    "HttpLimits": "streams.registry._limits",
     "RegistryServer": "streams.registry.server",
     "serve": "streams.registry.server",
     "KafkaStorage": "streams.registry.storage",

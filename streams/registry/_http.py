@@ -1,258 +1,83 @@
-"""A small HTTP/1.1 server on asyncio, built for one job: a fast JSON API on loopback.
+"""The registry's HTTP/1.1 server on asyncio, with llhttp (httptools) as its parser.
 
 Why not a framework: the registry's hot path is ``GET /schemas/ids/{id}`` from every consumer
 that meets a new schema id. Those answers are precomputed as complete response bytes, so the
-server's job on the hot path is to find the request target in a dict and write bytes. A generic
-framework spends most of its time in layers we do not need.
+server's job on the hot path is to parse a request, find its target in a dict and write bytes.
 
-Supported: keep-alive, pipelining (answers stay in request order), ``Content-Length`` bodies.
-Not supported, and answered clearly: chunked request bodies (411), oversized headers or bodies
-(431/413), malformed request lines (400).
+The pieces: :mod:`._reader` parses (llhttp) and enforces the RFC and size limits,
+:mod:`._answer` turns a request into bytes (fast path, negotiation, handler, errors),
+:mod:`._protocol` moves bytes with back-pressure and timeouts, and :class:`HttpServer` here
+owns the listening socket, the connection limit, the timeout sweep and a clean shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from urllib.parse import parse_qsl
+import math
+import resource
+import time
+from collections.abc import Mapping
 
-import orjson
+from streams.registry._answer import Answerer, FastKey
+from streams.registry._limits import HttpLimits
+from streams.registry._protocol import Connection
+from streams.registry._wire import Handler, Request, Response, render
 
-__all__ = ["Handler", "HttpServer", "Request", "Response", "render"]
+__all__ = ["Handler", "HttpLimits", "HttpServer", "Request", "Response", "render"]
 
 logger = logging.getLogger(__name__)
 
-MAX_HEADER_BYTES = 64 * 1024
-MAX_BODY_BYTES = 16 * 1024 * 1024
-CONTENT_TYPE = b"application/vnd.schemaregistry.v1+json"
-
-_REASONS = {
-    200: b"OK",
-    400: b"Bad Request",
-    404: b"Not Found",
-    405: b"Method Not Allowed",
-    409: b"Conflict",
-    411: b"Length Required",
-    413: b"Payload Too Large",
-    422: b"Unprocessable Entity",
-    431: b"Request Header Fields Too Large",
-    500: b"Internal Server Error",
-    503: b"Service Unavailable",
-}
+# File descriptors kept for everything but client connections (Kafka clients, logs, the
+# listening socket), so the connection limit is reached long before EMFILE.
+_FD_RESERVE = 128
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One parsed request. ``path`` is still percent-encoded, so ``%2F`` never splits it."""
-
-    method: str
-    path: str
-    query: Mapping[str, str]
-    pairs: tuple[tuple[str, str], ...]
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A JSON response: status and the already-serialized body."""
-
-    status: int
-    body: bytes
-
-
-Handler = Callable[[Request], "Response | Awaitable[Response]"]
-
-
-def render(status: int, body: bytes, *, keep_alive: bool = True) -> bytes:
-    """Serialize a complete HTTP/1.1 response."""
-    reason = _REASONS.get(status, b"Unknown")
-    connection = b"" if keep_alive else b"Connection: close\r\n"
-    return b"".join(
-        (
-            b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
-            % (status, reason, CONTENT_TYPE, len(body)),
-            connection,
-            b"\r\n",
-            body,
-        )
-    )
-
-
-def _error(status: int, message: str) -> bytes:
-    body = orjson.dumps({"error_code": status, "message": message})
-    return render(status, body, keep_alive=False)
-
-
-class _Connection(asyncio.Protocol):
-    """One client connection: parses requests in order and writes answers in order."""
-
-    __slots__ = ("_buffer", "_busy", "_closing", "_eof", "_fast", "_handler", "_transport")
-
-    def __init__(self, handler: Handler, fast: Mapping[bytes, bytes]) -> None:
-        self._handler = handler
-        self._fast = fast
-        self._buffer = b""
-        self._busy = False
-        self._closing = False
-        self._eof = False
-        self._transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._transport = None
-
-    def eof_received(self) -> bool:
-        # The client finished sending (half-close); answers still pending must reach it.
-        self._eof = True
-        return self._busy
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer = self._buffer + data if self._buffer else data
-        if not self._busy:
-            self._drain()
-
-    def _fail(self, status: int, message: str) -> None:
-        if self._transport is not None:
-            self._transport.write(_error(status, message))
-            self._transport.close()
-        self._closing = True
-        self._buffer = b""
-
-    def _drain(self) -> None:
-        """Answer every complete request in the buffer, stopping at one that must wait."""
-        transport = self._transport
-        while transport is not None and not self._closing:
-            buffer = self._buffer
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buffer) > MAX_HEADER_BYTES:
-                    self._fail(431, "Request headers exceed 64 KiB.")
-                return
-            line_end = buffer.find(b"\r\n")
-            request_line = buffer[:line_end]
-            parts = request_line.split(b" ")
-            if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
-                self._fail(400, "Malformed HTTP request line.")
-                return
-            method, target, version = parts
-            length = 0
-            keep_alive = version == b"HTTP/1.1"
-            if end > line_end:
-                for header in buffer[line_end + 2 : end].split(b"\r\n"):
-                    name, _, value = header.partition(b":")
-                    lowered = name.strip().lower()
-                    if lowered == b"content-length":
-                        try:
-                            length = int(value.strip())
-                        except ValueError:
-                            self._fail(400, "Content-Length is not a number.")
-                            return
-                        if length < 0:
-                            self._fail(400, "Content-Length is negative.")
-                            return
-                    elif lowered == b"connection":
-                        token = value.strip().lower()
-                        if token == b"close":
-                            keep_alive = False
-                        elif token == b"keep-alive":
-                            keep_alive = True
-                    elif lowered == b"transfer-encoding":
-                        self._fail(
-                            411, "Chunked request bodies are not supported; send Content-Length."
-                        )
-                        return
-            if length > MAX_BODY_BYTES:
-                self._fail(413, "Request body exceeds 16 MiB.")
-                return
-            total = end + 4 + length
-            if len(buffer) < total:
-                return
-            body = buffer[end + 4 : total]
-            self._buffer = buffer[total:]
-            if method == b"GET" and keep_alive:
-                cached = self._fast.get(target)
-                if cached is not None:
-                    transport.write(cached)
-                    continue
-            if not self._dispatch(method, target, body, keep_alive):
-                return
-
-    def _dispatch(self, method: bytes, target: bytes, body: bytes, keep_alive: bool) -> bool:
-        """Run the handler; return False when its answer is pending (a write to Kafka)."""
-        raw_path, _, raw_query = target.partition(b"?")
-        try:
-            path = raw_path.decode("ascii")
-            pairs = tuple(parse_qsl(raw_query.decode("ascii"), keep_blank_values=True))
-        except UnicodeDecodeError:
-            self._fail(400, "The request target must be ASCII (percent-encode the rest).")
-            return False
-        request = Request(
-            method=method.decode("ascii", "replace"),
-            path=path,
-            query=dict(pairs),
-            pairs=pairs,
-            body=body,
-        )
-        try:
-            result = self._handler(request)
-        except Exception:
-            logger.exception("handler failed for %s %s", request.method, request.path)
-            result = Response(
-                500, orjson.dumps({"error_code": 50001, "message": "Internal error."})
-            )
-        if isinstance(result, Response):
-            self._write(result, keep_alive)
-            return not self._closing
-        self._busy = True
-        task = asyncio.ensure_future(result)
-        task.add_done_callback(lambda done: self._finish(done, keep_alive))
-        return False
-
-    def _finish(self, task: asyncio.Future[Response], keep_alive: bool) -> None:
-        self._busy = False
-        exc = task.exception()
-        if exc is not None:
-            logger.error("handler failed", exc_info=exc)
-            response = Response(500, orjson.dumps({"error_code": 50001, "message": str(exc)}))
-        else:
-            response = task.result()
-        self._write(response, keep_alive)
-        if self._buffer:
-            self._drain()
-        if self._eof and not self._busy and self._transport is not None:
-            self._transport.close()
-
-    def _write(self, response: Response, keep_alive: bool) -> None:
-        if self._transport is None:
-            return
-        self._transport.write(render(response.status, response.body, keep_alive=keep_alive))
-        if not keep_alive:
-            self._transport.close()
-            self._closing = True
+def _fd_budget() -> float:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return math.inf
+    return max(soft - _FD_RESERVE, 1)
 
 
 class HttpServer:
     """Serves ``handler`` on ``host:port``; ``fast`` maps raw GET targets to full responses.
 
-    The ``fast`` mapping is read on every request, so its owner may update it at any time.
+    Args:
+        handler: answers every request the fast path does not.
+        fast: raw GET targets to complete response bytes; it is read on every request, so its
+            owner may update it at any time.
+        fast_key: for a target ``fast`` misses, the target whose answer is the same (or None).
+        limits: the bounds on connections, time and memory (defaults: :class:`HttpLimits`).
     """
 
-    def __init__(self, *, handler: Handler, fast: Mapping[bytes, bytes]) -> None:
-        self._handler = handler
-        self._fast = fast
+    def __init__(
+        self,
+        *,
+        handler: Handler,
+        fast: Mapping[bytes, bytes],
+        fast_key: FastKey | None = None,
+        limits: HttpLimits | None = None,
+    ) -> None:
+        self.limits = limits or HttpLimits()
+        self.answerer = Answerer(handler=handler, fast=fast, fast_key=fast_key)
         self._server: asyncio.Server | None = None
+        self._connections: set[Connection] = set()
+        self._cap = float(self.limits.max_connections)
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._all_closed: asyncio.Event | None = None
+        self._refused = 0
+        self._refusals_logged_at = -math.inf
 
     async def start(self, host: str, port: int) -> None:
         """Bind and start accepting connections."""
         loop = asyncio.get_running_loop()
+        self._cap = min(self.limits.max_connections, _fd_budget())
         self._server = await loop.create_server(
-            lambda: _Connection(self._handler, self._fast), host=host, port=port, reuse_address=True
+            lambda: Connection(self), host=host, port=port, reuse_address=True
         )
+        self._sweeper = loop.call_later(self.limits.sweep_interval, self._sweep)
 
     @property
     def port(self) -> int:
@@ -261,9 +86,71 @@ class HttpServer:
         assert self._server.sockets
         return int(self._server.sockets[0].getsockname()[1])
 
+    @property
+    def connections(self) -> int:
+        """Connections open now."""
+        return len(self._connections)
+
+    def buffered_bytes(self) -> int:
+        """Bytes held for all connections (input not parsed yet, output not sent yet)."""
+        return sum(connection.buffered for connection in self._connections)
+
+    # --- connection bookkeeping (called by connections) -------------------------------------
+
+    def admit(self, connection: Connection) -> bool:
+        """Count a new connection in; False when the limit is reached or the server closes."""
+        if self._server is None or len(self._connections) >= self._cap:
+            self._refuse()
+            return False
+        self._connections.add(connection)
+        return True
+
+    def release(self, connection: Connection) -> None:
+        """Count a closed connection out."""
+        self._connections.discard(connection)
+        if not self._connections and self._all_closed is not None:
+            self._all_closed.set()
+
+    def _refuse(self) -> None:
+        # One line per interval, however many connections are refused: never a log storm.
+        self._refused += 1
+        now = asyncio.get_running_loop().time()
+        if now - self._refusals_logged_at >= self.limits.log_interval:
+            logger.warning(
+                "refused %d connection(s) with 503: %d open, the limit is %d "
+                "(HttpLimits.max_connections, capped by the file-descriptor limit)",
+                self._refused,
+                len(self._connections),
+                self._cap,
+            )
+            self._refused = 0
+            self._refusals_logged_at = now
+
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = time.monotonic()
+        for connection in list(self._connections):
+            connection.expire(now)
+        self._sweeper = loop.call_later(self.limits.sweep_interval, self._sweep)
+
+    # --- shutdown ---------------------------------------------------------------------------
+
     async def close(self) -> None:
-        """Stop accepting and close the listening socket."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        """Stop accepting, close idle connections, give in-flight requests a grace period."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        self._all_closed = asyncio.Event()
+        for connection in list(self._connections):
+            connection.drain()
+        if self._connections:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_closed.wait(), self.limits.shutdown_grace)
+        for connection in list(self._connections):
+            connection.abort()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), self.limits.shutdown_grace)

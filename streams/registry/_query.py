@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -56,13 +57,40 @@ def read_body(request: Request) -> dict[str, Any]:
         body = orjson.loads(request.body or b"{}")
     except orjson.JSONDecodeError as exc:
         raise RegistryRequestError(
-            400, codes.BAD_REQUEST, f"The request body is not valid JSON: {exc}"
+            400,
+            codes.BAD_REQUEST,
+            f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column "
+            f"{exc.colno}. Send a JSON object in UTF-8 (nested at most 1024 deep).",
         ) from exc
     if not isinstance(body, dict):
         raise RegistryRequestError(
             422, codes.UNPROCESSABLE, "The request body must be a JSON object."
         )
     return body
+
+
+def _check_schema_text(schema: str) -> None:
+    """Refuse schema text that Python's ``json`` reads but no JSON peer should.
+
+    Lone surrogates, numbers that overflow to infinity (``1e400``) and nesting deeper than
+    1024 levels are read by ``json`` into values that later fail to serialize; orjson refuses
+    them up front, so its verdict is the message. Text that is not JSON at all is left to the
+    schema parser, whose message is better.
+    """
+    try:
+        orjson.loads(schema)
+    except orjson.JSONDecodeError as exc:
+        try:
+            json.loads(schema)
+        except (ValueError, RecursionError):
+            return
+        raise RegistryRequestError(
+            422,
+            codes.INVALID_SCHEMA,
+            f"Invalid schema: {exc.msg} at line {exc.lineno} column {exc.colno}. A schema must "
+            "be JSON with valid Unicode (no lone surrogates), finite numbers and at most 1024 "
+            "levels of nesting.",
+        ) from exc
 
 
 def schema_body(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
@@ -77,6 +105,7 @@ def schema_body(request: Request, *, allow_empty: bool = False) -> dict[str, Any
         )
     if not schema and not allow_empty:
         raise RegistryRequestError(422, codes.INVALID_SCHEMA, "Invalid schema: empty schema.")
+    _check_schema_text(schema)
     schema_type = body.get("schemaType") or "AVRO"
     if schema_type != "AVRO":
         raise RegistryRequestError(

@@ -27,6 +27,15 @@ Result = Any
 Route = Callable[..., "Result | Awaitable[Result]"]
 
 
+# Python's recursion limit is the depth bound of every schema walk; a deeper schema is refused.
+_TOO_DEEP = RegistryRequestError(
+    422,
+    codes.INVALID_SCHEMA,
+    "Invalid schema: nested too deeply to process; name the nested types and refer to them "
+    "by name instead of nesting them inline.",
+)
+
+
 def _dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
@@ -113,6 +122,8 @@ class Api:
                 result = route(request, *args)
             except RegistryRequestError as exc:
                 return _error(exc)
+            except RecursionError:
+                return _error(_TOO_DEEP)
             if isinstance(result, Awaitable):
                 return self._finish(result)
             return Response(200, _dumps(result))
@@ -129,6 +140,21 @@ class Api:
             return Response(200, _dumps(await pending))
         except RegistryRequestError as exc:
             return _error(exc)
+        except RecursionError:
+            return _error(_TOO_DEEP)
+
+    @staticmethod
+    def fast_key(target: bytes) -> bytes | None:
+        """The precomputed target whose answer ``target`` shares, or None.
+
+        ``/schemas/ids/{id}?subject=s`` is what confluent-kafka's deserializers ask; the subject
+        only names a context in Confluent's registry, and this registry has the default context
+        only, so the answer is the same bytes as for ``/schemas/ids/{id}``.
+        """
+        path, _, query = target.partition(b"?")
+        if query.startswith(b"subject=") and b"&" not in query and path.startswith(b"/schemas/"):
+            return path
+        return None
 
     def refresh(self, ids: set[int] | None) -> None:
         """Recompute the precomputed ``GET /schemas/ids/{id}`` answers of ``ids`` (None: all)."""

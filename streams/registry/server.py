@@ -8,7 +8,7 @@ import logging
 import signal
 import time
 
-from streams.registry._http import HttpServer
+from streams.registry._http import HttpLimits, HttpServer
 from streams.registry.api import Api
 from streams.registry.service import Registry
 from streams.registry.storage import KafkaStorage, Storage
@@ -25,15 +25,25 @@ class RegistryServer:
         storage: where the log lives (``KafkaStorage`` in production, ``MemoryStorage`` in tests).
         host: address to bind.
         port: port to bind; 0 picks a free one (see :attr:`port`).
+        limits: bounds on connections, timeouts and buffered bytes (default: HttpLimits()).
     """
 
-    def __init__(self, *, storage: Storage, host: str = "127.0.0.1", port: int = 8081) -> None:
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        host: str = "127.0.0.1",
+        port: int = 8081,
+        limits: HttpLimits | None = None,
+    ) -> None:
         self.registry = Registry(storage=storage)
         self.api = Api(self.registry)
         self._storage = storage
         self._host = host
         self._port = port
-        self._http = HttpServer(handler=self.api, fast=self.api.fast)
+        self._http = HttpServer(
+            handler=self.api, fast=self.api.fast, fast_key=self.api.fast_key, limits=limits
+        )
 
     async def start(self) -> None:
         """Rebuild the state from storage, then start answering."""

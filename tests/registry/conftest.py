@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 
 from streams.local import PlatformInfo
-from streams.registry import KafkaStorage, MemoryStorage, RegistryServer, Storage
+from streams.registry import HttpLimits, KafkaStorage, MemoryStorage, RegistryServer, Storage
 
 
 class ThreadedRegistry:
     """Runs a RegistryServer on a private event loop so sync tests can call it over HTTP."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, *, limits: HttpLimits | None = None) -> None:
         self.storage = storage
+        self.limits = limits
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.server: RegistryServer | None = None
@@ -30,7 +31,9 @@ class ThreadedRegistry:
 
     def start(self) -> ThreadedRegistry:
         self.thread.start()
-        self.server = RegistryServer(storage=self.storage, host="127.0.0.1", port=0)
+        self.server = RegistryServer(
+            storage=self.storage, host="127.0.0.1", port=0, limits=self.limits
+        )
         self._run(self.server.start())
         return self
 

@@ -119,8 +119,10 @@ def test_pipelined_requests_are_answered_in_order(memory_registry: ThreadedRegis
     [
         (b"NONSENSE\r\n\r\n", b"400"),
         (b"POST /subjects/s/versions HTTP/1.1\r\nContent-Length: abc\r\n\r\n", b"400"),
-        (b"POST /subjects/s/versions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", b"411"),
-        (b"POST /subjects/s/versions HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n", b"413"),
+        (
+            b"POST /subjects/s/versions HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n",
+            b"413",
+        ),
         (b"GET /" + b"x" * 70000, b"431"),
     ],
 )
@@ -165,12 +167,30 @@ def test_garbage_never_gets_a_5xx(memory_registry: ThreadedRegistry) -> None:
         b'{"mode": []}',
         b'{"schema": "\\"int\\"", "version": "x"}',
         bytes(range(256)),
+        b'{"schema": "\\ud800"}',
+        b'{"schema": "\xed\xa0\x80"}',
+        b'{"a":' * 3000 + b"1" + b"}" * 3000,
+        b"[" * 50000,
+        json.dumps({"schema": "[" * 3000 + "]" * 3000}).encode(),
+        json.dumps({"schema": '{"type":"array","items":' * 2000 + '"int"' + "}" * 2000}).encode(),
+    ]
+    header_sets = [
+        {},
+        {"Accept": "application/json"},
+        {"Accept": "text/html"},
+        {"Accept": "*/*;q=0.1, application/vnd.schemaregistry+json"},
+        {"Accept": ";;,,q=x"},
+        {"Content-Type": "text/plain"},
+        {"Content-Type": "application/json; charset=latin-1"},
+        {"Content-Type": "application/octet-stream"},
     ]
     with httpx.Client(base_url=memory_registry.url, timeout=5) as http:
         http.post("/subjects/x/versions", json={"schema": RECORD})
         for _ in range(400):
             path = "/" + "/".join(rng.choice(segments) for _ in range(rng.randint(1, 5)))
             method = rng.choice(["GET", "POST", "PUT", "DELETE"])
-            response = http.request(method, path, content=rng.choice(bodies))
+            response = http.request(
+                method, path, content=rng.choice(bodies), headers=rng.choice(header_sets)
+            )
             assert response.status_code < 500, (method, path, response.text)
             assert "error_code" in response.json() or response.status_code == 200
