@@ -11,7 +11,7 @@ import fastavro
 import pytest
 
 from streams.naming import schema_file
-from streams.registry.schema import parse_schema
+from streams.avro.schema import parse_schema
 
 ROOT = Path(__file__).parents[1]
 FILES = sorted((ROOT / "schemas").glob("*/*.avsc"))

@@ -27,7 +27,7 @@ from streams.catalog._model import (
     UniqueRule,
 )
 from streams.naming import topic_for
-from streams.registry.schema import ParsedSchema
+from streams.avro.schema import ParsedSchema
 
 __all__ = ["export_odcs", "export_odps"]
 

@@ -14,7 +14,7 @@ from pydantic_core import ErrorDetails
 from streams.catalog._model import Product
 from streams.catalog._yaml import Location, SourceMap, descriptor_error, read_yaml
 from streams.errors import InvalidSchemaError
-from streams.registry.schema import ParsedSchema, parse_schema
+from streams.avro.schema import ParsedSchema, parse_schema
 
 __all__ = [
     "LoadedProduct",

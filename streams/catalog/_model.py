@@ -27,7 +27,7 @@ from pydantic.alias_generators import to_camel
 from streams.catalog._duration import format_duration, parse_duration, parse_retention
 from streams.errors import ConfigError
 from streams.naming import ProductRef, parse_product, product_id
-from streams.registry.compatibility import CompatibilityLevel
+from streams.avro.compatibility import CompatibilityLevel
 
 __all__ = [
     "CLASSIFICATIONS",

@@ -8,7 +8,7 @@ from pathlib import Path
 from streams.codegen._render import render_models
 from streams.errors import ConfigError, InvalidSchemaError, SchemaError
 from streams.naming import schema_file
-from streams.registry.schema import parse_schema
+from streams.avro.schema import parse_schema
 
 __all__ = ["generate", "stale", "write"]
 

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from streams.codegen._source import Module, field_lines, names_in
 from streams.codegen._text import bytes_literal, string_literal
 from streams.errors import InvalidSchemaError, SchemaError
-from streams.registry.schema import parse_schema
+from streams.avro.schema import parse_schema
 
 __all__ = ["render_models"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from streams.catalog import LoadedProduct, show_path
 from streams.governance._violation import Violation
 from streams.naming import topic_for
-from streams.registry.compatibility import CompatibilityLevel, check_level
-from streams.registry.schema import parse_schema
+from streams.avro.compatibility import CompatibilityLevel, check_level
+from streams.avro.schema import parse_schema
 
 __all__ = ["BREAKING_RULE", "breaking_change"]
 

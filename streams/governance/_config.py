@@ -15,7 +15,7 @@ from streams.catalog import (
     problems_of,
     read_yaml,
 )
-from streams.registry.compatibility import CompatibilityLevel
+from streams.avro.compatibility import CompatibilityLevel
 
 __all__ = ["POLICY_FILE", "GovernanceConfig", "load_governance", "satisfies"]
 

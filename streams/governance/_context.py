@@ -13,7 +13,7 @@ from streams.errors import ConfigError
 from streams.governance._config import GovernanceConfig
 from streams.governance._violation import Severity, Violation
 from streams.naming import ProductRef
-from streams.registry.schema import ParsedSchema
+from streams.avro.schema import ParsedSchema
 
 __all__ = [
     "Policy",

@@ -8,7 +8,7 @@ from streams.errors import RegistryRequestError
 from streams.registry import codes
 from streams.registry._http import Request
 from streams.registry._query import flag, read_body
-from streams.registry.compatibility import LEVELS
+from streams.avro.compatibility import LEVELS
 from streams.registry.service import MODES, Registry
 
 __all__ = ["SettingsRoutes"]

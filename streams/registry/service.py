@@ -15,8 +15,8 @@ import orjson
 
 from streams.errors import InvalidSchemaError, RegistryRequestError
 from streams.registry import codes
-from streams.registry.compatibility import LEVELS, CompatibilityLevel, check_level
-from streams.registry.schema import ParsedSchema, parse_schema
+from streams.avro.compatibility import LEVELS, CompatibilityLevel, check_level
+from streams.avro.schema import ParsedSchema, parse_schema
 from streams.registry.state import (
     RegistryState,
     SchemaRecord,

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from streams.registry._names import PRIMITIVES
+from streams.avro._names import PRIMITIVES
 
 __all__ = ["default_problem", "show", "type_label"]
 

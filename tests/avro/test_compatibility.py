@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from streams.errors import ConfigError, InvalidSchemaError
-from streams.registry.compatibility import (
+from streams.avro.compatibility import (
     LEVELS,
     Incompatibility,
     check_level,
     check_pair,
 )
-from streams.registry.schema import ParsedSchema, parse_schema
+from streams.avro.schema import ParsedSchema, parse_schema
 
-VECTORS = Path(__file__).parent / "vectors"
+VECTORS = Path(__file__).parents[1] / "registry" / "vectors"
 PAIRS: list[dict[str, Any]] = json.loads((VECTORS / "avro_compat_vectors.json").read_text())
 LEVEL_CASES: list[dict[str, Any]] = json.loads(
     (VECTORS / "avro_compat_level_cases.json").read_text()

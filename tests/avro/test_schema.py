@@ -10,7 +10,7 @@ import fastavro
 import pytest
 
 from streams.errors import InvalidSchemaError
-from streams.registry.schema import fingerprint, parse_schema
+from streams.avro.schema import fingerprint, parse_schema
 
 
 def canonical(schema: Any) -> str:
