@@ -125,7 +125,7 @@ def _finite_float(text: str) -> float:
 
 def _json_problem(node: Any) -> tuple[str, str] | None:
     """(JSON pointer, problem) for JSON too deep or with a lone surrogate (iterative: no stack)."""
-    stack: list[tuple[Any, str, int]] = [(node, "", 0)]
+    stack: list[tuple[Any, str, int]] = [(node, "", 1)]
     while stack:
         item, path, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
@@ -204,7 +204,11 @@ class _Parser:
         return definition
 
     def _fail(self, path: str, message: str) -> NoReturn:
-        where = f" ({self._context[-1]})" if self._context else ""
+        where = ""
+        if self._context:
+            inner = self._context[-1]
+            field = next((c for c in reversed(self._context) if c.startswith("field ")), inner)
+            where = f" ({inner})" if field == inner else f" ({inner} in {field})"
         raise InvalidSchemaError(f"Invalid {self._label} at {path or '/'}{where}: {message}")
 
     def _parse(self, node: Any, path: str, space: str | None) -> Any:

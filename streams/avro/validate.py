@@ -49,6 +49,7 @@ _MISSING: Any = object()
 # as Avro ignores a logical type it does not know.
 _TIMESTAMPS = frozenset({"timestamp-millis", "timestamp-micros"})
 _LOCAL_TIMESTAMPS = frozenset({"local-timestamp-millis", "local-timestamp-micros"})
+_CONVERTED = _TIMESTAMPS | _LOCAL_TIMESTAMPS | {"date", "time-millis", "time-micros"}
 
 
 class InvalidValueError(Exception):
@@ -178,27 +179,40 @@ class _Compiler:
 
     # --- which types need a check on the hot path -----------------------------------------
 
-    def unsafe(self, node: Any, visiting: frozenset[str] = frozenset()) -> bool:
-        """Whether fastavro may silently write a wrong value of this type."""
+    def unsafe(
+        self, node: Any, visiting: frozenset[str] = frozenset(), *, branch: bool = False
+    ) -> bool:
+        """Whether fastavro may silently write a wrong value of this type.
+
+        Inside a union (``branch``) fastavro picks the branch by validating the value strictly,
+        so only what its validation converts first (datetimes of logical types) or does not
+        range-check (32-bit floats) can go wrong there.
+        """
         node = self._resolve(node)
         if isinstance(node, list):
-            return any(self.unsafe(branch, visiting) for branch in node)
+            return any(self.unsafe(b, visiting, branch=True) for b in node)
         kind = node if isinstance(node, str) else node["type"]
         if kind in ("string", "bytes", "enum", "fixed"):
             return False
+        if kind == "array":
+            return not branch or self.unsafe(node["items"], visiting, branch=branch)
         if kind == "map":
-            return self.unsafe(node["values"], visiting)
+            return self.unsafe(node["values"], visiting, branch=branch)
         if kind in ("record", "error"):
             name = node["name"]
-            if name in self._unsafe:
-                return self._unsafe[name]
+            key = f"{name}|{branch}"
+            if key in self._unsafe:
+                return self._unsafe[key]
             if name in visiting:
                 return False  # the cycle adds no field that the outer walk does not see
-            found = any(self.unsafe(f["type"], visiting | {name}) for f in node["fields"])
+            inner = visiting | {name}
+            found = any(self.unsafe(f["type"], inner, branch=branch) for f in node["fields"])
             if not visiting:
-                self._unsafe[name] = found
+                self._unsafe[key] = found
             return found
-        return True  # null, boolean, numbers, logical types on them, arrays
+        if not branch or kind == "float":
+            return True  # null, boolean and numbers are written without a check
+        return isinstance(node, dict) and node.get("logicalType") in _CONVERTED
 
     # --- compiling ------------------------------------------------------------------------
 
@@ -352,6 +366,8 @@ class _Compiler:
         checks = tuple(check for _, check in branches)
         by_label = dict(branches)
         nullable = "null" in by_label
+        others = [check for label, check in branches if label != "null"]
+        only = others[0] if len(others) == 1 else None
 
         def union(value: Any) -> None:
             if value is None and nullable:
@@ -370,6 +386,14 @@ class _Compiler:
                 except InvalidValueError:
                     continue
                 return
+            if only is not None:
+                # One branch can hold a value other than null: say what is wrong inside it.
+                try:
+                    only(value)
+                except InvalidValueError as exc:
+                    if exc.path:
+                        raise
+                    raise InvalidValueError(expected, value, exc.hint) from None
             raise InvalidValueError(expected, value)
 
         return union
