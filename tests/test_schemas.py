@@ -10,8 +10,8 @@ from typing import Any
 import fastavro
 import pytest
 
+from streams.avro import parse_schema
 from streams.naming import schema_file
-from streams.avro.schema import parse_schema
 
 ROOT = Path(__file__).parents[1]
 FILES = sorted((ROOT / "schemas").glob("*/*.avsc"))

@@ -28,12 +28,21 @@ from streams.avro.fields import (
     record_fields,
     resolve,
 )
-from streams.avro.schema import MAX_DEPTH, ParsedSchema, fingerprint, parse_schema
+from streams.avro.schema import (
+    MAX_DEPTH,
+    MAX_JSON_DEPTH,
+    MAX_NAME_LENGTH,
+    ParsedSchema,
+    fingerprint,
+    parse_schema,
+)
 from streams.avro.validate import Problem, Validator, compile_validator
 
 __all__ = [
     "LEVELS",
     "MAX_DEPTH",
+    "MAX_JSON_DEPTH",
+    "MAX_NAME_LENGTH",
     "CompatibilityLevel",
     "FieldInfo",
     "Incompatibility",

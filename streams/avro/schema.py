@@ -191,9 +191,9 @@ class _Parser:
                 f"The {self._label} is not valid JSON: {reason}{where}. Avro schemas are JSON; "
                 'quote type names (e.g. "string").'
             ) from exc
-        problem = _json_problem(node)
-        if problem is not None:
-            self._fail(problem[0], problem[1])
+        bad_json = _json_problem(node)
+        if bad_json is not None:
+            self._fail(*bad_json)
         definition = self._parse(node, "", None)
         # Defaults are checked last: a default may need a record whose fields come later.
         for path, schema, value, owner in self._defaults:
@@ -448,7 +448,8 @@ class _Parser:
         """Refuse a decimal that fastavro (hence every producer and consumer) cannot load."""
         if node.get("logicalType") != "decimal":
             return
-        precision, scale = node.get("precision"), node.get("scale", 0)
+        precision: Any = node.get("precision")
+        scale: Any = node.get("scale", 0)
         what = "a decimal" + (f" on fixed({size})" if size is not None else "")
         if not _is_int(precision) or precision < 1:
             self._fail(

@@ -13,10 +13,9 @@ from typing import Any
 
 import orjson
 
+from streams.avro import LEVELS, CompatibilityLevel, ParsedSchema, check_level, parse_schema
 from streams.errors import InvalidSchemaError, RegistryRequestError
 from streams.registry import codes
-from streams.avro.compatibility import LEVELS, CompatibilityLevel, check_level
-from streams.avro.schema import ParsedSchema, parse_schema
 from streams.registry.state import (
     RegistryState,
     SchemaRecord,

@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 
-from streams.errors import ConfigError, InvalidSchemaError
-from streams.avro.compatibility import (
+from streams.avro import (
     LEVELS,
     Incompatibility,
+    ParsedSchema,
     check_level,
     check_pair,
+    parse_schema,
 )
-from streams.avro.schema import ParsedSchema, parse_schema
+from streams.errors import ConfigError, InvalidSchemaError
 
 VECTORS = Path(__file__).parents[1] / "registry" / "vectors"
 PAIRS: list[dict[str, Any]] = json.loads((VECTORS / "avro_compat_vectors.json").read_text())

@@ -8,8 +8,7 @@ from typing import Any
 import fastavro
 import pytest
 
-from streams.avro import MAX_DEPTH, parse_schema
-from streams.avro.schema import MAX_JSON_DEPTH, MAX_NAME_LENGTH
+from streams.avro import MAX_DEPTH, MAX_JSON_DEPTH, MAX_NAME_LENGTH, parse_schema
 from streams.errors import InvalidSchemaError
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import fastavro
 import pytest
 
+from streams.avro import fingerprint, parse_schema
 from streams.errors import InvalidSchemaError
-from streams.avro.schema import fingerprint, parse_schema
 
 
 def canonical(schema: Any) -> str:
