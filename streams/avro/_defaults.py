@@ -119,7 +119,9 @@ def _primitive_problem(kind: str, value: Any, got: str) -> str | None:
             return f"{got} is out of range for {kind} ({low} to {high})"
         ok = _is_int(value)
     elif kind in ("float", "double"):
-        ok = _is_int(value) or isinstance(value, float) or value in _FLOAT_WORDS
+        ok = _is_int(value) or isinstance(value, float) or (
+            isinstance(value, str) and value in _FLOAT_WORDS
+        )
     elif kind == "bytes":
         if isinstance(value, str) and not _latin1(value):
             return f"{got} is not a valid bytes default; use code points 0-255 (one per byte)"

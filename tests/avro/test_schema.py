@@ -329,6 +329,8 @@ INVALID_DEFAULTS: list[tuple[str, Any, Any, str]] = [
     ("union-second-branch", ["null", "string"], "x", "must match its first branch"),
     ("union-first-branch-string", ["string", "null"], None, "must match its first branch"),
     ("empty-union", [], None, "empty union"),
+    ("float-list", "float", [], "not a valid 'float'"),  # was a TypeError (a 500)
+    ("double-object", "double", {}, "not a valid 'double'"),
     ("enum-unknown-symbol", {"type": "enum", "name": "E", "symbols": ["A"]}, "B", "not a symbol"),
     ("fixed-wrong-length", {"type": "fixed", "name": "F", "size": 2}, "a", r"fixed\(2\)"),
     ("array-not-list", {"type": "array", "items": "int"}, 1, "not an array"),
