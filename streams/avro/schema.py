@@ -245,6 +245,14 @@ class _Parser:
         candidates = name_candidates(name, space)
         for candidate in candidates:
             if candidate in self._named:
+                if candidate == name and space is not None and "." not in name:
+                    self._fail(
+                        path,
+                        f"type {name!r} is in the null namespace and is referred to from "
+                        f"namespace {space!r} by its simple name: Avro Java resolves that, but "
+                        "fastavro (Python producers and consumers) cannot; give the type a "
+                        "namespace and refer to it by its full name",
+                    )
                 return candidate
         looked = " or ".join(repr(candidate) for candidate in candidates)
         return self._fail(

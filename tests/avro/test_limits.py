@@ -141,3 +141,30 @@ def test_valid_decimals_load_in_fastavro() -> None:
     ):
         parsed = parse_schema(_decimal_field(kind))
         fastavro.parse_schema(json.loads(parsed.canonical))
+
+
+def test_a_null_namespace_type_referred_to_from_a_namespace_is_refused() -> None:
+    # Found by the property test: Avro Java resolves "F" to the null-namespace type, fastavro
+    # cannot, so no Python producer or consumer could use the schema.
+    schema = {
+        "type": "record",
+        "name": "R",
+        "namespace": "ns",
+        "fields": [
+            {
+                "name": "inner",
+                "type": {
+                    "type": "record",
+                    "name": "Inner",
+                    "namespace": "",
+                    "fields": [{"name": "f", "type": {"type": "fixed", "name": "F", "size": 1}}],
+                },
+            },
+            {"name": "g", "type": "F"},
+        ],
+    }
+    with pytest.raises(InvalidSchemaError, match="null namespace") as caught:
+        parse_schema(json.dumps(schema))
+    assert "/fields/1/type" in str(caught.value)
+    with pytest.raises(Exception, match="F"):
+        fastavro.parse_schema(schema)

@@ -7,6 +7,7 @@ consumer) and carry a valid value there and back; our validator must accept that
 from __future__ import annotations
 
 import io
+import os
 import json
 from typing import Any
 
@@ -22,7 +23,7 @@ from streams.serialization import AvroDecoder, AvroEncoder
 from tests.avro.strategies import record_pairs, schemas, values
 
 SETTINGS = settings(
-    max_examples=300,
+    max_examples=int(os.environ.get("AVRO_EXAMPLES", "300")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
