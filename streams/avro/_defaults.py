@@ -119,8 +119,10 @@ def _primitive_problem(kind: str, value: Any, got: str) -> str | None:
             return f"{got} is out of range for {kind} ({low} to {high})"
         ok = _is_int(value)
     elif kind in ("float", "double"):
-        ok = _is_int(value) or isinstance(value, float) or (
-            isinstance(value, str) and value in _FLOAT_WORDS
+        ok = (
+            _is_int(value)
+            or isinstance(value, float)
+            or (isinstance(value, str) and value in _FLOAT_WORDS)
         )
     elif kind == "bytes":
         if isinstance(value, str) and not _latin1(value):

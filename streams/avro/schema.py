@@ -26,7 +26,6 @@ is defined (``"name"`` fully qualified, no ``"namespace"``) and its full name ev
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from typing import Any, NoReturn
 
 from streams.avro._canonical import canonical_text
 from streams.avro._defaults import default_problem, show
+from streams.avro._json import MAX_JSON_DEPTH, SchemaJSONError, load_json
 from streams.avro._names import (
     COMPLEX_TYPES,
     MAX_NAME_LENGTH,
@@ -56,7 +56,6 @@ __all__ = [
 ]
 
 MAX_DEPTH = 64
-MAX_JSON_DEPTH = 256
 _MAX_SIZE = 2**31 - 1
 
 # Attributes Avro gives a meaning to; every other attribute is kept as a custom property.
@@ -111,46 +110,6 @@ def fingerprint(canonical: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _reject_constant(constant: str) -> NoReturn:
-    raise ValueError(f"{constant} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        shown = text if len(text) <= 40 else text[:39] + "…"
-        raise ValueError(f"the number {shown} is out of range (not a finite double)")
-    return number
-
-
-def _json_problem(node: Any) -> tuple[str, str] | None:
-    """(JSON pointer, problem) for JSON too deep or with a lone surrogate (iterative: no stack)."""
-    stack: list[tuple[Any, str, int]] = [(node, "", 1)]
-    while stack:
-        item, path, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            return path, f"the JSON nests more than {MAX_JSON_DEPTH} levels deep"
-        if isinstance(item, str):
-            if not _valid_unicode(item):
-                return path, "a string holds a lone surrogate; send valid Unicode text"
-        elif isinstance(item, dict):
-            for key, value in item.items():
-                if not _valid_unicode(key):
-                    return path, "a key holds a lone surrogate; send valid Unicode text"
-                stack.append((value, f"{path}/{key}", depth + 1))
-        elif isinstance(item, list):
-            stack.extend((value, f"{path}/{index}", depth + 1) for index, value in enumerate(item))
-    return None
-
-
-def _valid_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 class _Parser:
     """One pass over one schema text, adding its named types to a shared table."""
 
@@ -169,31 +128,12 @@ class _Parser:
                 f'The {self._label} is empty; send an Avro schema as JSON, e.g. "string" or '
                 '{"type": "record", "name": "User", "fields": [...]}.'
             )
-        if not _valid_unicode(text):
-            raise InvalidSchemaError(
-                f"The {self._label} holds a lone surrogate; send valid Unicode (UTF-8) text."
-            )
         try:
-            node = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-        except RecursionError:
-            raise InvalidSchemaError(
-                f"The {self._label} nests JSON more than {MAX_JSON_DEPTH} levels deep; "
-                "flatten it (name the nested types and refer to them by name)."
-            ) from None
-        except (json.JSONDecodeError, ValueError) as exc:
-            where = (
-                f" at line {exc.lineno} column {exc.colno}"
-                if isinstance(exc, json.JSONDecodeError)
-                else ""
-            )
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            raise InvalidSchemaError(
-                f"The {self._label} is not valid JSON: {reason}{where}. Avro schemas are JSON; "
-                'quote type names (e.g. "string").'
-            ) from exc
-        bad_json = _json_problem(node)
-        if bad_json is not None:
-            self._fail(*bad_json)
+            node = load_json(text)
+        except SchemaJSONError as exc:
+            if exc.pointer is None:
+                raise InvalidSchemaError(f"The {self._label} {exc.message}") from None
+            self._fail(exc.pointer, exc.message)
         definition = self._parse(node, "", None)
         # Defaults are checked last: a default may need a record whose fields come later.
         for path, schema, value, owner in self._defaults:

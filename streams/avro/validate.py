@@ -22,56 +22,23 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import math
-import numbers
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from streams.avro import _checks as checks
+from streams.avro._checks import INT, LONG, Check, InvalidValueError
 from streams.avro._names import PRIMITIVES
 from streams.avro.schema import ParsedSchema
 
 __all__ = ["InvalidValueError", "Problem", "Validator", "compile_validator", "describe_expected"]
 
-Check = Callable[[Any], None]
-
-_INT = (-(2**31), 2**31 - 1)
-_LONG = (-(2**63), 2**63 - 1)
-_FLOAT_MAX = 3.4028234663852886e38
-_NAIVE = (
-    "a naive datetime has no time zone and would be encoded in this machine's local time; "
-    "pass an aware datetime in UTC, e.g. datetime.now(timezone.utc)"
-)
-_AWARE = "a local timestamp holds wall-clock time; pass a naive datetime"
 _MISSING: Any = object()
 # (Avro type, logicalType) pairs fastavro converts values for; other logical types are ignored,
 # as Avro ignores a logical type it does not know.
 _TIMESTAMPS = frozenset({"timestamp-millis", "timestamp-micros"})
 _LOCAL_TIMESTAMPS = frozenset({"local-timestamp-millis", "local-timestamp-micros"})
 _CONVERTED = _TIMESTAMPS | _LOCAL_TIMESTAMPS | {"date", "time-millis", "time-micros"}
-
-
-class InvalidValueError(Exception):
-    """A value does not fit; ``path`` collects the steps (innermost first) while unwinding.
-
-    The codec turns it into a :class:`~streams.errors.SerializationError`; it does not leave
-    the library.
-    """
-
-    def __init__(self, expected: str, value: Any, hint: str = "") -> None:
-        super().__init__(expected)
-        self.expected = expected
-        self.value = value
-        self.hint = hint
-        self.path: list[str] = []
-
-    def where(self) -> str:
-        """The dotted path, ``inner.n``, ``tags[1]`` or ``(root)``."""
-        text = ""
-        for step in reversed(self.path):
-            text += step if step.startswith("[") or not text else f".{step}"
-        return text or "(root)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,14 +114,6 @@ def describe_expected(node: Any, named: Mapping[str, Any]) -> str:
     if kind == "map":
         return f"map<{describe_expected(node['values'], named)}>"
     return str(kind)
-
-
-def _integral(value: Any, expected: str, low: int, high: int) -> None:
-    """The slow path of an int/long check: int subclasses and ``numbers.Integral``, in range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidValueError(expected, value)
-    if not low <= int(value) <= high:
-        raise InvalidValueError(expected, value, f"out of range for {expected} ({low} to {high})")
 
 
 def _step(exc: InvalidValueError, step: str) -> InvalidValueError:
@@ -320,7 +279,7 @@ class _Compiler:
 
         def array(value: Any) -> None:
             cls = value.__class__
-            if cls is not list and cls is not tuple and not _is_sequence(value):
+            if cls is not list and cls is not tuple and not checks.is_sequence(value):
                 raise InvalidValueError(expected, value, "pass a list")
             if items is not None:
                 for index, item in enumerate(value):
@@ -415,7 +374,7 @@ class _Compiler:
 
         def fixed(value: Any) -> None:
             if is_decimal and isinstance(value, decimal.Decimal):
-                _check_decimal(value, node, expected)
+                checks.check_decimal(value, node, expected)
             elif not isinstance(value, bytes | bytearray) or len(value) != size:
                 raise InvalidValueError(expected, value, f"pass exactly {size} bytes")
 
@@ -424,130 +383,22 @@ class _Compiler:
     def _primitive(self, kind: str, logical: str | None, node: Any) -> Check:
         expected = describe_expected(node, self._named)
         if kind == "null":
-            return _null(expected)
+            return checks.null(expected)
         if kind == "boolean":
-            return _boolean(expected)
+            return checks.boolean(expected)
         if kind in ("int", "long"):
-            low, high = _INT if kind == "int" else _LONG
+            low, high = INT if kind == "int" else LONG
             if kind == "long" and logical in _TIMESTAMPS:
-                return _timestamp(expected, aware=True)
+                return checks.timestamp(expected, aware=True)
             if kind == "long" and logical in _LOCAL_TIMESTAMPS:
-                return _timestamp(expected, aware=False)
+                return checks.timestamp(expected, aware=False)
             if (kind, logical) == ("int", "date"):
-                return _temporal(expected, low, high, datetime.date, "pass a datetime.date")
+                return checks.temporal(expected, low, high, datetime.date, "pass a datetime.date")
             if (kind, logical) in (("int", "time-millis"), ("long", "time-micros")):
-                return _temporal(expected, low, high, datetime.time, "pass a datetime.time")
-            return _integer(expected, low, high)
+                return checks.temporal(expected, low, high, datetime.time, "pass a datetime.time")
+            return checks.integer(expected, low, high)
         if kind in ("float", "double"):
-            return _floating(expected, single=kind == "float")
+            return checks.floating(expected, single=kind == "float")
         if kind == "string":
-            return _string(expected, uuid_ok=logical == "uuid")
-        return _bytes(expected, node if logical == "decimal" else None)
-
-
-def _is_sequence(value: Any) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray)
-
-
-def _null(expected: str) -> Check:
-    def null(value: Any) -> None:
-        if value is not None:
-            raise InvalidValueError(expected, value)
-
-    return null
-
-
-def _boolean(expected: str) -> Check:
-    def boolean(value: Any) -> None:
-        if value is not True and value is not False:
-            raise InvalidValueError(expected, value)
-
-    return boolean
-
-
-def _integer(expected: str, low: int, high: int) -> Check:
-    def integer(value: Any) -> None:
-        if value.__class__ is not int or not low <= value <= high:
-            _integral(value, expected, low, high)
-
-    return integer
-
-
-def _timestamp(expected: str, *, aware: bool) -> Check:
-    low, high = _LONG
-
-    def timestamp(value: Any) -> None:
-        if value.__class__ is int and low <= value <= high:
-            return
-        if isinstance(value, datetime.datetime):
-            if (value.utcoffset() is not None) is not aware:
-                raise InvalidValueError(expected, value, _NAIVE if aware else _AWARE)
-            return
-        _integral(value, expected, low, high)
-
-    return timestamp
-
-
-def _temporal(expected: str, low: int, high: int, kind: type, hint: str) -> Check:
-    def temporal(value: Any) -> None:
-        if value.__class__ is int and low <= value <= high:
-            return
-        if isinstance(value, kind):
-            # A datetime is a date, but fastavro would drop its time; an aware time its zone.
-            if isinstance(value, datetime.datetime) or getattr(value, "tzinfo", None) is not None:
-                raise InvalidValueError(expected, value, hint)
-            return
-        _integral(value, expected, low, high)
-
-    return temporal
-
-
-def _floating(expected: str, *, single: bool) -> Check:
-    limit = _FLOAT_MAX if single else math.inf
-
-    def floating(value: Any) -> None:
-        cls = value.__class__
-        if cls is float and -limit <= value <= limit:
-            return
-        if cls is bool or not isinstance(value, int | float):
-            raise InvalidValueError(expected, value)
-        number = float(value)
-        if math.isfinite(number) and abs(number) > limit:
-            raise InvalidValueError(
-                expected, value, f"out of range for a 32-bit float (±{_FLOAT_MAX:g})"
-            )
-
-    return floating
-
-
-def _string(expected: str, *, uuid_ok: bool) -> Check:
-    def string(value: Any) -> None:
-        if not isinstance(value, str) and not (uuid_ok and isinstance(value, uuid.UUID)):
-            raise InvalidValueError(expected, value)
-
-    return string
-
-
-def _bytes(expected: str, decimal_node: Any) -> Check:
-    def bytes_(value: Any) -> None:
-        if decimal_node is not None and isinstance(value, decimal.Decimal):
-            _check_decimal(value, decimal_node, expected)
-        elif not isinstance(value, bytes | bytearray | memoryview):
-            raise InvalidValueError(expected, value)
-
-    return bytes_
-
-
-def _check_decimal(value: decimal.Decimal, node: Mapping[str, Any], expected: str) -> None:
-    precision, scale = node.get("precision", 0), node.get("scale", 0)
-    _, digits, exponent = value.as_tuple()
-    if not isinstance(exponent, int):
-        raise InvalidValueError(expected, value, "NaN and infinity have no Avro decimal form")
-    if -exponent > scale:
-        raise InvalidValueError(
-            expected, value, f"more than {scale} digits after the point; round it"
-        )
-    if len(digits) + exponent > precision - scale:
-        raise InvalidValueError(
-            expected, value, f"more than {precision - scale} digits before the point"
-        )
+            return checks.string(expected, uuid_ok=logical == "uuid")
+        return checks.bytes_(expected, node if logical == "decimal" else None)
