@@ -38,7 +38,6 @@ _MISSING: Any = object()
 # as Avro ignores a logical type it does not know.
 _TIMESTAMPS = frozenset({"timestamp-millis", "timestamp-micros"})
 _LOCAL_TIMESTAMPS = frozenset({"local-timestamp-millis", "local-timestamp-micros"})
-_CONVERTED = _TIMESTAMPS | _LOCAL_TIMESTAMPS | {"date", "time-millis", "time-micros"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,40 +137,34 @@ class _Compiler:
 
     # --- which types need a check on the hot path -----------------------------------------
 
-    def unsafe(
-        self, node: Any, visiting: frozenset[str] = frozenset(), *, branch: bool = False
-    ) -> bool:
+    def unsafe(self, node: Any, visiting: frozenset[str] = frozenset()) -> bool:
         """Whether fastavro may silently write a wrong value of this type.
 
-        Inside a union (``branch``) fastavro picks the branch by validating the value strictly,
-        so only what its validation converts first (datetimes of logical types) or does not
-        range-check (32-bit floats) can go wrong there.
+        A union counts like its branches: fastavro validates a value to pick its branch, but a
+        tuple ``(branch name, value)`` picks it without validation. Its ``null`` branch does not
+        count: only ``("null", value)`` could lose a value there, and checking every nullable
+        string for that would cost the hot path more than the mistake is worth.
         """
         node = self._resolve(node)
         if isinstance(node, list):
-            return any(self.unsafe(b, visiting, branch=True) for b in node)
+            return any(self.unsafe(b, visiting) for b in node if b != "null")
         kind = node if isinstance(node, str) else node["type"]
         if kind in ("string", "bytes", "enum", "fixed"):
             return False
-        if kind == "array":
-            return not branch or self.unsafe(node["items"], visiting, branch=branch)
         if kind == "map":
-            return self.unsafe(node["values"], visiting, branch=branch)
+            return self.unsafe(node["values"], visiting)
         if kind in ("record", "error"):
             name = node["name"]
-            key = f"{name}|{branch}"
-            if key in self._unsafe:
-                return self._unsafe[key]
+            if name in self._unsafe:
+                return self._unsafe[name]
             if name in visiting:
                 return False  # the cycle adds no field that the outer walk does not see
             inner = visiting | {name}
-            found = any(self.unsafe(f["type"], inner, branch=branch) for f in node["fields"])
+            found = any(self.unsafe(field["type"], inner) for field in node["fields"])
             if not visiting:
-                self._unsafe[key] = found
+                self._unsafe[name] = found
             return found
-        if not branch or kind == "float":
-            return True  # null, boolean and numbers are written without a check
-        return isinstance(node, dict) and node.get("logicalType") in _CONVERTED
+        return True  # null, boolean, numbers (and their logical types), arrays
 
     # --- compiling ------------------------------------------------------------------------
 

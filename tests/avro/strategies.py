@@ -263,8 +263,7 @@ def field_types(draw: st.DrawFn, depth: int = 0) -> Any:
     if choice == 5:
         return {"type": "map", "values": draw(field_types(depth + 1))}
     if choice == 6:
-        branches = draw(st.lists(st.sampled_from(_SIMPLE), min_size=1, max_size=3, unique=True))
-        return branches
+        return draw(st.lists(st.sampled_from(_SIMPLE), min_size=1, max_size=3, unique=True))
     fields = draw(st.lists(st.sampled_from(["x", "y"]), unique=True))
     return {
         "type": "record",

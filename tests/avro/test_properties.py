@@ -7,8 +7,8 @@ consumer) and carry a valid value there and back; our validator must accept that
 from __future__ import annotations
 
 import io
-import os
 import json
+import os
 from typing import Any
 
 import fastavro

@@ -203,6 +203,8 @@ NESTED_OK = {"inner": {"n": 5}}
         ({"ratio": True}, "ratio", "null | float"),
         ({"ratio": 1e39}, "ratio", "null | float"),
         ({"micros": 1.5}, "micros", "long (timestamp-micros)"),
+        # fastavro writes a (branch, value) tuple in a union without validating the value
+        ({"at": ("long", 5.5)}, "at", "null | long (timestamp-millis)"),
     ],
 )
 def test_lossy_values_are_refused_anywhere(change: dict, path: str, expected: str) -> None:
