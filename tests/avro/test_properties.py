@@ -6,6 +6,7 @@ consumer) and carry a valid value there and back; our validator must accept that
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -77,3 +78,66 @@ def test_compatibility_agrees_with_apache_avro(pair: tuple[dict[str, Any], dict[
     compatible = theirs.compatibility is SchemaCompatibilityType.compatible
     event("compatible" if compatible else "incompatible")
     assert (ours == []) == compatible, (ours, theirs.messages)
+
+
+_KEYS = st.sampled_from(
+    [
+        "type",
+        "name",
+        "namespace",
+        "fields",
+        "items",
+        "values",
+        "symbols",
+        "size",
+        "default",
+        "logicalType",
+        "precision",
+        "scale",
+        "aliases",
+        "doc",
+        "order",
+        "x",
+    ]
+)
+_WORDS = st.sampled_from(
+    [
+        *[
+            "record",
+            "enum",
+            "array",
+            "map",
+            "fixed",
+            "int",
+            "long",
+            "string",
+            "bytes",
+            "null",
+            "decimal",
+            "R",
+            "E",
+            "a.b",
+            "uuid",
+        ],
+        *["", "timestamp-millis", "ascending", "\ud800"],
+    ]
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _WORDS | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=6),
+    max_leaves=20,
+)
+
+
+@SETTINGS
+@given(node=_JSON)
+def test_any_json_is_a_schema_or_an_invalid_schema_error(node: Any) -> None:
+    """Item 9: no input makes the parser raise anything but InvalidSchemaError (a 422)."""
+    text = json.dumps(node)  # NaN and infinities too: json.dumps writes them
+    with contextlib.suppress(InvalidSchemaError):
+        parse_schema(text, [text])
+    try:
+        parsed = parse_schema(text)
+    except InvalidSchemaError:
+        return
+    parsed.canonical.encode()  # storable and sendable
