@@ -330,6 +330,7 @@ INVALID_DEFAULTS: list[tuple[str, Any, Any, str]] = [
     ("union-first-branch-string", ["string", "null"], None, "must match its first branch"),
     ("empty-union", [], None, "empty union"),
     ("float-list", "float", [], "not a valid 'float'"),  # was a TypeError (a 500)
+    ("uuid-not-a-uuid", {"type": "string", "logicalType": "uuid"}, "x", "not a UUID"),
     ("double-object", "double", {}, "not a valid 'double'"),
     ("enum-unknown-symbol", {"type": "enum", "name": "E", "symbols": ["A"]}, "B", "not a symbol"),
     ("fixed-wrong-length", {"type": "fixed", "name": "F", "size": 2}, "a", r"fixed\(2\)"),
@@ -356,6 +357,7 @@ VALID_DEFAULTS: list[tuple[str, Any, Any]] = [
     ("nested", {"type": "map", "values": {"type": "array", "items": "long"}}, {"k": [1, 2]}),
     ("record", SUB, {"x": 1, "ignored": True}),
     ("logical", {"type": "int", "logicalType": "date"}, 0),
+    ("uuid", {"type": "string", "logicalType": "uuid"}, "123e4567-e89b-12d3-a456-426614174000"),
 ]
 
 
