@@ -315,5 +315,15 @@ def record_pairs(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
                     field["default"] = _default_for(own)
                 fields.append(field)
     writer = {"type": "record", "name": "R", "fields": writer_fields}
-    reader = {"type": "record", "name": "R", "fields": reader_fields}
+    reader: dict[str, Any] = {"type": "record", "name": "R", "fields": reader_fields}
+    if draw(st.integers(0, 4)) == 0:  # renamed, perhaps keeping the old name as an alias
+        reader["name"] = draw(st.sampled_from(["S", "ns.R"]))
+        if draw(st.booleans()):
+            reader["aliases"] = ["R"]
+    for field in reader_fields:
+        if draw(st.integers(0, 5)) == 0:  # a field renamed, perhaps with its old name as alias
+            old = field["name"]
+            field["name"] = f"{old}2"
+            if draw(st.booleans()):
+                field["aliases"] = [old]
     return reader, writer
