@@ -129,6 +129,7 @@ class _Compiler:
         self._full = full
         self._records: dict[str, Check | None] = {}
         self._unsafe: dict[str, bool] = {}
+        self._branches: _Compiler | None = None  # compiles union branches, which check fully
 
     def _resolve(self, node: Any) -> Any:
         if isinstance(node, str) and node not in PRIMITIVES:
@@ -321,7 +322,9 @@ class _Compiler:
     def _union(self, node: list[Any]) -> Check:
         expected = describe_expected(node, self._named)
         # A branch must hold the whole value, so branches are always checked fully.
-        full = self if self._full else _Compiler(self._schema, full=True)
+        if self._branches is None:
+            self._branches = self if self._full else _Compiler(self._schema, full=True)
+        full = self._branches
         branches: list[tuple[str, Check]] = []
         for branch in node:
             resolved = self._resolve(branch)
