@@ -34,6 +34,12 @@ from streams.avro.schema import ParsedSchema
 __all__ = ["InvalidValueError", "Problem", "Validator", "compile_validator", "describe_expected"]
 
 _MISSING: Any = object()
+
+
+class _Never:
+    """A class no value has: the inline test of a field without one (see ``_accept``)."""
+
+
 # (Avro type, logicalType) pairs fastavro converts values for; other logical types are ignored,
 # as Avro ignores a logical type it does not know.
 _TIMESTAMPS = frozenset({"timestamp-millis", "timestamp-micros"})
@@ -214,10 +220,10 @@ class _Compiler:
     def _record(self, node: Mapping[str, Any]) -> Check:
         expected = describe_expected(node, self._named)
         if not self._full:
-            # An exact int in range is what nearly every int, long and timestamp field holds:
-            # tested inline, it costs no call (scripts/bench events, emit_vs_raw_with_headers).
+            # Common values are accepted inline, without a call (see _accept): this check runs
+            # before every write (scripts/bench codec, scripts/bench events).
             checks = tuple(
-                (field["name"], check, *self._int_range(field["type"]))
+                (field["name"], check, *self._accept(field["type"]))
                 for field in node["fields"]
                 if (check := self.compile(field["type"])) is not None
             )
@@ -225,9 +231,9 @@ class _Compiler:
             def record(value: Any) -> None:
                 if value.__class__ is not dict and not isinstance(value, Mapping):
                     raise InvalidValueError(expected, value)
-                for name, check, low, high in checks:
+                for name, check, cls, low, high in checks:
                     item = value.get(name, _MISSING)
-                    if (item.__class__ is int and low <= item <= high) or item is _MISSING:
+                    if (item.__class__ is cls and low <= item <= high) or item is _MISSING:
                         continue
                     try:
                         check(item)
@@ -270,17 +276,23 @@ class _Compiler:
 
         return record_full
 
-    def _int_range(self, node: Any) -> tuple[int, int]:
-        """The range of exact ints a type takes as they are; ``(1, 0)`` when it takes none."""
+    def _accept(self, node: Any) -> tuple[type[Any], float, float]:
+        """``(class, low, high)``: a value of exactly that class within the range fits as is.
+
+        Exact ints in int/long fields and ``True``/``False`` in booleans are nearly every value
+        those fields hold; the record check tests them inline, without calling their check.
+        """
         node = self._resolve(node)
         branches = node if isinstance(node, list) else [node]
         resolved = [self._resolve(branch) for branch in branches]
         kinds = {kind if isinstance(kind, str) else kind["type"] for kind in resolved}
         if "long" in kinds:
-            return LONG
+            return int, *LONG
         if "int" in kinds:
-            return INT
-        return (1, 0)
+            return int, *INT
+        if "boolean" in kinds:
+            return bool, 0, 1
+        return _Never, 1, 0
 
     def _array(self, node: Mapping[str, Any]) -> Check:
         expected = describe_expected(node, self._named)
