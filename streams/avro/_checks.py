@@ -16,13 +16,19 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "DAYS",
     "INT",
     "LONG",
+    "MICROS",
+    "MILLIS",
+    "TIME_MICROS",
+    "TIME_MILLIS",
     "Check",
     "InvalidValueError",
     "boolean",
     "bytes_",
     "check_decimal",
+    "check_unscaled",
     "floating",
     "integer",
     "is_sequence",
@@ -36,6 +42,13 @@ Check = Callable[[Any], None]
 
 INT = (-(2**31), 2**31 - 1)
 LONG = (-(2**63), 2**63 - 1)
+# What Python's datetime, date and time (hence fastavro's reader) can hold: years 1 to 9999 and
+# one day. Avro allows more, but no Python consumer could read such a value back.
+MILLIS = (-62_135_596_800_000, 253_402_300_799_999)
+MICROS = (MILLIS[0] * 1000, MILLIS[1] * 1000 + 999)
+DAYS = (-719_162, 2_932_896)
+TIME_MILLIS = (0, 86_399_999)
+TIME_MICROS = (0, 86_399_999_999)
 _FLOAT_MAX = 3.4028234663852886e38
 _NAIVE = (
     "a naive datetime has no time zone and would be encoded in this machine's local time; "
@@ -102,9 +115,7 @@ def integer(expected: str, low: int, high: int) -> Check:
     return integer
 
 
-def timestamp(expected: str, *, aware: bool) -> Check:
-    low, high = LONG
-
+def timestamp(expected: str, low: int, high: int, *, aware: bool) -> Check:
     def timestamp(value: Any) -> None:
         if value.__class__ is int and low <= value <= high:
             return
@@ -163,8 +174,21 @@ def bytes_(expected: str, decimal_node: Any) -> Check:
             check_decimal(value, decimal_node, expected)
         elif not isinstance(value, bytes | bytearray | memoryview):
             raise InvalidValueError(expected, value)
+        elif decimal_node is not None:
+            check_unscaled(value, decimal_node, expected)
 
     return bytes_
+
+
+def check_unscaled(
+    value: bytes | bytearray | memoryview, node: Mapping[str, Any], expected: str
+) -> None:
+    """Raw bytes in a decimal field: their unscaled value must fit the precision (readers round)."""
+    precision = node.get("precision", 0)
+    if abs(int.from_bytes(value, "big", signed=True)) >= 10**precision:
+        raise InvalidValueError(
+            expected, value, f"the unscaled value has more than {precision} digits; pass a Decimal"
+        )
 
 
 def check_decimal(value: decimal.Decimal, node: Mapping[str, Any], expected: str) -> None:

@@ -27,7 +27,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from streams.avro import _checks as checks
-from streams.avro._checks import INT, LONG, Check, InvalidValueError
+from streams.avro._checks import (
+    DAYS,
+    INT,
+    LONG,
+    MICROS,
+    MILLIS,
+    TIME_MICROS,
+    TIME_MILLIS,
+    Check,
+    InvalidValueError,
+)
 from streams.avro._names import PRIMITIVES
 from streams.avro.schema import ParsedSchema
 
@@ -121,6 +131,22 @@ def describe_expected(node: Any, named: Mapping[str, Any]) -> str:
     return str(kind)
 
 
+def _range(kind: str, logical: Any) -> tuple[int, int]:
+    """The ints an int/long type takes: its bits, or what Python can read of its logical type."""
+    return _RANGES.get((kind, logical), INT if kind == "int" else LONG)
+
+
+_RANGES = {
+    ("long", "timestamp-millis"): MILLIS,
+    ("long", "local-timestamp-millis"): MILLIS,
+    ("long", "timestamp-micros"): MICROS,
+    ("long", "local-timestamp-micros"): MICROS,
+    ("int", "date"): DAYS,
+    ("int", "time-millis"): TIME_MILLIS,
+    ("long", "time-micros"): TIME_MICROS,
+}
+
+
 def _step(exc: InvalidValueError, step: str) -> InvalidValueError:
     exc.path.append(step)
     return exc
@@ -157,21 +183,25 @@ class _Compiler:
             return any(self.unsafe(b, visiting) for b in node if b != "null")
         kind = node if isinstance(node, str) else node["type"]
         if kind in ("string", "bytes", "enum", "fixed"):
-            return False
-        if kind == "map":
-            return self.unsafe(node["values"], visiting)
+            # fastavro refuses other types here; only a decimal's raw bytes can hold too much.
+            decimal_base = kind in ("bytes", "fixed") and isinstance(node, dict)
+            return decimal_base and node.get("logicalType") == "decimal"
         if kind in ("record", "error"):
             name = node["name"]
             if name in self._unsafe:
                 return self._unsafe[name]
             if name in visiting:
                 return False  # the cycle adds no field that the outer walk does not see
+            if not node["fields"]:
+                return True  # fastavro writes an empty record for any value at all
             inner = visiting | {name}
             found = any(self.unsafe(field["type"], inner) for field in node["fields"])
             if not visiting:
                 self._unsafe[name] = found
             return found
-        return True  # null, boolean, numbers (and their logical types), arrays
+        # null, boolean, numbers (and their logical types), arrays and maps (fastavro writes
+        # "" or [] as an empty map)
+        return True
 
     # --- compiling ------------------------------------------------------------------------
 
@@ -286,10 +316,15 @@ class _Compiler:
         branches = node if isinstance(node, list) else [node]
         resolved = [self._resolve(branch) for branch in branches]
         kinds = {kind if isinstance(kind, str) else kind["type"] for kind in resolved}
-        if "long" in kinds:
-            return int, *LONG
-        if "int" in kinds:
-            return int, *INT
+        ranges = [
+            _range(kind, None)
+            if isinstance(kind, str)
+            else _range(kind["type"], kind.get("logicalType"))
+            for kind in resolved
+            if (kind if isinstance(kind, str) else kind["type"]) in ("int", "long")
+        ]
+        if ranges:
+            return int, min(low for low, _ in ranges), max(high for _, high in ranges)
         if "boolean" in kinds:
             return bool, 0, 1
         return _Never, 1, 0
@@ -400,6 +435,8 @@ class _Compiler:
                 checks.check_decimal(value, node, expected)
             elif not isinstance(value, bytes | bytearray) or len(value) != size:
                 raise InvalidValueError(expected, value, f"pass exactly {size} bytes")
+            elif is_decimal:
+                checks.check_unscaled(value, node, expected)
 
         return fixed
 
@@ -410,11 +447,11 @@ class _Compiler:
         if kind == "boolean":
             return checks.boolean(expected)
         if kind in ("int", "long"):
-            low, high = INT if kind == "int" else LONG
+            low, high = _range(kind, logical)
             if kind == "long" and logical in _TIMESTAMPS:
-                return checks.timestamp(expected, aware=True)
+                return checks.timestamp(expected, low, high, aware=True)
             if kind == "long" and logical in _LOCAL_TIMESTAMPS:
-                return checks.timestamp(expected, aware=False)
+                return checks.timestamp(expected, low, high, aware=False)
             if (kind, logical) == ("int", "date"):
                 return checks.temporal(expected, low, high, datetime.date, "pass a datetime.date")
             if (kind, logical) in (("int", "time-millis"), ("long", "time-micros")):

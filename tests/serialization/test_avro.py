@@ -253,3 +253,39 @@ def test_an_int_beyond_64_bits_is_named() -> None:
         AvroEncoder(NESTED, schema_id=1)({"inner": {"n": 2**63}})
     assert caught.value.path == "inner.n"
     assert "out of range" in str(caught.value)
+
+
+EDGES = {
+    "type": "record",
+    "name": "Edges",
+    "fields": [
+        {"name": "empty", "type": {"type": "record", "name": "Empty", "fields": []}, "default": {}},
+        {"name": "labels", "type": {"type": "map", "values": "string"}, "default": {}},
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "default": 0},
+        {"name": "day", "type": {"type": "int", "logicalType": "date"}, "default": 0},
+        {
+            "name": "price",
+            "type": {"type": "bytes", "logicalType": "decimal", "precision": 2, "scale": 0},
+            "default": "",
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "hint"),
+    [
+        # found by tests/avro/test_properties.py::test_wrong_values_are_refused_never_altered
+        ({"empty": ""}, "empty", ""),  # fastavro writes an empty record for any value
+        ({"labels": ""}, "labels", "dict"),  # ... and an empty map for "" or []
+        ({"labels": []}, "labels", "dict"),
+        ({"at": -62_135_596_800_001}, "at", "out of range"),  # before year 1: unreadable
+        ({"day": 2_932_897}, "day", "out of range"),  # after year 9999
+        ({"price": b"\x00\x64"}, "price", "more than 2 digits"),  # 100: readers round it
+    ],
+)
+def test_values_no_reader_gets_back_are_refused(change: dict, path: str, hint: str) -> None:
+    with pytest.raises(SerializationError) as caught:
+        AvroEncoder(EDGES, schema_id=1)(change)
+    assert caught.value.path == path
+    assert hint in str(caught.value)
