@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).parents[1] / "streams"
 # Lower index = lower layer. Modules of one layer may import each other.
 LAYERS: list[set[str]] = [
     {"config", "errors", "naming"},
+    {"avro"},
     {"serialization"},
     {"kafka", "registry"},
     {"catalog", "codegen", "governance", "guarantees"},

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams.avro import FieldInfo, ParsedSchema, iter_fields, record_fields
 from streams.catalog._duration import INFINITE
 from streams.catalog._model import (
     AllowedValuesRule,
@@ -27,7 +28,6 @@ from streams.catalog._model import (
     UniqueRule,
 )
 from streams.naming import topic_for
-from streams.registry.schema import ParsedSchema
 
 __all__ = ["export_odcs", "export_odps"]
 
@@ -59,7 +59,7 @@ def export_odcs(product: Product, schema: ParsedSchema) -> dict[str, Any]:
         schema: Its parsed value schema (a record).
     """
     record = schema.definition
-    fields = record.get("fields", []) if isinstance(record, dict) else []
+    fields = list(iter_fields(schema, nested=False))
     record_name = str(record.get("name", "")).rpartition(".")[2] if isinstance(record, dict) else ""
     rules: dict[str, list[QualityRule]] = {}
     for rule in product.quality:
@@ -173,24 +173,24 @@ def _custom(product: Product) -> list[dict[str, Any]]:
 
 
 def _property(
-    field: dict[str, Any],
+    field: FieldInfo,
     schema: ParsedSchema,
     rules: dict[str, list[QualityRule]],
     product: Product,
     prefix: str = "",
 ) -> dict[str, Any]:
-    name = field["name"]
+    name = field.name
     path = f"{prefix}{name}"
-    kind, logical, nullable, node = _describe(field["type"], schema)
+    kind, logical, nullable = _describe(field)
     out: dict[str, Any] = {
         "name": name,
         "logicalType": logical,
         "physicalType": kind,
         "required": not nullable,
     }
-    if field.get("doc"):
-        out["description"] = field["doc"]
-    if field.get("pii") is True:
+    if field.doc:
+        out["description"] = field.doc
+    if field.pii:
         out["classification"] = product.classification or "confidential"
         out["customProperties"] = [{"property": "pii", "value": True}]
     if path == product.output_port.key:
@@ -217,33 +217,29 @@ def _property(
         out["logicalTypeOptions"] = options
     if quality:
         out["quality"] = quality
-    if isinstance(node, dict) and node.get("type") == "record":
+    if field.nested is not None:
         out["properties"] = [
-            _property(child, schema, rules, product, f"{path}.") for child in node["fields"]
+            _property(child, schema, rules, product, f"{path}.")
+            for child in record_fields(schema, field.nested)
         ]
     return out
 
 
-def _describe(avro: Any, schema: ParsedSchema) -> tuple[str, str, bool, Any]:
-    """(physical type text, ODCS logical type, nullable, resolved node) of an Avro type."""
-    nullable = False
+def _describe(field: FieldInfo) -> tuple[str, str, bool]:
+    """(physical type text, ODCS logical type, nullable) of a field's Avro type."""
+    nullable = isinstance(field.type, list) and "null" in field.type
+    avro = field.value_type
     if isinstance(avro, list):
-        branches = [branch for branch in avro if branch != "null"]
-        nullable = len(branches) < len(avro)
-        if len(branches) != 1:
-            return "union", "object", nullable, None
-        avro = branches[0]
-    if isinstance(avro, str) and avro in schema.named:
-        avro = schema.named[avro]
+        return "union", "object", nullable
     if isinstance(avro, str):
-        return avro, _LOGICAL.get(avro, "string"), nullable, avro
-    base = avro.get("type", "string")
+        return avro, _LOGICAL.get(avro, "string"), nullable
+    base = avro["type"]
     logical_type = avro.get("logicalType")
     physical = f"{base} ({logical_type})" if logical_type else base
     if base in ("record", "enum", "fixed"):
         physical = f"{base} {str(avro['name']).rpartition('.')[2]}"
     logical = "date" if logical_type in _DATES else _LOGICAL.get(base, "string")
-    return physical, logical, nullable, avro
+    return physical, logical, nullable
 
 
 def _object_quality(guarantees: Guarantees) -> list[dict[str, Any]]:

@@ -11,10 +11,10 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from streams.avro import ParsedSchema, parse_schema
 from streams.catalog._model import Product
 from streams.catalog._yaml import Location, SourceMap, descriptor_error, read_yaml
 from streams.errors import InvalidSchemaError
-from streams.registry.schema import ParsedSchema, parse_schema
 
 __all__ = [
     "LoadedProduct",

@@ -24,10 +24,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from streams.avro import CompatibilityLevel
 from streams.catalog._duration import format_duration, parse_duration, parse_retention
 from streams.errors import ConfigError
 from streams.naming import ProductRef, parse_product, product_id
-from streams.registry.compatibility import CompatibilityLevel
 
 __all__ = [
     "CLASSIFICATIONS",

@@ -11,11 +11,11 @@ from __future__ import annotations
 import builtins
 import datetime
 import difflib
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from streams.avro import ParsedSchema, describe_type, iter_docs, iter_fields, parse_schema
 from streams.catalog._model import (
     Classification,
     Deprecation,
@@ -27,7 +27,7 @@ from streams.catalog._model import (
     Status,
 )
 from streams.catalog.store import PRODUCTS_TOPIC, CatalogEntry, CatalogStore
-from streams.errors import ConfigError
+from streams.errors import ConfigError, InvalidSchemaError
 from streams.kafka.directory import ProductStatus
 from streams.naming import ProductRef, parse_product
 
@@ -306,81 +306,33 @@ def _searchable(entry: CatalogEntry) -> Iterator[str]:
     yield from _docs(_parse(entry.schema))
 
 
-def _parse(text: str) -> Any:
+def _parse(text: str) -> ParsedSchema | None:
     try:
-        return json.loads(text)
-    except ValueError:
+        return parse_schema(text)
+    except InvalidSchemaError:
         return None
 
 
-def _docs(node: Any) -> Iterator[str]:
-    """Every ``doc`` string anywhere in a schema."""
-    if isinstance(node, dict):
-        if isinstance(node.get("doc"), str):
-            yield node["doc"]
-        for value in node.values():
-            yield from _docs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _docs(item)
+def _docs(schema: ParsedSchema | None) -> Iterator[str]:
+    """Every ``doc`` string of a schema (none when it cannot be parsed)."""
+    if schema is not None:
+        yield from iter_docs(schema)
 
 
 def schema_fields(text: str) -> list[SchemaField]:
     """The fields of an Avro record schema (nested records flattened with dotted names).
 
-    A schema that is not a JSON record yields no fields.
+    A schema that is not a valid record yields no fields.
     """
     schema = _parse(text)
-    if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
+    if schema is None:
         return []
-    return list(_fields(schema, "", set()))
-
-
-def _fields(record: dict[str, Any], prefix: str, seen: set[str]) -> Iterator[SchemaField]:
-    seen = seen | {str(record.get("name"))}
-    for field in record.get("fields", []):
-        if not isinstance(field, dict):
-            continue
-        name = f"{prefix}{field.get('name')}"
-        doc = field.get("doc")
-        yield SchemaField(
-            name=name,
-            type=_type_name(field.get("type")),
-            doc=doc if isinstance(doc, str) else None,
-            pii=field.get("pii") is True,
+    return [
+        SchemaField(
+            name=info.path,
+            type=describe_type(info.type, schema),
+            doc=info.doc,
+            pii=info.pii,
         )
-        for nested in _records(field.get("type")):
-            if str(nested.get("name")) not in seen:  # recursive types are listed once
-                yield from _fields(nested, f"{name}.", seen)
-
-
-def _records(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, list):
-        for branch in node:
-            yield from _records(branch)
-    elif isinstance(node, dict):
-        if node.get("type") == "record":
-            yield node
-        elif node.get("type") == "array":
-            yield from _records(node.get("items"))
-        elif node.get("type") == "map":
-            yield from _records(node.get("values"))
-
-
-def _type_name(node: Any) -> str:
-    if isinstance(node, str):
-        return node
-    if isinstance(node, list):
-        return " | ".join(_type_name(branch) for branch in node)
-    if isinstance(node, dict):
-        kind = node.get("type")
-        if isinstance(node.get("logicalType"), str):
-            return str(node["logicalType"])
-        if kind in ("record", "enum", "fixed"):
-            return str(node.get("name", kind))
-        if kind == "array":
-            return f"array<{_type_name(node.get('items'))}>"
-        if kind == "map":
-            return f"map<{_type_name(node.get('values'))}>"
-        return _type_name(kind)
-    return "?"
+        for info in iter_fields(schema)
+    ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from streams.avro import parse_schema
 from streams.codegen._render import render_models
 from streams.errors import ConfigError, InvalidSchemaError, SchemaError
 from streams.naming import schema_file
-from streams.registry.schema import parse_schema
 
 __all__ = ["generate", "stale", "write"]
 

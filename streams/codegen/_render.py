@@ -26,10 +26,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from streams.avro import FieldInfo, ParsedSchema, parse_schema, record_fields
 from streams.codegen._source import Module, field_lines, names_in
 from streams.codegen._text import bytes_literal, string_literal
 from streams.errors import InvalidSchemaError, SchemaError
-from streams.registry.schema import parse_schema
 
 __all__ = ["render_models"]
 
@@ -115,6 +115,7 @@ class _Builder:
     def __init__(self) -> None:
         self.module = Module()
         self._named: dict[str, Any] = {}
+        self._origin: dict[str, ParsedSchema] = {}
         self._classes: dict[str, str] = {}
         self._done: set[str] = set()
         self._open: list[str] = []
@@ -133,6 +134,7 @@ class _Builder:
                     "(same doc, fields or symbols, and default)"
                 )
             self._named.setdefault(full, definition)
+            self._origin.setdefault(full, parsed)
         top = parsed.definition
         if not isinstance(top, dict) or top.get("type") not in ("record", "error"):
             raise SchemaError(
@@ -162,7 +164,9 @@ class _Builder:
             return name
         definition = self._named[full]
         self._open.append(full)
-        fields = [self._field(field, full) for field in definition["fields"]]
+        fields = [
+            self._field(field, full) for field in record_fields(self._origin[full], definition)
+        ]
         self._open.pop()
         self._done.add(full)
         # In a class body a field's default binds its name, so an annotation or ``Field(...)``
@@ -205,8 +209,8 @@ class _Builder:
         )
         return name
 
-    def _field(self, field: Mapping[str, Any], owner: str) -> _Field:
-        name = field["name"]
+    def _field(self, field: FieldInfo, owner: str) -> _Field:
+        name = field.name
         where = f"field {name!r} of record {owner!r}"
         if keyword.iskeyword(name) or name.startswith("_") or name in _MODEL_ATTRIBUTES:
             raise SchemaError(
@@ -214,19 +218,19 @@ class _Builder:
                 "'_' or is a pydantic attribute; rename the field (add the old name to its "
                 "aliases to keep reading old data)"
             )
-        annotation, forward = self._annotation(field["type"])
+        annotation, forward = self._annotation(field.type)
         if forward:
             # Refers to a class defined later (or itself): quoted, resolved by model_rebuild().
             annotation = f'"{annotation}"'
         default = None
-        if "default" in field:
-            default = self._default(field["type"], field["default"], where)
+        if field.has_default:
+            default = self._default(field.type, field.default, where)
         lines = field_lines(
             name=name,
             annotation=annotation,
             default=default,
-            doc=field.get("doc"),
-            pii=field.get("pii") is True,
+            doc=field.doc,
+            pii=field.pii,
         )
         return _Field(name, annotation, default[1] if default else "", forward, lines)
 

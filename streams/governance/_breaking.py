@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from streams.avro import CompatibilityLevel, check_level, parse_schema
 from streams.catalog import LoadedProduct, show_path
 from streams.governance._violation import Violation
 from streams.naming import topic_for
-from streams.registry.compatibility import CompatibilityLevel, check_level
-from streams.registry.schema import parse_schema
 
 __all__ = ["BREAKING_RULE", "breaking_change"]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from streams.avro import CompatibilityLevel
 from streams.catalog import (
     CLASSIFICATIONS,
     Classification,
@@ -15,7 +16,6 @@ from streams.catalog import (
     problems_of,
     read_yaml,
 )
-from streams.registry.compatibility import CompatibilityLevel
 
 __all__ = ["POLICY_FILE", "GovernanceConfig", "load_governance", "satisfies"]
 

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from streams.avro import FieldInfo, ParsedSchema, iter_fields
 from streams.catalog import LoadedProduct, show_path
 from streams.errors import ConfigError
 from streams.governance._config import GovernanceConfig
 from streams.governance._violation import Severity, Violation
 from streams.naming import ProductRef
-from streams.registry.schema import ParsedSchema
 
 __all__ = [
     "Policy",
     "PolicyContext",
     "field_line",
-    "field_type",
-    "iter_fields",
     "ref_of",
     "resolve_field",
     "violation",
@@ -104,48 +101,9 @@ def violation(
     )
 
 
-def iter_fields(schema: ParsedSchema) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every field of the record, nested records' fields included, as ``(dotted path, field)``.
-
-    A record type is walked once (where it is first used), so recursive types terminate.
-    """
-    seen: set[str] = set()
-
-    def walk(record: dict[str, Any], prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        seen.add(str(record.get("name")))
-        for item in record.get("fields", []):
-            path = f"{prefix}{item['name']}"
-            yield path, item
-            nested = _record_of(item["type"], schema)
-            if nested is not None and str(nested.get("name")) not in seen:
-                yield from walk(nested, f"{path}.")
-
-    definition = schema.definition
-    if isinstance(definition, dict):
-        yield from walk(definition, "")
-
-
-def resolve_field(schema: ParsedSchema, dotted: str) -> dict[str, Any] | None:
+def resolve_field(schema: ParsedSchema, dotted: str) -> FieldInfo | None:
     """The field at a dotted path such as ``context.playlist_id``, or ``None``."""
-    return dict(iter_fields(schema)).get(dotted)
-
-
-def field_type(item: dict[str, Any], schema: ParsedSchema) -> Any:
-    """A field's type with ``null`` removed from a two-branch union and names resolved."""
-    kind = item["type"]
-    if isinstance(kind, list):
-        branches = [branch for branch in kind if branch != "null"]
-        kind = branches[0] if len(branches) == 1 else kind
-    if isinstance(kind, str) and kind in schema.named:
-        kind = schema.named[kind]
-    return kind
-
-
-def _record_of(kind: Any, schema: ParsedSchema) -> dict[str, Any] | None:
-    resolved = field_type({"type": kind}, schema)
-    if isinstance(resolved, dict) and resolved.get("type") == "record":
-        return resolved
-    return None
+    return next((info for info in iter_fields(schema) if info.path == dotted), None)
 
 
 def field_line(loaded: LoadedProduct, name: str) -> int:

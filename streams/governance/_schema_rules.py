@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from streams.avro import iter_fields
 from streams.catalog import (
     CLASSIFICATIONS,
     AllowedValuesRule,
@@ -17,8 +18,6 @@ from streams.governance._config import satisfies
 from streams.governance._context import (
     PolicyContext,
     field_line,
-    field_type,
-    iter_fields,
     ref_of,
     resolve_field,
     violation,
@@ -81,19 +80,19 @@ def check_field_docs(loaded: LoadedProduct, context: PolicyContext) -> list[Viol
             rule_id="GOV005-field-docs",
             severity="error",
             path=path,
-            line=field_line(loaded, dotted.rpartition(".")[2]),
-            message=f"field {dotted!r} has no doc",
+            line=field_line(loaded, info.name),
+            message=f"field {info.path!r} has no doc",
             hint='add "doc": "<what the field means, its unit and when it is null>"',
         )
-        for dotted, item in iter_fields(loaded.schema)
-        if not str(item.get("doc", "")).strip()
+        for info in iter_fields(loaded.schema)
+        if not (info.doc or "").strip()
     ]
 
 
 def check_pii(loaded: LoadedProduct, context: PolicyContext) -> list[Violation]:
     """GOV006-pii: personal data forces a high classification and a bounded retention."""
     product = loaded.product
-    personal = [dotted for dotted, item in iter_fields(loaded.schema) if item.get("pii") is True]
+    personal = [info.path for info in iter_fields(loaded.schema) if info.pii]
     if not personal:
         return []
     fields = ", ".join(personal)
@@ -233,7 +232,7 @@ def check_fields_exist(loaded: LoadedProduct, context: PolicyContext) -> list[Vi
     found: list[Violation] = []
 
     def missing(location: tuple[str | int, ...], name: str, what: str) -> None:
-        names = ", ".join(dotted for dotted, _ in iter_fields(schema))
+        names = ", ".join(info.path for info in iter_fields(schema))
         found.append(
             violation(
                 loaded,
@@ -250,7 +249,7 @@ def check_fields_exist(loaded: LoadedProduct, context: PolicyContext) -> list[Vi
     if event_time is None:
         missing(("outputPort", "eventTime"), port.event_time, "event-time field")
     else:
-        kind = field_type(event_time, schema)
+        kind = event_time.value_type
         if not (isinstance(kind, dict) and kind.get("logicalType") in _TIMESTAMPS):
             found.append(
                 violation(
@@ -266,7 +265,7 @@ def check_fields_exist(loaded: LoadedProduct, context: PolicyContext) -> list[Vi
         if item is None:
             missing(("quality", index, "field"), rule.field, f"{rule.rule} rule field")
             continue
-        kind = field_type(item, schema)
+        kind = item.value_type
         base = kind.get("type") if isinstance(kind, dict) else kind
         if isinstance(rule, RangeRule) and base not in _NUMERIC:
             found.append(

@@ -3,9 +3,9 @@
 ``serve()`` runs it as a process (``mesh registry serve``); :class:`RegistryServer` embeds it in
 an event loop. Clients use confluent-kafka's ``SchemaRegistryClient`` unchanged.
 
-The pure modules (``schema``, ``compatibility``) are used by governance and codegen too, so the
-server's names are imported lazily: importing ``streams.registry.schema`` does not load the
-server or the Kafka client.
+The Avro schema model it serves (parser, canonical form, compatibility) lives in
+:mod:`streams.avro`; the server's names are imported lazily, so importing ``streams.registry``
+does not load the server or the Kafka client.
 """
 
 from __future__ import annotations

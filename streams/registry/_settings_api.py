@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams.avro import LEVELS
 from streams.errors import RegistryRequestError
 from streams.registry import codes
 from streams.registry._http import Request
 from streams.registry._query import flag, read_body
-from streams.registry.compatibility import LEVELS
 from streams.registry.service import MODES, Registry
 
 __all__ = ["SettingsRoutes"]

@@ -14,12 +14,11 @@ from typing import Any
 
 import orjson
 
+from streams.avro import LEVELS, CompatibilityLevel, ParsedSchema, check_level, parse_schema
 from streams.errors import InvalidSchemaError, RegistryRequestError
 from streams.registry import codes
 from streams.registry._ids import choose_id
 from streams.registry._journal import Journal
-from streams.registry.compatibility import LEVELS, CompatibilityLevel, check_level
-from streams.registry.schema import ParsedSchema, parse_schema
 from streams.registry.state import (
     RegistryState,
     SchemaRecord,

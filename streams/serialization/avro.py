@@ -1,31 +1,40 @@
 """Avro encode/decode with fastavro, framed in the Confluent wire format. Pure: no I/O.
 
 The encoder is on every producer's hot path, so it does the least work that is still correct:
-one fastavro write into a buffer that already holds the 5-byte header (see ``_fastavro``), a
-set-inclusion check that catches misspelled field names (fastavro would silently drop them), and
-a type check of integer fields (fastavro would silently truncate 5.5 to 5).
-Only when encoding fails does :mod:`streams.serialization.explain` walk the schema to say what
-is wrong and where.
+the schema's validator (:func:`streams.avro.compile_validator`, compiled once) checks the spots
+where fastavro would silently write something other than the value, then one fastavro write
+fills a buffer that already holds the 5-byte header (see ``_fastavro``). fastavro refuses the
+other wrong types itself (with ``strict_allow_default``, unknown fields too). Only when either
+refuses does the validator's full walk name the field path, the expected type and the value.
 """
 
 from __future__ import annotations
 
 import io
-import operator
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import fastavro
 import orjson
 
+from streams.avro import compile_validator, parse_schema
+from streams.avro.validate import InvalidValueError
 from streams.errors import DeserializationError, SerializationError
 from streams.serialization._fastavro import make_reader, make_writer
-from streams.serialization.explain import find_problem
 from streams.serialization.framing import HEADER_SIZE, header
 
 __all__ = ["AvroDecoder", "AvroEncoder", "parse"]
 
-_ENCODE_ERRORS = (TypeError, ValueError, AttributeError, KeyError, OverflowError, IndexError)
+_ENCODE_ERRORS = (
+    InvalidValueError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    KeyError,
+    OverflowError,
+    IndexError,
+)
 
 
 def parse(schema: str | Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -35,21 +44,6 @@ def parse(schema: str | Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     return fastavro.parse_schema(definition, named_schemas=named), named
 
 
-_LOSSY = frozenset({float, bool})
-
-
-def _integral_fields(record: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Top-level fields whose only non-null types are int or long: (required, with default)."""
-    required: list[str] = []
-    optional: list[str] = []
-    for field in record["fields"]:
-        branches = field["type"] if isinstance(field["type"], list) else [field["type"]]
-        kinds = {b if isinstance(b, str) else b.get("type") for b in branches} - {"null"}
-        if kinds and kinds <= {"int", "long"}:
-            (optional if "default" in field else required).append(field["name"])
-    return tuple(required), tuple(optional)
-
-
 class AvroEncoder:
     """Encodes events of one writer schema into framed bytes.
 
@@ -57,64 +51,51 @@ class AvroEncoder:
         schema: The writer schema (JSON text or structure).
         schema_id: Its id in the registry, written into every value's header.
         product: Named in error messages.
+
+    Raises:
+        InvalidSchemaError: ``schema`` is not valid Avro.
     """
 
-    __slots__ = (
-        "_integral",
-        "_named",
-        "_optional_integral",
-        "_parsed",
-        "_product",
-        "_write",
-        "schema_id",
-    )
+    __slots__ = ("_check", "_product", "_validator", "_write", "schema_id")
 
     def __init__(
         self, schema: str | Mapping[str, Any], *, schema_id: int, product: str = ""
     ) -> None:
-        self._parsed, self._named = parse(schema)
-        self._write = make_writer(self._parsed, self._named, header(schema_id))
+        text = schema if isinstance(schema, str) else json.dumps(schema)
+        self._validator = compile_validator(parse_schema(text))
+        self._check = self._validator.check
+        parsed, named = parse(schema)
+        self._write = make_writer(parsed, named, header(schema_id))
         self._product = product
         self.schema_id = schema_id
-        is_record = isinstance(self._parsed, dict) and self._parsed.get("type") == "record"
-        # fastavro silently truncates 5.5 to 5 and writes True as 1 in int/long fields, so their
-        # types are checked here: required ones in one C-level pass, optional ones one by one.
-        required, optional = _integral_fields(self._parsed) if is_record else ((), ())
-        # itemgetter returns a tuple only for two or more names; repeating a lone name keeps it one.
-        names = required * 2 if len(required) == 1 else required
-        self._integral = operator.itemgetter(*names) if names else None
-        self._optional_integral = optional
 
     def __call__(self, event: Any) -> bytes:
         """Encode one event (a mapping for record schemas); raise SerializationError if invalid."""
         try:
-            data = self._write(event)
+            self._check(event)
+            return self._write(event)
         except _ENCODE_ERRORS as exc:
-            raise self._error(event, exc) from exc
-        if self._integral is not None and not _LOSSY.isdisjoint(map(type, self._integral(event))):
-            raise self._error(event, None)
-        for name in self._optional_integral:
-            if event.get(name).__class__ in _LOSSY:
-                raise self._error(event, None)
-        return data
+            raise self._error(event, exc) from None
 
-    def _error(self, event: Any, cause: Exception | None) -> SerializationError:
-        problem = find_problem(self._parsed, event, "", self._named)
+    def _error(self, event: Any, cause: Exception) -> SerializationError:
+        problem = self._validator.explain(event)
         where = f" for {self._product}" if self._product else ""
         if problem is None:
             return SerializationError(
-                f"cannot encode the event{where}: {cause}", product=self._product or None
+                f"cannot encode the event{where}: {type(cause).__name__}: {cause}. "
+                "Nothing was sent.",
+                product=self._product or None,
             )
-        path, expected, value = problem
-        shown = repr(value)
+        shown = repr(problem.value)
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        fix = f"{problem.hint}" if problem.hint else "fix the value or the schema"
         return SerializationError(
-            f"invalid event{where}: field '{path}' expects {expected}, got {shown} "
-            f"({type(value).__name__}); fix the value or the schema. Nothing was sent.",
+            f"invalid event{where}: field '{problem.path}' expects {problem.expected}, got "
+            f"{shown} ({type(problem.value).__name__}); {fix}. Nothing was sent.",
             product=self._product or None,
-            path=path,
-            expected=expected,
-            value=value,
+            path=problem.path,
+            expected=problem.expected,
+            value=problem.value,
         )
 
 

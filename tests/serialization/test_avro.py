@@ -250,3 +250,144 @@ def test_the_public_fallback_writes_and_reads_the_same(monkeypatch: pytest.Monke
     with pytest.raises(DeserializationError) as caught:
         AvroDecoder(SCHEMA, schema_id=6)(fast + b"\x00")
     assert caught.value.reason == "trailing-bytes"
+
+
+NESTED = {
+    "type": "record",
+    "name": "Outer",
+    "fields": [
+        {
+            "name": "inner",
+            "type": {"type": "record", "name": "Inner", "fields": [{"name": "n", "type": "long"}]},
+        },
+        {"name": "count", "type": "int", "default": 0},
+        {"name": "tags", "type": {"type": "array", "items": "string"}, "default": []},
+        {"name": "scores", "type": {"type": "array", "items": "long"}, "default": []},
+        {"name": "flag", "type": "boolean", "default": False},
+        {"name": "ratio", "type": ["null", "float"], "default": None},
+        {"name": "counts", "type": {"type": "map", "values": "int"}, "default": {}},
+        {
+            "name": "at",
+            "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}],
+            "default": None,
+        },
+        {
+            "name": "micros",
+            "type": {"type": "long", "logicalType": "timestamp-micros"},
+            "default": 0,
+        },
+        {"name": "nothing", "type": "null", "default": None},
+    ],
+}
+NESTED_OK = {"inner": {"n": 5}}
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "expected"),
+    [
+        # floats, bools and Decimals in nested int/long fields were truncated (5.5 -> 5)
+        ({"inner": {"n": 5.5}}, "inner.n", "long"),
+        ({"inner": {"n": True}}, "inner.n", "long"),
+        ({"scores": [2.7, 3]}, "scores[0]", "long"),
+        ({"scores": [2, True]}, "scores[1]", "long"),
+        ({"counts": {"a": 1.5}}, "counts['a']", "int"),
+        # a string or dict given for an array was written as its characters or keys
+        ({"tags": "t1"}, "tags", "array<string>"),
+        ({"tags": {"a": "b"}}, "tags", "array<string>"),
+        ({"tags": {"a", "b"}}, "tags", "array<string>"),
+        # an int beyond 32 bits was written as a varint Avro's readers reject
+        ({"count": 99_999_999_999}, "count", "int"),
+        ({"count": -(2**31) - 1}, "count", "int"),
+        # anything truthy was written as a boolean, anything at all as null
+        ({"flag": "yes"}, "flag", "boolean"),
+        ({"flag": 1}, "flag", "boolean"),
+        ({"nothing": 0}, "nothing", "null"),
+        ({"ratio": True}, "ratio", "null | float"),
+        ({"ratio": 1e39}, "ratio", "null | float"),
+        ({"micros": 1.5}, "micros", "long (timestamp-micros)"),
+        # fastavro writes a (branch, value) tuple in a union without validating the value
+        ({"at": ("long", 5.5)}, "at", "long (timestamp-millis)"),
+    ],
+)
+def test_lossy_values_are_refused_anywhere(change: dict, path: str, expected: str) -> None:
+    encoder = AvroEncoder(NESTED, schema_id=1, product="a.b")
+    with pytest.raises(SerializationError) as caught:
+        encoder({**NESTED_OK, **change})
+    assert caught.value.path == path
+    assert caught.value.expected == expected
+    assert f"field '{path}' expects {expected}" in str(caught.value)
+    assert "Nothing was sent" in str(caught.value)
+
+
+@pytest.mark.parametrize("field", ["at", "micros"])
+def test_naive_datetimes_are_refused(field: str) -> None:
+    naive = datetime.datetime(2026, 1, 1, 12)
+    with pytest.raises(SerializationError, match="aware datetime") as caught:
+        AvroEncoder(NESTED, schema_id=1)({**NESTED_OK, field: naive})
+    assert caught.value.path == field
+    assert caught.value.value == naive
+
+
+def test_valid_values_still_encode_and_round_trip() -> None:
+    event = {
+        "inner": {"n": 2**63 - 1},
+        "count": -(2**31),
+        "tags": ("a", "b"),
+        "scores": [1, -2],
+        "flag": True,
+        "ratio": 2,
+        "counts": {"x": 2**31 - 1},
+        "at": datetime.datetime(
+            2026, 1, 1, 12, tzinfo=datetime.timezone(datetime.timedelta(hours=-5))
+        ),
+        "micros": 7,
+        "nothing": None,
+    }
+    data = AvroEncoder(NESTED, schema_id=1)(event)
+    decoded = AvroDecoder(NESTED, schema_id=1)(data)
+    assert decoded["at"] == datetime.datetime(2026, 1, 1, 17, tzinfo=datetime.UTC)
+    assert decoded["tags"] == ["a", "b"]
+    assert decoded["counts"] == {"x": 2**31 - 1}
+
+
+def test_an_int_beyond_64_bits_is_named() -> None:
+    with pytest.raises(SerializationError) as caught:
+        AvroEncoder(NESTED, schema_id=1)({"inner": {"n": 2**63}})
+    assert caught.value.path == "inner.n"
+    assert "out of range" in str(caught.value)
+
+
+EDGES = {
+    "type": "record",
+    "name": "Edges",
+    "fields": [
+        {"name": "empty", "type": {"type": "record", "name": "Empty", "fields": []}, "default": {}},
+        {"name": "labels", "type": {"type": "map", "values": "string"}, "default": {}},
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "default": 0},
+        {"name": "day", "type": {"type": "int", "logicalType": "date"}, "default": 0},
+        {
+            "name": "price",
+            "type": {"type": "bytes", "logicalType": "decimal", "precision": 2, "scale": 0},
+            "default": "",
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "hint"),
+    [
+        # found by tests/avro/test_properties.py::test_wrong_values_are_refused_never_altered
+        ({"empty": ""}, "empty", ""),  # fastavro writes an empty record for any value
+        ({"labels": ""}, "labels", "dict"),  # ... and an empty map for "" or []
+        ({"labels": []}, "labels", "dict"),
+        ({"at": -62_135_596_800_001}, "at", "out of range"),  # before year 1: unreadable
+        ({"day": 2_932_897}, "day", "out of range"),  # after year 9999
+        ({"price": b"\x00\x64"}, "price", "more than 2 digits"),  # 100: readers round it
+    ],
+)
+def test_values_no_reader_gets_back_are_refused(change: dict, path: str, hint: str) -> None:
+    with pytest.raises(SerializationError) as caught:
+        AvroEncoder(EDGES, schema_id=1)(change)
+    assert caught.value.path == path
+    assert hint in str(caught.value)

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from streams.avro._names import PRIMITIVES, split_name
+from streams.avro.schema import ParsedSchema
 from streams.errors import ConfigError
-from streams.registry._names import PRIMITIVES, split_name
-from streams.registry.schema import ParsedSchema
 
 __all__ = ["LEVELS", "CompatibilityLevel", "Incompatibility", "check_level", "check_pair"]
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from streams.registry._names import PRIMITIVES, relative_name, split_name
+from streams.avro._names import PRIMITIVES, relative_name, split_name
 
 __all__ = ["canonical_text"]
 
 
 def canonical_text(definition: Any) -> str:
-    """The canonical text of a parsed definition (see :func:`streams.registry.schema.parse_schema`).
+    """The canonical text of a parsed definition (see :func:`streams.avro.schema.parse_schema`).
 
     Args:
         definition: The parsed main schema.

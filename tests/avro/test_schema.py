@@ -9,8 +9,8 @@ from typing import Any
 import fastavro
 import pytest
 
+from streams.avro import fingerprint, parse_schema
 from streams.errors import InvalidSchemaError
-from streams.registry.schema import fingerprint, parse_schema
 
 
 def canonical(schema: Any) -> str:
@@ -329,6 +329,9 @@ INVALID_DEFAULTS: list[tuple[str, Any, Any, str]] = [
     ("union-second-branch", ["null", "string"], "x", "must match its first branch"),
     ("union-first-branch-string", ["string", "null"], None, "must match its first branch"),
     ("empty-union", [], None, "empty union"),
+    ("float-list", "float", [], "not a valid 'float'"),  # was a TypeError (a 500)
+    ("uuid-not-a-uuid", {"type": "string", "logicalType": "uuid"}, "x", "not a UUID"),
+    ("double-object", "double", {}, "not a valid 'double'"),
     ("enum-unknown-symbol", {"type": "enum", "name": "E", "symbols": ["A"]}, "B", "not a symbol"),
     ("fixed-wrong-length", {"type": "fixed", "name": "F", "size": 2}, "a", r"fixed\(2\)"),
     ("array-not-list", {"type": "array", "items": "int"}, 1, "not an array"),
@@ -354,6 +357,7 @@ VALID_DEFAULTS: list[tuple[str, Any, Any]] = [
     ("nested", {"type": "map", "values": {"type": "array", "items": "long"}}, {"k": [1, 2]}),
     ("record", SUB, {"x": 1, "ignored": True}),
     ("logical", {"type": "int", "logicalType": "date"}, 0),
+    ("uuid", {"type": "string", "logicalType": "uuid"}, "123e4567-e89b-12d3-a456-426614174000"),
 ]
 
 

@@ -3,7 +3,20 @@
 :func:`parse_schema` turns the schema text a client sends into a :class:`ParsedSchema`: the
 canonical text the registry stores, returns and dedupes on, plus the parsed structure the
 compatibility checker walks. Every problem raises :class:`~streams.errors.InvalidSchemaError`
-with a message naming the JSON pointer, the field or type, and how to fix it.
+with a message naming the JSON pointer, the field or type, and how to fix it; no input raises
+anything else (the registry answers 422 for it, never 500).
+
+Limits, beyond Avro Java's rules, so that every accepted schema also loads in fastavro (the
+producers' and consumers' codec) and no input can exhaust the stack:
+
+- types nest at most :data:`MAX_DEPTH` (64) deep and the JSON at most :data:`MAX_JSON_DEPTH`
+  (256) deep (Avro Java has no limit of its own; its JSON parser, Jackson, stops at 1000);
+- names are at most :data:`MAX_NAME_LENGTH` characters, fixed sizes fit in 32 bits;
+- strings are valid Unicode (no lone surrogates) and numbers finite (``1e400`` is refused);
+- a ``decimal`` on ``bytes``/``fixed`` needs a positive ``precision``, a ``scale`` from 0 to the
+  precision, and a fixed big enough for the precision. Avro Java ignores an invalid decimal
+  (the values become plain bytes) while fastavro refuses to load the schema, so a producer
+  could never use it: we refuse it at registration, naming the field.
 
 The parsed structure is plain JSON data: primitives are strings (or objects when they carry
 attributes such as ``logicalType``), unions are lists, a named type is an object at the place it
@@ -13,25 +26,37 @@ is defined (``"name"`` fully qualified, no ``"namespace"``) and its full name ev
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-from streams.errors import InvalidSchemaError
-from streams.registry._canonical import canonical_text
-from streams.registry._defaults import default_problem, show
-from streams.registry._names import (
+from streams.avro._canonical import canonical_text
+from streams.avro._defaults import default_problem, show
+from streams.avro._json import MAX_JSON_DEPTH, SchemaJSONError, load_json
+from streams.avro._names import (
     COMPLEX_TYPES,
+    MAX_NAME_LENGTH,
     PRIMITIVES,
     name_candidates,
     name_problem,
     namespace_problem,
     qualify,
 )
+from streams.errors import InvalidSchemaError
 
-__all__ = ["ParsedSchema", "fingerprint", "parse_schema"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_JSON_DEPTH",
+    "MAX_NAME_LENGTH",
+    "ParsedSchema",
+    "fingerprint",
+    "parse_schema",
+]
+
+MAX_DEPTH = 64
+_MAX_SIZE = 2**31 - 1
 
 # Attributes Avro gives a meaning to; every other attribute is kept as a custom property.
 # Java drops reserved attributes that mean nothing for the type at hand (e.g. a primitive's doc).
@@ -85,10 +110,6 @@ def fingerprint(canonical: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _reject_constant(constant: str) -> NoReturn:
-    raise ValueError(f"{constant} is not valid JSON")
-
-
 class _Parser:
     """One pass over one schema text, adding its named types to a shared table."""
 
@@ -97,6 +118,7 @@ class _Parser:
         self._label = label
         self._context: list[str] = []
         self._defaults: list[tuple[str, Any, Any, str]] = []
+        self._depth = 0
 
     def parse_text(self, text: str) -> Any:
         if not isinstance(text, str):
@@ -107,18 +129,11 @@ class _Parser:
                 '{"type": "record", "name": "User", "fields": [...]}.'
             )
         try:
-            node = json.loads(text, parse_constant=_reject_constant)
-        except (json.JSONDecodeError, ValueError) as exc:
-            where = (
-                f" at line {exc.lineno} column {exc.colno}"
-                if isinstance(exc, json.JSONDecodeError)
-                else ""
-            )
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            raise InvalidSchemaError(
-                f"The {self._label} is not valid JSON: {reason}{where}. Avro schemas are JSON; "
-                'quote type names (e.g. "string").'
-            ) from exc
+            node = load_json(text)
+        except SchemaJSONError as exc:
+            if exc.pointer is None:
+                raise InvalidSchemaError(f"The {self._label} {exc.message}") from None
+            self._fail(exc.pointer, exc.message)
         definition = self._parse(node, "", None)
         # Defaults are checked last: a default may need a record whose fields come later.
         for path, schema, value, owner in self._defaults:
@@ -129,10 +144,27 @@ class _Parser:
         return definition
 
     def _fail(self, path: str, message: str) -> NoReturn:
-        where = f" ({self._context[-1]})" if self._context else ""
+        where = ""
+        if self._context:
+            inner = self._context[-1]
+            field = next((c for c in reversed(self._context) if c.startswith("field ")), inner)
+            where = f" ({inner})" if field == inner else f" ({inner} in {field})"
         raise InvalidSchemaError(f"Invalid {self._label} at {path or '/'}{where}: {message}")
 
     def _parse(self, node: Any, path: str, space: str | None) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                self._fail(
+                    path,
+                    f"types nest more than {MAX_DEPTH} levels deep; flatten the schema "
+                    "(e.g. move deep records into their own fields)",
+                )
+            return self._parse_node(node, path, space)
+        finally:
+            self._depth -= 1
+
+    def _parse_node(self, node: Any, path: str, space: str | None) -> Any:
         if isinstance(node, str):
             return self._reference(node, path, space)
         if isinstance(node, list):
@@ -153,6 +185,14 @@ class _Parser:
         candidates = name_candidates(name, space)
         for candidate in candidates:
             if candidate in self._named:
+                if candidate == name and space is not None and "." not in name:
+                    self._fail(
+                        path,
+                        f"type {name!r} is in the null namespace and is referred to from "
+                        f"namespace {space!r} by its simple name: Avro Java resolves that, but "
+                        "fastavro (Python producers and consumers) cannot; give the type a "
+                        "namespace and refer to it by its full name",
+                    )
                 return candidate
         looked = " or ".join(repr(candidate) for candidate in candidates)
         return self._fail(
@@ -193,6 +233,8 @@ class _Parser:
             )
         if kind in PRIMITIVES:
             props = _props(node, _SCHEMA_RESERVED)
+            if kind == "bytes":
+                self._decimal(props, path, None)
             return {"type": kind, **props} if props else kind
         if kind in ("array", "map"):
             child = "items" if kind == "array" else "values"
@@ -250,13 +292,14 @@ class _Parser:
             self._named[full] = out
         else:
             size = node.get("size")
-            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= _MAX_SIZE:
                 self._fail(
                     f"{path}/size" if "size" in node else path,
-                    f'fixed {full!r} needs a "size": a non-negative integer (bytes), '
+                    f'fixed {full!r} needs a "size": a non-negative integer (bytes) below 2^31, '
                     f"not {show(size)}",
                 )
             out["size"] = size
+            self._decimal(node, path, size)
             self._named[full] = out
         self._context.pop()
         out.update(_props(node, _SCHEMA_RESERVED))
@@ -349,6 +392,35 @@ class _Parser:
                 )
             out["default"] = default
 
+    def _decimal(self, node: Mapping[str, Any], path: str, size: int | None) -> None:
+        """Refuse a decimal that fastavro (hence every producer and consumer) cannot load."""
+        if node.get("logicalType") != "decimal":
+            return
+        precision: Any = node.get("precision")
+        scale: Any = node.get("scale", 0)
+        what = "a decimal" + (f" on fixed({size})" if size is not None else "")
+        if not _is_int(precision) or precision < 1:
+            self._fail(
+                f"{path}/precision" if "precision" in node else path,
+                f'{what} needs a "precision": a positive integer (the number of digits), '
+                f"not {show(precision)}",
+            )
+        if not _is_int(scale) or not 0 <= scale <= precision:
+            self._fail(
+                f"{path}/scale",
+                f'{what}\'s "scale" must be an integer from 0 to its precision ({precision}), '
+                f"not {show(scale)}; the scale counts digits after the point, the precision all "
+                "digits",
+            )
+        if size is not None:
+            digits = math.floor(math.log10(2) * (8 * size - 1)) if size else 0
+            if precision > digits:
+                self._fail(
+                    f"{path}/precision",
+                    f"{what} holds at most {digits} digits, not a precision of {precision}; "
+                    "make the fixed larger or the precision smaller",
+                )
+
     def _aliases(self, node: dict[str, Any], path: str, space: str | None) -> list[str]:
         aliases = node.get("aliases")
         if aliases is None:
@@ -366,6 +438,10 @@ class _Parser:
         if not isinstance(value, str):
             self._fail(f"{path}/{key}", f'"{key}" must be a string, not {show(value)}')
         return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _props(node: dict[str, Any], reserved: frozenset[str]) -> dict[str, Any]:

@@ -1,17 +1,19 @@
 """Check that a field's default value fits the field's type (Avro's ``isValidDefault``, stricter).
 
 Avro Java only checks the JSON kind of enum, fixed and bytes defaults; we also check enum symbols,
-fixed lengths and that bytes are written as code points 0-255, because a reader that falls back to
-such a default fails at run time, long after the schema was accepted.
+fixed lengths, that bytes are written as code points 0-255 and that a ``uuid`` default is a
+UUID, because a reader that falls back to such a default (or fastavro, writing it) fails at run
+time, long after the schema was accepted.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from streams.registry._names import PRIMITIVES
+from streams.avro._names import PRIMITIVES
 
 __all__ = ["default_problem", "show", "type_label"]
 
@@ -82,7 +84,10 @@ def default_problem(schema: Any, value: Any, named: Mapping[str, Any]) -> str | 
             "put the branch the default belongs to first in the union"
         )
     if kind in PRIMITIVES:
-        return _primitive_problem(kind, value, got)
+        problem = _primitive_problem(kind, value, got)
+        if problem is None and isinstance(resolved, dict) and resolved.get("logicalType") == "uuid":
+            return _uuid_problem(value, got)
+        return problem
     if kind == "enum":
         symbols = resolved["symbols"]
         if isinstance(value, str) and value in symbols:
@@ -107,6 +112,15 @@ def default_problem(schema: Any, value: Any, named: Mapping[str, Any]) -> str | 
     return _container_problem(kind, resolved, value, got, named)
 
 
+def _uuid_problem(value: Any, got: str) -> str | None:
+    # Java does not check; fastavro refuses to write such a default, so producers would fail.
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError):
+        return f'{got} is not a UUID (e.g. "123e4567-e89b-12d3-a456-426614174000")'
+    return None
+
+
 def _primitive_problem(kind: str, value: Any, got: str) -> str | None:
     ok: bool
     if kind == "null":
@@ -119,7 +133,11 @@ def _primitive_problem(kind: str, value: Any, got: str) -> str | None:
             return f"{got} is out of range for {kind} ({low} to {high})"
         ok = _is_int(value)
     elif kind in ("float", "double"):
-        ok = _is_int(value) or isinstance(value, float) or value in _FLOAT_WORDS
+        ok = (
+            _is_int(value)
+            or isinstance(value, float)
+            or (isinstance(value, str) and value in _FLOAT_WORDS)
+        )
     elif kind == "bytes":
         if isinstance(value, str) and not _latin1(value):
             return f"{got} is not a valid bytes default; use code points 0-255 (one per byte)"

@@ -6,6 +6,7 @@ import re
 
 __all__ = [
     "COMPLEX_TYPES",
+    "MAX_NAME_LENGTH",
     "PRIMITIVES",
     "name_candidates",
     "name_problem",
@@ -15,6 +16,8 @@ __all__ = [
     "split_name",
 ]
 
+# Avro sets no limit; names longer than this are mistakes (or attacks), never real schemas.
+MAX_NAME_LENGTH = 1024
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 COMPLEX_TYPES = frozenset({"record", "error", "enum", "array", "map", "fixed"})
 # Avro Java's ``Schema.Type`` names: a named type whose simple name is one of these is always
@@ -31,6 +34,8 @@ def name_problem(name: str, *, dotted: bool = True) -> str | None:
         name: A simple or (when ``dotted``) dot-separated full name.
         dotted: Whether dots are allowed (type names) or not (field names, enum symbols).
     """
+    if len(name) > MAX_NAME_LENGTH:
+        return f"a name of {len(name)} characters is too long; use at most {MAX_NAME_LENGTH}"
     parts = name.split(".") if dotted else [name]
     if all(_PART.match(part) for part in parts):
         return None
@@ -41,6 +46,10 @@ def name_problem(name: str, *, dotted: bool = True) -> str | None:
 
 def namespace_problem(namespace: str) -> str | None:
     """Why ``namespace`` is not a valid Avro namespace (``None`` when it is; ``""`` is valid)."""
+    if len(namespace) > MAX_NAME_LENGTH:
+        return (
+            f"a namespace of {len(namespace)} characters is too long; use at most {MAX_NAME_LENGTH}"
+        )
     if namespace == "" or all(_PART.match(part) for part in namespace.split(".")):
         return None
     return f"invalid namespace {namespace!r}: {_RULE} (e.g. 'com.example.orders')"

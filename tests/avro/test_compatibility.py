@@ -8,16 +8,17 @@ from typing import Any
 
 import pytest
 
-from streams.errors import ConfigError, InvalidSchemaError
-from streams.registry.compatibility import (
+from streams.avro import (
     LEVELS,
     Incompatibility,
+    ParsedSchema,
     check_level,
     check_pair,
+    parse_schema,
 )
-from streams.registry.schema import ParsedSchema, parse_schema
+from streams.errors import ConfigError, InvalidSchemaError
 
-VECTORS = Path(__file__).parent / "vectors"
+VECTORS = Path(__file__).parents[1] / "registry" / "vectors"
 PAIRS: list[dict[str, Any]] = json.loads((VECTORS / "avro_compat_vectors.json").read_text())
 LEVEL_CASES: list[dict[str, Any]] = json.loads(
     (VECTORS / "avro_compat_level_cases.json").read_text()

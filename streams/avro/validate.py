@@ -1,0 +1,464 @@
+"""The one value validator: does a Python value fit a parsed schema? (pure, no I/O)
+
+:func:`compile_validator` turns a schema into a tree of small check closures, once per schema,
+in two flavours built by the same code:
+
+- ``check`` (the hot path, run before every fastavro write) checks only where fastavro would
+  silently write something else than the value it was given: floats, bools and ``Decimal``\\ s in
+  int/long fields (truncated), ints outside 32 bits in an ``int`` (an over-long varint Avro's
+  readers reject), non-bools in booleans, strings, dicts and sets as arrays (written as their
+  characters or keys), anything in a ``null``, naive datetimes for ``timestamp-*`` (encoded in
+  the host's time zone), and unions holding any of these. Types fastavro itself refuses (a
+  number for a string, an unknown enum symbol, a wrong fixed size, an unknown field) are left to
+  it. ``scripts/bench events`` (``emit_vs_raw_with_headers``) measures what this costs.
+- ``explain`` checks everything and returns the first :class:`Problem` (field path, expected
+  type, value, hint), for the error message once encoding has failed.
+
+Checks raise :class:`InvalidValueError`; a container adds its step to the exception's path as
+it passes through, so the path costs nothing until something is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from streams.avro import _checks as checks
+from streams.avro._checks import (
+    DAYS,
+    INT,
+    LONG,
+    MICROS,
+    MILLIS,
+    TIME_MICROS,
+    TIME_MILLIS,
+    Check,
+    InvalidValueError,
+)
+from streams.avro._names import PRIMITIVES
+from streams.avro.schema import ParsedSchema
+
+__all__ = ["InvalidValueError", "Problem", "Validator", "compile_validator", "describe_expected"]
+
+_MISSING: Any = object()
+
+
+class _Never:
+    """A class no value has: the inline test of a field without one (see ``_accept``)."""
+
+
+# (Avro type, logicalType) pairs fastavro converts values for; other logical types are ignored,
+# as Avro ignores a logical type it does not know.
+_TIMESTAMPS = frozenset({"timestamp-millis", "timestamp-micros"})
+_LOCAL_TIMESTAMPS = frozenset({"local-timestamp-millis", "local-timestamp-micros"})
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Where a value does not fit its schema.
+
+    Attributes:
+        path: The field path (``context.playlist_id``, ``track_ids[2]``, ``(root)``).
+        expected: The Avro type expected there (``long``, ``null | string``, ...).
+        value: What the value held there.
+        hint: How to fix it, when there is more to say than the expected type.
+    """
+
+    path: str
+    expected: str
+    value: Any
+    hint: str = ""
+
+
+class Validator:
+    """Checks values of one schema (see the module docstring).
+
+    Attributes:
+        check: Raises :class:`InvalidValueError` where fastavro would silently write something
+            else; other wrong types may pass (fastavro refuses them) or raise it too.
+    """
+
+    __slots__ = ("_full", "check")
+
+    def __init__(self, check: Check, full: Check) -> None:
+        self.check = check
+        self._full = full
+
+    def explain(self, value: Any) -> Problem | None:
+        """The first place where ``value`` does not fit the schema, or ``None``."""
+        try:
+            self._full(value)
+        except InvalidValueError as exc:
+            return Problem(exc.where(), exc.expected, exc.value, exc.hint)
+        return None
+
+
+def compile_validator(schema: ParsedSchema) -> Validator:
+    """Compile the checks of ``schema`` (do it once per schema; they are reused per value)."""
+    fast = _Compiler(schema, full=False).compile(schema.definition)
+    full = _Compiler(schema, full=True).compile(schema.definition)
+    assert full is not None  # a full compiler checks every type
+    return Validator(fast or _nothing, full)
+
+
+def _nothing(value: Any) -> None:
+    return None
+
+
+def describe_expected(node: Any, named: Mapping[str, Any]) -> str:
+    """The expected type as error messages write it (``long``, ``array<string>``, ...)."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, list):
+        return " | ".join(describe_expected(branch, named) for branch in node)
+    kind = node["type"]
+    logical = node.get("logicalType")
+    if kind == "enum":
+        return f"enum {node['name']} {node['symbols']}"
+    if kind == "fixed":
+        return f"fixed {node['name']} ({node['size']} bytes)"
+    if kind in ("record", "error"):
+        return f"record {node['name']}"
+    if logical:
+        return f"{kind} ({logical})"
+    if kind == "array":
+        return f"array<{describe_expected(node['items'], named)}>"
+    if kind == "map":
+        return f"map<{describe_expected(node['values'], named)}>"
+    return str(kind)
+
+
+def _range(kind: str, logical: Any) -> tuple[int, int]:
+    """The ints an int/long type takes: its bits, or what Python can read of its logical type."""
+    return _RANGES.get((kind, logical), INT if kind == "int" else LONG)
+
+
+_RANGES = {
+    ("long", "timestamp-millis"): MILLIS,
+    ("long", "local-timestamp-millis"): MILLIS,
+    ("long", "timestamp-micros"): MICROS,
+    ("long", "local-timestamp-micros"): MICROS,
+    ("int", "date"): DAYS,
+    ("int", "time-millis"): TIME_MILLIS,
+    ("long", "time-micros"): TIME_MICROS,
+}
+
+
+def _step(exc: InvalidValueError, step: str) -> InvalidValueError:
+    exc.path.append(step)
+    return exc
+
+
+class _Compiler:
+    """Builds the checks of one schema; ``full`` selects ``explain`` rather than ``check``."""
+
+    def __init__(self, schema: ParsedSchema, *, full: bool) -> None:
+        self._schema = schema
+        self._named = schema.named
+        self._full = full
+        self._records: dict[str, Check | None] = {}
+        self._unsafe: dict[str, bool] = {}
+        self._branches: _Compiler | None = None  # compiles union branches, which check fully
+
+    def _resolve(self, node: Any) -> Any:
+        if isinstance(node, str) and node not in PRIMITIVES:
+            return self._named[node]
+        return node
+
+    # --- which types need a check on the hot path -----------------------------------------
+
+    def unsafe(self, node: Any, visiting: frozenset[str] = frozenset()) -> bool:
+        """Whether fastavro may silently write a wrong value of this type.
+
+        A union counts like its branches: fastavro validates a value to pick its branch, but a
+        tuple ``(branch name, value)`` picks it without validation. Its ``null`` branch does not
+        count: only ``("null", value)`` could lose a value there, and checking every nullable
+        string for that would cost the hot path more than the mistake is worth.
+        """
+        node = self._resolve(node)
+        if isinstance(node, list):
+            return any(self.unsafe(b, visiting) for b in node if b != "null")
+        kind = node if isinstance(node, str) else node["type"]
+        if kind in ("string", "bytes", "enum", "fixed"):
+            # fastavro refuses other types here; only a decimal's raw bytes can hold too much.
+            decimal_base = kind in ("bytes", "fixed") and isinstance(node, dict)
+            return decimal_base and node.get("logicalType") == "decimal"
+        if kind in ("record", "error"):
+            name = node["name"]
+            if name in self._unsafe:
+                return self._unsafe[name]
+            if name in visiting:
+                return False  # the cycle adds no field that the outer walk does not see
+            if not node["fields"]:
+                return True  # fastavro writes an empty record for any value at all
+            inner = visiting | {name}
+            found = any(self.unsafe(field["type"], inner) for field in node["fields"])
+            if not visiting:
+                self._unsafe[name] = found
+            return found
+        # null, boolean, numbers (and their logical types), arrays and maps (fastavro writes
+        # "" or [] as an empty map)
+        return True
+
+    # --- compiling ------------------------------------------------------------------------
+
+    def compile(self, node: Any) -> Check | None:
+        """The check of one type; ``None`` when the hot path needs none."""
+        if not self._full and not self.unsafe(node):
+            return None
+        node = self._resolve(node)
+        if isinstance(node, list):
+            return self._union(node)
+        if isinstance(node, str):
+            return self._primitive(node, None, node)
+        kind = node["type"]
+        if kind in ("record", "error"):
+            return self._record_ref(node)
+        if kind == "array":
+            return self._array(node)
+        if kind == "map":
+            return self._map(node)
+        if kind == "enum":
+            return self._enum(node)
+        if kind == "fixed":
+            return self._fixed(node)
+        logical = node.get("logicalType")
+        return self._primitive(kind, logical if isinstance(logical, str) else None, node)
+
+    def _record_ref(self, node: Mapping[str, Any]) -> Check:
+        name = node["name"]
+        if name in self._records:
+            built = self._records[name]
+            if built is not None:
+                return built
+            records = self._records
+
+            def recursive(value: Any) -> None:  # the record is still being compiled
+                check = records[name]
+                assert check is not None
+                check(value)
+
+            return recursive
+        self._records[name] = None
+        check = self._record(node)
+        self._records[name] = check
+        return check
+
+    def _record(self, node: Mapping[str, Any]) -> Check:
+        expected = describe_expected(node, self._named)
+        if not self._full:
+            # Common values are accepted inline, without a call (see _accept): this check runs
+            # before every write (scripts/bench codec, scripts/bench events).
+            checks = tuple(
+                (field["name"], check, *self._accept(field["type"]))
+                for field in node["fields"]
+                if (check := self.compile(field["type"])) is not None
+            )
+
+            def record(value: Any) -> None:
+                if value.__class__ is not dict and not isinstance(value, Mapping):
+                    raise InvalidValueError(expected, value)
+                for name, check, cls, low, high in checks:
+                    item = value.get(name, _MISSING)
+                    if (item.__class__ is cls and low <= item <= high) or item is _MISSING:
+                        continue
+                    try:
+                        check(item)
+                    except InvalidValueError as exc:
+                        raise _step(exc, name) from None
+
+            return record
+
+        fields = [
+            (
+                field["name"],
+                self.compile(field["type"]),
+                "default" in field,
+                describe_expected(field["type"], self._named),
+            )
+            for field in node["fields"]
+        ]
+        names = frozenset(name for name, *_ in fields)
+        known = f"no such field (known: {', '.join(sorted(names))})"
+
+        def record_full(value: Any) -> None:
+            if not isinstance(value, Mapping):
+                raise InvalidValueError(expected, value)
+            for key in value:
+                if key not in names:
+                    raise _step(
+                        InvalidValueError(known, value[key], "remove it or fix its name"), str(key)
+                    )
+            for name, check, has_default, wanted in fields:
+                if name in value:
+                    try:
+                        check(value[name])  # type: ignore[misc]  # full checks are never None
+                    except InvalidValueError as exc:
+                        raise _step(exc, name) from None
+                elif not has_default:
+                    missing = InvalidValueError(
+                        wanted, None, "the field is missing and has no default"
+                    )
+                    raise _step(missing, name)
+
+        return record_full
+
+    def _accept(self, node: Any) -> tuple[type[Any], float, float]:
+        """``(class, low, high)``: a value of exactly that class within the range fits as is.
+
+        Exact ints in int/long fields and ``True``/``False`` in booleans are nearly every value
+        those fields hold; the record check tests them inline, without calling their check.
+        """
+        node = self._resolve(node)
+        branches = node if isinstance(node, list) else [node]
+        resolved = [self._resolve(branch) for branch in branches]
+        kinds = {kind if isinstance(kind, str) else kind["type"] for kind in resolved}
+        ranges = [
+            _range(kind, None)
+            if isinstance(kind, str)
+            else _range(kind["type"], kind.get("logicalType"))
+            for kind in resolved
+            if (kind if isinstance(kind, str) else kind["type"]) in ("int", "long")
+        ]
+        if ranges:
+            return int, min(low for low, _ in ranges), max(high for _, high in ranges)
+        if "boolean" in kinds:
+            return bool, 0, 1
+        return _Never, 1, 0
+
+    def _array(self, node: Mapping[str, Any]) -> Check:
+        expected = describe_expected(node, self._named)
+        items = self.compile(node["items"])
+
+        def array(value: Any) -> None:
+            cls = value.__class__
+            if cls is not list and cls is not tuple and not checks.is_sequence(value):
+                raise InvalidValueError(expected, value, "pass a list")
+            if items is not None:
+                for index, item in enumerate(value):
+                    try:
+                        items(item)
+                    except InvalidValueError as exc:
+                        raise _step(exc, f"[{index}]") from None
+
+        return array
+
+    def _map(self, node: Mapping[str, Any]) -> Check:
+        expected = describe_expected(node, self._named)
+        values = self.compile(node["values"])
+        full = self._full
+
+        def map_(value: Any) -> None:
+            if value.__class__ is not dict and not isinstance(value, Mapping):
+                raise InvalidValueError(expected, value, "pass a dict")
+            if full or values is not None:
+                for key, item in value.items():
+                    if not isinstance(key, str):
+                        raise _step(InvalidValueError("string map key", key), f"[{key!r}]")
+                    if values is not None:
+                        try:
+                            values(item)
+                        except InvalidValueError as exc:
+                            raise _step(exc, f"[{key!r}]") from None
+
+        return map_
+
+    def _union(self, node: list[Any]) -> Check:
+        expected = describe_expected(node, self._named)
+        # A branch must hold the whole value, so branches are always checked fully.
+        if self._branches is None:
+            self._branches = self if self._full else _Compiler(self._schema, full=True)
+        full = self._branches
+        branches: list[tuple[str, Check]] = []
+        for branch in node:
+            resolved = self._resolve(branch)
+            kind = resolved if isinstance(resolved, str) else resolved["type"]
+            label = resolved["name"] if isinstance(resolved, dict) and "name" in resolved else kind
+            check = full.compile(branch)
+            assert check is not None
+            branches.append((label, check))
+        checks = tuple(check for _, check in branches)
+        by_label = dict(branches)
+        nullable = "null" in by_label
+        others = [check for label, check in branches if label != "null"]
+        only = others[0] if len(others) == 1 else None
+
+        def union(value: Any) -> None:
+            if value is None and nullable:
+                return
+            if value.__class__ is tuple:
+                # fastavro reads a tuple in a union as (branch name, value).
+                if len(value) == 2 and value[0] in by_label:
+                    by_label[value[0]](value[1])
+                    return
+                raise InvalidValueError(
+                    expected, value, "a tuple in a union is read as (branch, value)"
+                )
+            for check in checks:
+                try:
+                    check(value)
+                except InvalidValueError:
+                    continue
+                return
+            if only is not None:
+                # One branch can hold a value other than null: say what is wrong inside it.
+                try:
+                    only(value)
+                except InvalidValueError as exc:
+                    if exc.path:
+                        raise
+                    raise InvalidValueError(expected, value, exc.hint) from None
+            raise InvalidValueError(expected, value)
+
+        return union
+
+    def _enum(self, node: Mapping[str, Any]) -> Check:
+        expected = describe_expected(node, self._named)
+        symbols = frozenset(node["symbols"])
+
+        def enum(value: Any) -> None:
+            if not isinstance(value, str) or value not in symbols:
+                raise InvalidValueError(expected, value)
+
+        return enum
+
+    def _fixed(self, node: Mapping[str, Any]) -> Check:
+        expected = describe_expected(node, self._named)
+        size = node["size"]
+        is_decimal = node.get("logicalType") == "decimal"
+
+        def fixed(value: Any) -> None:
+            if is_decimal and isinstance(value, decimal.Decimal):
+                checks.check_decimal(value, node, expected)
+            elif not isinstance(value, bytes | bytearray) or len(value) != size:
+                raise InvalidValueError(expected, value, f"pass exactly {size} bytes")
+            elif is_decimal:
+                checks.check_unscaled(value, node, expected)
+
+        return fixed
+
+    def _primitive(self, kind: str, logical: str | None, node: Any) -> Check:
+        expected = describe_expected(node, self._named)
+        if kind == "null":
+            return checks.null(expected)
+        if kind == "boolean":
+            return checks.boolean(expected)
+        if kind in ("int", "long"):
+            low, high = _range(kind, logical)
+            if kind == "long" and logical in _TIMESTAMPS:
+                return checks.timestamp(expected, low, high, aware=True)
+            if kind == "long" and logical in _LOCAL_TIMESTAMPS:
+                return checks.timestamp(expected, low, high, aware=False)
+            if (kind, logical) == ("int", "date"):
+                return checks.temporal(expected, low, high, datetime.date, "pass a datetime.date")
+            if (kind, logical) in (("int", "time-millis"), ("long", "time-micros")):
+                return checks.temporal(expected, low, high, datetime.time, "pass a datetime.time")
+            return checks.integer(expected, low, high)
+        if kind in ("float", "double"):
+            return checks.floating(expected, single=kind == "float")
+        if kind == "string":
+            return checks.string(expected, uuid_ok=logical == "uuid")
+        return checks.bytes_(expected, node if logical == "decimal" else None)

@@ -1,0 +1,133 @@
+"""The one value validator, on its own (the codec's use of it is in tests/serialization)."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+from typing import Any
+
+import pytest
+
+from streams.avro import compile_validator, parse_schema
+from streams.avro.validate import InvalidValueError
+
+
+def _validator(kind: Any) -> Any:
+    record = {"type": "record", "name": "R", "fields": [{"name": "f", "type": kind}]}
+    return compile_validator(parse_schema(json.dumps(record)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "path", "hint"),
+    [
+        ({"type": "map", "values": "int"}, {1: 1}, "f[1]", ""),
+        (
+            {"type": "map", "values": {"type": "array", "items": "int"}},
+            {"k": [1, "2"]},
+            "f['k'][1]",
+            "",
+        ),
+        (
+            {"type": "long", "logicalType": "local-timestamp-millis"},
+            datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+            "f",
+            "naive",
+        ),
+        (
+            {"type": "int", "logicalType": "date"},
+            datetime.datetime(2026, 1, 1),
+            "f",
+            "datetime.date",
+        ),
+        (
+            {"type": "int", "logicalType": "time-millis"},
+            datetime.time(1, tzinfo=datetime.UTC),
+            "f",
+            "datetime.time",
+        ),
+        (
+            {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": 2},
+            decimal.Decimal("1.234"),
+            "f",
+            "after the point",
+        ),
+        (
+            {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": 2},
+            decimal.Decimal("123.4"),
+            "f",
+            "before the point",
+        ),
+        ({"type": "fixed", "name": "F", "size": 2}, b"abc", "f", "exactly 2 bytes"),
+        (["null", "int"], ("string", "x"), "f", ""),
+        (["null", "int"], (1, 2), "f", "(branch, value)"),
+        ({"type": "enum", "name": "E", "symbols": ["A"]}, "B", "f", ""),
+    ],
+)
+def test_explain_names_path_and_hint(kind: Any, value: Any, path: str, hint: str) -> None:
+    problem = _validator(kind).explain({"f": value})
+    assert problem is not None
+    assert problem.path == path
+    assert hint in problem.hint
+
+
+def test_tuple_notation_selects_a_union_branch() -> None:
+    validator = _validator(["null", "int", {"type": "record", "name": "S", "fields": []}])
+    validator.check({"f": ("int", 5)})
+    assert validator.explain({"f": ("int", 5)}) is None
+    with pytest.raises(InvalidValueError):
+        validator.check({"f": ("int", 5.5)})
+
+
+def test_recursive_records_are_checked_at_depth() -> None:
+    node = {
+        "type": "record",
+        "name": "Node",
+        "fields": [
+            {"name": "n", "type": "int"},
+            {"name": "kids", "type": {"type": "array", "items": "Node"}},
+            {"name": "next", "type": ["null", "Node"], "default": None},
+        ],
+    }
+    validator = compile_validator(parse_schema(json.dumps(node)))
+    good = {"n": 1, "kids": [{"n": 2, "kids": []}]}
+    validator.check(good)
+    bad = {"n": 1, "kids": [{"n": 2, "kids": [{"n": 2.5, "kids": []}]}]}
+    with pytest.raises(InvalidValueError) as caught:
+        validator.check(bad)
+    assert caught.value.where() == "kids[0].kids[0].n"
+    # Inside a union fastavro validates strictly itself; the explanation still finds it.
+    problem = validator.explain({"n": 1, "kids": [], "next": {"n": 2.5, "kids": []}})
+    assert problem is not None
+    assert problem.path == "next.n"
+
+
+def test_missing_and_unknown_fields_are_explained() -> None:
+    validator = _validator("string")
+    missing = validator.explain({})
+    assert missing is not None
+    assert (missing.path, "missing" in missing.hint) == ("f", True)
+    unknown = validator.explain({"f": "x", "g": 1})
+    assert unknown is not None
+    assert (unknown.path, unknown.expected.startswith("no such")) == ("g", True)
+
+
+def test_the_hot_path_skips_what_fastavro_refuses_itself() -> None:
+    # A number for a string is refused by fastavro; the hot path does not pay to check it.
+    validator = _validator("string")
+    validator.check({"f": 5})
+    assert validator.explain({"f": 5}) is not None
+
+
+def test_numpy_like_integers_are_accepted() -> None:
+    class Int64:
+        def __index__(self) -> int:
+            return 7
+
+        def __int__(self) -> int:
+            return 7
+
+    import numbers
+
+    numbers.Integral.register(Int64)
+    _validator("long").check({"f": Int64()})
