@@ -273,11 +273,11 @@ def test_a_failing_handler_gives_a_generic_500_with_an_error_id(
         (b'{"schema": "\xed\xa0\x80"}', 400, "UTF-8"),
         (b'{"a":' * 5000 + b"1" + b"}" * 5000, 400, "depth"),
         (b"[" * 100000, 400, "not valid JSON"),
-        (json.dumps({"schema": "[" * 5000 + "]" * 5000}).encode(), 422, "nested too deeply"),
+        (json.dumps({"schema": "[" * 5000 + "]" * 5000}).encode(), 422, "levels deep"),
         (
             json.dumps({"schema": '{"type": "array", "items": ' * 990 + '"int"' + "}" * 990}),
             422,
-            "nested too deeply",
+            "levels deep",
         ),
         (
             json.dumps(
@@ -294,7 +294,7 @@ def test_a_failing_handler_gives_a_generic_500_with_an_error_id(
                 }
             ),
             422,
-            "infinity",
+            "not a finite double",
         ),
     ],
 )
