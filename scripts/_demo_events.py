@@ -18,9 +18,10 @@ from rich.console import Console
 from streams.catalog import Catalog, CatalogStore
 from streams.config import KafkaSettings, RegistrySettings, Settings
 from streams.errors import OwnershipError, SerializationError
-from streams.kafka import Consumer, Producer
+from streams.kafka import Consumer, Producer, SchemaSource
 from streams.local import PlatformInfo
 from streams.naming import parse_product
+from streams.serialization import AvroEncoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from products.player.events import (
@@ -105,6 +106,11 @@ def tour(info: PlatformInfo) -> bool:
             )
         except SerializationError as exc:
             out.print(f"[yellow]SerializationError:[/] {exc}", highlight=False)
+        try:  # a naive datetime would be encoded in this machine's time zone: refused
+            naive = datetime.datetime(2026, 11, 24, 8, 0)
+            producer.emit("player.play_events", {**events[0].model_dump(), "event_time": naive})
+        except SerializationError as exc:
+            out.print(f"[yellow]SerializationError:[/] {exc}", highlight=False)
         try:
             with Producer(settings=settings, domain="listeners") as intruder:
                 intruder.emit("player.play_events", events[0])
@@ -117,6 +123,11 @@ def tour(info: PlatformInfo) -> bool:
     topic = parse_product("player.play_events").topic
     raw = RawProducer({"bootstrap.servers": info.bootstrap_servers})
     raw.produce(topic, value=b'{"user_id": "not avro"}', key=b"legacy-app")
+    source = SchemaSource(url=settings.registry.url)
+    schema_id, schema = source.latest(parse_product("player.play_events").subject)
+    source.close()
+    good = AvroEncoder(schema, schema_id=schema_id)(events[0].model_dump())
+    raw.produce(topic, value=good + b"junk", key=b"buggy-framing")  # a valid event, then junk
     raw.flush(10)
     raw.close()
     with Consumer(
@@ -134,6 +145,7 @@ def tour(info: PlatformInfo) -> bool:
                 break
         consumer.commit()
         letters = consumer.dead_letters.count
+        reasons = dict(consumer.dead_letters.counts)
     first = received[0]
     out.print(
         f"decoded {len(received):,} events into PlayEvent models (e.g. user "
@@ -142,13 +154,14 @@ def tour(info: PlatformInfo) -> bool:
         highlight=False,
     )
     out.print(
-        f"{letters} message moved to [bold]{topic}.dlq[/] with its error and origin; "
+        f"{letters} messages moved to [bold]{topic}.dlq[/] with their error and origin "
+        f"({', '.join(f'{n} {reason}' for reason, n in sorted(reasons.items()))}); "
         "offsets committed (at least once)",
         highlight=False,
     )
-    ok = len(received) == len(events) and letters == 1
+    ok = len(received) == len(events) and letters == 2
     if not ok:
-        err.print(f"[red]expected {len(events)} events and 1 dead letter")
+        err.print(f"[red]expected {len(events)} events and 2 dead letters")
         return False
     return shell(info)
 
