@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from streams.local._kafka import fetch as fetch_kafka
+from streams.local._kafka_dist import fetch as fetch_kafka
 from streams.local._models import (
     PlatformInfo,
     PlatformStatus,

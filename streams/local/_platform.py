@@ -99,20 +99,14 @@ def _broker_command(
     host = settings.host
     if settings.broker == "tansu":
         return _services.broker_command(_services.resolve_broker_binary(), host=host, port=port)
-    java, major = _kafka.find_java(env)
-    runtime = _kafka.KafkaRuntime(java=java, java_major=major, libs=_kafka.resolve_libs(settings))
-    logger.info("Apache Kafka from %s on Java %d (%s)", runtime.libs, major, java)
-    properties = _kafka.write_properties(
-        kafka_dir=state_dir / "kafka", host=host, port=port, controller_port=controller_port
+    return _kafka.prepare(
+        settings,
+        state_dir=state_dir,
+        port=port,
+        controller_port=controller_port,
+        env=env,
+        deadline=deadline,
     )
-    if _kafka.format_storage(
-        runtime,
-        properties=properties,
-        log_path=state_dir / "logs" / "broker.log",
-        timeout_s=max(1.0, deadline - time.monotonic()),
-    ):
-        logger.info("formatted the Kafka storage in %s", state_dir / "kafka" / "data")
-    return _kafka.broker_command(runtime, properties=properties, heap=settings.kafka_heap)
 
 
 def _existing(state_dir: Path) -> PlatformState | None:

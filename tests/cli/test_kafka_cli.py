@@ -11,7 +11,7 @@ from confluent_kafka.admin import AdminClient
 
 from streams.cli import main
 from streams.local import stop
-from streams.local._kafka import resolve_libs
+from streams.local._kafka_dist import resolve_libs
 from streams.local._state import state_path
 from tests.helpers.brokers import kafka_settings
 from tests.helpers.kafka import create_topic

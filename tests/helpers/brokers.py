@@ -17,7 +17,8 @@ import pytest
 from streams.config import BrokerKind, LocalSettings, Settings
 from streams.errors import PlatformStartError
 from streams.local import fetch_kafka
-from streams.local._kafka import find_java, resolve_libs
+from streams.local._kafka import find_java
+from streams.local._kafka_dist import resolve_libs
 
 ALL_BROKERS: tuple[BrokerKind, ...] = ("tansu", "kafka")
 REQUIRE_KAFKA = "STREAMS_TEST_REQUIRE_KAFKA"

@@ -13,7 +13,8 @@ import pytest
 from streams.config import LocalSettings
 from streams.errors import PlatformStartError
 from streams.local import fetch_kafka
-from streams.local._kafka import fetched_libs, find_java, resolve_libs, write_properties
+from streams.local._kafka import find_java, write_properties
+from streams.local._kafka_dist import fetched_libs, resolve_libs
 
 
 def _script(folder: Path, name: str, body: str) -> Path:
