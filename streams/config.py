@@ -8,11 +8,14 @@ Precedence is flags > environment (``STREAMS_`` prefix, ``__`` between levels, e
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["KafkaSettings", "LocalSettings", "RegistrySettings", "Settings"]
+__all__ = ["BrokerKind", "KafkaSettings", "LocalSettings", "RegistrySettings", "Settings"]
+
+BrokerKind = Literal["tansu", "kafka"]
 
 
 class KafkaSettings(BaseModel):
@@ -57,7 +60,25 @@ class LocalSettings(BaseModel):
     broker_port: int = 9092
     registry_port: int = 8081
     state_dir: Path = Path(".mesh")
-    start_timeout_s: float = 20.0
+    start_timeout_s: float = Field(
+        default=60.0, description="Upper bound; Tansu answers in ms, a Kafka JVM in ~3-10 s."
+    )
+    broker: BrokerKind = Field(
+        default="tansu",
+        description="tansu: embedded, in memory, Python only; kafka: Apache Kafka (KRaft, Java).",
+    )
+    kafka_home: Path | None = Field(
+        default=None, description="An Apache Kafka distribution whose libs/ folder is used."
+    )
+    kafka_cache_dir: Path = Field(
+        default=Path("~/.cache/streams/kafka"),
+        description="Where `mesh kafka fetch` puts <version>/libs when there is no kafka_home.",
+    )
+    kafka_version: str = Field(default="4.4.0", description="Apache Kafka version to fetch.")
+    kafka_heap: str = Field(default="512m", description="JVM heap of the Kafka broker (-Xmx).")
+    controller_port: int = Field(
+        default=9093, description="KRaft controller port of the Kafka broker."
+    )
 
 
 class Settings(BaseSettings):

@@ -1,4 +1,9 @@
-"""Session-wide fixtures: one embedded broker and registry for every integration test."""
+"""Session-wide fixtures: one platform per broker kind for every integration test.
+
+A test that uses ``platform`` (directly or through ``settings``, ``product``, ...) runs on
+Tansu and on Apache Kafka; ``@pytest.mark.brokers("tansu")`` limits a quirk test to one kind.
+Each platform starts when its first test needs it and is stopped by PID at the session's end.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,44 @@ from collections.abc import Iterator
 
 import pytest
 
+from streams.config import BrokerKind
 from streams.local import EmbeddedPlatform, PlatformInfo
+from tests.helpers.brokers import brokers, platform_settings
 
 pytest_plugins = ["tests.helpers.kafka"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "brokers(*kinds): run only on these broker kinds (tansu, kafka)"
+    )
+    config.addinivalue_line(
+        "markers", "topic_config(config): topic configs of the `product` fixture's topic"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "broker_kind" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("brokers")
+    kinds = [kind for kind in brokers() if marker is None or kind in marker.args]
+    metafunc.parametrize("broker_kind", kinds, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformInfo]:
+def broker_kind(request: pytest.FixtureRequest) -> BrokerKind:
+    """The broker kind of this test's run: ``tansu`` or ``kafka``."""
+    kind: BrokerKind = request.param
+    return kind
+
+
+@pytest.fixture(scope="session")
+def platform(
+    broker_kind: BrokerKind, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PlatformInfo]:
     """A running broker and schema registry on free ports, stopped by PID after the session."""
-    state_dir = tmp_path_factory.mktemp("mesh")
-    with EmbeddedPlatform(state_dir=state_dir, free_ports=True) as info:
+    settings = platform_settings(
+        broker_kind, state_dir=tmp_path_factory.mktemp(f"mesh-{broker_kind}")
+    )
+    with EmbeddedPlatform(settings=settings, free_ports=True) as info:
         yield info

@@ -14,6 +14,7 @@ import click
 from streams.cli._output import configure_logging, print_error
 from streams.cli.codegen import codegen
 from streams.cli.events import produce, tail
+from streams.cli.kafka import kafka
 from streams.cli.platform import down, status, up
 from streams.cli.product import product
 from streams.cli.registry import registry
@@ -52,6 +53,7 @@ def main(debug: bool) -> None:
 main.add_command(up)
 main.add_command(down)
 main.add_command(status)
+main.add_command(kafka)
 main.add_command(registry)
 main.add_command(product)
 main.add_command(codegen)

@@ -14,7 +14,7 @@ from streams.cli._output import err_console, out_console
 from streams.config import LocalSettings, Settings
 from streams.errors import PlatformNotRunningError
 
-__all__ = ["down", "status", "up"]
+__all__ = ["down", "local_settings", "status", "up"]
 
 _STATE_COLOURS = {"running": "green", "stopped": "dim", "dead-but-recorded": "red"}
 
@@ -33,7 +33,7 @@ output_option = click.option(
 )
 
 
-def _local_settings(**overrides: object) -> LocalSettings:
+def local_settings(**overrides: object) -> LocalSettings:
     settings = Settings().local
     update = {key: value for key, value in overrides.items() if value is not None}
     return settings.model_copy(update=update) if update else settings
@@ -45,18 +45,39 @@ def _local_settings(**overrides: object) -> LocalSettings:
     "--registry-port", type=click.IntRange(1, 65535), default=None, help="[default: 8081]"
 )
 @click.option("--free-ports", is_flag=True, help="Let the system pick free ports.")
+@click.option(
+    "--broker",
+    type=click.Choice(["tansu", "kafka"]),
+    default=None,
+    help="tansu: embedded, in memory; kafka: Apache Kafka (KRaft, durable, needs Java 17+) "
+    "[default: local.broker setting, tansu].",
+)
+@click.option(
+    "--kafka-home",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="An Apache Kafka distribution to run (its libs/); else the jars of `mesh kafka fetch`.",
+)
 @state_dir_option
 @output_option
 def up(
     broker_port: int | None,
     registry_port: int | None,
     free_ports: bool,
+    broker: Literal["tansu", "kafka"] | None,
+    kafka_home: Path | None,
     state_dir: Path | None,
     output: Literal["text", "json"],
 ) -> None:
-    """Start the embedded broker and schema registry in the background."""
-    settings = _local_settings(
-        broker_port=broker_port, registry_port=registry_port, state_dir=state_dir
+    """Start the broker and the schema registry in the background."""
+    if kafka_home is not None and broker is None:
+        broker = "kafka"
+    settings = local_settings(
+        broker_port=broker_port,
+        registry_port=registry_port,
+        state_dir=state_dir,
+        broker=broker,
+        kafka_home=kafka_home,
     )
     info = local.start(settings, free_ports=free_ports)
     if output == "json":
@@ -65,6 +86,7 @@ def up(
                 {
                     "bootstrap_servers": info.bootstrap_servers,
                     "registry_url": info.registry_url,
+                    "broker_kind": info.broker_kind,
                     "already_running": info.already_running,
                     "state_dir": str(info.state_dir),
                 }
@@ -74,7 +96,7 @@ def up(
     console = out_console()
     if info.already_running:
         console.print(f"already running (state in {info.state_dir}); nothing changed")
-    console.print(f"broker    {info.bootstrap_servers}", highlight=False)
+    console.print(f"broker    {info.bootstrap_servers} ({info.broker_kind})", highlight=False)
     console.print(f"registry  {info.registry_url}", highlight=False)
 
 
@@ -82,7 +104,7 @@ def up(
 @state_dir_option
 def down(state_dir: Path | None) -> None:
     """Stop the processes `mesh up` started (by recorded PID)."""
-    settings = _local_settings(state_dir=state_dir)
+    settings = local_settings(state_dir=state_dir)
     try:
         result = local.stop(settings.state_dir)
     except PlatformNotRunningError as exc:
@@ -98,12 +120,13 @@ def down(state_dir: Path | None) -> None:
 @output_option
 def status(state_dir: Path | None, output: Literal["text", "json"]) -> None:
     """Show whether the broker and the registry are running."""
-    settings = _local_settings(state_dir=state_dir)
+    settings = local_settings(state_dir=state_dir)
     result = local.status(settings.state_dir)
     if output == "json":
         click.echo(json.dumps(result.to_dict()))
         return
-    table = Table(title=f"platform in {result.state_dir}", title_justify="left")
+    on = "" if result.broker_kind is None else f" on {result.broker_kind}"
+    table = Table(title=f"platform in {result.state_dir}{on}", title_justify="left")
     for column in ("service", "state", "address", "pid", "log"):
         table.add_column(column, overflow="fold")
     for service in result.services:

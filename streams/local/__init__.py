@@ -1,4 +1,4 @@
-"""The embedded platform: a Tansu broker and our schema registry as background processes.
+"""The local platform: a broker (Tansu, or Apache Kafka) and our registry as background processes.
 
 ``mesh up`` / ``mesh down`` / ``mesh status`` are thin wrappers over :func:`start`,
 :func:`stop` and :func:`status`; tests use :class:`EmbeddedPlatform`. Processes are recorded in
@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from streams.local._kafka_dist import fetch as fetch_kafka
 from streams.local._models import (
     PlatformInfo,
     PlatformStatus,
@@ -27,6 +28,7 @@ __all__ = [
     "ServiceStop",
     "StopOutcome",
     "StopResult",
+    "fetch_kafka",
     "start",
     "status",
     "stop",

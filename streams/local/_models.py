@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from streams.config import BrokerKind
 from streams.local._state import ServiceName
 
 __all__ = [
@@ -34,6 +35,7 @@ class PlatformInfo:
         broker_log: The broker's log file.
         registry_log: The registry's log file.
         state_dir: Directory holding ``platform.json`` and ``logs/``.
+        broker_kind: ``tansu`` (embedded, in memory) or ``kafka`` (Apache Kafka, durable).
         already_running: True when :func:`start` found the platform running and left it alone.
     """
 
@@ -44,6 +46,7 @@ class PlatformInfo:
     broker_log: Path
     registry_log: Path
     state_dir: Path
+    broker_kind: BrokerKind = "tansu"
     already_running: bool = False
 
 
@@ -74,10 +77,12 @@ class PlatformStatus:
     Attributes:
         state_dir: The state directory inspected.
         services: Broker then registry.
+        broker_kind: Which broker is recorded (``tansu`` or ``kafka``); None when none is.
     """
 
     state_dir: Path
     services: tuple[ServiceStatus, ...]
+    broker_kind: BrokerKind | None = None
 
     @property
     def running(self) -> bool:
@@ -93,6 +98,7 @@ class PlatformStatus:
         return {
             "state_dir": str(self.state_dir),
             "running": self.running,
+            "broker_kind": self.broker_kind,
             "services": [
                 {
                     "name": s.name,

@@ -12,7 +12,7 @@ from types import TracebackType
 
 from streams.config import LocalSettings
 from streams.errors import PlatformError, PlatformNotRunningError
-from streams.local import _process, _services
+from streams.local import _kafka, _process, _services
 from streams.local._models import (
     PlatformInfo,
     PlatformStatus,
@@ -48,6 +48,7 @@ def _info(state: PlatformState, *, already_running: bool) -> PlatformInfo:
         broker_log=state.broker.log,
         registry_log=state.registry.log,
         state_dir=state.state_dir,
+        broker_kind=state.broker_kind,
         already_running=already_running,
     )
 
@@ -56,19 +57,56 @@ def _is_ours(record: ServiceRecord) -> bool:
     return _process.owns(record.pid, command=record.command, ticks=record.start_ticks)
 
 
-def _choose_ports(settings: LocalSettings, *, free_ports: bool) -> tuple[int, int]:
+def _choose_ports(settings: LocalSettings, *, free_ports: bool) -> tuple[int, int, int]:
+    """Broker, registry and (Kafka only, else 0) KRaft controller ports."""
     host = settings.host
+    kafka = settings.broker == "kafka"
     if free_ports:
         broker_port = find_free_port(host)
-        return broker_port, find_free_port(host, exclude=frozenset({broker_port}))
-    if settings.broker_port == settings.registry_port:
+        registry_port = find_free_port(host, exclude=frozenset({broker_port}))
+        if not kafka:
+            return broker_port, registry_port, 0
+        return (
+            broker_port,
+            registry_port,
+            find_free_port(host, exclude=frozenset({broker_port, registry_port})),
+        )
+    wanted = [settings.broker_port, settings.registry_port]
+    if kafka:
+        wanted.append(settings.controller_port)
+    if len(set(wanted)) != len(wanted):
         raise PlatformError(
-            f"the broker and the registry cannot share port {settings.broker_port}; "
-            "pass different --broker-port and --registry-port"
+            f"the broker, the registry (and Kafka's controller) cannot share ports {wanted}; "
+            "pass different --broker-port and --registry-port (and local.controller_port)"
         )
     check_port_free(host, settings.broker_port, flag="--broker-port")
     check_port_free(host, settings.registry_port, flag="--registry-port")
-    return settings.broker_port, settings.registry_port
+    if kafka:
+        check_port_free(host, settings.controller_port, flag="local.controller_port")
+    return settings.broker_port, settings.registry_port, settings.controller_port if kafka else 0
+
+
+def _broker_command(
+    settings: LocalSettings,
+    *,
+    state_dir: Path,
+    port: int,
+    controller_port: int,
+    env: Mapping[str, str],
+    deadline: float,
+) -> list[str]:
+    """The broker's command line; for Kafka also checks Java and the jars and formats storage."""
+    host = settings.host
+    if settings.broker == "tansu":
+        return _services.broker_command(_services.resolve_broker_binary(), host=host, port=port)
+    return _kafka.prepare(
+        settings,
+        state_dir=state_dir,
+        port=port,
+        controller_port=controller_port,
+        env=env,
+        deadline=deadline,
+    )
 
 
 def _existing(state_dir: Path) -> PlatformState | None:
@@ -159,11 +197,16 @@ def start(
     state_dir = settings.state_dir.absolute()
     existing = _existing(state_dir)
     if existing is not None:
+        if existing.broker_kind != settings.broker:
+            raise PlatformError(
+                f"a platform on {existing.broker_kind} is already running in {state_dir}; "
+                f"run `mesh down` before `mesh up --broker {settings.broker}`"
+            )
         logger.info("platform in %s is already running", state_dir)
         return _info(existing, already_running=True)
 
     host = settings.host
-    broker_port, registry_port = _choose_ports(settings, free_ports=free_ports)
+    broker_port, registry_port, controller_port = _choose_ports(settings, free_ports=free_ports)
     bootstrap_servers = f"{host}:{broker_port}"
     registry_url = f"http://{host}:{registry_port}"
     # The services inherit our environment (PATH, locale, proxies) like any child process.
@@ -173,8 +216,13 @@ def start(
     logs = state_dir / "logs"
     started: list[int] = []
     try:
-        broker_cmd = _services.broker_command(
-            _services.resolve_broker_binary(), host=host, port=broker_port
+        broker_cmd = _broker_command(
+            settings,
+            state_dir=state_dir,
+            port=broker_port,
+            controller_port=controller_port,
+            env=child_env,
+            deadline=deadline,
         )
         broker, began = _launch(
             "broker",
@@ -222,6 +270,7 @@ def start(
             bootstrap_servers=bootstrap_servers,
             registry_url=registry_url,
             state_dir=state_dir,
+            broker_kind=settings.broker,
             started_at=broker.started_at,
             broker=broker,
             registry=registry,
@@ -288,18 +337,18 @@ def status(state_dir: Path) -> PlatformStatus:
     state = read_state(state_dir)
     if state is None:
         services = tuple(ServiceStatus(name=name, state="stopped") for name in _SERVICES)
-    else:
-        services = tuple(
-            ServiceStatus(
-                name=record.name,
-                state="running" if _is_ours(record) else "dead-but-recorded",
-                address=record.address,
-                pid=record.pid,
-                log=record.log,
-            )
-            for record in state.services
+        return PlatformStatus(state_dir=state_dir, services=services)
+    services = tuple(
+        ServiceStatus(
+            name=record.name,
+            state="running" if _is_ours(record) else "dead-but-recorded",
+            address=record.address,
+            pid=record.pid,
+            log=record.log,
         )
-    return PlatformStatus(state_dir=state_dir, services=services)
+        for record in state.services
+    )
+    return PlatformStatus(state_dir=state_dir, services=services, broker_kind=state.broker_kind)
 
 
 class EmbeddedPlatform:

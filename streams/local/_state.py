@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from streams.config import BrokerKind
 from streams.errors import PlatformError
 
 __all__ = [
@@ -53,6 +54,7 @@ class PlatformState(BaseModel):
     bootstrap_servers: str
     registry_url: str
     state_dir: Path
+    broker_kind: BrokerKind = "tansu"
     started_at: datetime
     broker: ServiceRecord
     registry: ServiceRecord

@@ -204,7 +204,9 @@ class TransactionalWriter:
             error: KafkaError = exc.args[0]
             if error.code() in _FENCED:
                 raise _FencedError(error.str()) from exc
-            self._abort(producer, error)
+            fenced = self._abort(producer, error)
+            if fenced is not None:
+                raise _FencedError(fenced.str()) from exc
             raise _CommitFailedError(error, failures) from exc
         except BufferError as exc:
             self._abort(producer, None)
@@ -222,15 +224,24 @@ class TransactionalWriter:
                 if not exc.args[0].retriable() or time.monotonic() > deadline:
                     raise
 
-    def _abort(self, producer: Producer, error: KafkaError | None) -> None:
+    def _abort(self, producer: Producer, error: KafkaError | None) -> KafkaError | None:
+        """Abort a failed transaction; returns the abort's error when it says we were fenced.
+
+        Apache Kafka 4 can answer an EndTxn racing a newer instance's fence with an error
+        librdkafka cannot name ("Unknown broker error"); only the abort then reports the fence.
+        """
         if error is not None and error.fatal():
             self._producer = None  # the next commit starts a new one with the same id
-            return
+            return None
         try:
             producer.abort_transaction(self._timeout)
         except KafkaException as exc:
-            logger.warning("aborting a failed write to %s: %s", self._topic, exc)
             self._producer = None
+            found: KafkaError = exc.args[0]
+            if found.code() in _FENCED:
+                return found
+            logger.warning("aborting a failed write to %s: %s", self._topic, exc)
+        return None
 
     def _committed(self, batch: list[_Staged], done: asyncio.Future[None]) -> None:
         self._committing = False

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import Producer as RawProducer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
@@ -91,9 +92,29 @@ class Product:
         return messages
 
 
-def create_topic(bootstrap: str, topic: str) -> None:
+# Apache Kafka refuses records over ~1 MB unless the topic allows more (Tansu has no limit); a
+# product topic that must hold a record too large for its dead-letter topic raises its limit.
+BIG_RECORDS = {"max.message.bytes": "4000000"}
+
+
+def produce_huge(product: Product) -> None:
+    """Write one 1.1 MB record (key ``huge``): more than a dead letter may be (1 MB)."""
+    raw = RawProducer({"bootstrap.servers": product.bootstrap, "message.max.bytes": 4_000_000})
+    errors: list[KafkaError | None] = []
+    raw.produce(
+        product.ref.topic,
+        value=b"x" * 1_100_000,
+        key=b"huge",
+        on_delivery=lambda err, _msg: errors.append(err),
+    )
+    assert raw.flush(10) == 0
+    assert errors == [None], f"the huge record was refused: {errors} (topic_config BIG_RECORDS?)"
+
+
+def create_topic(bootstrap: str, topic: str, config: dict[str, str] | None = None) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(10)
+    new = NewTopic(topic, num_partitions=1, replication_factor=1, config=config or {})
+    admin.create_topics([new])[topic].result(10)
 
 
 @pytest.fixture
@@ -105,9 +126,13 @@ def settings(platform: PlatformInfo) -> Settings:
 
 
 @pytest.fixture
-def product(platform: PlatformInfo, settings: Settings) -> Iterator[Product]:
+def product(
+    platform: PlatformInfo, settings: Settings, request: pytest.FixtureRequest
+) -> Iterator[Product]:
+    """A product topic (configs from ``@pytest.mark.topic_config({...})``) with PLAY_V1."""
     ref = ProductRef(domain=f"t{uuid.uuid4().hex[:10]}", name="play_events")
-    create_topic(platform.bootstrap_servers, ref.topic)
+    marker = request.node.get_closest_marker("topic_config")
+    create_topic(platform.bootstrap_servers, ref.topic, None if marker is None else marker.args[0])
     with SchemaRegistryClient({"url": platform.registry_url}) as registry:
         found = Product(ref, settings, registry, platform.bootstrap_servers)
         found.register(PLAY_V1)

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer as RawProducer
 
 from streams.errors import ConfigError, DeliveryError, RegistryUnavailableError
 from streams.kafka import Consumer, Producer, SchemaSource
-from tests.helpers.kafka import Product, play
+from tests.helpers.kafka import BIG_RECORDS, Product, play, produce_huge
 
 CHILD = textwrap.dedent(
     """
@@ -184,13 +183,12 @@ def test_without_a_group_a_missing_topic_is_named(product: Product) -> None:
         Consumer("nothing.here", group_id=None, settings=product.settings)
 
 
+@pytest.mark.topic_config(BIG_RECORDS)
 def test_dead_letters_that_cannot_be_stored_are_not_committed_past(product: Product) -> None:
     """A dead letter Kafka refuses (larger than the producer's message.max.bytes) fails the
     commit; the offsets stay before the original, so it is read and dead-lettered again."""
     emit(product, 1)
-    raw = RawProducer({"bootstrap.servers": product.bootstrap, "message.max.bytes": 4_000_000})
-    raw.produce(product.ref.topic, value=b"x" * 1_100_000, key=b"huge")
-    assert raw.flush(10) == 0
+    produce_huge(product)
     with Producer(settings=product.settings) as producer:
         producer.emit(product.ref.id, play(2))
     group = f"g-{uuid.uuid4().hex[:8]}"
@@ -219,13 +217,12 @@ def test_dead_letters_that_cannot_be_stored_are_not_committed_past(product: Prod
             restarted.close()
 
 
+@pytest.mark.topic_config(BIG_RECORDS)
 def test_a_failed_commit_in_the_loop_never_commits_past_the_lost_dead_letter(
     product: Product,
 ) -> None:
     emit(product, 1)
-    raw = RawProducer({"bootstrap.servers": product.bootstrap, "message.max.bytes": 4_000_000})
-    raw.produce(product.ref.topic, value=b"x" * 1_100_000, key=b"huge")
-    assert raw.flush(10) == 0
+    produce_huge(product)
     with Producer(settings=product.settings) as producer:
         producer.emit(product.ref.id, play(2))
         producer.emit(product.ref.id, play(3))

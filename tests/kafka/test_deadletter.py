@@ -7,12 +7,13 @@ from confluent_kafka import Producer as RawProducer
 
 from streams.errors import DeliveryError, DeserializationError
 from streams.kafka import DeadLetters
-from tests.helpers.kafka import Product
+from tests.helpers.kafka import BIG_RECORDS, Product, produce_huge
 
 
+@pytest.mark.topic_config(BIG_RECORDS)
 def test_one_failed_dead_letter_is_reported_once(product: Product) -> None:
-    raw = RawProducer({"bootstrap.servers": product.bootstrap, "message.max.bytes": 4_000_000})
-    raw.produce(product.ref.topic, value=b"x" * 1_100_000, key=b"huge")
+    produce_huge(product)
+    raw = RawProducer({"bootstrap.servers": product.bootstrap})
     raw.produce(product.ref.topic, value=b"small", key=b"small")
     assert raw.flush(10) == 0
     huge, small = product.read_raw()

@@ -1,0 +1,297 @@
+"""Apache Kafka as the platform broker: Java, the KRaft config and storage, the command line.
+
+One JVM runs broker and controller (KRaft); its storage is formatted once under the state
+directory, so topics, schemas and committed offsets survive ``mesh down`` / ``mesh up``. The jars
+come from :mod:`streams.local._kafka_dist`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from streams.config import LocalSettings
+from streams.errors import PlatformStartError
+from streams.local._kafka_dist import resolve_libs
+
+__all__ = [
+    "MIN_JAVA",
+    "KafkaRuntime",
+    "broker_command",
+    "find_java",
+    "format_storage",
+    "prepare",
+    "write_properties",
+]
+
+logger = logging.getLogger(__name__)
+
+MIN_JAVA = 17
+
+# Warnings and errors, plus the lines that say the server started or stopped.
+_LOG4J2 = """status = error
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.out.ref = out
+logger.server.name = kafka.server.KafkaRaftServer
+logger.server.level = info
+logger.broker.name = kafka.server.BrokerServer
+logger.broker.level = info
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class KafkaRuntime:
+    """What launching Kafka needs: a Java 17+ executable and a folder of jars.
+
+    Attributes:
+        java: Absolute path of the ``java`` executable.
+        java_major: Its major version.
+        libs: Folder holding ``kafka_2.13-*.jar`` and its dependencies.
+    """
+
+    java: str
+    java_major: int
+    libs: Path
+
+    @property
+    def classpath(self) -> str:
+        """The class path wildcard Java expands itself."""
+        return f"{self.libs}/*"
+
+
+def find_java(env: Mapping[str, str]) -> tuple[str, int]:
+    """Find ``java`` (``$JAVA_HOME/bin/java``, else on ``PATH``) and check it is 17 or newer.
+
+    Args:
+        env: The environment the broker will run with.
+
+    Returns:
+        The absolute path of ``java`` and its major version.
+
+    Raises:
+        PlatformStartError: No Java, or one older than 17.
+    """
+    java: str | None = None
+    home = env.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").is_file():
+        java = str(Path(home) / "bin" / "java")
+    if java is None:
+        java = shutil.which("java", path=env.get("PATH"))
+    if java is None:
+        raise PlatformStartError(
+            f"Apache Kafka needs Java {MIN_JAVA} or newer and no `java` was found on PATH or in "
+            "JAVA_HOME; install a JDK (e.g. `apt-get install openjdk-17-jre-headless`) or use "
+            "the default broker (`mesh up` without `--broker kafka`)",
+            service="broker",
+        )
+    java = str(Path(java).absolute())
+    try:
+        done = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PlatformStartError(f"cannot run {java} -version: {exc}", service="broker") from exc
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', done.stderr + done.stdout)
+    if match is None:
+        raise PlatformStartError(
+            f"cannot tell the version of {java} from `java -version`: {done.stderr.strip()!r}",
+            service="broker",
+        )
+    major = int(match[1])
+    if major == 1 and match[2] is not None:  # "1.8.0_292" is Java 8
+        major = int(match[2])
+    if major < MIN_JAVA:
+        raise PlatformStartError(
+            f"Apache Kafka 4 needs Java {MIN_JAVA} or newer, but {java} is Java {major}; "
+            f"install a newer JDK or point JAVA_HOME at one",
+            service="broker",
+        )
+    return java, major
+
+
+def write_properties(*, kafka_dir: Path, host: str, port: int, controller_port: int) -> Path:
+    """Write the single-node KRaft ``server.properties`` (and the log4j2 config) for this start.
+
+    Ports may change between starts; the data folder stays.
+
+    Args:
+        kafka_dir: ``<state_dir>/kafka``; data lives in its ``data`` folder.
+        host: Address to listen on and advertise.
+        port: Client port.
+        controller_port: KRaft controller port.
+
+    Returns:
+        The path of ``server.properties``.
+    """
+    kafka_dir.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@{host}:{controller_port}",
+        "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "log.dirs": str(kafka_dir / "data"),
+        "num.partitions": "1",
+        # One node: internal topics with one replica, few partitions (each costs start-up time).
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "4",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.num.partitions": "4",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        # Nobody else will join: do not hold the first member of a group for 3 s.
+        "group.initial.rebalance.delay.ms": "0",
+    }
+    path = kafka_dir / "server.properties"
+    path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    (kafka_dir / "log4j2.properties").write_text(_LOG4J2)
+    return path
+
+
+def _cluster_id() -> str:
+    # Kafka's Uuid.randomUuid().toString(): URL-safe base64 without padding, never "-" first.
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
+def format_storage(
+    runtime: KafkaRuntime, *, properties: Path, log_path: Path, timeout_s: float
+) -> bool:
+    """Format the KRaft storage once (``kafka-storage.sh format``); later starts reuse it.
+
+    Args:
+        runtime: Java and the jars.
+        properties: The ``server.properties`` naming ``log.dirs``.
+        log_path: The broker log, which receives the tool's output.
+        timeout_s: Give up after this long.
+
+    Returns:
+        True when the storage was formatted now, False when it already was.
+
+    Raises:
+        PlatformStartError: The tool failed (its output is in the log).
+    """
+    data = Path(
+        next(
+            line.partition("=")[2]
+            for line in properties.read_text().splitlines()
+            if line.startswith("log.dirs=")
+        )
+    )
+    if (data / "meta.properties").is_file():
+        return False
+    command = [
+        runtime.java,
+        "-cp",
+        runtime.classpath,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        _cluster_id(),
+        "-c",
+        str(properties),
+    ]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a") as out:
+        out.write(f"=== formatting storage: {' '.join(command)}\n")
+        out.flush()
+        try:
+            code = subprocess.run(
+                command, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s
+            ).returncode
+        except subprocess.TimeoutExpired:
+            code = -1
+    if code != 0:
+        raise PlatformStartError(
+            f"formatting the Kafka storage in {data} failed (exit {code}); see {log_path}",
+            service="broker",
+            log_path=str(log_path),
+        )
+    return True
+
+
+def broker_command(runtime: KafkaRuntime, *, properties: Path, heap: str) -> list[str]:
+    """The command line of the Kafka broker.
+
+    Args:
+        runtime: Java and the jars.
+        properties: ``server.properties``.
+        heap: Maximum heap, e.g. ``512m``.
+
+    Returns:
+        The argument vector.
+    """
+    return [
+        runtime.java,
+        f"-Xmx{heap}",
+        f"-Xms{heap}",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={properties.parent / 'log4j2.properties'}",
+        "-cp",
+        runtime.classpath,
+        "kafka.Kafka",
+        str(properties),
+    ]
+
+
+def prepare(
+    settings: LocalSettings,
+    *,
+    state_dir: Path,
+    port: int,
+    controller_port: int,
+    env: Mapping[str, str],
+    deadline: float,
+) -> list[str]:
+    """Check Java and the jars, write the config, format the storage once; the command line.
+
+    Args:
+        settings: Host, Kafka home or cache, version and heap.
+        state_dir: The platform's state directory (``kafka/`` and ``logs/`` live there).
+        port: Client port.
+        controller_port: KRaft controller port.
+        env: The broker's environment (``JAVA_HOME``, ``PATH``).
+        deadline: ``time.monotonic()`` value the formatting must finish by.
+
+    Returns:
+        The broker's argument vector.
+
+    Raises:
+        PlatformStartError: Java or the jars are missing, or formatting failed.
+    """
+    java, major = find_java(env)
+    runtime = KafkaRuntime(java=java, java_major=major, libs=resolve_libs(settings))
+    logger.info("Apache Kafka from %s on Java %d (%s)", runtime.libs, major, java)
+    properties = write_properties(
+        kafka_dir=state_dir / "kafka",
+        host=settings.host,
+        port=port,
+        controller_port=controller_port,
+    )
+    if format_storage(
+        runtime,
+        properties=properties,
+        log_path=state_dir / "logs" / "broker.log",
+        timeout_s=max(1.0, deadline - time.monotonic()),
+    ):
+        logger.info("formatted the Kafka storage in %s", state_dir / "kafka" / "data")
+    return broker_command(runtime, properties=properties, heap=settings.kafka_heap)
