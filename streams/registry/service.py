@@ -269,10 +269,32 @@ class Registry:
                 history = [r for r in history if _property(r.metadata, group) == wanted]
         if level == "NONE" or not history:
             return []
+        earlier = [self._checkable(subject, r) for r in history]
         problems: list[str] = []
-        for problem in check_level(level, parsed, [self.parsed_record(r) for r in history]):
+        for problem in check_level(level, parsed, earlier):
             problems.append(problem.describe())
         return problems
+
+    def _checkable(self, subject: str, record: SchemaRecord) -> ParsedSchema:
+        """A stored version to check against; 409 naming it (and the way out) when unparseable.
+
+        Another tool may have written a schema this registry refuses to ``_schemas``; blaming
+        the request for it would leave the subject stuck behind a misleading message.
+        """
+        try:
+            return self.parsed_record(record)
+        except RegistryRequestError as exc:
+            why = exc.message.removeprefix("Invalid schema: ")
+            raise RegistryRequestError(
+                409,
+                codes.INCOMPATIBLE_SCHEMA,
+                f"Cannot check compatibility: version {record.version} of subject {subject!r} "
+                f"(id {record.id}) is not a valid schema for this registry ({why}); another "
+                "tool or an older registry wrote it to the log. To go on, delete that version "
+                f"(DELETE /subjects/{subject}/versions/{record.version}, if nothing reads it any "
+                f"more), or register without checking against it (PUT /config/{subject} with "
+                '{"compatibility": "NONE"}).',
+            ) from exc
 
     # --- config and mode -------------------------------------------------------------------
 
