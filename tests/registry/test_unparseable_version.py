@@ -62,9 +62,8 @@ def test_an_unparseable_stored_version_is_named_with_the_way_out(
         checked = http.post(
             "/compatibility/subjects/stuck-value/versions/latest", json={"schema": '"bytes"'}
         )
-        assert "version 1 of subject 'stuck-value' (id 100) is not a valid schema" in (
-            checked.json()["message"]
-        )
+        assert checked.status_code == 409
+        assert "(id 100) is not a valid schema" in checked.json()["message"]
 
         # The way out the message gives works.
         http.put("/config/stuck-value", json={"compatibility": "NONE"}).raise_for_status()
