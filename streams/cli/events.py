@@ -7,6 +7,7 @@ import decimal
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from typing import IO, Any
 
 import click
@@ -16,7 +17,7 @@ from streams.catalog import Catalog, CatalogStore
 from streams.cli._context import connection_settings
 from streams.config import Settings
 from streams.errors import ConfigError, SerializationError
-from streams.kafka import Consumer, Producer
+from streams.kafka import Consumer, Event, Producer
 from streams.naming import parse_product
 
 __all__ = ["produce", "tail"]
@@ -38,7 +39,7 @@ def _with_connection(command: Any) -> Any:
 @click.option(
     "--input",
     "source",
-    type=click.File("r"),
+    type=click.File("rb"),
     default="-",
     show_default=True,
     help="JSON lines to send, one event per line.",
@@ -48,7 +49,7 @@ def _with_connection(command: Any) -> Any:
 @_with_connection
 def produce(
     product: str,
-    source: IO[str],
+    source: IO[bytes],
     key_field: str | None,
     domain: str | None,
     bootstrap_servers: str | None,
@@ -60,9 +61,17 @@ def produce(
     Stops at the first bad line, naming it (events before it are sent).
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
-    name = "stdin" if source is sys.stdin else source.name
+    name = "stdin" if source is getattr(sys.stdin, "buffer", sys.stdin) else source.name
     with Producer(settings=settings, domain=domain) as producer:
-        for number, line in enumerate(source, 1):
+        # Read as bytes and decode line by line, so invalid UTF-8 is reported with its line.
+        for number, raw in enumerate(source, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    f"{name}:{number}: not valid UTF-8 (byte {raw[exc.start]:#04x} at column "
+                    f"{exc.start + 1}); write the events as UTF-8 JSON lines"
+                ) from exc
             if not line.strip():
                 continue
             try:
@@ -112,6 +121,38 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("latin-1")
     raise TypeError(type(value).__name__)
+
+
+def json_line(event: Event[Any], *, metadata: bool, notice: Callable[[str], Any]) -> bytes | None:
+    """One event as a JSON line; None (after a notice naming it) when it cannot be printed.
+
+    A viewer must not die on one event: orjson refuses values nested deeper than 255 levels
+    (and values of types it cannot write), so such an event is named and skipped.
+    """
+    record: Any = event.value
+    if metadata:
+        record = {
+            "topic": event.topic,
+            "partition": event.partition,
+            "offset": event.offset,
+            "key": event.key,
+            "headers": event.headers,
+            "value": event.value,
+        }
+    try:
+        return orjson.dumps(record, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError as exc:
+        why = "nested too deeply" if "recursion" in str(exc).lower() else str(exc)
+        notice(
+            f"{event.topic} partition {event.partition} offset {event.offset}: "
+            f"cannot print as JSON: {why}"
+        )
+        return None
+
+
+def _notice(text: str) -> None:
+    sys.stdout.buffer.flush()  # keep stdout and stderr in event order
+    click.echo(text, err=True)
 
 
 @click.command()
@@ -164,18 +205,9 @@ def tail(
                 continue
             idle_since = time.monotonic()
             for event in events:
-                record: Any = event.value
-                if metadata:
-                    record = {
-                        "topic": event.topic,
-                        "partition": event.partition,
-                        "offset": event.offset,
-                        "key": event.key,
-                        "headers": event.headers,
-                        "value": event.value,
-                    }
-                line = orjson.dumps(record, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
-                sys.stdout.buffer.write(line + b"\n")
+                line = json_line(event, metadata=metadata, notice=_notice)
+                if line is not None:
+                    sys.stdout.buffer.write(line + b"\n")
                 shown += 1
             sys.stdout.buffer.flush()
         if consumer.dead_letters.count:

@@ -11,7 +11,32 @@ from streams.errors import RegistryRequestError
 from streams.registry import codes
 from streams.registry.state import MAX_ID, RegistryState
 
-__all__ = ["choose_id"]
+__all__ = ["check_id_matches", "check_id_range", "check_version", "choose_id"]
+
+
+def check_version(version: int | None) -> None:
+    """Refuse a requested version no Confluent client can hold: 422/42202 outside 1..2^31-1.
+
+    ``0`` and ``-1`` (and no version) mean "the next one".
+    """
+    if version is not None and version not in (-1, 0) and not 1 <= version <= MAX_ID:
+        raise RegistryRequestError(
+            422,
+            codes.INVALID_VERSION,
+            f"The requested version {version} is not a valid version: versions are "
+            f"1..{MAX_ID} (a Java int). Leave 'version' out to get the next one.",
+        )
+
+
+def check_id_matches(stored: int, requested: int | None) -> None:
+    """A schema already stored keeps its id: refuse another one (Confluent's 42207)."""
+    if requested is not None and requested >= 0 and requested != stored:
+        raise RegistryRequestError(
+            422,
+            codes.ID_DOES_NOT_MATCH,
+            f"Schema already registered with id {stored} instead of input id {requested}. "
+            f"Import it with id {stored}, or leave 'id' out.",
+        )
 
 
 def choose_id(
@@ -35,6 +60,8 @@ def choose_id(
                 codes.OPERATION_NOT_PERMITTED,
                 "An explicit schema id is only accepted in IMPORT mode.",
             )
+        if reused is not None:
+            check_id_matches(reused, requested)
         _check_import(state, requested, identity)
         return requested
     if reused is not None:
@@ -49,7 +76,8 @@ def choose_id(
     return state.max_id + 1
 
 
-def _check_import(state: RegistryState, schema_id: int, identity: str) -> None:
+def check_id_range(schema_id: int) -> None:
+    """Refuse a requested id outside ``1..2^31-1`` (422), before any compatibility check."""
     if not 1 <= schema_id <= MAX_ID:
         raise RegistryRequestError(
             422,
@@ -57,6 +85,10 @@ def _check_import(state: RegistryState, schema_id: int, identity: str) -> None:
             f"Schema id {schema_id} is out of range: ids are 1..{MAX_ID} (2^31-1), the range a "
             "Confluent wire-format header (4 signed bytes) can carry.",
         )
+
+
+def _check_import(state: RegistryState, schema_id: int, identity: str) -> None:
+    check_id_range(schema_id)
     entry = state.entry(schema_id)
     if entry is not None and entry.identity != identity:
         subject, version = min(entry.holders, default=("?", 0))

@@ -5,14 +5,101 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pydantic
+from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from streams.errors import RegistryRequestError
 from streams.registry import codes
 from streams.registry._http import Request
 
-__all__ = ["flag", "page", "parse_version", "read_body", "schema_body"]
+__all__ = [
+    "config_update",
+    "flag",
+    "metadata_of",
+    "page",
+    "parse_version",
+    "read_body",
+    "schema_body",
+]
 
 _MAX_VERSION = 2**31 - 1
+
+
+class _Metadata(TypedDict, total=False):
+    """Confluent's ``Metadata``: unknown keys are dropped, as Confluent ignores them."""
+
+    tags: dict[str, list[str]]
+    properties: dict[str, str]
+    sensitive: list[str]
+
+
+# Confluent's ConfigUpdateRequest fields this registry stores or checks.
+class _ConfigUpdate(TypedDict, total=False):
+    compatibility: str
+    compatibilityLevel: str
+    compatibilityGroup: str
+    alias: str
+    normalize: bool
+    validateFields: bool
+    defaultMetadata: _Metadata
+    overrideMetadata: _Metadata
+
+
+_METADATA = pydantic.TypeAdapter(_Metadata)
+_CONFIG = pydantic.TypeAdapter(_ConfigUpdate)
+_METADATA_HELP = (
+    "metadata holds 'properties' (names to strings), 'tags' (names to lists of strings) and "
+    "'sensitive' (a list of strings)"
+)
+
+
+def _without_nulls(value: Any) -> Any:
+    # Confluent reads a null field as an absent one.
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if v is not None}
+    return value
+
+
+def _problem(exc: pydantic.ValidationError, prefix: str) -> str:
+    error = exc.errors(include_url=False)[0]
+    where = ".".join([prefix, *(str(part) for part in error["loc"])]).strip(".")
+    got = repr(error.get("input"))
+    got = got if len(got) <= 60 else got[:57] + "..."
+    return f"{where}: {error['msg'].lower()} (got {got})"
+
+
+def metadata_of(value: Any) -> dict[str, Any] | None:
+    """A schema's metadata checked against Confluent's model; 422/42201 naming the bad key."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = {k: _without_nulls(v) for k, v in _without_nulls(value).items()}
+    try:
+        return dict(_METADATA.validate_python(value, strict=True))
+    except pydantic.ValidationError as exc:
+        raise RegistryRequestError(
+            422,
+            codes.INVALID_SCHEMA,
+            f"Invalid schema: {_problem(exc, 'metadata')}; {_METADATA_HELP}.",
+        ) from exc
+
+
+def config_update(body: dict[str, Any]) -> dict[str, Any]:
+    """The known fields of a config update, type-checked; 422/42203 naming the bad field."""
+    try:
+        checked = dict(_CONFIG.validate_python(_without_nulls(body), strict=True))
+    except pydantic.ValidationError as exc:
+        problem = _problem(exc, "")
+        hint = (
+            _METADATA_HELP
+            if "Metadata" in problem.partition(":")[0]
+            else "compatibility, compatibilityGroup and alias are strings; normalize and "
+            "validateFields are booleans (true or false)"
+        )
+        raise RegistryRequestError(
+            422, codes.INVALID_COMPATIBILITY_LEVEL, f"Invalid config: {problem}; {hint}."
+        ) from exc
+    return checked
 
 
 def flag(request: Request, name: str) -> bool:
@@ -92,11 +179,7 @@ def schema_body(request: Request, *, allow_empty: bool = False) -> dict[str, Any
         raise RegistryRequestError(
             422, codes.INVALID_SCHEMA, "Invalid schema: 'references' must be a list of objects."
         )
-    metadata = body.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise RegistryRequestError(
-            422, codes.INVALID_SCHEMA, "Invalid schema: 'metadata' must be an object."
-        )
+    metadata = metadata_of(body.get("metadata"))
     for key in ("version", "id"):
         if key in body and body[key] is not None and not isinstance(body[key], int):
             raise RegistryRequestError(422, codes.INVALID_SCHEMA, f"'{key}' must be an integer.")

@@ -8,7 +8,7 @@ from streams.avro import LEVELS
 from streams.errors import RegistryRequestError
 from streams.registry import codes
 from streams.registry._http import Request
-from streams.registry._query import flag, read_body
+from streams.registry._query import config_update, flag, read_body
 from streams.registry.service import MODES, Registry
 
 __all__ = ["SettingsRoutes"]
@@ -45,11 +45,11 @@ class SettingsRoutes:
         return config
 
     async def put_config(self, request: Request, subject: str | None = None) -> Result:
-        body = read_body(request)
+        body = config_update(read_body(request))
         update: dict[str, Any] = {}
         level = body.get("compatibility", body.get("compatibilityLevel"))
         if level is not None:
-            if not isinstance(level, str) or level.upper() not in LEVELS:
+            if level.upper() not in LEVELS:
                 raise RegistryRequestError(422, codes.INVALID_COMPATIBILITY_LEVEL, _LEVEL_HELP)
             update["compatibilityLevel"] = level.upper()
         for key in ("compatibilityGroup", "normalize", "validateFields", "alias"):

@@ -17,7 +17,7 @@ import orjson
 from streams.avro import LEVELS, CompatibilityLevel, ParsedSchema, check_level, parse_schema
 from streams.errors import InvalidSchemaError, RegistryRequestError
 from streams.registry import codes
-from streams.registry._ids import choose_id
+from streams.registry._ids import check_id_matches, check_id_range, check_version, choose_id
 from streams.registry._journal import Journal
 from streams.registry.state import (
     RegistryState,
@@ -179,6 +179,7 @@ class Registry:
                 f"Subject {subject} is in read-only mode; set its mode to READWRITE first "
                 f"(PUT /mode/{subject}).",
             )
+        check_version(version)
         latest = self.state.latest(subject)
         if not schema:
             if latest is None:
@@ -193,14 +194,20 @@ class Registry:
         stored = self.state.versions(subject, deleted=True)
         for record in reversed(stored):
             if record.identity == identity and not record.deleted:
+                check_id_matches(record.id, schema_id)
                 # It may still be in flight: the answer waits for the latest staged write.
                 return record, self._journal.last
         records: list[LogRecord] = []
         reused = self.state.ids_by_identity.get(identity)
+        if reused is not None:
+            check_id_matches(reused, schema_id)
         for record in stored:
             # Confluent drops an older soft-deleted version holding the same id.
             if record.deleted and record.id == reused:
                 records.append((schema_key(subject, record.version), None))
+        # A bad id is named before any compatibility problem.
+        if schema_id is not None:
+            check_id_range(schema_id)
         self._check(subject, parsed, metadata)
         next_version = self.state.next_version(subject)
         if version is not None and version not in (next_version, -1, 0):
@@ -262,10 +269,32 @@ class Registry:
                 history = [r for r in history if _property(r.metadata, group) == wanted]
         if level == "NONE" or not history:
             return []
+        earlier = [self._checkable(subject, r) for r in history]
         problems: list[str] = []
-        for problem in check_level(level, parsed, [self.parsed_record(r) for r in history]):
+        for problem in check_level(level, parsed, earlier):
             problems.append(problem.describe())
         return problems
+
+    def _checkable(self, subject: str, record: SchemaRecord) -> ParsedSchema:
+        """A stored version to check against; 409 naming it (and the way out) when unparseable.
+
+        Another tool may have written a schema this registry refuses to ``_schemas``; blaming
+        the request for it would leave the subject stuck behind a misleading message.
+        """
+        try:
+            return self.parsed_record(record)
+        except RegistryRequestError as exc:
+            why = exc.message.removeprefix("Invalid schema: ")
+            raise RegistryRequestError(
+                409,
+                codes.INCOMPATIBLE_SCHEMA,
+                f"Cannot check compatibility: version {record.version} of subject {subject!r} "
+                f"(id {record.id}) is not a valid schema for this registry ({why}); another "
+                "tool or an older registry wrote it to the log. To go on, delete that version "
+                f"(DELETE /subjects/{subject}/versions/{record.version}, if nothing reads it any "
+                f"more), or register without checking against it (PUT /config/{subject} with "
+                '{"compatibility": "NONE"}).',
+            ) from exc
 
     # --- config and mode -------------------------------------------------------------------
 

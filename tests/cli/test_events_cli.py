@@ -81,3 +81,34 @@ def test_tail_shows_tombstones_and_joins_no_group(product: Product) -> None:
     admin = AdminClient({"bootstrap.servers": product.settings.kafka.bootstrap_servers})
     groups = admin.list_consumer_groups().result(timeout=10).valid
     assert not [g.group_id for g in groups if g.group_id.startswith("mesh-tail")]
+
+
+def test_produce_names_a_line_that_is_not_utf8(product: Product) -> None:
+    good = json.dumps(play(1)).encode() + b"\n"
+    result = CliRunner().invoke(
+        main, ["produce", product.ref.id, *flags(product)], input=good + b"\xff\xfe{}\n"
+    )
+    assert result.exit_code == 1
+    assert "stdin:2: not valid UTF-8" in result.stderr
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not a UnicodeDecodeError
+    assert len(product.read_raw()) == 1  # the good line before it was sent
+
+
+def test_tail_reports_an_event_too_deep_for_json_and_goes_on() -> None:
+    from confluent_kafka import Message
+
+    from streams.cli.events import json_line
+    from streams.kafka import Event
+
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(600):
+        node["n"] = {}
+        node = node["n"]  # type: ignore[assignment]
+    message = Message(topic="t.p.v1", partition=2, offset=7, value=b"")
+    notices: list[str] = []
+    assert json_line(Event(message, deep), metadata=False, notice=notices.append) is None
+    assert notices == ["t.p.v1 partition 2 offset 7: cannot print as JSON: nested too deeply"]
+    shallow = json_line(Event(message, {"a": 1}), metadata=True, notice=notices.append)
+    assert shallow is not None
+    assert orjson.loads(shallow)["offset"] == 7
