@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import reprlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ import fastavro
 import orjson
 
 from streams.avro import compile_validator, parse_schema
-from streams.avro.validate import InvalidValueError
+from streams.avro.validate import InvalidValueError, is_recursive
 from streams.errors import DeserializationError, SerializationError
 from streams.serialization._fastavro import make_reader, make_writer
 from streams.serialization.framing import HEADER_SIZE, header
@@ -86,7 +87,7 @@ class AvroEncoder:
                 "Nothing was sent.",
                 product=self._product or None,
             )
-        shown = repr(problem.value)
+        shown = reprlib.repr(problem.value)  # bounded: a value may nest deep
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
         fix = f"{problem.hint}" if problem.hint else "fix the value or the schema"
         return SerializationError(
@@ -139,7 +140,13 @@ class AvroDecoder:
         reader_schema, reader_named = parse(reader) if reader is not None else (None, {})
         if reader_schema is not None and reader_schema == writer_schema:
             reader_schema = None  # the same schema: no resolution needed
-        self._read = make_reader(writer_schema, writer_named, reader_schema, reader_named)
+        self._read = make_reader(
+            writer_schema,
+            writer_named,
+            reader_schema,
+            reader_named,
+            recursive=is_recursive(writer_schema, writer_named),
+        )
         self.schema_id = schema_id
 
     def __call__(self, data: bytes) -> Any:
@@ -148,6 +155,15 @@ class AvroDecoder:
         stream.seek(HEADER_SIZE)
         try:
             value = self._read(stream)
+        except RecursionError:
+            raise DeserializationError(
+                f"the Avro body for schema id {self.schema_id} nests too deep to decode (its "
+                "schema is recursive and the value exceeds Python's recursion limit); it is "
+                "corrupt or was not written by a streams producer, which refuses values nested "
+                "deeper than 100 levels",
+                reason="too-deep",
+                schema_id=self.schema_id,
+            ) from None
         except Exception as exc:  # fastavro raises many types on corrupt input
             raise DeserializationError(
                 f"corrupt Avro body for schema id {self.schema_id}: {type(exc).__name__}: {exc}",
