@@ -37,6 +37,11 @@ _ENCODE_ERRORS = (
     IndexError,
 )
 
+# Shows a value in an error message: like repr, but a deeply nested one stops after 6 levels.
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlevel = 6
+
 
 def parse(schema: str | Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """Parse a schema (JSON text or structure) with fastavro; return it and its named types."""
@@ -87,7 +92,7 @@ class AvroEncoder:
                 "Nothing was sent.",
                 product=self._product or None,
             )
-        shown = reprlib.repr(problem.value)  # bounded: a value may nest deep
+        shown = _REPR.repr(problem.value)  # bounded: a value may nest deep
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
         fix = f"{problem.hint}" if problem.hint else "fix the value or the schema"
         return SerializationError(
