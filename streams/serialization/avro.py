@@ -19,9 +19,9 @@ from typing import Any
 import fastavro
 import orjson
 
-from streams.avro import compile_validator, parse_schema
+from streams.avro import compile_validator, infinite_problem, parse_schema
 from streams.avro.validate import InvalidValueError, is_recursive
-from streams.errors import DeserializationError, SerializationError
+from streams.errors import DeserializationError, InvalidSchemaError, SerializationError
 from streams.serialization._fastavro import make_reader, make_writer
 from streams.serialization.framing import HEADER_SIZE, header
 
@@ -59,7 +59,8 @@ class AvroEncoder:
         product: Named in error messages.
 
     Raises:
-        InvalidSchemaError: ``schema`` is not valid Avro.
+        InvalidSchemaError: ``schema`` is not valid Avro, or no finite value fits it (a record
+            that always contains itself, which Avro Java and the registry accept).
     """
 
     __slots__ = ("_check", "_product", "_validator", "_write", "schema_id")
@@ -68,7 +69,12 @@ class AvroEncoder:
         self, schema: str | Mapping[str, Any], *, schema_id: int, product: str = ""
     ) -> None:
         text = schema if isinstance(schema, str) else json.dumps(schema)
-        self._validator = compile_validator(parse_schema(text))
+        parsed_schema = parse_schema(text)
+        problem = infinite_problem(parsed_schema.definition, parsed_schema.named)
+        if problem is not None:
+            where = f" of {product}" if product else ""
+            raise InvalidSchemaError(f"Schema id {schema_id}{where} cannot be written: {problem}")
+        self._validator = compile_validator(parsed_schema)
         self._check = self._validator.check
         parsed, named = parse(schema)
         self._write = make_writer(parsed, named, header(schema_id))

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from streams.errors import DeserializationError, SerializationError
+from streams.errors import DeserializationError, InvalidSchemaError, SerializationError
 from streams.serialization import AvroDecoder, AvroEncoder, header
 
 LINKED = {"type": "record", "name": "L", "fields": [{"name": "next", "type": ["null", "L"]}]}
@@ -112,3 +112,52 @@ def _tree(depth: int) -> dict[str, object]:
     for _ in range(depth - 1):
         value = {"children": [value]}
     return value
+
+
+@pytest.mark.parametrize(
+    ("schema", "field"),
+    [
+        ({"type": "record", "name": "R", "fields": [{"name": "a", "type": "R"}]}, "'a'"),
+        (  # mutual recursion: R needs a B, which needs an R
+            {
+                "type": "record",
+                "name": "R",
+                "fields": [
+                    {"name": "n", "type": "int"},
+                    {
+                        "name": "b",
+                        "type": {
+                            "type": "record",
+                            "name": "B",
+                            "fields": [{"name": "r", "type": ["R"]}],
+                        },
+                    },
+                ],
+            },
+            "'b'",
+        ),
+    ],
+)
+def test_an_encoder_for_a_record_no_finite_value_fits_is_refused(
+    schema: dict[str, object], field: str
+) -> None:
+    with pytest.raises(InvalidSchemaError, match="can never hold a value") as caught:
+        AvroEncoder(schema, schema_id=9, product="d.p")
+    assert f"record 'R' can never hold a value: its field {field}" in str(caught.value)
+    assert '["null", ...]' in str(caught.value)
+    assert "Schema id 9 of d.p" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "field_type",
+    [
+        ["null", "R"],
+        ["R", "null"],
+        {"type": "array", "items": "R"},
+        {"type": "map", "values": "R"},
+        ["null", {"type": "record", "name": "B", "fields": [{"name": "r", "type": "R"}]}],
+    ],
+)
+def test_a_recursive_record_with_a_way_out_gets_an_encoder(field_type: object) -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "a", "type": field_type}]}
+    AvroEncoder(schema, schema_id=9)
