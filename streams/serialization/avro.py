@@ -20,7 +20,7 @@ import fastavro
 import orjson
 
 from streams.avro import compile_validator, infinite_problem, parse_schema
-from streams.avro.validate import InvalidValueError, is_recursive
+from streams.avro.validate import MAX_VALUE_DEPTH, InvalidValueError, is_recursive
 from streams.errors import DeserializationError, InvalidSchemaError, SerializationError
 from streams.serialization._fastavro import make_reader, make_writer
 from streams.serialization.framing import HEADER_SIZE, header
@@ -171,7 +171,7 @@ class AvroDecoder:
                 f"the Avro body for schema id {self.schema_id} nests too deep to decode (its "
                 "schema is recursive and the value exceeds Python's recursion limit); it is "
                 "corrupt or was not written by a streams producer, which refuses values nested "
-                "deeper than 100 levels",
+                f"deeper than {MAX_VALUE_DEPTH} levels",
                 reason="too-deep",
                 schema_id=self.schema_id,
             ) from None
