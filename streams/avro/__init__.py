@@ -12,6 +12,7 @@ governance and the catalog. It holds
 
 from __future__ import annotations
 
+from streams.avro._finite import infinite_problem
 from streams.avro.compatibility import (
     LEVELS,
     CompatibilityLevel,
@@ -54,6 +55,7 @@ __all__ = [
     "compile_validator",
     "describe_type",
     "fingerprint",
+    "infinite_problem",
     "iter_docs",
     "iter_fields",
     "non_null",

@@ -122,10 +122,28 @@ def timestamp(expected: str, low: int, high: int, *, aware: bool) -> Check:
         if isinstance(value, datetime.datetime):
             if (value.utcoffset() is not None) is not aware:
                 raise InvalidValueError(expected, value, _NAIVE if aware else _AWARE)
+            if aware:
+                _in_utc_range(value, expected)
             return
         _integral(value, expected, low, high)
 
     return timestamp
+
+
+def _in_utc_range(value: datetime.datetime, expected: str) -> None:
+    """An aware datetime must stay within years 1 to 9999 once in UTC (readers convert to UTC)."""
+    offset = value.utcoffset()
+    if offset is None or not offset:
+        return
+    try:
+        value.astimezone(datetime.UTC)
+    except OverflowError:
+        raise InvalidValueError(
+            expected,
+            value,
+            "outside years 1 to 9999 once converted to UTC, so no reader could read it back; "
+            "pass a datetime within that range in UTC",
+        ) from None
 
 
 def temporal(expected: str, low: int, high: int, kind: type, hint: str) -> Check:
@@ -151,7 +169,12 @@ def floating(expected: str, *, single: bool) -> Check:
             return
         if cls is bool or not isinstance(value, int | float):
             raise InvalidValueError(expected, value)
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise InvalidValueError(
+                expected, value, f"too large for a {'32' if single else '64'}-bit float"
+            ) from None
         if math.isfinite(number) and abs(number) > limit:
             raise InvalidValueError(
                 expected, value, f"out of range for a 32-bit float (±{_FLOAT_MAX:g})"
@@ -162,8 +185,21 @@ def floating(expected: str, *, single: bool) -> Check:
 
 def string(expected: str, *, uuid_ok: bool) -> Check:
     def string(value: Any) -> None:
-        if not isinstance(value, str) and not (uuid_ok and isinstance(value, uuid.UUID)):
+        if value.__class__ is str and value.isascii():
+            return
+        if not isinstance(value, str):
+            if uuid_ok and isinstance(value, uuid.UUID):
+                return
             raise InvalidValueError(expected, value)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidValueError(
+                expected,
+                value,
+                f"not encodable as UTF-8 ({exc.reason} at index {exc.start}, e.g. a lone "
+                "surrogate from a bad decode); fix the text where it was read",
+            ) from None
 
     return string
 

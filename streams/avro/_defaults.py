@@ -19,6 +19,9 @@ __all__ = ["default_problem", "show", "type_label"]
 
 _INT_RANGE = (-(2**31), 2**31 - 1)
 _LONG_RANGE = (-(2**63), 2**63 - 1)
+# A float default at or beyond this rounds to infinity as a 32-bit float (halfway between the
+# largest float, (2 - 2**-23) * 2**127, and 2**128; ties go to even, i.e. to infinity).
+_FLOAT_ROUNDS_TO_INFINITY = (2 - 2**-24) * 2**127
 # Avro reads these strings as the IEEE special values of float and double defaults.
 _FLOAT_WORDS = frozenset({"NaN", "Infinity", "-Infinity"})
 
@@ -133,6 +136,13 @@ def _primitive_problem(kind: str, value: Any, got: str) -> str | None:
             return f"{got} is out of range for {kind} ({low} to {high})"
         ok = _is_int(value)
     elif kind in ("float", "double"):
+        if _is_int(value) or isinstance(value, float):
+            try:
+                number = float(value)
+            except OverflowError:
+                return f"{got} is out of range for a double"
+            if kind == "float" and abs(number) >= _FLOAT_ROUNDS_TO_INFINITY:
+                return f"{got} is out of range for a 32-bit float (about ±3.4028235e38)"
         ok = (
             _is_int(value)
             or isinstance(value, float)

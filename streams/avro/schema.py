@@ -13,10 +13,10 @@ producers' and consumers' codec) and no input can exhaust the stack:
   (256) deep (Avro Java has no limit of its own; its JSON parser, Jackson, stops at 1000);
 - names are at most :data:`MAX_NAME_LENGTH` characters, fixed sizes fit in 32 bits;
 - strings are valid Unicode (no lone surrogates) and numbers finite (``1e400`` is refused);
-- a ``decimal`` on ``bytes``/``fixed`` needs a positive ``precision``, a ``scale`` from 0 to the
-  precision, and a fixed big enough for the precision. Avro Java ignores an invalid decimal
-  (the values become plain bytes) while fastavro refuses to load the schema, so a producer
-  could never use it: we refuse it at registration, naming the field.
+- a ``decimal`` on ``bytes``/``fixed`` needs a positive ``precision`` that fits a Java int, a
+  ``scale`` from 0 to the precision, and a fixed big enough for the precision. Avro Java
+  ignores an invalid decimal (the values become plain bytes) while fastavro refuses to load
+  the schema, so a producer could never use it: we refuse it at registration, naming the field.
 
 The parsed structure is plain JSON data: primitives are strings (or objects when they carry
 attributes such as ``logicalType``), unions are lists, a named type is an object at the place it
@@ -405,6 +405,13 @@ class _Parser:
                 f'{what} needs a "precision": a positive integer (the number of digits), '
                 f"not {show(precision)}",
             )
+        if precision > _JAVA_INT_MAX:
+            # Avro Java reads precision and scale as Java ints (BigDecimal's limit too).
+            self._fail(
+                f"{path}/precision",
+                f'{what}\'s "precision" must be at most {_JAVA_INT_MAX} (a Java int, as Avro '
+                f"Java reads it), not {show(precision)}; give the number of digits you need",
+            )
         if not _is_int(scale) or not 0 <= scale <= precision:
             self._fail(
                 f"{path}/scale",
@@ -438,6 +445,9 @@ class _Parser:
         if not isinstance(value, str):
             self._fail(f"{path}/{key}", f'"{key}" must be a string, not {show(value)}')
         return value
+
+
+_JAVA_INT_MAX = 2**31 - 1
 
 
 def _is_int(value: Any) -> bool:

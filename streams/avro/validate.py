@@ -41,9 +41,26 @@ from streams.avro._checks import (
 from streams.avro._names import PRIMITIVES
 from streams.avro.schema import ParsedSchema
 
-__all__ = ["InvalidValueError", "Problem", "Validator", "compile_validator", "describe_expected"]
+__all__ = [
+    "MAX_VALUE_DEPTH",
+    "InvalidValueError",
+    "Problem",
+    "Validator",
+    "compile_validator",
+    "describe_expected",
+    "is_recursive",
+]
 
 _MISSING: Any = object()
+
+# How deep the dicts and lists of a value of a *recursive* schema may nest (a non-recursive
+# schema bounds its values' depth itself: types nest at most MAX_DEPTH deep). fastavro's compiled
+# writer and reader recurse in C without a check (a deep value crashes the process) and its
+# union writer re-validates the whole remaining value at every level (quadratic), so recursive
+# schemas are encoded only up to this depth and decoded with fastavro's pure-Python reader,
+# which needs about six Python frames per level: 100 levels stay well within Python's default
+# recursion limit (1000) even when the consumer's own stack is deep.
+MAX_VALUE_DEPTH = 100
 
 
 class _Never:
@@ -97,15 +114,104 @@ class Validator:
 
 
 def compile_validator(schema: ParsedSchema) -> Validator:
-    """Compile the checks of ``schema`` (do it once per schema; they are reused per value)."""
+    """Compile the checks of ``schema`` (do it once per schema; they are reused per value).
+
+    For a recursive schema both checks first bound the value's nesting depth at
+    :data:`MAX_VALUE_DEPTH`.
+    """
     fast = _Compiler(schema, full=False).compile(schema.definition)
     full = _Compiler(schema, full=True).compile(schema.definition)
     assert full is not None  # a full compiler checks every type
+    if is_recursive(schema.definition, schema.named):
+        return Validator(_bounded(fast), _bounded(full))
     return Validator(fast or _nothing, full)
 
 
 def _nothing(value: Any) -> None:
     return None
+
+
+def is_recursive(definition: Any, named: Mapping[str, Any]) -> bool:
+    """Whether ``definition`` uses a named type that is reachable from itself.
+
+    Works on this package's parsed shape and on fastavro's (both reference a named type by its
+    full name after its first, inline, definition, and list every named type in ``named``).
+    """
+
+    def refs(node: Any, out: set[str], top: bool = False) -> set[str]:
+        """The named types ``node`` uses; a named definition met inside counts as a use."""
+        if isinstance(node, str):
+            if node in named:
+                out.add(node)
+        elif isinstance(node, list):
+            for branch in node:
+                refs(branch, out)
+        elif isinstance(node, Mapping):
+            if not top and isinstance(node.get("name"), str) and node["name"] in named:
+                out.add(node["name"])
+                return out
+            for field in node.get("fields", ()):
+                refs(field["type"], out)
+            for key in ("items", "values"):
+                if key in node:
+                    refs(node[key], out)
+        return out
+
+    edges = {name: refs(node, set(), top=True) for name, node in named.items()}
+    pending = list(refs(definition, set(), top=True))
+    used: set[str] = set()
+    while pending:  # the named types the definition can reach
+        name = pending.pop()
+        if name not in used:
+            used.add(name)
+            pending.extend(edges.get(name, ()))
+    for start in used:
+        stack, visited = list(edges.get(start, ())), set()
+        while stack:
+            name = stack.pop()
+            if name == start:
+                return True
+            if name not in visited:
+                visited.add(name)
+                stack.extend(edges.get(name, ()))
+    return False
+
+
+def _bounded(check: Check | None) -> Check:
+    """``check`` after a walk that refuses values nested deeper than :data:`MAX_VALUE_DEPTH`."""
+
+    def bounded(value: Any) -> None:
+        _check_depth(value)
+        if check is not None:
+            check(value)
+
+    return bounded
+
+
+def _check_depth(value: Any) -> None:
+    # Iterative, so that the walk itself cannot exhaust the stack.
+    stack: list[tuple[Any, int, tuple[str, ...]]] = [(value, 0, ())]
+    while stack:
+        item, depth, path = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = ((str(key), child) for key, child in item.items())
+        elif isinstance(item, list | tuple):
+            children = ((f"[{index}]", child) for index, child in enumerate(item))
+        else:
+            continue
+        if depth == MAX_VALUE_DEPTH:
+            exc = InvalidValueError(
+                f"at most {MAX_VALUE_DEPTH} levels of nesting",
+                item,
+                f"the value nests deeper than {MAX_VALUE_DEPTH} levels, the limit for values "
+                "of recursive schemas (so that every consumer can read them back); flatten it "
+                "or split it into several events",
+            )
+            exc.path = ["...", *reversed(path[:8])] if len(path) > 8 else [*reversed(path)]
+            raise exc
+        for step, child in children:
+            if isinstance(child, Mapping | list | tuple):
+                stack.append((child, depth + 1, (*path, step)))
 
 
 def describe_expected(node: Any, named: Mapping[str, Any]) -> str:

@@ -59,6 +59,15 @@ class _Failures:
         return taken
 
 
+def _wrong_argument(name: str, value: Any, expected: str) -> TypeError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return TypeError(
+        f"emit: {name} must be {expected}, got {shown} ({type(value).__name__}); convert it "
+        "(e.g. str(...)) before emitting. Nothing was sent."
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Target:
     """Everything emit needs for one product, resolved once."""
@@ -128,7 +137,19 @@ class Producer:
                 (names the field path, the expected type and the value); nothing was sent.
             SchemaError: The product has no registered schema.
             OwnershipError: The producer's domain does not own the product.
+            TypeError: ``key``, ``trace_id`` or a header value has a wrong type (names the
+                argument); nothing was sent.
         """
+        if key is not None and key.__class__ is not str and not isinstance(key, bytes):
+            raise _wrong_argument("key", key, "a str, bytes or None")
+        if trace_id is not None and trace_id.__class__ is not str:
+            raise _wrong_argument("trace_id", trace_id, "a str or None")
+        if headers:
+            for name, item in headers.items():
+                if not isinstance(name, str):
+                    raise _wrong_argument("a header name", name, "a str")
+                if not isinstance(item, str | bytes):
+                    raise _wrong_argument(f"headers[{name!r}]", item, "a str or bytes")
         target = self._targets.get(product)
         if target is None:
             target = self._resolve(product)

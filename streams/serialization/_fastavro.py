@@ -9,6 +9,10 @@ types collected once. They are internal, so they are looked up defensively: when
 missing or their shape changed, the public functions are used (slower, same bytes): at import,
 :func:`_probe` encodes and decodes a small datum through both and keeps the internal ones only
 when they agree. ``tests/serialization`` checks both paths agree on a real schema too.
+
+A recursive writer schema is read with fastavro's pure-Python reader instead: the compiled one
+recurses in C without a check, so one deeply nested message would crash the process, while the
+pure-Python one raises :class:`RecursionError`, which the decoder turns into a dead letter.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import fastavro
+from fastavro import _read_py
 
 logger = logging.getLogger(__name__)
 
@@ -114,9 +119,24 @@ def make_writer(schema: Any, named: dict[str, Any], header: bytes) -> Callable[[
 
 
 def make_reader(
-    writer: Any, writer_named: dict[str, Any], reader: Any | None, reader_named: dict[str, Any]
+    writer: Any,
+    writer_named: dict[str, Any],
+    reader: Any | None,
+    reader_named: dict[str, Any],
+    *,
+    recursive: bool = False,
 ) -> Callable[[io.BytesIO], Any]:
-    """A function that decodes one datum from a stream positioned at its first Avro byte."""
+    """A function that decodes one datum from a stream positioned at its first Avro byte.
+
+    ``recursive``: the writer schema is recursive, so a datum may nest without bound; it is then
+    read in pure Python (see the module docstring), which raises RecursionError when too deep.
+    """
+    if recursive:
+
+        def read_py(stream: io.BytesIO) -> Any:
+            return _read_py.schemaless_reader(stream, writer, reader)
+
+        return read_py
     if FAST:
         named = {"writer": writer_named, "reader": reader_named}
 

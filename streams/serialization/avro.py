@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import io
 import json
+import reprlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import fastavro
 import orjson
 
-from streams.avro import compile_validator, parse_schema
-from streams.avro.validate import InvalidValueError
-from streams.errors import DeserializationError, SerializationError
+from streams.avro import compile_validator, infinite_problem, parse_schema
+from streams.avro.validate import MAX_VALUE_DEPTH, InvalidValueError, is_recursive
+from streams.errors import DeserializationError, InvalidSchemaError, SerializationError
 from streams.serialization._fastavro import make_reader, make_writer
 from streams.serialization.framing import HEADER_SIZE, header
 
@@ -35,6 +36,11 @@ _ENCODE_ERRORS = (
     OverflowError,
     IndexError,
 )
+
+# Shows a value in an error message: like repr, but a deeply nested one stops after 6 levels.
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlevel = 6
 
 
 def parse(schema: str | Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -53,7 +59,8 @@ class AvroEncoder:
         product: Named in error messages.
 
     Raises:
-        InvalidSchemaError: ``schema`` is not valid Avro.
+        InvalidSchemaError: ``schema`` is not valid Avro, or no finite value fits it (a record
+            that always contains itself, which Avro Java and the registry accept).
     """
 
     __slots__ = ("_check", "_product", "_validator", "_write", "schema_id")
@@ -62,7 +69,12 @@ class AvroEncoder:
         self, schema: str | Mapping[str, Any], *, schema_id: int, product: str = ""
     ) -> None:
         text = schema if isinstance(schema, str) else json.dumps(schema)
-        self._validator = compile_validator(parse_schema(text))
+        parsed_schema = parse_schema(text)
+        problem = infinite_problem(parsed_schema.definition, parsed_schema.named)
+        if problem is not None:
+            where = f" of {product}" if product else ""
+            raise InvalidSchemaError(f"Schema id {schema_id}{where} cannot be written: {problem}")
+        self._validator = compile_validator(parsed_schema)
         self._check = self._validator.check
         parsed, named = parse(schema)
         self._write = make_writer(parsed, named, header(schema_id))
@@ -86,7 +98,7 @@ class AvroEncoder:
                 "Nothing was sent.",
                 product=self._product or None,
             )
-        shown = repr(problem.value)
+        shown = _REPR.repr(problem.value)  # bounded: a value may nest deep
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
         fix = f"{problem.hint}" if problem.hint else "fix the value or the schema"
         return SerializationError(
@@ -139,7 +151,13 @@ class AvroDecoder:
         reader_schema, reader_named = parse(reader) if reader is not None else (None, {})
         if reader_schema is not None and reader_schema == writer_schema:
             reader_schema = None  # the same schema: no resolution needed
-        self._read = make_reader(writer_schema, writer_named, reader_schema, reader_named)
+        self._read = make_reader(
+            writer_schema,
+            writer_named,
+            reader_schema,
+            reader_named,
+            recursive=is_recursive(writer_schema, writer_named),
+        )
         self.schema_id = schema_id
 
     def __call__(self, data: bytes) -> Any:
@@ -148,6 +166,15 @@ class AvroDecoder:
         stream.seek(HEADER_SIZE)
         try:
             value = self._read(stream)
+        except RecursionError:
+            raise DeserializationError(
+                f"the Avro body for schema id {self.schema_id} nests too deep to decode (its "
+                "schema is recursive and the value exceeds Python's recursion limit); it is "
+                "corrupt or was not written by a streams producer, which refuses values nested "
+                f"deeper than {MAX_VALUE_DEPTH} levels",
+                reason="too-deep",
+                schema_id=self.schema_id,
+            ) from None
         except Exception as exc:  # fastavro raises many types on corrupt input
             raise DeserializationError(
                 f"corrupt Avro body for schema id {self.schema_id}: {type(exc).__name__}: {exc}",

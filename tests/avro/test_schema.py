@@ -306,6 +306,16 @@ INVALID: list[tuple[str, Any, str]] = [
     ("duplicate-branch", ["null", "int", {"type": "int"}], r"/2: the union has 'int' twice"),
     ("doc-not-text", rec(doc=1), '"doc" must be a string'),
     ("bad-alias", rec(aliases=["ok", "not ok"]), r"/aliases/1.*invalid name"),
+    (
+        "decimal-precision-beyond-a-java-int",
+        {"type": "bytes", "logicalType": "decimal", "precision": 99999999999999999999999},
+        r"/precision: .*at most 2147483647.*not 99999999999999999999999",
+    ),
+    (
+        "decimal-scale-beyond-a-java-int",
+        {"type": "bytes", "logicalType": "decimal", "precision": 5, "scale": 2**40},
+        r"/scale: .*from 0 to its precision \(5\)",
+    ),
 ]
 
 
@@ -330,6 +340,9 @@ INVALID_DEFAULTS: list[tuple[str, Any, Any, str]] = [
     ("union-first-branch-string", ["string", "null"], None, "must match its first branch"),
     ("empty-union", [], None, "empty union"),
     ("float-list", "float", [], "not a valid 'float'"),  # was a TypeError (a 500)
+    ("float-beyond-32-bits", "float", 1e39, r"1e\+39 is out of range for a 32-bit float"),
+    ("int-beyond-32-bit-float", "float", 2**128, "out of range for a 32-bit float"),
+    ("int-beyond-a-double", "double", 10**400, "out of range for a double"),
     ("uuid-not-a-uuid", {"type": "string", "logicalType": "uuid"}, "x", "not a UUID"),
     ("double-object", "double", {}, "not a valid 'double'"),
     ("enum-unknown-symbol", {"type": "enum", "name": "E", "symbols": ["A"]}, "B", "not a symbol"),
@@ -346,6 +359,9 @@ INVALID_DEFAULTS: list[tuple[str, Any, Any, str]] = [
 VALID_DEFAULTS: list[tuple[str, Any, Any]] = [
     ("int-for-double", "double", 1),
     ("int-for-float", "float", -3),
+    ("float-max-as-java-prints-it", "float", 3.4028235e38),
+    ("float-max-negative", "float", -3.4028235e38),
+    ("double-large", "double", 1e308),
     ("nan-for-double", "double", "NaN"),
     ("int-min", "int", -(2**31)),
     ("long-max", "long", 2**63 - 1),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from streams.cli import main
@@ -49,6 +50,22 @@ def test_produce_names_the_bad_line_and_field(product: Product) -> None:
     assert "stdin:2: invalid event for" in result.stderr
     assert "field 'ms_played' expects long, got 'long'" in result.stderr
     assert len(product.read_raw()) == 1  # the good line before it was sent
+
+
+def test_produce_keeps_big_integers_exact(product: Product) -> None:
+    """orjson reads an integer beyond 64 bits as a float: the error showed 1.18e+21 (float)."""
+    lines = json.dumps(play(1, ms_played=2**70)) + "\n"
+    result = CliRunner().invoke(main, ["produce", product.ref.id, *flags(product)], input=lines)
+    assert result.exit_code == 1
+    assert f"field 'ms_played' expects long, got {2**70} (int)" in result.stderr
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_produce_rejects_non_standard_json_numbers(product: Product, constant: str) -> None:
+    line = json.dumps(play(1))[:-1] + f', "extra": {constant}}}\n'
+    result = CliRunner().invoke(main, ["produce", product.ref.id, *flags(product)], input=line)
+    assert result.exit_code == 1
+    assert "stdin:1: not valid JSON" in result.stderr
 
 
 def test_produce_rejects_non_json(product: Product) -> None:

@@ -110,3 +110,22 @@ def test_a_failed_flush_does_not_fail_the_next_one(product: Product) -> None:
         assert producer.failed == 2
     finally:
         producer.close(1)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"key": 123}, "key must be a str, bytes or None, got 123 (int)"),
+        ({"trace_id": 5}, "trace_id must be a str or None, got 5 (int)"),
+        ({"headers": {"origin": 5}}, "headers['origin'] must be a str or bytes, got 5 (int)"),
+        ({"headers": {7: "x"}}, "a header name must be a str, got 7 (int)"),
+    ],
+)
+def test_wrong_argument_types_are_named(
+    product: Product, arguments: dict[str, object], named: str
+) -> None:
+    with Producer(settings=product.settings) as producer:
+        with pytest.raises(TypeError) as caught:
+            producer.emit(product.ref.id, play(1), **arguments)  # type: ignore[arg-type]
+        assert named in str(caught.value)
+        assert producer.sent == 0
