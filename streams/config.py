@@ -1,21 +1,60 @@
 """Settings: one frozen pydantic-settings tree.
 
 Precedence is flags > environment (``STREAMS_`` prefix, ``__`` between levels, e.g.
-``STREAMS_KAFKA__BOOTSTRAP_SERVERS``) > ``.env`` > defaults. Library code receives a
-:class:`Settings` object; it never reads ``os.environ`` itself.
+``STREAMS_KAFKA__BOOTSTRAP_SERVERS``) > ``.env`` > a profile (:func:`load_settings`) >
+defaults. Library code receives a :class:`Settings` object; it never reads ``os.environ``
+itself.
+
+The connection settings are translated to client configurations in exactly one place each:
+:meth:`KafkaSettings.librdkafka` (the dotted librdkafka dict) and
+:meth:`RegistrySettings.client_conf` (confluent-kafka's ``SchemaRegistryClient`` dict).
+Secrets are :class:`~pydantic.SecretStr`, so printing or logging the settings masks them.
 """
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-__all__ = ["BrokerKind", "KafkaSettings", "LocalSettings", "RegistrySettings", "Settings"]
+from streams.errors import ConfigError
+
+__all__ = [
+    "PROFILE_FILES",
+    "BrokerKind",
+    "KafkaSettings",
+    "LocalSettings",
+    "RegistrySettings",
+    "SaslMechanism",
+    "SecurityProtocol",
+    "Settings",
+    "load_settings",
+]
 
 BrokerKind = Literal["tansu", "kafka"]
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
+
+PROFILE_FILES: tuple[Path, ...] = (Path("mesh.toml"), Path("~/.config/streams/profiles.toml"))
+"""Where ``--profile NAME`` looks, first match wins: ``./mesh.toml``, then the user's file."""
+
+LibrdkafkaValue = str | int | float | bool
+
+
+def _check_file(setting: str, path: Path | None) -> None:
+    if path is not None and not path.expanduser().is_file():
+        raise ValueError(
+            f"{setting}: file {str(path)!r} does not exist; give the path of a readable file"
+        )
 
 
 class KafkaSettings(BaseModel):
@@ -28,15 +67,84 @@ class KafkaSettings(BaseModel):
         default=6000,
         description="Short by default: the embedded broker holds group joins for half of it.",
     )
-    extra: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, description="Escape hatch: raw librdkafka properties."
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = Field(
+        default=None, description="Required with SASL_PLAINTEXT and SASL_SSL."
+    )
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: Path | None = Field(
+        default=None, description="CA bundle (PEM) that signed the brokers' certificates."
+    )
+    ssl_certificate_location: Path | None = Field(
+        default=None, description="Client certificate (PEM), for mutual TLS."
+    )
+    ssl_key_location: Path | None = Field(default=None, description="Client private key (PEM).")
+    ssl_key_password: SecretStr | None = None
+    ssl_endpoint_identification: bool = Field(
+        default=True, description="Check that the broker certificate names the host (https)."
+    )
+    extra: dict[str, LibrdkafkaValue] = Field(
+        default_factory=dict,
+        description="Escape hatch: raw librdkafka properties, applied over the typed ones.",
     )
 
-    def librdkafka(
-        self, **overrides: str | int | float | bool
-    ) -> dict[str, str | int | float | bool]:
-        """The dotted librdkafka configuration: the one place it is built."""
-        conf: dict[str, str | int | float | bool] = {"bootstrap.servers": self.bootstrap_servers}
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaSettings:
+        sasl = self.security_protocol.startswith("SASL_")
+        prefix = "kafka."
+        if sasl and self.sasl_mechanism is None:
+            raise ValueError(
+                f"{prefix}sasl_mechanism: security_protocol {self.security_protocol} needs a "
+                "SASL mechanism; set STREAMS_KAFKA__SASL_MECHANISM to PLAIN, SCRAM-SHA-256, "
+                "SCRAM-SHA-512 or OAUTHBEARER"
+            )
+        if sasl and self.sasl_mechanism != "OAUTHBEARER":
+            for name in ("sasl_username", "sasl_password"):
+                if getattr(self, name) is None:
+                    raise ValueError(
+                        f"{prefix}{name}: SASL mechanism {self.sasl_mechanism} needs a user "
+                        f"name and password; set STREAMS_KAFKA__{name.upper()}"
+                    )
+        if not sasl and self.sasl_mechanism is not None:
+            raise ValueError(
+                f"{prefix}sasl_mechanism: set but security_protocol is "
+                f"{self.security_protocol}; use SASL_PLAINTEXT or SASL_SSL, or drop it"
+            )
+        if (self.ssl_certificate_location is None) != (self.ssl_key_location is None):
+            raise ValueError(
+                f"{prefix}ssl_certificate_location / ssl_key_location: mutual TLS needs both "
+                "the client certificate and its key"
+            )
+        for name in ("ssl_ca_location", "ssl_certificate_location", "ssl_key_location"):
+            _check_file(prefix + name, getattr(self, name))
+        return self
+
+    def librdkafka(self, **overrides: LibrdkafkaValue) -> dict[str, LibrdkafkaValue]:
+        """The dotted librdkafka configuration: the one place it is built.
+
+        Args:
+            overrides: Per-client properties, underscores for dots (``group_id="g"``).
+        """
+        conf: dict[str, LibrdkafkaValue] = {"bootstrap.servers": self.bootstrap_servers}
+        if self.security_protocol != "PLAINTEXT":
+            conf["security.protocol"] = self.security_protocol
+        if self.sasl_mechanism is not None:
+            conf["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username is not None:
+            conf["sasl.username"] = self.sasl_username
+        if self.sasl_password is not None:
+            conf["sasl.password"] = self.sasl_password.get_secret_value()
+        files = {
+            "ssl.ca.location": self.ssl_ca_location,
+            "ssl.certificate.location": self.ssl_certificate_location,
+            "ssl.key.location": self.ssl_key_location,
+        }
+        conf.update({key: str(path.expanduser()) for key, path in files.items() if path})
+        if self.ssl_key_password is not None:
+            conf["ssl.key.password"] = self.ssl_key_password.get_secret_value()
+        if self.security_protocol.endswith("SSL") and not self.ssl_endpoint_identification:
+            conf["ssl.endpoint.identification.algorithm"] = "none"
         conf.update(self.extra)
         conf.update({key.replace("_", "."): value for key, value in overrides.items()})
         return conf
@@ -49,6 +157,36 @@ class RegistrySettings(BaseModel):
 
     url: str = "http://127.0.0.1:8081"
     topic: str = Field(default="_schemas", description="Compacted topic that stores the registry.")
+    basic_auth_username: str | None = None
+    basic_auth_password: SecretStr | None = None
+    ssl_ca_location: Path | None = Field(
+        default=None, description="CA bundle (PEM) that signed the registry's certificate."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RegistrySettings:
+        if (self.basic_auth_username is None) != (self.basic_auth_password is None):
+            raise ValueError(
+                "registry.basic_auth_username / registry.basic_auth_password: basic auth needs "
+                "both; set STREAMS_REGISTRY__BASIC_AUTH_USERNAME and ..._PASSWORD"
+            )
+        _check_file("registry.ssl_ca_location", self.ssl_ca_location)
+        return self
+
+    def client_conf(self, **overrides: str | int) -> dict[str, str | int]:
+        """The ``SchemaRegistryClient`` configuration: the one place it is built.
+
+        Args:
+            overrides: Further client properties, underscores for dots (``max_retries=0``).
+        """
+        conf: dict[str, str | int] = {"url": self.url}
+        if self.basic_auth_username is not None and self.basic_auth_password is not None:
+            secret = self.basic_auth_password.get_secret_value()
+            conf["basic.auth.user.info"] = f"{self.basic_auth_username}:{secret}"
+        if self.ssl_ca_location is not None:
+            conf["ssl.ca.location"] = str(self.ssl_ca_location.expanduser())
+        conf.update({key.replace("_", "."): value for key, value in overrides.items()})
+        return conf
 
 
 class LocalSettings(BaseModel):
@@ -95,3 +233,91 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     registry: RegistrySettings = RegistrySettings()
     local: LocalSettings = LocalSettings()
+
+
+class _ProfileSource(PydanticBaseSettingsSource):
+    """One table of a profile file, below ``.env`` in precedence."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = dict(values)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+def _read_profile(name: str, files: Sequence[Path]) -> dict[str, Any]:
+    seen: list[str] = []
+    for file in files:
+        path = file.expanduser()
+        if not path.is_file():
+            continue
+        try:
+            tables = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"profile file {path}: invalid TOML: {exc}") from exc
+        profiles = tables.get("profiles", {})
+        if name in profiles:
+            profile = profiles[name]
+            if not isinstance(profile, dict):
+                raise ConfigError(f"profile file {path}: [profiles.{name}] must be a table")
+            return profile
+        seen += [f"{key} ({path})" for key in profiles]
+    where = ", ".join(str(file) for file in files)
+    known = ", ".join(seen) or "none"
+    raise ConfigError(
+        f"profile {name!r} not found in {where}; add a [profiles.{name}] table "
+        f"(known profiles: {known})"
+    )
+
+
+def load_settings(
+    *, profile: str | None = None, profile_files: Sequence[Path] = PROFILE_FILES
+) -> Settings:
+    """Settings from the environment, ``.env`` and optionally a named profile.
+
+    A profile is a ``[profiles.NAME]`` table (with ``kafka``/``registry``/``local`` sub-tables)
+    in the first of ``profile_files`` that has it. Environment variables and ``.env`` still
+    override it, so one secret can come from the environment and the rest from the profile.
+
+    Raises:
+        ConfigError: The profile is missing, or a setting is invalid (the message names it).
+    """
+    values = {} if profile is None else _read_profile(profile, profile_files)
+
+    class _Profiled(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            profiled = _ProfileSource(settings_cls, values)
+            return init_settings, env_settings, dotenv_settings, profiled, file_secret_settings
+
+    try:
+        loaded = _Profiled()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, profile)) from exc
+    return Settings.model_construct(
+        _fields_set=loaded.model_fields_set,
+        kafka=loaded.kafka,
+        registry=loaded.registry,
+        local=loaded.local,
+    )
+
+
+def _describe(exc: ValidationError, profile: str | None) -> str:
+    where = f" (profile {profile!r})" if profile else ""
+    problems = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function"))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(message if message.startswith(path) and path else f"{path}: {message}")
+    return f"invalid settings{where}: " + "; ".join(problems)

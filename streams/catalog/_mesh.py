@@ -63,7 +63,7 @@ class Mesh:
     def registry(self) -> SchemaRegistryClient:
         """The registry client, created on first use."""
         if self._registry is None:
-            self._registry = SchemaRegistryClient({"url": self.settings.registry.url})
+            self._registry = SchemaRegistryClient(self.settings.registry.client_conf())
         return self._registry
 
     @property

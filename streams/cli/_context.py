@@ -1,22 +1,25 @@
 """Settings for commands that talk to Kafka and the registry.
 
-Precedence: flags > environment / ``.env`` > the platform ``mesh up`` started (read from its state
-file, so ``mesh up --free-ports`` needs no further configuration) > defaults.
+Precedence: flags > environment / ``.env`` > a ``--profile`` > the platform ``mesh up`` started
+(read from its state file, so ``mesh up --free-ports`` needs no further configuration) > defaults.
 """
 
 from __future__ import annotations
 
-from streams.config import Settings
+from streams.config import Settings, load_settings
 from streams.local import status
 
 __all__ = ["connection_settings"]
 
 
 def connection_settings(
-    *, bootstrap_servers: str | None = None, registry_url: str | None = None
+    *,
+    bootstrap_servers: str | None = None,
+    registry_url: str | None = None,
+    profile: str | None = None,
 ) -> Settings:
     """Settings whose Kafka and registry addresses follow the precedence above."""
-    settings = Settings()
+    settings = load_settings(profile=profile)
     kafka = settings.kafka
     registry = settings.registry
     running = status(settings.local.state_dir)

@@ -95,7 +95,7 @@ class Consumer:
         if reader_schema is not None:
             _check_reader(reader_schema)
         self.group_id = group_id
-        self._schemas = schemas or SchemaSource(url=settings.registry.url)
+        self._schemas = schemas or SchemaSource.from_settings(settings.registry)
         self._reader = reader_schema
         self._model = model
         self._tombstones = tombstones

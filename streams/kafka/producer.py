@@ -103,7 +103,7 @@ class Producer:
     ) -> None:
         settings = settings or Settings()
         self._domain = domain
-        self._schemas = schemas or SchemaSource(url=settings.registry.url)
+        self._schemas = schemas or SchemaSource.from_settings(settings.registry)
         self._failures = _Failures()
         conf: dict[str, Any] = settings.kafka.librdkafka(linger_ms=5)
         conf.update(

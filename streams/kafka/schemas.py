@@ -6,13 +6,14 @@ it too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from streams.config import RegistrySettings
 from streams.errors import (
     DeserializationError,
     RegistryUnavailableError,
@@ -88,16 +89,28 @@ class SchemaSource:
     The client caches what it fetched, so each schema is fetched once per process.
     """
 
-    def __init__(self, *, url: str, client: SchemaRegistryClient | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        client: SchemaRegistryClient | None = None,
+        conf: Mapping[str, str | int] | None = None,
+    ) -> None:
         self.url = url
         self._client = client
+        self._conf = dict(conf) if conf is not None else RegistrySettings(url=url).client_conf()
         self._owned = client is None
+
+    @classmethod
+    def from_settings(cls, settings: RegistrySettings) -> SchemaSource:
+        """A source for the registry ``settings`` describe (URL, credentials, TLS)."""
+        return cls(url=settings.url, conf=settings.client_conf())
 
     @property
     def client(self) -> SchemaRegistryClient:
         """The registry client, created on first use."""
         if self._client is None:
-            self._client = SchemaRegistryClient({"url": self.url})
+            self._client = SchemaRegistryClient(self._conf)
         return self._client
 
     def latest(self, subject: str) -> tuple[int, str]:

@@ -1,0 +1,193 @@
+"""Settings: translation to client configs, validation, precedence, profiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import certifi
+import pytest
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from pydantic import ValidationError
+
+from streams.config import KafkaSettings, RegistrySettings, load_settings
+from streams.errors import ConfigError
+
+
+@pytest.fixture
+def pem(tmp_path: Path) -> Path:
+    path = tmp_path / "ca.pem"
+    path.write_text("-----BEGIN CERTIFICATE-----\n")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No STREAMS_ variable or .env from the developer's shell leaks into these tests."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("STREAMS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_plaintext_is_only_the_bootstrap_servers() -> None:
+    assert KafkaSettings(bootstrap_servers="b:9092").librdkafka() == {"bootstrap.servers": "b:9092"}
+
+
+def test_every_kafka_option_maps_to_its_librdkafka_key(pem: Path) -> None:
+    settings = KafkaSettings(
+        bootstrap_servers="b1:9093,b2:9093",
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="alice",
+        sasl_password="s3cret",  # type: ignore[arg-type]
+        ssl_ca_location=pem,
+        ssl_certificate_location=pem,
+        ssl_key_location=pem,
+        ssl_key_password="keypass",  # type: ignore[arg-type]
+        ssl_endpoint_identification=False,
+        extra={"client.id": "me", "sasl.username": "overridden"},
+    )
+    assert settings.librdkafka(group_id="g") == {
+        "bootstrap.servers": "b1:9093,b2:9093",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "overridden",
+        "sasl.password": "s3cret",
+        "ssl.ca.location": str(pem),
+        "ssl.certificate.location": str(pem),
+        "ssl.key.location": str(pem),
+        "ssl.key.password": "keypass",
+        "ssl.endpoint.identification.algorithm": "none",
+        "client.id": "me",
+        "group.id": "g",
+    }
+
+
+def test_secrets_are_masked_when_printed() -> None:
+    settings = KafkaSettings(
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="PLAIN",
+        sasl_username="alice",
+        sasl_password="s3cret",  # type: ignore[arg-type]
+    )
+    registry = RegistrySettings(basic_auth_username="u", basic_auth_password="p4ss")  # type: ignore[arg-type]
+    assert "s3cret" not in repr(settings)
+    assert "s3cret" not in str(settings.model_dump())
+    assert "p4ss" not in repr(registry)
+
+
+def test_every_registry_option_maps_to_its_client_key(pem: Path) -> None:
+    settings = RegistrySettings(
+        url="https://registry:8081",
+        basic_auth_username="key",
+        basic_auth_password="secret",  # type: ignore[arg-type]
+        ssl_ca_location=pem,
+    )
+    assert settings.client_conf(max_retries=0) == {
+        "url": "https://registry:8081",
+        "basic.auth.user.info": "key:secret",
+        "ssl.ca.location": str(pem),
+        "max.retries": 0,
+    }
+    assert RegistrySettings(url="http://r:1").client_conf() == {"url": "http://r:1"}
+
+
+def test_confluents_client_accepts_the_registry_conf() -> None:
+    """The client refuses unknown keys (e.g. the Java-only basic.auth.credentials.source)."""
+    pem = Path(certifi.where())  # a real CA bundle: the client loads it
+    settings = RegistrySettings(
+        url="https://registry:8081",
+        basic_auth_username="key",
+        basic_auth_password="secret",  # type: ignore[arg-type]
+        ssl_ca_location=pem,
+    )
+    with SchemaRegistryClient(settings.client_conf(max_retries=0, timeout=3)):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"security_protocol": "SASL_SSL"}, "kafka.sasl_mechanism"),
+        (
+            {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN"},
+            "kafka.sasl_username",
+        ),
+        ({"sasl_mechanism": "PLAIN"}, "kafka.sasl_mechanism"),
+        ({"ssl_ca_location": "/nonexistent/ca.pem"}, "kafka.ssl_ca_location"),
+        ({"ssl_key_location": "/nonexistent/key.pem"}, "ssl_certificate_location"),
+        ({"security_protocol": "TLS"}, "security_protocol"),
+    ],
+)
+def test_invalid_kafka_settings_name_the_setting(kwargs: dict[str, str], named: str) -> None:
+    with pytest.raises(ValidationError, match=named):
+        KafkaSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_registry_basic_auth_needs_both_halves() -> None:
+    with pytest.raises(ValidationError, match=r"registry\.basic_auth_username"):
+        RegistrySettings(basic_auth_username="u")
+
+
+def test_load_settings_error_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMS_KAFKA__SECURITY_PROTOCOL", "SASL_SSL")
+    with pytest.raises(ConfigError, match=r"kafka\.sasl_mechanism: security_protocol SASL_SSL"):
+        load_settings()
+
+
+def _profiles(tmp_path: Path) -> Path:
+    path = tmp_path / "mesh.toml"
+    path.write_text(
+        """
+[profiles.prod.kafka]
+bootstrap_servers = "prod:9092"
+security_protocol = "SASL_SSL"
+sasl_mechanism = "PLAIN"
+sasl_username = "from-profile"
+sasl_password = "profile-secret"
+session_timeout_ms = 10000
+
+[profiles.prod.registry]
+url = "https://registry.prod"
+"""
+    )
+    return path
+
+
+def test_a_profile_fills_the_settings(tmp_path: Path) -> None:
+    settings = load_settings(profile="prod", profile_files=[_profiles(tmp_path)])
+    assert settings.kafka.librdkafka()["sasl.username"] == "from-profile"
+    assert settings.kafka.bootstrap_servers == "prod:9092"
+    assert settings.registry.url == "https://registry.prod"
+
+
+def test_precedence_env_over_dotenv_over_profile_over_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profiles = _profiles(tmp_path)
+    (tmp_path / ".env").write_text(
+        "STREAMS_KAFKA__SASL_USERNAME=from-dotenv\nSTREAMS_KAFKA__BOOTSTRAP_SERVERS=dotenv:9092\n"
+    )
+    monkeypatch.setenv("STREAMS_KAFKA__BOOTSTRAP_SERVERS", "env:9092")
+    settings = load_settings(profile="prod", profile_files=[profiles])
+    assert settings.kafka.bootstrap_servers == "env:9092"  # env > .env
+    assert settings.kafka.sasl_username == "from-dotenv"  # .env > profile
+    assert settings.kafka.session_timeout_ms == 10000  # profile > defaults
+    assert settings.local.broker_port == 9092  # defaults
+
+
+def test_flags_beat_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.cli._context import connection_settings
+
+    monkeypatch.setenv("STREAMS_KAFKA__BOOTSTRAP_SERVERS", "env:9092")
+    monkeypatch.setenv("STREAMS_LOCAL__STATE_DIR", str(tmp_path / "none"))
+    settings = connection_settings(bootstrap_servers="flag:9092", registry_url="http://flag")
+    assert settings.kafka.bootstrap_servers == "flag:9092"
+    assert settings.registry.url == "http://flag"
+
+
+def test_a_missing_profile_lists_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"profile 'qa' not found.*known profiles: prod"):
+        load_settings(profile="qa", profile_files=[_profiles(tmp_path)])
