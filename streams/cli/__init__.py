@@ -13,6 +13,7 @@ import click
 
 from streams.cli._output import configure_logging, print_error
 from streams.cli.codegen import codegen
+from streams.cli.doctor import doctor
 from streams.cli.events import produce, tail
 from streams.cli.kafka import kafka
 from streams.cli.platform import down, status, up
@@ -57,5 +58,6 @@ main.add_command(kafka)
 main.add_command(registry)
 main.add_command(product)
 main.add_command(codegen)
+main.add_command(doctor)
 main.add_command(produce)
 main.add_command(tail)
