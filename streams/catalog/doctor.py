@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
@@ -66,12 +66,25 @@ class _Doctor:
         self.url = settings.registry.url
         conf = settings.kafka.librdkafka(socket_timeout_ms=int(timeout_s * 1000))
         conf["log_level"] = 0  # the finding says what failed; librdkafka's retries are noise
+        # Authentication failures reach only the error callback, not list_topics' exception.
+        self.errors: list[KafkaError] = []
+        conf["error_cb"] = self.errors.append
         self.admin = AdminClient(conf)
 
     def broker(self) -> Finding:
         try:
             metadata = self.admin.list_topics(timeout=self.timeout_s)
         except KafkaException as exc:
+            self.admin.poll(0)  # serves the error callback
+            refused = [e for e in self.errors if e.code() == KafkaError._AUTHENTICATION]
+            if refused:
+                return Finding(
+                    "broker",
+                    "failed",
+                    f"Kafka at {self.servers} refused the credentials: {refused[-1].str()}",
+                    "check kafka.sasl_mechanism, kafka.sasl_username and kafka.sasl_password "
+                    "(STREAMS_KAFKA__SASL_PASSWORD), or the client certificate",
+                )
             return Finding(
                 "broker",
                 "unreachable",
