@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
@@ -64,7 +64,9 @@ class _Doctor:
         self.timeout_s = timeout_s
         self.servers = settings.kafka.bootstrap_servers
         self.url = settings.registry.url
-        conf = settings.kafka.librdkafka(socket_timeout_ms=int(timeout_s * 1000))
+        conf: dict[str, Any] = {
+            **settings.kafka.librdkafka(socket_timeout_ms=int(timeout_s * 1000))
+        }
         conf["log_level"] = 0  # the finding says what failed; librdkafka's retries are noise
         # Authentication failures reach only the error callback, not list_topics' exception.
         self.errors: list[KafkaError] = []
