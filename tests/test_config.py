@@ -191,3 +191,20 @@ def test_flags_beat_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_a_missing_profile_lists_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"profile 'qa' not found.*known profiles: prod"):
         load_settings(profile="qa", profile_files=[_profiles(tmp_path)])
+
+
+def test_extra_librdkafka_properties_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMS_KAFKA__EXTRA", '{"client.id": "mesh", "linger.ms": 7}')
+    conf = load_settings().kafka.librdkafka()
+    assert conf["client.id"] == "mesh"
+    assert conf["linger.ms"] == 7
+
+
+def test_secrets_from_the_environment_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMS_KAFKA__SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("STREAMS_KAFKA__SASL_MECHANISM", "SCRAM-SHA-256")
+    monkeypatch.setenv("STREAMS_KAFKA__SASL_USERNAME", "svc")
+    monkeypatch.setenv("STREAMS_KAFKA__SASL_PASSWORD", "env-secret")
+    settings = load_settings()
+    assert settings.kafka.librdkafka()["sasl.password"] == "env-secret"
+    assert "env-secret" not in repr(settings)
