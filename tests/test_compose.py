@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from streams.cli import main
-from streams.config import LocalSettings
+from streams.config import LocalSettings, Settings
 
 ROOT = Path(__file__).parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -186,3 +186,18 @@ def test_every_service_has_a_healthcheck():
         assert check, f"{name} has no healthcheck"
         assert check["test"][0] in ("CMD", "CMD-SHELL"), name
         assert check["retries"] >= 3, name
+
+
+def test_the_documented_exports_point_mesh_at_the_published_ports(monkeypatch):
+    exports = dict(
+        re.findall(r"^#\s+export (STREAMS_\w+)=(\S+)$", COMPOSE.read_text(), flags=re.MULTILINE)
+    )
+    assert set(exports) == {"STREAMS_KAFKA__BOOTSTRAP_SERVERS", "STREAMS_REGISTRY__URL"}
+    for name, value in exports.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)
+    data = load()
+    advertised = listeners(kafka_env()["KAFKA_ADVERTISED_LISTENERS"])["EXTERNAL"]
+    assert settings.kafka.bootstrap_servers == "{}:{}".format(*advertised)
+    registry_port = published(data["services"]["registry"])[8081]
+    assert settings.registry.url == f"http://localhost:{registry_port}"
