@@ -1,6 +1,6 @@
 """Benchmark: emit and consume+decode of PlayEvents against raw librdkafka + fastavro.
 
-Three paths each way, in one run, on the embedded broker:
+Three paths each way, in one run, on the chosen broker (below):
 - raw: confluent-kafka ``Producer.produce`` / ``Consumer.consume`` + fastavro
   ``schemaless_writer`` / ``schemaless_reader`` with a pre-parsed schema and hand-written framing;
 - ours: ``streams.kafka.Producer.emit`` / ``streams.kafka.Consumer.consume`` (validation,
@@ -10,17 +10,19 @@ A fourth producer path, raw plus the same three headers ``emit`` adds, shows how
 gap is the headers themselves. All producers share one configuration (linger.ms=5,
 idempotence); all consumers read the same topic, and consumer timing starts at the first batch
 so group joins are not counted.
+``--broker tansu|kafka|both`` picks the broker (default tansu; with both, the figures are
+printed side by side and the JSON line is ``{broker: figures}``).
 Each measurement is the best of ``ROUNDS``, the paths running in a rotated order each round
 (the in-memory broker slows as it fills). Targets: emit and consume >= 0.85x raw.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import random
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -39,10 +41,12 @@ from rich.table import Table
 
 from streams import kafka
 from streams.config import KafkaSettings, RegistrySettings, Settings
-from streams.local import EmbeddedPlatform
 from streams.naming import ProductRef
 
-EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+sys.path.insert(0, str(Path(__file__).parent))
+import _brokers
+
+EVENTS = 200_000
 ROUNDS = 3
 BATCH = 1000
 TARGET = 0.85
@@ -258,16 +262,14 @@ def consume_confluent(
     return rate
 
 
-def main() -> None:
+def measure(kind: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Best-of-``ROUNDS`` figures on a fresh platform whose broker is ``kind``."""
+    total = len(events)
     schema_str = (ROOT / "schemas/player/PlayEvent.avsc").read_text()
     parsed = fastavro.parse_schema(json.loads(schema_str))
-    err.print(f"generating {EVENTS:,} PlayEvents")
-    events = make_events(EVENTS)
     best: dict[str, float] = {}
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        EmbeddedPlatform(state_dir=tmp, free_ports=True) as info,
-    ):
+    with _brokers.platform(kind) as info:
+        err.print(f"platform: {kind} {info.bootstrap_servers}, registry {info.registry_url}")
         settings = Settings(
             kafka=KafkaSettings(bootstrap_servers=info.bootstrap_servers),
             registry=RegistrySettings(url=info.registry_url),
@@ -302,10 +304,10 @@ def main() -> None:
                 }
                 ours = refs["ours"].topic
                 consumers: dict[str, Callable[[], float]] = {
-                    "raw_consume": partial(consume_raw, bootstrap, ours, parsed, EVENTS),
-                    "consume": partial(consume_ours, settings, refs["ours"], EVENTS),
+                    "raw_consume": partial(consume_raw, bootstrap, ours, parsed, total),
+                    "consume": partial(consume_ours, settings, refs["ours"], total),
                     "confluent_consume": partial(
-                        consume_confluent, bootstrap, registry, ours, EVENTS
+                        consume_confluent, bootstrap, registry, ours, total
                     ),
                 }
                 # The broker slows as it fills, so each round runs the paths in another order.
@@ -333,8 +335,9 @@ def main() -> None:
                 )
                 admin.delete_topics([ours])[ours].result(30)
 
-    result = {
-        "events": EVENTS,
+    result: dict[str, Any] = {
+        "broker": kind,
+        "events": total,
         "emit_per_s": round(best["emit"]),
         "raw_emit_per_s": round(best["raw_emit"]),
         "emit_ratio": round(best["emit"] / best["raw_emit"], 3),
@@ -348,7 +351,7 @@ def main() -> None:
         "confluent_consume_per_s": round(best["confluent_consume"]),
         "confluent_consume_ratio": round(best["confluent_consume"] / best["raw_consume"], 3),
     }
-    table = Table(title=f"{EVENTS:,} PlayEvents, embedded broker, best of {ROUNDS}")
+    table = Table(title=f"{total:,} PlayEvents on {kind}, best of {ROUNDS}")
     for column in (
         "path",
         "raw /s",
@@ -375,7 +378,17 @@ def main() -> None:
         f"{result['emit_vs_raw_with_headers']:.2f}x of that (the headers alone cost "
         f"{1 - best['raw_headers_emit'] / best['raw_emit']:.0%} of raw on this broker)"
     )
-    print(json.dumps(result))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("events", nargs="?", type=int, default=EVENTS, help="events per path")
+    _brokers.add_option(parser)
+    args = parser.parse_args()
+    err.print(f"generating {args.events:,} PlayEvents")
+    events = make_events(args.events)
+    _brokers.run(args.broker, partial(measure, events=events), title=f"{args.events:,} PlayEvents")
 
 
 if __name__ == "__main__":

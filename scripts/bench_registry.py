@@ -7,15 +7,18 @@ Baselines, measured in the same run on the same machine:
   the ceiling for a registry that stores each registration durably before answering.
 
 Targets (2-core machines): >= 5,000 lookups/s with 2 connections, >= 500 registrations/s.
+
+`--broker tansu|kafka|both` picks the broker under the registry (default tansu); with both, the
+figures are printed side by side. The last line is JSON: `{broker: figures}`.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import random
 import sys
-import tempfile
 import time
 import uuid
 from multiprocessing import Process
@@ -27,9 +30,8 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
+import _brokers
 import _loadgen
-
-from streams.local import EmbeddedPlatform
 
 SCHEMAS = 500
 CONNECTIONS = 2
@@ -134,13 +136,11 @@ def baseline_writes(bootstrap: str, count: int) -> float:
     return rate
 
 
-def main() -> None:
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        EmbeddedPlatform(state_dir=tmp, free_ports=True) as info,
-    ):
+def measure(kind: str) -> dict[str, object]:
+    """All figures on a fresh platform whose broker is ``kind`` (tansu or kafka)."""
+    with _brokers.platform(kind) as info:
         port = int(info.registry_url.rsplit(":", 1)[1])
-        err.print(f"platform: kafka {info.bootstrap_servers}, registry {info.registry_url}")
+        err.print(f"platform: {kind} {info.bootstrap_servers}, registry {info.registry_url}")
         # Registrations: each connection registers v1 then v2 (compatible) of its own subjects.
         per_conn = SCHEMAS // CONNECTIONS // 2
         sets = []
@@ -175,7 +175,8 @@ def main() -> None:
         base_writes = baseline_writes(info.bootstrap_servers, 500)
     base_lookups = baseline_lookups(ids)
 
-    figures = {
+    figures: dict[str, object] = {
+        "broker": kind,
         "lookups_per_s": round(lookups),
         "registrations_per_s": round(registrations),
         "baseline_fixed_response_per_s": round(base_lookups),
@@ -187,7 +188,7 @@ def main() -> None:
         "schemas": SCHEMAS,
         "connections": CONNECTIONS,
     }
-    table = Table(title="schema registry (2 connections, loopback)")
+    table = Table(title=f"schema registry on {kind} (2 connections, loopback)")
     for column in ("measure", "ours /s", "baseline /s", "ratio", "target /s", "met"):
         table.add_column(column)
     table.add_row(
@@ -215,7 +216,14 @@ def main() -> None:
         str(registrations >= TARGET_REGISTRATIONS),
     )
     Console(stderr=True).print(table)
-    print(json.dumps(figures))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    _brokers.add_option(parser)
+    args = parser.parse_args()
+    _brokers.run(args.broker, measure, title="schema registry")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""The ``--broker tansu|kafka|both`` option of the benchmarks, and the side-by-side summary.
+
+Each broker kind gets its own embedded platform (``streams.local.EmbeddedPlatform``, free
+ports, a temporary state dir), started and stopped in turn so the two never share the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from streams.config import Settings
+from streams.local import EmbeddedPlatform, PlatformInfo
+
+CHOICES = {"tansu": ("tansu",), "kafka": ("kafka",), "both": ("tansu", "kafka")}
+
+
+def add_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--broker",
+        choices=sorted(CHOICES),
+        default="tansu",
+        help="broker to measure on: the embedded Tansu (default), Apache Kafka (KRaft, needs "
+        "Java 17+ and `mesh kafka fetch`), or both, one after the other",
+    )
+
+
+@contextmanager
+def platform(kind: str) -> Iterator[PlatformInfo]:
+    """A platform on ``kind`` (Kafka from the usual kafka_home / jar cache settings)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings().local.model_copy(update={"broker": kind})
+        with EmbeddedPlatform(state_dir=tmp, settings=settings, free_ports=True) as info:
+            yield info
+
+
+def run(
+    choice: str, measure: Callable[[str], dict[str, Any]], *, title: str
+) -> dict[str, dict[str, Any]]:
+    """``measure(kind)`` for each broker of ``choice``; prints them side by side when several,
+    then one JSON line ``{kind: figures}``."""
+    results = {kind: measure(kind) for kind in CHOICES[choice]}
+    if len(results) > 1:
+        table = Table(title=f"{title}: side by side")
+        table.add_column("figure")
+        for kind in results:
+            table.add_column(kind, justify="right")
+        keys = [key for key in next(iter(results.values())) if key != "broker"]
+        for key in keys:
+            table.add_row(key, *(_cell(figures.get(key)) for figures in results.values()))
+        Console(stderr=True).print(table)
+    print(json.dumps(results))
+    return results
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
