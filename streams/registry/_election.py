@@ -61,7 +61,6 @@ class Election:
         self._timeout = timeout_s
         self._primary = False
         self._primary_url: str | None = None
-        self.decided = threading.Event()  # set once the first assignment arrived
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -145,16 +144,15 @@ class Election:
     def _assigned(self, partitions: list[TopicPartition]) -> None:
         if any(p.partition == 0 for p in partitions) and not self._primary:
             self._primary = True
-            logger.info("this registry instance (%s) is now the primary", self.url)
+            logger.info("this registry instance is now the primary of %s", self._topic)
             self._on_change(True)
-        self.decided.set()
 
     def _revoked(self, partitions: list[TopicPartition] | None) -> None:
         if partitions is not None and all(p.partition != 0 for p in partitions):
             return
         if self._primary:
             self._primary = False
-            logger.info("this registry instance (%s) is no longer the primary", self.url)
+            logger.info("this registry instance is no longer the primary of %s", self._topic)
             self._on_change(False)
 
     def publish(self, url: str) -> None:

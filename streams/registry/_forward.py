@@ -2,14 +2,18 @@
 
 Reads (``GET``, and the read-only ``POST``s: schema lookup and compatibility checks) are answered
 locally from the followed log. Writes (``POST``/``PUT``/``DELETE``) on an instance that is not
-the primary are sent to the primary's published URL with httpx and its answer is relayed as is;
-when no primary is known or it cannot be reached, the answer is 503/50004 naming the primary's
-URL, so a client can retry or go there directly.
+the primary are sent to the primary's published URL with httpx and its answer is relayed as is.
+While no primary is known (an election in progress, e.g. just after start or a primary's death)
+or it refuses connections, the write waits up to ``wait_s`` for one; after that the answer is
+503/50004 naming the primary's URL, so a client can retry or go there directly. Only refused
+connections are retried: nothing was sent, so nothing can be applied twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -33,6 +37,7 @@ class Forwarder:
         primary: whether this instance is (or is becoming) the primary.
         primary_url: the primary's advertised URL, when known.
         own_url: this instance's advertised URL (never forwarded to).
+        wait_s: how long a write waits for a primary to be elected or to answer.
     """
 
     def __init__(
@@ -42,11 +47,13 @@ class Forwarder:
         primary: Callable[[], bool],
         primary_url: Callable[[], str | None],
         own_url: Callable[[], str | None],
+        wait_s: float = 15.0,
     ) -> None:
         self._handler = handler
         self._primary = primary
         self._primary_url = primary_url
         self._own_url = own_url
+        self._wait = wait_s
         self._client: httpx.AsyncClient | None = None
 
     def __call__(self, request: Request) -> Response | Awaitable[Response]:
@@ -60,28 +67,41 @@ class Forwarder:
         return self._forward(request)
 
     async def _forward(self, request: Request) -> Response:
-        url = self._primary_url()
-        if not url or url == self._own_url():
-            return _refusal(
-                "This registry instance is not the primary and no primary is elected yet (one "
-                "takes over within seconds); retry the write."
-            )
+        deadline = time.monotonic() + self._wait
+        problem = "no primary is elected yet"
+        url: str | None = None
+        while time.monotonic() < deadline:
+            if self._primary():  # elected while this request waited
+                return await _answered(self._handler(request))
+            url = self._primary_url()
+            if url and url != self._own_url():
+                try:
+                    return await self._send(url, request)
+                except httpx.ConnectError as exc:  # nothing was sent: safe to try again
+                    problem = f"the primary at {url} refused the connection ({exc})"
+                except httpx.HTTPError as exc:
+                    return _refusal(
+                        "This registry instance is not the primary and could not forward the "
+                        f"write to the primary at {url} ({type(exc).__name__}: {exc}); the write "
+                        f"may or may not have been applied: check, then retry or send it to {url}."
+                    )
+            await asyncio.sleep(0.1)
+        return _refusal(
+            f"This registry instance is not the primary and {problem} after waiting "
+            f"{self._wait:.0f} s; retry the write"
+            + (f", or send it to the primary at {url}." if url else ".")
+        )
+
+    async def _send(self, url: str, request: Request) -> Response:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=_TIMEOUT)
-        try:
-            answer = await self._client.request(
-                request.method,
-                url.rstrip("/") + request.path,
-                params=request.pairs,
-                content=request.body,
-                headers={"Content-Type": CONTENT_TYPE.decode()},
-            )
-        except httpx.HTTPError as exc:
-            return _refusal(
-                f"This registry instance is not the primary and could not forward the write to "
-                f"the primary at {url} ({type(exc).__name__}: {exc}); retry, or send it to "
-                f"{url} directly."
-            )
+        answer = await self._client.request(
+            request.method,
+            url.rstrip("/") + request.path,
+            params=request.pairs,
+            content=request.body,
+            headers={"Content-Type": CONTENT_TYPE.decode()},
+        )
         return Response(answer.status_code, answer.content)
 
     async def close(self) -> None:
@@ -89,6 +109,10 @@ class Forwarder:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+async def _answered(result: Response | Awaitable[Response]) -> Response:
+    return result if isinstance(result, Response) else await result
 
 
 def _refusal(message: str) -> Response:

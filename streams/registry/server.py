@@ -37,7 +37,7 @@ class RegistryServer:
         port: port to bind; 0 picks a free one (see :attr:`port`).
         limits: bounds on connections, timeouts and buffered bytes (default: HttpLimits()).
         advertised_url: the URL other instances forward writes to (default: :attr:`url`).
-        election_wait_s: how long :meth:`start` waits for the first election outcome.
+        election_wait_s: how long a write on a secondary waits for a primary to answer.
     """
 
     def __init__(
@@ -56,7 +56,6 @@ class RegistryServer:
         self._host = host
         self._port = port
         self._advertised = advertised_url
-        self._election_wait = election_wait_s
         self._listening = False
         self.primary = False  # elected (maybe still taking over)
         self._promotion: asyncio.Task[None] | None = None
@@ -65,13 +64,18 @@ class RegistryServer:
             primary=lambda: self.primary,
             primary_url=lambda: self._storage.primary_url,
             own_url=lambda: self.advertised_url if self._listening else None,
+            wait_s=election_wait_s,
         )
         self._http = HttpServer(
             handler=self.forwarder, fast=self.api.fast, fast_key=self.api.fast_key, limits=limits
         )
 
     async def start(self) -> None:
-        """Join the election, rebuild the state from storage, then start answering."""
+        """Join the election, rebuild the state from storage, then start answering.
+
+        Start-up does not wait for the election (a group join takes ~3 s on the embedded
+        broker): reads are answered at once, writes wait for the outcome (see Forwarder).
+        """
         started = time.monotonic()
         loop = asyncio.get_running_loop()
 
@@ -79,24 +83,19 @@ class RegistryServer:
             loop.call_soon_threadsafe(self._role_changed, primary)
 
         await loop.run_in_executor(None, self._storage.elect, changed)
-        await loop.run_in_executor(None, self._storage.wait_elected, self._election_wait)
-        await asyncio.sleep(0)  # let a pending promotion start (it takes the journal lock)
         async with self.registry.lock:
-            if self._promotion is None:  # a secondary: read the log as it is
+            if self._promotion is None:  # else the promotion read the log already
                 await loop.run_in_executor(None, self.registry.load)
-        if self._promotion is not None:
-            await asyncio.shield(self._promotion)
         self.registry.follow(loop)  # records written by others from here on
         self.api.refresh(None)
         await self._http.start(self._host, self._port)
         self._listening = True
-        if self.primary:
+        if self.primary and self._promotion is not None and self._promotion.done():
             await loop.run_in_executor(None, self._storage.publish, self.advertised_url)
         logger.info(
-            "schema registry on http://%s:%d as %s (%d schemas, %.0f ms)",
+            "schema registry on http://%s:%d (%d schemas, %.0f ms; joining the election)",
             self._host,
             self.port,
-            "primary" if self.primary else f"secondary of {self._storage.primary_url}",
             len(self.registry.state.schemas),
             (time.monotonic() - started) * 1000,
         )

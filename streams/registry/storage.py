@@ -111,10 +111,6 @@ class Storage(Protocol):
         """Join the election; ``on_change(primary)`` may be called on any thread."""
         ...
 
-    def wait_elected(self, timeout_s: float) -> bool:
-        """Block until the first election outcome (or the timeout); whether one arrived."""
-        ...
-
     def publish(self, url: str) -> None:
         """Tell the other instances this primary's URL (blocking)."""
         ...
@@ -206,10 +202,6 @@ class MemoryStorage:
     def elect(self, on_change: Callable[[bool], None]) -> None:
         """The only instance: primary at once."""
         on_change(True)
-
-    def wait_elected(self, timeout_s: float) -> bool:
-        """Always elected."""
-        return True
 
     def publish(self, url: str) -> None:
         """Nobody else to tell."""
@@ -423,10 +415,6 @@ class KafkaStorage:
             timeout_s=self._timeout,
         )
         self._election.start()
-
-    def wait_elected(self, timeout_s: float) -> bool:
-        """Block until the first assignment arrived (or the timeout)."""
-        return self._election is not None and self._election.decided.wait(timeout_s)
 
     def publish(self, url: str) -> None:
         """Publish this primary's URL in the election topic."""
