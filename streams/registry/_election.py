@@ -137,9 +137,11 @@ class Election:
         except Exception:  # the thread must say why it stopped
             logger.exception("the registry election for %s stopped", self._topic)
         finally:
-            self._revoked(None)
-            member.close()  # leaves the group: a survivor takes over at once
-            reader.close()
+            try:
+                self._revoked(None)
+            finally:
+                member.close()  # leaves the group: a survivor takes over at once
+                reader.close()
 
     def _assigned(self, partitions: list[TopicPartition]) -> None:
         if any(p.partition == 0 for p in partitions) and not self._primary:

@@ -84,8 +84,10 @@ def test_a_second_registry_forwards_to_the_primary_and_no_id_collides(
 
         # Nothing refused: the second instance forwarded its writes to the first (the primary)...
         assert refused == []
-        assert first.server is not None and first.server.primary
-        assert second.server is not None and not second.server.primary
+        assert first.server is not None
+        assert first.server.primary
+        assert second.server is not None
+        assert not second.server.primary
         # ...and each serves reads of what the other registered.
         latest = next(a for a in reversed(acked) if a["subject"].startswith("b"))
         with httpx.Client(base_url=first.url) as http:
