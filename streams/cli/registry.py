@@ -25,8 +25,25 @@ def registry() -> None:
 @click.option(
     "--topic", default=None, help="Topic storing the schemas [default: registry.topic setting]."
 )
-def serve(host: str, port: int, bootstrap_servers: str | None, topic: str | None) -> None:
-    """Serve the registry until SIGTERM or Ctrl-C."""
+@click.option(
+    "--advertised-url",
+    default=None,
+    envvar="STREAMS_REGISTRY_ADVERTISED_URL",
+    help="URL other registry instances forward writes to when this one is the primary "
+    "[default: http://HOST:PORT].",
+)
+def serve(
+    host: str,
+    port: int,
+    bootstrap_servers: str | None,
+    topic: str | None,
+    advertised_url: str | None,
+) -> None:
+    """Serve the registry until SIGTERM or Ctrl-C.
+
+    Several instances may serve one topic: one is elected primary and writes, the others answer
+    reads and forward writes to it.
+    """
     # Imported here so `mesh --help` works whatever state the registry package is in.
     from streams.registry import serve as serve_registry
 
@@ -36,4 +53,5 @@ def serve(host: str, port: int, bootstrap_servers: str | None, topic: str | None
         port=port,
         bootstrap_servers=bootstrap_servers or settings.kafka.bootstrap_servers,
         topic=topic or settings.registry.topic,
+        advertised_url=advertised_url,
     )

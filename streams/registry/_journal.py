@@ -137,6 +137,18 @@ class Journal:
             listener(None)
         self._on_tail(held)
 
+    async def promote(self) -> None:
+        """Become the writer: fence any other, then re-read the log to its end (takes the lock).
+
+        Everything the previous primary committed is in the log before the fence returns (an
+        open transaction of a killed one is aborted by it), so the re-read state holds every
+        acknowledged registration before this instance decides its first write.
+        """
+        async with self.lock:
+            await self._storage.take_over()
+            self._stale = True
+            await self._resync()
+
     async def ready(self) -> None:
         """Call first under :attr:`lock`: make sure the state matches the log before deciding."""
         if self._stale or (not self._storage.healthy and not self._storage.fenced):

@@ -7,8 +7,11 @@ with 503/50004 naming the problem and keeps serving reads from its tail; and (b)
 transaction a killed instance left open, which would otherwise stall ``read_committed`` readers
 (BROKER.md quirk 8). The broker enforces the fence, so two instances can never both acknowledge
 ids; detecting another writer's records after the fact (the alternative) can only find a
-collision once both records are in the log. Issue 8's HA mode builds on this: the instance
-holding the transactional id is the primary; the others follow the log and forward writes.
+collision once both records are in the log.
+
+In HA mode (:mod:`~streams.registry._election`) a writer starts as a follower: it writes only
+after :meth:`TransactionalWriter.take_over` (called when the election makes this instance the
+primary), and :meth:`TransactionalWriter.step_down` makes it refuse writes again.
 
 Group commit: a transaction costs three round trips (AddPartitionsToTxn, Produce, EndTxn, ~2.5 ms
 on the embedded broker), so writes staged while a commit is in flight are committed together in
@@ -63,7 +66,9 @@ class TransactionalWriter:
         timeout_s: How long a commit may wait for Kafka.
     """
 
-    def __init__(self, *, bootstrap_servers: str, topic: str, timeout_s: float) -> None:
+    def __init__(
+        self, *, bootstrap_servers: str, topic: str, timeout_s: float, elected: bool = False
+    ) -> None:
         self._bootstrap = bootstrap_servers
         self._topic = topic
         self._timeout = timeout_s
@@ -77,7 +82,8 @@ class TransactionalWriter:
         self._linger: asyncio.TimerHandle | None = None
         self._idle = asyncio.Event()
         self._healthy = True
-        self._fenced = False
+        self._fenced = elected  # an elected writer waits for take_over
+        self.primary_url: Callable[[], str | None] = lambda: None
 
     @property
     def transactional_id(self) -> str:
@@ -133,10 +139,23 @@ class TransactionalWriter:
             return
         self._healthy = True
 
+    async def take_over(self) -> None:
+        """Become the writer: a new producer whose ``init_transactions`` fences any other."""
+        await asyncio.get_running_loop().run_in_executor(self._writer, self._take_over)
+
+    def _take_over(self) -> None:
+        self._producer = self._new_producer()
+        self._fenced = False
+        self._healthy = True
+
+    def step_down(self) -> None:
+        """Refuse writes from now on (another instance was elected)."""
+        self._fenced = True
+
     def stage(self, records: Sequence[LogRecord]) -> asyncio.Future[None]:
         """Queue records for the next transaction (see the module docstring)."""
         if self._fenced:
-            raise _fenced_error(self._topic)
+            raise _fenced_error(self._topic, self.primary_url())
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._staged.append(_Staged(records, future))
         self._idle.clear()
@@ -275,7 +294,7 @@ class TransactionalWriter:
 
     def _answer(self, exc: BaseException, index: int) -> RegistryRequestError:
         if isinstance(exc, _FencedError):
-            return _fenced_error(self._topic)
+            return _fenced_error(self._topic, self.primary_url())
         if isinstance(exc, _CommitFailedError) and index < len(exc.failures):
             own = exc.failures[index]
             if own is not None and own.code() == KafkaError.MSG_SIZE_TOO_LARGE:
@@ -324,11 +343,15 @@ class _CommitFailedError(Exception):
         self.failures = failures
 
 
-def _fenced_error(topic: str) -> RegistryRequestError:
+def _fenced_error(topic: str, primary_url: str | None) -> RegistryRequestError:
+    where = (
+        f"the primary is {primary_url}"
+        if primary_url
+        else "no primary is elected yet (one takes over within seconds)"
+    )
     return RegistryRequestError(
         503,
         codes.NOT_THE_WRITER,
         f"Another registry instance now writes to {topic!r}; this one is read-only (it still "
-        "answers reads). Point clients at the other instance, or restart this one to take over "
-        "writing.",
+        f"answers reads): {where}. Send writes there, or retry.",
     )

@@ -1,4 +1,13 @@
-"""Running the registry: storage, state, API and HTTP server wired together."""
+"""Running the registry: storage, state, API and HTTP server wired together.
+
+Highly available registry: any number of instances may run on one log topic. Each follows the
+topic and answers reads; the one elected through Kafka (:mod:`~streams.registry._election`) is
+the primary and the only one that writes. On election it fences any other writer
+(``init_transactions`` on the shared transactional id) and re-reads the log to its end before
+its first decision, so no acknowledged registration is lost and no id is handed out twice. The
+others relay writes to the primary's advertised URL (:mod:`~streams.registry._forward`). A single
+instance simply wins the election at start.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ import logging
 import signal
 import time
 
+from streams.registry._forward import Forwarder
 from streams.registry._http import HttpLimits, HttpServer
 from streams.registry.api import Api
 from streams.registry.service import Registry
@@ -26,6 +36,8 @@ class RegistryServer:
         host: address to bind.
         port: port to bind; 0 picks a free one (see :attr:`port`).
         limits: bounds on connections, timeouts and buffered bytes (default: HttpLimits()).
+        advertised_url: the URL other instances forward writes to (default: :attr:`url`).
+        election_wait_s: how long a write on a secondary waits for a primary to answer.
     """
 
     def __init__(
@@ -35,33 +47,80 @@ class RegistryServer:
         host: str = "127.0.0.1",
         port: int = 8081,
         limits: HttpLimits | None = None,
+        advertised_url: str | None = None,
+        election_wait_s: float = 15.0,
     ) -> None:
         self.registry = Registry(storage=storage)
         self.api = Api(self.registry)
         self._storage = storage
         self._host = host
         self._port = port
+        self._advertised = advertised_url
+        self._listening = False
+        self.primary = False  # elected (maybe still taking over)
+        self._promotion: asyncio.Task[None] | None = None
+        self.forwarder = Forwarder(
+            self.api,
+            primary=lambda: self.primary,
+            primary_url=lambda: self._storage.primary_url,
+            own_url=lambda: self.advertised_url if self._listening else None,
+            wait_s=election_wait_s,
+        )
         self._http = HttpServer(
-            handler=self.api, fast=self.api.fast, fast_key=self.api.fast_key, limits=limits
+            handler=self.forwarder, fast=self.api.fast, fast_key=self.api.fast_key, limits=limits
         )
 
     async def start(self) -> None:
-        """Rebuild the state from storage, then start answering."""
+        """Join the election, rebuild the state from storage, then start answering.
+
+        Start-up does not wait for the election (a group join takes ~3 s on the embedded
+        broker): reads are answered at once, writes wait for the outcome (see Forwarder).
+        """
         started = time.monotonic()
         loop = asyncio.get_running_loop()
-        count = await loop.run_in_executor(None, self.registry.load)
+
+        def changed(primary: bool) -> None:
+            loop.call_soon_threadsafe(self._role_changed, primary)
+
+        await loop.run_in_executor(None, self._storage.elect, changed)
+        async with self.registry.lock:
+            if self._promotion is None:  # else the promotion read the log already
+                await loop.run_in_executor(None, self.registry.load)
         self.registry.follow(loop)  # records written by others from here on
         self.api.refresh(None)
-        await self._storage.warm_up()
         await self._http.start(self._host, self._port)
+        self._listening = True
+        if self.primary and self._promotion is not None and self._promotion.done():
+            await loop.run_in_executor(None, self._storage.publish, self.advertised_url)
         logger.info(
-            "schema registry on http://%s:%d (%d log records, %d schemas, %.0f ms)",
+            "schema registry on http://%s:%d (%d schemas, %.0f ms; joining the election)",
             self._host,
             self.port,
-            count,
             len(self.registry.state.schemas),
             (time.monotonic() - started) * 1000,
         )
+
+    def _role_changed(self, primary: bool) -> None:
+        self.primary = primary
+        if not primary:
+            self._storage.step_down()
+            return
+        self._promotion = asyncio.get_running_loop().create_task(self._promote())
+
+    async def _promote(self) -> None:
+        try:
+            await self.registry.promote()
+        except Exception:  # the next election or write tries again
+            logger.exception("taking over as the registry's primary failed")
+            return
+        if self._listening and self.primary:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self._storage.publish, self.advertised_url)
+
+    @property
+    def advertised_url(self) -> str:
+        """The URL other instances forward writes to."""
+        return self._advertised or self.url
 
     @property
     def port(self) -> int:
@@ -76,15 +135,25 @@ class RegistryServer:
     async def close(self) -> None:
         """Stop answering and release the Kafka clients."""
         await self._http.close()
-        self._storage.close()
+        await self.forwarder.close()
+        await asyncio.get_running_loop().run_in_executor(None, self._storage.close)
 
 
-def serve(*, host: str, port: int, bootstrap_servers: str, topic: str = "_schemas") -> None:
+def serve(
+    *,
+    host: str,
+    port: int,
+    bootstrap_servers: str,
+    topic: str = "_schemas",
+    advertised_url: str | None = None,
+) -> None:
     """Run the registry until SIGTERM or SIGINT; its state lives in ``topic`` on Kafka."""
 
     async def main() -> None:
         storage = KafkaStorage(bootstrap_servers=bootstrap_servers, topic=topic)
-        server = RegistryServer(storage=storage, host=host, port=port)
+        server = RegistryServer(
+            storage=storage, host=host, port=port, advertised_url=advertised_url
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -49,6 +49,11 @@ class Registry:
         self.listeners.append(self._forget_parsed)
 
     @property
+    def lock(self) -> asyncio.Lock:
+        """Held while a write is decided or the state is rebuilt."""
+        return self._lock
+
+    @property
     def state(self) -> RegistryState:
         """What the log holds (plus writes being committed)."""
         return self._journal.state
@@ -56,6 +61,10 @@ class Registry:
     def load(self) -> int:
         """Rebuild the state from storage; return how many records were read."""
         return self._journal.load()
+
+    async def promote(self) -> None:
+        """Become the writing instance (see :meth:`Journal.promote`)."""
+        await self._journal.promote()
 
     def follow(self, loop: asyncio.AbstractEventLoop) -> None:
         """Apply records written by others as they arrive (call once, after :meth:`load`)."""

@@ -8,10 +8,11 @@ Confluent's KafkaStore reader does, and hands every record to the registry marke
 this instance or not, so records written by another tool appear within a fetch wait (100 ms).
 
 Writing: one fenced transactional writer per topic, with group commit; why and how in
-:mod:`streams.registry._writer`. Readers use ``isolation.level=read_committed``, so an aborted
-write is never applied anywhere. Records over the broker's size limit are refused before they
-are written (:meth:`KafkaStorage.check_size`), with the limit read from the topic's
-``max.message.bytes`` where the broker reports it.
+:mod:`streams.registry._writer`. Which instance writes is elected through Kafka
+(:mod:`streams.registry._election`); the others follow the log and serve reads. Readers use
+``isolation.level=read_committed``, so an aborted write is never applied anywhere. Records over
+the broker's size limit are refused before they are written (:meth:`KafkaStorage.check_size`),
+with the limit read from the topic's ``max.message.bytes`` where the broker reports it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[at
 from streams.errors import BrokerUnavailableError, RegistryRequestError
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.registry import codes
+from streams.registry._election import Election
 from streams.registry._writer import DEFAULT_MAX_MESSAGE_BYTES, TransactionalWriter
 
 __all__ = ["Entry", "KafkaStorage", "LogRecord", "MemoryStorage", "Storage"]
@@ -105,6 +107,27 @@ class Storage(Protocol):
         """Open connections ahead of the first write."""
         ...
 
+    def elect(self, on_change: Callable[[bool], None]) -> None:
+        """Join the election; ``on_change(primary)`` may be called on any thread."""
+        ...
+
+    def publish(self, url: str) -> None:
+        """Tell the other instances this primary's URL (blocking)."""
+        ...
+
+    async def take_over(self) -> None:
+        """Become the writer, fencing any other (call when elected)."""
+        ...
+
+    def step_down(self) -> None:
+        """Refuse writes from now on (another instance was elected)."""
+        ...
+
+    @property
+    def primary_url(self) -> str | None:
+        """Where the primary answers (None while unknown)."""
+        ...
+
     def close(self) -> None:
         """Stop following and release clients."""
         ...
@@ -118,6 +141,7 @@ class MemoryStorage:
         self._deliver: Deliver | None = None
         self._failures: list[Exception] = []
         self._healthy = True
+        self._url: str | None = None
 
     def replay(self) -> Iterator[Entry]:
         """Every record so far."""
@@ -175,6 +199,25 @@ class MemoryStorage:
     async def warm_up(self) -> None:
         """Nothing to open."""
 
+    def elect(self, on_change: Callable[[bool], None]) -> None:
+        """The only instance: primary at once."""
+        on_change(True)
+
+    def publish(self, url: str) -> None:
+        """Nobody else to tell."""
+        self._url = url
+
+    async def take_over(self) -> None:
+        """Nothing to fence."""
+
+    def step_down(self) -> None:
+        """Never happens in memory."""
+
+    @property
+    def primary_url(self) -> str | None:
+        """This instance's URL once published."""
+        return self._url
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -202,8 +245,10 @@ class KafkaStorage:
         self._replication = replication_factor
         self._timeout = timeout_s
         self._writer = TransactionalWriter(
-            bootstrap_servers=bootstrap_servers, topic=topic, timeout_s=timeout_s
+            bootstrap_servers=bootstrap_servers, topic=topic, timeout_s=timeout_s, elected=True
         )
+        self._election: Election | None = None
+        self._writer.primary_url = lambda: self.primary_url
         self._next_offset = OFFSET_BEGINNING
         self._tail: threading.Thread | None = None
         self._stop = threading.Event()
@@ -256,9 +301,8 @@ class KafkaStorage:
     # --- reading -----------------------------------------------------------------------------
 
     def replay(self) -> Iterator[Entry]:
-        """Fence older writers, then read every committed record up to the topic's end."""
+        """Read every committed record up to the topic's end (the primary fenced others first)."""
         self.ensure_topic()
-        self._writer.start()
         conf = {
             "bootstrap.servers": self._bootstrap,
             "group.id": "streams-registry-replay",
@@ -359,8 +403,41 @@ class KafkaStorage:
         """Create the producer (fencing older writers) unless the replay did."""
         await self._writer.warm_up()
 
+    # --- the election: see streams.registry._election ----------------------------------------
+
+    def elect(self, on_change: Callable[[bool], None]) -> None:
+        """Join the election of this topic's primary."""
+        self.ensure_topic()
+        self._election = Election(
+            bootstrap_servers=self._bootstrap,
+            topic=self._topic,
+            on_change=on_change,
+            timeout_s=self._timeout,
+        )
+        self._election.start()
+
+    def publish(self, url: str) -> None:
+        """Publish this primary's URL in the election topic."""
+        if self._election is not None:
+            self._election.publish(url)
+
+    async def take_over(self) -> None:
+        """Fence any other writer (``init_transactions``) and accept writes."""
+        await self._writer.take_over()
+
+    def step_down(self) -> None:
+        """Refuse writes from now on."""
+        self._writer.step_down()
+
+    @property
+    def primary_url(self) -> str | None:
+        """The primary's advertised URL, as published in the election topic."""
+        return self._election.primary_url if self._election is not None else None
+
     def close(self) -> None:
-        """Stop following, finish the writer and release the producer."""
+        """Leave the election, stop following, finish the writer and release the producer."""
+        if self._election is not None:
+            self._election.close()
         self._stop.set()
         if self._tail is not None:
             self._tail.join(timeout=5)
