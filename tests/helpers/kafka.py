@@ -19,6 +19,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from streams.config import KafkaSettings, RegistrySettings, Settings
+from streams.kafka import Consumer as StreamsConsumer
+from streams.kafka import Event
 from streams.local import PlatformInfo
 from streams.naming import ProductRef
 
@@ -146,3 +148,13 @@ def closed_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+def drain(consumer: StreamsConsumer, expected: int, rounds: int = 40) -> list[Event[Any]]:
+    """Consume until ``expected`` events arrived or ``rounds`` half-second polls passed."""
+    events: list[Event[Any]] = []
+    for _ in range(rounds):
+        events += consumer.consume(100, timeout=0.5)
+        if len(events) >= expected:
+            break
+    return events

@@ -13,20 +13,9 @@ from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from streams.errors import ConfigError
-from streams.kafka import Consumer, Event, Producer
+from streams.kafka import Consumer, Producer
 from streams.serialization import frame
-from tests.helpers.kafka import PLAY_V1, PLAY_V2, Product, play
-
-
-def drain(consumer: Consumer, expected: int, rounds: int = 40) -> list[Event[Any]]:
-    """Consume until ``expected`` events arrived (group joins take a few seconds here; tests
-    that need no group use ``group_id=None``)."""
-    events: list[Event[Any]] = []
-    for _ in range(rounds):
-        events += consumer.consume(100, timeout=0.5)
-        if len(events) >= expected:
-            break
-    return events
+from tests.helpers.kafka import PLAY_V1, PLAY_V2, Product, drain, play
 
 
 def normal(value: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from streams.kafka import Consumer, Producer, SchemaSource
 from streams.serialization import AvroEncoder, frame
-from tests.helpers.kafka import PLAY_V1, Product, play
+from tests.helpers.kafka import PLAY_V1, Product, drain, play
 
 CURRENCY = {"type": "enum", "name": "Currency", "namespace": "shop", "symbols": ["EUR", "SEK"]}
 ORDER = {
@@ -65,15 +65,6 @@ def foreign_schema(product: Product, subject: str, schema: dict[str, Any]) -> in
         except SchemaRegistryError:
             assert time.monotonic() < deadline, f"the registry never served schema {schema_id}"
             time.sleep(0.05)
-
-
-def drain(consumer: Consumer, expected: int, rounds: int = 40) -> list[Any]:
-    events: list[Any] = []
-    for _ in range(rounds):
-        events += consumer.consume(100, timeout=0.5)
-        if len(events) >= expected:
-            break
-    return events
 
 
 def test_unloadable_schemas_tombstones_and_trailing_bytes_are_dead_lettered(
