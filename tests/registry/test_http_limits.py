@@ -189,3 +189,14 @@ def test_pipelined_requests_whose_answers_are_not_read_stop_the_reading(
             head, body = read_response(sock, buffer)
             assert head.startswith(b"HTTP/1.1 200 OK")
             assert doc.encode() in body
+
+
+def test_the_defaults_are_the_ones_the_readme_promises() -> None:
+    from streams.registry import HttpLimits
+
+    limits = HttpLimits()
+    assert limits.max_connections == 512
+    assert (limits.header_timeout, limits.body_timeout, limits.idle_timeout) == (10, 30, 30)
+    assert limits.max_header_bytes == 64 * 1024
+    assert limits.max_body_bytes == 16 * 1024 * 1024
+    assert limits.max_pipelined == 32

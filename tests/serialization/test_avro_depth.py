@@ -161,3 +161,9 @@ def test_an_encoder_for_a_record_no_finite_value_fits_is_refused(
 def test_a_recursive_record_with_a_way_out_gets_an_encoder(field_type: object) -> None:
     schema = {"type": "record", "name": "R", "fields": [{"name": "a", "type": field_type}]}
     AvroEncoder(schema, schema_id=9)
+
+
+def test_the_depth_limit_is_the_one_the_readme_promises() -> None:
+    from streams.avro.validate import MAX_VALUE_DEPTH
+
+    assert MAX_VALUE_DEPTH == 100
