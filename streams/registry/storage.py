@@ -260,9 +260,9 @@ class KafkaStorage:
         return self._topic
 
     @property
-    def transactional_id(self) -> str:
-        """The id every instance writing this topic shares, so a new one fences the old."""
-        return self._writer.transactional_id
+    def transactional_ids(self) -> tuple[str, ...]:
+        """The ids every instance writing this topic shares, so a new one fences the old."""
+        return self._writer.transactional_ids
 
     def ensure_topic(self) -> None:
         """Create the topic (compacted, one partition) unless it exists; learn its size limit."""

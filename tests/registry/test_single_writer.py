@@ -9,11 +9,13 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from confluent_kafka import Producer
 
 from streams.kafka.topics import read_to_end
 from streams.local import PlatformInfo
 from streams.registry import KafkaStorage
+from streams.registry._writer import LANES
 from streams.registry.state import RegistryState, SchemaRecord, schema_key
 from tests.registry.conftest import ThreadedRegistry
 
@@ -69,7 +71,11 @@ def test_a_second_registry_forwards_to_the_primary_and_no_id_collides(
         ]
         for worker in workers:
             worker.start()
-        time.sleep(0.3)
+        # Once the first won its election (a joint first election could go either way).
+        deadline = time.monotonic() + 30
+        while not acked and not refused:
+            assert time.monotonic() < deadline, "the first registry never acknowledged a write"
+            time.sleep(0.05)
         second = ThreadedRegistry(storage()).start()
         workers += [
             threading.Thread(
@@ -111,17 +117,19 @@ def test_a_second_registry_forwards_to_the_primary_and_no_id_collides(
     assert len(ids) == len(acked)
 
 
+@pytest.mark.parametrize("lane", [0, LANES - 1])
 def test_a_killed_writers_open_transaction_does_not_stall_a_restart(
-    platform: PlatformInfo, registry_topic: str
+    platform: PlatformInfo, registry_topic: str, lane: int
 ) -> None:
     storage = KafkaStorage(bootstrap_servers=platform.bootstrap_servers, topic=registry_topic)
     storage.ensure_topic()
-    # What a registry killed mid-write leaves behind: an open transaction under the shared id,
-    # which stalls read_committed readers until init_transactions with the same id.
+    # What a registry killed mid-write leaves behind: an open transaction under one of the
+    # shared ids (any lane), which stalls read_committed readers until init_transactions with
+    # the same id.
     zombie = Producer(
         {
             "bootstrap.servers": platform.bootstrap_servers,
-            "transactional.id": storage.transactional_id,
+            "transactional.id": storage.transactional_ids[lane],
         }
     )
     zombie.init_transactions(10)
