@@ -1,0 +1,199 @@
+"""Restart the registry while clients register, once gracefully and once with kill -9: no
+acknowledged registration is lost, and what clients get meanwhile is sane.
+
+Only a durable log passes this: every instance keeps its state in memory and rebuilds it from
+the topic on the shared broker. Clients treat a refused connection or a 503 (with Confluent's
+error body) as "not acknowledged" and retry; anything else (a 500, a 404 for an acknowledged
+schema, a hang past the client timeout) is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from streams.local import PlatformInfo
+from tests.local.test_durable_broker import _schemas
+from tests.registry.test_ha import TAKEOVER_S, Instance
+
+WORKERS = 4
+SUBJECTS = 3
+# Acknowledged registrations to wait for with each instance before it is stopped.
+PER_INSTANCE = 25
+# A write waits up to 15 s for an election (README, "Highly available registry"): more than that.
+CLIENT_TIMEOUT_S = 25.0
+
+
+@dataclass(frozen=True)
+class Ack:
+    subject: str
+    version: int
+    id: int
+    schema: str
+
+
+def _schema(worker: int, n: int) -> str:
+    """Distinct schemas that stay BACKWARD compatible with each other in any order."""
+    optional = {"name": f"w{worker}_{n}", "type": ["null", "string"], "default": None}
+    fields = [{"name": "id", "type": "long"}, optional]
+    return json.dumps({"type": "record", "name": "Event", "fields": fields})
+
+
+def _same(served: str, sent: str) -> bool:
+    return bool(json.loads(served) == json.loads(sent))
+
+
+class Clients:
+    """Threads that register distinct schemas under shared subjects until stopped."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.acked: list[Ack] = []
+        self.problems: list[str] = []
+        self.outcomes: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(w,), daemon=True) for w in range(WORKERS)
+        ]
+
+    def __enter__(self) -> Clients:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=CLIENT_TIMEOUT_S * 3)
+        assert not any(thread.is_alive() for thread in self._threads), "a client hangs"
+
+    def wait_for(self, count: int, deadline_s: float) -> None:
+        """Until ``count`` registrations were acknowledged in all (fails after ``deadline_s``)."""
+        deadline = time.monotonic() + deadline_s
+        while len(self.acked) < count:
+            assert not self.problems, self.problems[:5]
+            assert time.monotonic() < deadline, (len(self.acked), self.outcomes)
+            time.sleep(0.05)
+
+    def _run(self, worker: int) -> None:
+        n = 0
+        with httpx.Client(base_url=self.url, timeout=CLIENT_TIMEOUT_S) as http:
+            while not self._stop.is_set():
+                subject = f"restart{(worker + n) % SUBJECTS}-value"
+                if self._register(http, subject, _schema(worker, n)):
+                    n += 1
+                else:
+                    time.sleep(0.05)
+
+    def _register(self, http: httpx.Client, subject: str, schema: str) -> bool:
+        try:
+            answer = http.post(f"/subjects/{subject}/versions", json={"schema": schema})
+        except httpx.TimeoutException as exc:
+            self.problems.append(f"no answer within {CLIENT_TIMEOUT_S} s: {exc!r}")
+            return False
+        except httpx.TransportError as exc:  # down or going down: not acknowledged
+            self.outcomes[type(exc).__name__] += 1
+            return False
+        if answer.status_code == 503 and self._confluent_error(answer):
+            self.outcomes[f"503/{answer.json()['error_code']}"] += 1
+            return False
+        if answer.status_code != 200:
+            self.problems.append(f"{subject}: {answer.status_code} {answer.text}")
+            return False
+        body = answer.json()
+        ack = Ack(subject, body["version"], body["id"], schema)
+        self.acked.append(ack)
+        self.outcomes["200"] += 1
+        self._read_back(http, ack)
+        return True
+
+    def _confluent_error(self, answer: httpx.Response) -> bool:
+        try:
+            body = answer.json()
+        except ValueError:
+            body = None
+        if (
+            isinstance(body, dict)
+            and isinstance(body.get("error_code"), int)
+            and isinstance(body.get("message"), str)
+            and body["message"]
+        ):
+            return True
+        self.problems.append(f"a 503 without Confluent's error body: {answer.text!r}")
+        return False
+
+    def _read_back(self, http: httpx.Client, ack: Ack) -> None:
+        """An acknowledged schema is served at once (unless the instance just went down)."""
+        try:
+            by_id = http.get(f"/schemas/ids/{ack.id}")
+        except httpx.TransportError:
+            return
+        if by_id.status_code != 200 or not _same(by_id.json()["schema"], ack.schema):
+            self.problems.append(f"acknowledged {ack} but served {by_id.status_code} {by_id.text}")
+
+
+def _stop_gracefully(instance: Instance) -> None:
+    instance.stop(signal.SIGTERM)
+    assert instance.process.returncode == 0, instance.log.read_text()
+
+
+@pytest.fixture
+def started(tmp_path: Path) -> Iterator[list[Instance]]:
+    """Every instance the test starts, stopped by PID at the end (also on failure)."""
+    instances: list[Instance] = []
+    try:
+        yield instances
+    finally:
+        for instance in instances:
+            instance.stop()
+
+
+def test_restarting_the_registry_loses_no_acknowledged_registration(
+    platform: PlatformInfo, registry_topic: str, tmp_path: Path, started: list[Instance]
+) -> None:
+    def start(name: str, port: int | None = None) -> Instance:
+        started.append(Instance(platform, registry_topic, tmp_path / f"{name}.log", port=port))
+        return started[-1]
+
+    first = start("first")
+    with Clients(first.url) as clients:
+        clients.wait_for(PER_INSTANCE, TAKEOVER_S)
+        _stop_gracefully(first)
+        second = start("second", first.port)
+        clients.wait_for(len(clients.acked) + PER_INSTANCE, TAKEOVER_S)
+        second.stop(signal.SIGKILL)
+        third = start("third", first.port)
+        # The killed instance holds the election until its session expires: writes wait.
+        clients.wait_for(len(clients.acked) + PER_INSTANCE, TAKEOVER_S)
+    print(f"{len(clients.acked)} acknowledged; answers: {dict(clients.outcomes)}")
+    assert not clients.problems, clients.problems[:5]
+    assert clients.outcomes["ConnectError"] > 0  # the clients did meet the restarts
+
+    served = _schemas(third.url)
+    with httpx.Client(base_url=third.url, timeout=10) as http:
+        for ack in clients.acked:
+            version = http.get(f"/subjects/{ack.subject}/versions/{ack.version}").json()
+            found = (version["subject"], version["version"], version["id"])
+            assert found == (ack.subject, ack.version, ack.id)
+            assert _same(version["schema"], ack.schema), ack
+            by_id = http.get(f"/schemas/ids/{ack.id}")
+            assert by_id.status_code == 200, ack
+            assert _same(by_id.json()["schema"], ack.schema), ack
+    rows = [(schema_id, schema) for found in served.values() for _, schema_id, schema in found]
+    assert len({schema_id for schema_id, _ in rows}) == len(rows)  # one id per schema
+    assert len({schema for _, schema in rows}) == len(rows)
+    for subject, found in served.items():
+        assert [version for version, _, _ in found] == list(range(1, len(found) + 1)), subject
+
+    _stop_gracefully(third)
+    fresh = start("fresh")
+    assert _schemas(fresh.url) == served
