@@ -2,9 +2,10 @@
 acknowledged registration is lost, and what clients get meanwhile is sane.
 
 Only a durable log passes this: every instance keeps its state in memory and rebuilds it from
-the topic on the shared broker. Clients treat a refused connection or a 503 (with Confluent's
-error body) as "not acknowledged" and retry; anything else (a 500, a 404 for an acknowledged
-schema, a hang past the client timeout) is a failure.
+the topic on the shared broker. Clients (httpx, and confluent-kafka's SchemaRegistryClient)
+treat a refused connection or a 503 with Confluent's error body as "not acknowledged" and
+retry; anything else (a 500, a 404 for an acknowledged schema, a hang past the client timeout)
+is a failure.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import signal
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +22,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from streams.kafka.schemas import unreachable
 from streams.local import PlatformInfo
 from tests.local.test_durable_broker import _schemas
 from tests.registry.test_ha import TAKEOVER_S, Instance
@@ -85,36 +90,74 @@ class Clients:
             time.sleep(0.05)
 
     def _run(self, worker: int) -> None:
-        n = 0
-        with httpx.Client(base_url=self.url, timeout=CLIENT_TIMEOUT_S) as http:
-            while not self._stop.is_set():
-                subject = f"restart{(worker + n) % SUBJECTS}-value"
-                if self._register(http, subject, _schema(worker, n)):
-                    n += 1
-                else:
-                    time.sleep(0.05)
+        try:
+            self._loop(worker)
+        except Exception:  # the test must say what happened, not a thread warning
+            self.problems.append(traceback.format_exc())
 
-    def _register(self, http: httpx.Client, subject: str, schema: str) -> bool:
+    def _loop(self, worker: int) -> None:
+        n = 0
+        config = {"url": self.url, "timeout": CLIENT_TIMEOUT_S}
+        with (
+            httpx.Client(base_url=self.url, timeout=CLIENT_TIMEOUT_S) as http,
+            SchemaRegistryClient(config) as client,
+        ):
+            while not self._stop.is_set():
+                subject, schema = f"restart{(worker + n) % SUBJECTS}-value", _schema(worker, n)
+                # Worker 0 uses confluent-kafka's client (its own retries), the others httpx.
+                if worker == 0:
+                    ack = self._register_confluent(client, subject, schema)
+                else:
+                    ack = self._register(http, subject, schema)
+                if ack is None:
+                    time.sleep(0.05)
+                    continue
+                self.acked.append(ack)
+                self.outcomes["200"] += 1
+                self._read_back(http, ack)
+                n += 1
+
+    def _register(self, http: httpx.Client, subject: str, schema: str) -> Ack | None:
         try:
             answer = http.post(f"/subjects/{subject}/versions", json={"schema": schema})
         except httpx.TimeoutException as exc:
             self.problems.append(f"no answer within {CLIENT_TIMEOUT_S} s: {exc!r}")
-            return False
+            return None
         except httpx.TransportError as exc:  # down or going down: not acknowledged
             self.outcomes[type(exc).__name__] += 1
-            return False
+            return None
         if answer.status_code == 503 and self._confluent_error(answer):
             self.outcomes[f"503/{answer.json()['error_code']}"] += 1
-            return False
+            return None
         if answer.status_code != 200:
             self.problems.append(f"{subject}: {answer.status_code} {answer.text}")
-            return False
+            return None
         body = answer.json()
-        ack = Ack(subject, body["version"], body["id"], schema)
-        self.acked.append(ack)
-        self.outcomes["200"] += 1
-        self._read_back(http, ack)
-        return True
+        return Ack(subject, body["version"], body["id"], schema)
+
+    def _register_confluent(
+        self, client: SchemaRegistryClient, subject: str, schema: str
+    ) -> Ack | None:
+        try:
+            found = client.register_schema_full_response(subject, Schema(schema, "AVRO"))
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 503 and exc.error_code > 0:  # -1: no Confluent body
+                self.outcomes[f"503/{exc.error_code}"] += 1
+            else:
+                self.problems.append(f"{subject}: {exc}")
+            return None
+        except Exception as exc:  # its HTTP library's (httpx2 since 2.16): see unreachable()
+            if "TimeoutException" in {cls.__name__ for cls in type(exc).__mro__}:
+                self.problems.append(f"no answer within {CLIENT_TIMEOUT_S} s: {exc!r}")
+            elif unreachable(exc, self.url) is not None:
+                self.outcomes[type(exc).__name__] += 1
+            else:
+                raise
+            return None
+        if found.version is None or found.schema_id is None:
+            self.problems.append(f"{subject}: registered without a version or id: {found}")
+            return None
+        return Ack(subject, found.version, found.schema_id, schema)
 
     def _confluent_error(self, answer: httpx.Response) -> bool:
         try:
@@ -165,16 +208,25 @@ def test_restarting_the_registry_loses_no_acknowledged_registration(
         return started[-1]
 
     first = start("first")
+    timings: dict[str, float] = {}
     with Clients(first.url) as clients:
         clients.wait_for(PER_INSTANCE, TAKEOVER_S)
+        began = time.monotonic()
         _stop_gracefully(first)
+        timings["SIGTERM to exit"] = time.monotonic() - began
         second = start("second", first.port)
+        timings["SIGTERM to serving"] = time.monotonic() - began
         clients.wait_for(len(clients.acked) + PER_INSTANCE, TAKEOVER_S)
+        timings["SIGTERM to writing"] = time.monotonic() - began
+        began = time.monotonic()
         second.stop(signal.SIGKILL)
         third = start("third", first.port)
+        timings["kill -9 to serving"] = time.monotonic() - began
         # The killed instance holds the election until its session expires: writes wait.
         clients.wait_for(len(clients.acked) + PER_INSTANCE, TAKEOVER_S)
+        timings["kill -9 to writing"] = time.monotonic() - began
     print(f"{len(clients.acked)} acknowledged; answers: {dict(clients.outcomes)}")
+    print(", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items()))
     assert not clients.problems, clients.problems[:5]
     assert clients.outcomes["ConnectError"] > 0  # the clients did meet the restarts
 
@@ -191,8 +243,8 @@ def test_restarting_the_registry_loses_no_acknowledged_registration(
     rows = [(schema_id, schema) for found in served.values() for _, schema_id, schema in found]
     assert len({schema_id for schema_id, _ in rows}) == len(rows)  # one id per schema
     assert len({schema for _, schema in rows}) == len(rows)
-    for subject, found in served.items():
-        assert [version for version, _, _ in found] == list(range(1, len(found) + 1)), subject
+    for subject, listed in served.items():
+        assert [version for version, _, _ in listed] == list(range(1, len(listed) + 1)), subject
 
     _stop_gracefully(third)
     fresh = start("fresh")
