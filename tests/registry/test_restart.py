@@ -179,6 +179,9 @@ class Clients:
         """An acknowledged schema is served at once (unless the instance just went down)."""
         try:
             by_id = http.get(f"/schemas/ids/{ack.id}")
+        except httpx.TimeoutException as exc:
+            self.problems.append(f"no answer within {CLIENT_TIMEOUT_S} s: {exc!r}")
+            return
         except httpx.TransportError:
             return
         if by_id.status_code != 200 or not _same(by_id.json()["schema"], ack.schema):
@@ -243,7 +246,7 @@ def test_restarting_the_registry_loses_no_acknowledged_registration(
             by_id = http.get(f"/schemas/ids/{ack.id}")
             assert by_id.status_code == 200, ack
             assert _same(by_id.json()["schema"], ack.schema), ack
-    rows = [(schema_id, schema) for found in served.values() for _, schema_id, schema in found]
+    rows = [(schema_id, schema) for listed in served.values() for _, schema_id, schema in listed]
     assert len({schema_id for schema_id, _ in rows}) == len(rows)  # one id per schema
     assert len({schema for _, schema in rows}) == len(rows)
     for subject, listed in served.items():
