@@ -28,8 +28,10 @@ TAKEOVER_S = SESSION_TIMEOUT_MS / 1000 * 2 + 10
 class Instance:
     """``mesh registry serve`` in a subprocess, stopped by its PID."""
 
-    def __init__(self, platform: PlatformInfo, topic: str, log: Path) -> None:
-        self.port = find_free_port("127.0.0.1")
+    def __init__(
+        self, platform: PlatformInfo, topic: str, log: Path, *, port: int | None = None
+    ) -> None:
+        self.port = port or find_free_port("127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         command = [
