@@ -11,7 +11,7 @@ from rich.table import Table
 
 from streams import local
 from streams.cli._output import err_console, out_console
-from streams.config import LocalSettings, Settings
+from streams.config import LocalSettings, load_settings
 from streams.errors import PlatformNotRunningError
 
 __all__ = ["down", "local_settings", "status", "up"]
@@ -34,7 +34,7 @@ output_option = click.option(
 
 
 def local_settings(**overrides: object) -> LocalSettings:
-    settings = Settings().local
+    settings = load_settings().local
     update = {key: value for key, value in overrides.items() if value is not None}
     return settings.model_copy(update=update) if update else settings
 
