@@ -77,12 +77,16 @@ def _choose_ports(settings: LocalSettings, *, free_ports: bool) -> tuple[int, in
     if len(set(wanted)) != len(wanted):
         raise PlatformError(
             f"the broker, the registry (and Kafka's controller) cannot share ports {wanted}; "
-            "pass different --broker-port and --registry-port (and local.controller_port)"
+            "pass different --broker-port and --registry-port (and STREAMS_LOCAL__CONTROLLER_PORT)"
         )
     check_port_free(host, settings.broker_port, flag="--broker-port")
     check_port_free(host, settings.registry_port, flag="--registry-port")
     if kafka:
-        check_port_free(host, settings.controller_port, flag="local.controller_port")
+        check_port_free(
+            host,
+            settings.controller_port,
+            flag="another port in STREAMS_LOCAL__CONTROLLER_PORT (Kafka's controller)",
+        )
     return settings.broker_port, settings.registry_port, settings.controller_port if kafka else 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 from streams.cli import main
 from streams.local import stop
 from streams.local._state import state_path
+from tests.local.test_platform import _fake_state
 
 
 def test_up_status_down(runner: CliRunner, tmp_path: Path) -> None:
@@ -117,3 +119,14 @@ def test_help_works_without_the_registry(runner: CliRunner) -> None:
     for args in (["--help"], ["registry", "serve", "--help"], ["up", "--help"]):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, result.output
+
+
+def test_status_of_a_dead_platform_exits_1(runner: CliRunner, tmp_path: Path) -> None:
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    _fake_state(tmp_path, broker_pid=finished.pid, registry_pid=finished.pid)
+    for output in ("text", "json"):
+        result = runner.invoke(main, ["status", "--output", output, "--state-dir", str(tmp_path)])
+        assert result.exit_code == 1, result.output
+        assert "dead-but-recorded" in result.stdout
+    assert "exit 1" in runner.invoke(main, ["status", "--help"]).stdout

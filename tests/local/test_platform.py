@@ -149,6 +149,26 @@ def test_port_in_use_is_refused_with_a_fix(tmp_path: Path, taken: str, flag: str
     assert not state_path(tmp_path).exists()
 
 
+def test_a_busy_controller_port_names_its_variable(tmp_path: Path) -> None:
+    with socket.socket() as blocker:
+        blocker.bind((HOST, 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        broker, registry = find_free_port(HOST), find_free_port(HOST)
+        settings = LocalSettings(
+            state_dir=tmp_path,
+            broker="kafka",
+            broker_port=broker,
+            registry_port=registry,
+            controller_port=port,
+        )
+        with pytest.raises(PortInUseError) as caught:
+            start(settings)
+    assert "STREAMS_LOCAL__CONTROLLER_PORT" in str(caught.value)
+    assert "--free-ports" in str(caught.value)
+    assert "local.controller_port" not in str(caught.value)
+
+
 def _fake_state(
     state_dir: Path,
     *,
