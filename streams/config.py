@@ -429,21 +429,21 @@ def _describe(exc: ValidationError, profile: str | None) -> str:
 
 
 def _unparsable(exc: SettingsError, profile: str | None) -> str:
-    """pydantic-settings could not decode a value (e.g. JSON of a dict setting) of a section."""
+    """pydantic-settings could not decode a section's value, e.g. the JSON of ``kafka.extra``."""
     where = f" (profile {profile!r})" if profile else ""
     cause = f": {exc.__cause__}" if exc.__cause__ else ""
     match = re.search(r'field "(\w+)"', str(exc))
     model = _model_at([match[1]]) if match else None
     if match is None or model is None:
         return f"invalid settings{where}: {exc}{cause}"
-    nested = [
-        name
+    # Only dict (and list) settings are read as JSON from the environment.
+    decoded = [
+        _named(f"{match[1]}.{name}")
         for name, field in model.model_fields.items()
         if getattr(field.annotation, "__origin__", None) in (dict, list)
     ]
-    names = " or ".join(_named(f"{match[1]}.{name}") for name in nested) or _named(match[1])
+    names = " or ".join(decoded) or _named(match[1])
     return (
-        f"invalid settings{where}: {names} is not valid JSON{cause}; write a JSON object, "
-        f'e.g. {_variable(match[1] + "." + (nested or ["extra"])[0])}=\'{{"client.id": '
-        '"mesh"}\''
+        f"invalid settings{where}: {names} is not valid JSON{cause}; quote keys and strings, "
+        """e.g. '{"client.id": "mesh"}'"""
     )
