@@ -13,6 +13,8 @@ Secrets are :class:`~pydantic.SecretStr`, so printing or logging the settings ma
 
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +26,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from streams.errors import ConfigError
@@ -54,6 +57,46 @@ def _check_file(setting: str, path: Path | None) -> None:
     if path is not None and not path.expanduser().is_file():
         raise ValueError(
             f"{setting}: file {str(path)!r} does not exist; give the path of a readable file"
+        )
+
+
+def _variable(setting: str) -> str:
+    """The environment variable of a dotted setting: ``kafka.extra`` -> ``STREAMS_KAFKA__EXTRA``."""
+    return "STREAMS_" + setting.upper().replace(".", "__")
+
+
+def _named(setting: str) -> str:
+    return f"{setting} ({_variable(setting)})"
+
+
+# What a PEM file that OpenSSL accepts for each setting starts a block with.
+_PEM_BLOCKS = {
+    "ssl_ca_location": ("CERTIFICATE", "certificate", "x509"),
+    "ssl_certificate_location": ("CERTIFICATE", "certificate", "x509"),
+    "ssl_key_location": ("PRIVATE KEY", "private key", "pkey"),
+}
+
+
+def _check_pem(setting: str, path: Path | None) -> None:
+    """A TLS file must exist and hold a PEM block of its kind; librdkafka reads PEM only."""
+    if path is None:
+        return
+    name = setting.rpartition(".")[2]
+    if not path.expanduser().is_file():
+        raise ValueError(
+            f"{_named(setting)}: file {str(path)!r} does not exist; give the path of a readable "
+            "file"
+        )
+    block, what, tool = _PEM_BLOCKS[name]
+    try:
+        text = path.expanduser().read_text(encoding="ascii", errors="replace")
+    except OSError as exc:
+        raise ValueError(f"{_named(setting)}: cannot read {str(path)!r}: {exc}") from exc
+    if not re.search(rf"-----BEGIN [A-Z0-9 ]*{block}-----", text):
+        raise ValueError(
+            f"{_named(setting)}: {str(path)!r} holds no PEM {what} (no '-----BEGIN ... {block}"
+            f"-----' line); give the {what} in PEM form (`openssl {tool} -inform der` converts "
+            "DER)"
         )
 
 
@@ -116,9 +159,43 @@ class KafkaSettings(BaseModel):
                 f"{prefix}ssl_certificate_location / ssl_key_location: mutual TLS needs both "
                 "the client certificate and its key"
             )
-        for name in ("ssl_ca_location", "ssl_certificate_location", "ssl_key_location"):
-            _check_file(prefix + name, getattr(self, name))
+        for name in _PEM_BLOCKS:
+            _check_pem(prefix + name, getattr(self, name))
         return self
+
+    def refusal(self, reason: str) -> str:
+        """Explain librdkafka's refusal of :meth:`librdkafka`'s dict, naming the setting to fix.
+
+        Args:
+            reason: librdkafka's message, e.g. ``No such configuration property: "x"`` or
+                ``Failed to create producer: ssl.ca.location failed: ...``.
+
+        Returns:
+            One line starting with the setting (``kafka.extra (STREAMS_KAFKA__EXTRA)``).
+        """
+        reason = " ".join(reason.split())
+        match = re.search(r'property "([^"]+)"|: ([a-z.]+) failed:', reason)
+        refused = next((group for group in match.groups() if group), "") if match else ""
+        typed = {
+            "ssl.ca.location": "ssl_ca_location",
+            "ssl.certificate.location": "ssl_certificate_location",
+            "ssl.key.location": "ssl_key_location",
+            "ssl.key.password": "ssl_key_password",
+            "security.protocol": "security_protocol",
+            "sasl.mechanism": "sasl_mechanism",
+            "sasl.mechanisms": "sasl_mechanism",
+            "bootstrap.servers": "bootstrap_servers",
+        }
+        # librdkafka names an alias by its canonical property (acks -> request.required.acks),
+        # so a refusal of a property we do not set ourselves comes from the escape hatch.
+        if refused in self.extra or (refused not in typed and self.extra):
+            return (
+                f"{_named('kafka.extra')}: librdkafka refused it: {reason}; fix or drop that "
+                "property (librdkafka's CONFIGURATION.md lists the valid ones)"
+            )
+        if refused in typed:
+            return f"{_named('kafka.' + typed[refused])}: librdkafka refused it: {reason}"
+        return f"the Kafka client configuration was refused by librdkafka: {reason}"
 
     def librdkafka(self, **overrides: LibrdkafkaValue) -> dict[str, LibrdkafkaValue]:
         """The dotted librdkafka configuration: the one place it is built.
@@ -305,6 +382,8 @@ def load_settings(
         loaded = _Profiled()
     except ValidationError as exc:
         raise ConfigError(_describe(exc, profile)) from exc
+    except SettingsError as exc:
+        raise ConfigError(_unparsable(exc, profile)) from exc
     return Settings.model_construct(
         _fields_set=loaded.model_fields_set,
         kafka=loaded.kafka,
@@ -313,11 +392,58 @@ def load_settings(
     )
 
 
+def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:
+    """The settings model that ``loc`` (``("kafka",)``) points into, if any."""
+    model: type[BaseModel] = Settings
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = None if field is None else field.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _did_you_mean(path: Sequence[str]) -> str:
+    """``; did you mean kafka.bootstrap_servers (STREAMS_...)?`` for a misspelt setting."""
+    model = _model_at(path[:-1])
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(path[-1], list(model.model_fields), n=1)
+    if not close:
+        return f"; known settings here: {', '.join(model.model_fields)}"
+    return f"; did you mean {_named('.'.join([*path[:-1], close[0]]))}?"
+
+
 def _describe(exc: ValidationError, profile: str | None) -> str:
     where = f" (profile {profile!r})" if profile else ""
     problems = []
     for error in exc.errors():
-        path = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function"))
+        loc = [str(part) for part in error["loc"] if not str(part).startswith("function")]
+        path = ".".join(loc)
         message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message += _did_you_mean(loc)
         problems.append(message if message.startswith(path) and path else f"{path}: {message}")
     return f"invalid settings{where}: " + "; ".join(problems)
+
+
+def _unparsable(exc: SettingsError, profile: str | None) -> str:
+    """pydantic-settings could not decode a section's value, e.g. the JSON of ``kafka.extra``."""
+    where = f" (profile {profile!r})" if profile else ""
+    cause = f": {exc.__cause__}" if exc.__cause__ else ""
+    match = re.search(r'field "(\w+)"', str(exc))
+    model = _model_at([match[1]]) if match else None
+    if match is None or model is None:
+        return f"invalid settings{where}: {exc}{cause}"
+    # Only dict (and list) settings are read as JSON from the environment.
+    decoded = [
+        _named(f"{match[1]}.{name}")
+        for name, field in model.model_fields.items()
+        if getattr(field.annotation, "__origin__", None) in (dict, list)
+    ]
+    names = " or ".join(decoded) or _named(match[1])
+    return (
+        f"invalid settings{where}: {names} is not valid JSON{cause}; quote keys and strings, "
+        """e.g. '{"client.id": "mesh"}'"""
+    )

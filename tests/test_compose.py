@@ -152,9 +152,9 @@ def test_kafka_ports_clients_on_the_host_and_in_the_network():
     internal = "{}:{}".format(*advertised["INTERNAL"])
     params = parse_mesh(data["services"]["registry"]["command"]).params
     assert params["bootstrap_servers"] == internal
-    assert f"--bootstrap-server {internal}" in " ".join(
-        data["services"]["kafka"]["healthcheck"]["test"]
-    )
+    # The healthcheck probes the INTERNAL listener's port from inside the container.
+    check = " ".join(data["services"]["kafka"]["healthcheck"]["test"])
+    assert f"/dev/tcp/127.0.0.1/{bound['INTERNAL'][1]}" in check, check
 
 
 @pytest.mark.parametrize("source", ["compose", "dockerfile"])
@@ -201,3 +201,36 @@ def test_the_documented_exports_point_mesh_at_the_published_ports(monkeypatch):
     assert settings.kafka.bootstrap_servers == "{}:{}".format(*advertised)
     registry_port = published(data["services"]["registry"])[8081]
     assert settings.registry.url == f"http://localhost:{registry_port}"
+
+
+def _seconds(value: str) -> float:
+    match = re.fullmatch(r"(\d+)(s|m)", value)
+    assert match, f"durations here are like 10s or 1m, not {value!r}"
+    return int(match[1]) * (60 if match[2] == "m" else 1)
+
+
+def test_kafkas_healthcheck_starts_no_jvm():
+    """A Kafka CLI tool is a JVM of its own: probed every few seconds for the container's life,
+    it costs more than the broker's idle work. A TCP connect in bash (which the image's scripts
+    need anyway) says the listener is up; the registry retries until Kafka answers."""
+    check = load()["services"]["kafka"]["healthcheck"]
+    test = " ".join(check["test"])
+    assert check["test"][:2] == ["CMD", "bash"], test
+    assert ".sh" not in test, test
+    assert "java" not in test, test
+    assert _seconds(check["interval"]) >= 10
+    assert _seconds(check["start_period"]) >= 10
+
+
+def test_long_running_services_restart_unless_stopped():
+    for name, service in load()["services"].items():
+        assert service.get("restart") == "unless-stopped", name
+
+
+def test_readme_warns_that_mesh_up_uses_the_same_host_ports():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### With docker compose") :]
+    section = section[: section.index("\n#", 1)]
+    assert "mesh up --free-ports" in section
+    assert all(port in section for port in ("9092", "8081"))
+    assert "collide" in section

@@ -16,7 +16,8 @@ from streams.errors import ConfigError
 @pytest.fixture
 def pem(tmp_path: Path) -> Path:
     path = tmp_path / "ca.pem"
-    path.write_text("-----BEGIN CERTIFICATE-----\n")
+    # One file may hold the certificate and its key, as mutual-TLS bundles often do.
+    path.write_text("-----BEGIN CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n")
     return path
 
 
@@ -208,3 +209,61 @@ def test_secrets_from_the_environment_are_masked(monkeypatch: pytest.MonkeyPatch
     settings = load_settings()
     assert settings.kafka.librdkafka()["sasl.password"] == "env-secret"
     assert "env-secret" not in repr(settings)
+
+
+def test_a_missing_ca_file_names_its_variable() -> None:
+    with pytest.raises(ValidationError, match=r"kafka\.ssl_ca_location \(STREAMS_KAFKA__SSL_CA"):
+        KafkaSettings(ssl_ca_location="/nonexistent/ca.pem")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "variable"),
+    [
+        ("ssl_ca_location", "STREAMS_KAFKA__SSL_CA_LOCATION"),
+        ("ssl_certificate_location", "STREAMS_KAFKA__SSL_CERTIFICATE_LOCATION"),
+        ("ssl_key_location", "STREAMS_KAFKA__SSL_KEY_LOCATION"),
+    ],
+)
+def test_a_tls_file_without_pem_content_is_refused_at_once(
+    tmp_path: Path, pem: Path, name: str, variable: str
+) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("hello\n")
+    files = {"ssl_certificate_location": pem, "ssl_key_location": tmp_path / "key.pem"}
+    files["ssl_key_location"].write_text("-----BEGIN PRIVATE KEY-----\n")
+    files[name] = junk
+    with pytest.raises(ValidationError, match=rf"kafka\.{name} \({variable}\): .*holds no PEM"):
+        KafkaSettings(security_protocol="SSL", **files)  # type: ignore[arg-type]
+
+
+def test_extra_that_is_not_json_is_one_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMS_KAFKA__EXTRA", "{client.id: mesh}")
+    with pytest.raises(ConfigError, match=r"kafka\.extra \(STREAMS_KAFKA__EXTRA\).*not valid JSON"):
+        load_settings()
+
+
+def test_a_misspelt_setting_suggests_the_right_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMS_KAFKA__BOOTSTRAP_SERVER", "b:9092")
+    with pytest.raises(ConfigError, match=r"did you mean kafka\.bootstrap_servers"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("reason", "named"),
+    [
+        ('No such configuration property: "no.such.prop"', "kafka.extra (STREAMS_KAFKA__EXTRA)"),
+        ('Invalid value for configuration property "request.required.acks"', "kafka.extra"),
+        (
+            "Failed to create consumer: ssl.ca.location failed: error:05800088:x509 certificate "
+            "routines::no certificate or crl found",
+            "kafka.ssl_ca_location (STREAMS_KAFKA__SSL_CA_LOCATION)",
+        ),
+    ],
+)
+def test_librdkafka_refusals_name_the_setting(pem: Path, reason: str, named: str) -> None:
+    settings = KafkaSettings(
+        security_protocol="SSL", ssl_ca_location=pem, extra={"no.such.prop": 1, "acks": "x"}
+    )
+    message = settings.refusal(reason)
+    assert message.startswith(named), message
+    assert reason.split(":")[0] in message

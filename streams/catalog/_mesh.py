@@ -26,6 +26,7 @@ from streams.errors import (
     RegistryRequestError,
     StreamsError,
 )
+from streams.kafka.client import build_client
 from streams.kafka.schemas import registry_errors
 from streams.kafka.topics import create_topic
 
@@ -56,7 +57,8 @@ class Mesh:
     def admin(self) -> AdminClient:
         """The Kafka admin client, created on first use."""
         if self._admin is None:
-            self._admin = AdminClient(self.settings.kafka.librdkafka())
+            kafka = self.settings.kafka
+            self._admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
         return self._admin
 
     @property

@@ -19,6 +19,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from streams.catalog.store import PRODUCTS_TOPIC, CatalogStore
 from streams.config import Settings
 from streams.errors import StreamsError
+from streams.kafka.client import build_client
 from streams.naming import internal_topic
 
 __all__ = ["Finding", "Outcome", "diagnose"]
@@ -71,7 +72,7 @@ class _Doctor:
         # Authentication failures reach only the error callback, not list_topics' exception.
         self.errors: list[KafkaError] = []
         conf["error_cb"] = self.errors.append
-        self.admin = AdminClient(conf)
+        self.admin = build_client(AdminClient, conf, settings=settings.kafka)
 
     def broker(self) -> Finding:
         try:
@@ -138,6 +139,15 @@ class _Doctor:
             subjects = client.get_subjects()
         except Exception as exc:  # the client raises httpx's and its own errors alike
             status = getattr(exc, "http_status_code", None)
+            if status not in (None, 401, 403) and getattr(exc, "error_code", None) == -1:
+                # The client's code for a body without Confluent's {"error_code": ...}.
+                return Finding(
+                    "registry",
+                    "failed",
+                    f"{self.url} answered but is not a Confluent schema registry "
+                    f"(HTTP {status} on GET /subjects)",
+                    "point registry.url (STREAMS_REGISTRY__URL) at the schema registry",
+                )
             outcome: Outcome = "failed" if status else "unreachable"
             fix = (
                 "check registry.basic_auth_username / basic_auth_password"

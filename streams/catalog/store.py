@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from streams.catalog._model import Product
 from streams.config import Settings
 from streams.errors import BrokerUnavailableError, DeliveryError, DeserializationError
+from streams.kafka.client import build_client
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.naming import internal_topic, topic_for
 
@@ -143,7 +144,8 @@ class CatalogStore:
         return topic_names(admin, bootstrap=bootstrap, timeout_s=self._timeout)
 
     def _admin(self) -> AdminClient:
-        return AdminClient(self._settings.kafka.librdkafka())
+        kafka = self._settings.kafka
+        return build_client(AdminClient, kafka.librdkafka(), settings=kafka)
 
     def ensure_topic(self) -> None:
         """Create the topic unless it exists: compacted, one partition, kept forever.
@@ -210,14 +212,14 @@ class CatalogStore:
     def _send(self, key: str, value: bytes | None) -> None:
         self.ensure_topic()
         if self._producer is None:
-            self._producer = Producer(
-                self._settings.kafka.librdkafka(
-                    acks="all",
-                    enable_idempotence=True,
-                    linger_ms=0,
-                    message_timeout_ms=int(self._timeout * 1000),
-                )
+            kafka = self._settings.kafka
+            conf = kafka.librdkafka(
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=0,
+                message_timeout_ms=int(self._timeout * 1000),
             )
+            self._producer = build_client(Producer, conf, settings=kafka)
         failures: list[tuple[str, str]] = []
 
         def delivered(err: KafkaError | None, _message: Message) -> None:

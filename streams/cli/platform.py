@@ -11,7 +11,7 @@ from rich.table import Table
 
 from streams import local
 from streams.cli._output import err_console, out_console
-from streams.config import LocalSettings, Settings
+from streams.config import LocalSettings, load_settings
 from streams.errors import PlatformNotRunningError
 
 __all__ = ["down", "local_settings", "status", "up"]
@@ -34,7 +34,7 @@ output_option = click.option(
 
 
 def local_settings(**overrides: object) -> LocalSettings:
-    settings = Settings().local
+    settings = load_settings().local
     update = {key: value for key, value in overrides.items() if value is not None}
     return settings.model_copy(update=update) if update else settings
 
@@ -118,13 +118,19 @@ def down(state_dir: Path | None) -> None:
 @click.command()
 @state_dir_option
 @output_option
-def status(state_dir: Path | None, output: Literal["text", "json"]) -> None:
-    """Show whether the broker and the registry are running."""
+@click.pass_context
+def status(ctx: click.Context, state_dir: Path | None, output: Literal["text", "json"]) -> None:
+    """Show whether the broker and the registry are running.
+
+    Exit 0 when running or stopped, exit 1 when a recorded service is dead (dead-but-recorded:
+    run `mesh down`, then `mesh up`).
+    """
     settings = local_settings(state_dir=state_dir)
     result = local.status(settings.state_dir)
+    dead = any(service.state == "dead-but-recorded" for service in result.services)
     if output == "json":
         click.echo(json.dumps(result.to_dict()))
-        return
+        ctx.exit(1 if dead else 0)
     on = "" if result.broker_kind is None else f" on {result.broker_kind}"
     table = Table(title=f"platform in {result.state_dir}{on}", title_justify="left")
     for column in ("service", "state", "address", "pid", "log"):
@@ -139,3 +145,4 @@ def status(state_dir: Path | None, output: Literal["text", "json"]) -> None:
             "-" if service.log is None else str(service.log),
         )
     out_console().print(table)
+    ctx.exit(1 if dead else 0)

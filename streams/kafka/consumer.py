@@ -22,6 +22,7 @@ from streams.errors import (
     DeliveryError,
     DeserializationError,
 )
+from streams.kafka.client import build_client
 from streams.kafka.deadletter import DeadLetters
 from streams.kafka.directory import ProductDirectory, resolve_topic
 from streams.kafka.event import Event
@@ -119,7 +120,7 @@ class Consumer:
                 **(config or {}),
             }
         )
-        self._consumer = _KafkaConsumer(conf)
+        self._consumer = build_client(_KafkaConsumer, conf, settings=settings.kafka)
         if group_id is None:
             self._assign_all(OFFSET_BEGINNING if from_beginning else OFFSET_END, settings)
         else:

@@ -13,6 +13,7 @@ from confluent_kafka.admin import AdminClient
 from streams.config import Settings
 from streams.errors import DeliveryError, DeserializationError
 from streams.kafka import headers as std
+from streams.kafka.client import build_client
 from streams.kafka.topics import create_topic
 from streams.naming import dlq_topic
 
@@ -88,7 +89,10 @@ class DeadLetters:
     def _ensure_topic(self, topic: str) -> None:
         if topic in self._created:
             return
-        create_topic(AdminClient(self._settings.kafka.librdkafka()), topic, timeout_s=10)
+        kafka = self._settings.kafka
+        create_topic(
+            build_client(AdminClient, kafka.librdkafka(), settings=kafka), topic, timeout_s=10
+        )
         self._created.add(topic)
 
     def send(self, message: Message, error: DeserializationError) -> None:
@@ -98,7 +102,7 @@ class DeadLetters:
         if self._producer is None:
             conf: dict[str, Any] = self._settings.kafka.librdkafka()
             conf.update({"enable.idempotence": True})
-            self._producer = Producer(conf)
+            self._producer = build_client(Producer, conf, settings=self._settings.kafka)
         _, timestamp = message.timestamp()
         headers = std.pairs(message.headers())
         headers += [

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from streams.config import Settings
 from streams.errors import DeliveryError, OwnershipError
 from streams.kafka import headers as std
+from streams.kafka.client import build_client
 from streams.kafka.schemas import SchemaSource
 from streams.naming import ProductRef, parse_product
 from streams.serialization import AvroEncoder
@@ -114,7 +115,7 @@ class Producer:
                 **(config or {}),
             }
         )
-        self._producer = _KafkaProducer(conf)
+        self._producer = build_client(_KafkaProducer, conf, settings=settings.kafka)
         self._targets: dict[str | ProductRef, _Target] = {}
         self._id_prefix = uuid.uuid4().hex[:16]
         self._sent = 0

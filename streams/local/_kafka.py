@@ -28,6 +28,7 @@ __all__ = [
     "broker_command",
     "find_java",
     "format_storage",
+    "holds_data",
     "prepare",
     "write_properties",
 ]
@@ -162,6 +163,15 @@ def write_properties(*, kafka_dir: Path, host: str, port: int, controller_port: 
     path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
     (kafka_dir / "log4j2.properties").write_text(_LOG4J2)
     return path
+
+
+def holds_data(state_dir: Path) -> bool:
+    """Whether ``state_dir`` holds formatted Kafka storage (an earlier ``mesh up --broker kafka``).
+
+    Args:
+        state_dir: The platform's state directory.
+    """
+    return (state_dir / "kafka" / "data" / "meta.properties").is_file()
 
 
 def _cluster_id() -> str:

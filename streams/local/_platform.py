@@ -77,12 +77,16 @@ def _choose_ports(settings: LocalSettings, *, free_ports: bool) -> tuple[int, in
     if len(set(wanted)) != len(wanted):
         raise PlatformError(
             f"the broker, the registry (and Kafka's controller) cannot share ports {wanted}; "
-            "pass different --broker-port and --registry-port (and local.controller_port)"
+            "pass different --broker-port and --registry-port (and STREAMS_LOCAL__CONTROLLER_PORT)"
         )
     check_port_free(host, settings.broker_port, flag="--broker-port")
     check_port_free(host, settings.registry_port, flag="--registry-port")
     if kafka:
-        check_port_free(host, settings.controller_port, flag="local.controller_port")
+        check_port_free(
+            host,
+            settings.controller_port,
+            flag="another port in STREAMS_LOCAL__CONTROLLER_PORT (Kafka's controller)",
+        )
     return settings.broker_port, settings.registry_port, settings.controller_port if kafka else 0
 
 
@@ -126,6 +130,38 @@ def _existing(state_dir: Path) -> PlatformState | None:
     logger.info("removing stale %s: none of its processes is running", state_path(state_dir))
     remove_state(state_dir)
     return None
+
+
+def _choose_broker(
+    settings: LocalSettings, state_dir: Path, existing: PlatformState | None
+) -> LocalSettings:
+    """The broker kind to run: the running one, else Kafka where its data is, else the setting.
+
+    Only an explicit choice (flag, environment, profile) can differ from what the state
+    directory holds, and then it is refused rather than starting an empty broker beside the data.
+    """
+    chosen = "broker" in settings.model_fields_set
+    if existing is not None:
+        if chosen and existing.broker_kind != settings.broker:
+            raise PlatformError(
+                f"a platform on {existing.broker_kind} is already running in {state_dir}; "
+                f"run `mesh down` before `mesh up --broker {settings.broker}`"
+            )
+        return settings.model_copy(update={"broker": existing.broker_kind})
+    if not _kafka.holds_data(state_dir):
+        return settings
+    if chosen and settings.broker != "kafka":
+        raise PlatformError(
+            f"{state_dir} holds Apache Kafka's data from an earlier `mesh up --broker kafka`; "
+            f"`mesh up --state-dir {state_dir}` starts that Kafka again (data kept), or choose "
+            f"another --state-dir for {settings.broker}"
+        )
+    if not chosen:
+        logger.info(
+            "starting Apache Kafka: %s holds its data from an earlier `mesh up --broker kafka`",
+            state_dir,
+        )
+    return settings.model_copy(update={"broker": "kafka"})
 
 
 def _open_log(path: Path, command: list[str]) -> None:
@@ -196,12 +232,8 @@ def start(
     """
     state_dir = settings.state_dir.absolute()
     existing = _existing(state_dir)
+    settings = _choose_broker(settings, state_dir, existing)
     if existing is not None:
-        if existing.broker_kind != settings.broker:
-            raise PlatformError(
-                f"a platform on {existing.broker_kind} is already running in {state_dir}; "
-                f"run `mesh down` before `mesh up --broker {settings.broker}`"
-            )
         logger.info("platform in %s is already running", state_dir)
         return _info(existing, already_running=True)
 

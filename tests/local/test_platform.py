@@ -19,7 +19,12 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streams.config import LocalSettings
-from streams.errors import PlatformNotRunningError, PlatformStartError, PortInUseError
+from streams.errors import (
+    PlatformError,
+    PlatformNotRunningError,
+    PlatformStartError,
+    PortInUseError,
+)
 from streams.local import EmbeddedPlatform, PlatformInfo, start, status, stop
 from streams.local._ports import find_free_port
 from streams.local._state import PlatformState, ServiceRecord, state_path, write_state
@@ -146,6 +151,35 @@ def test_port_in_use_is_refused_with_a_fix(tmp_path: Path, taken: str, flag: str
         finally:
             _cleanup(tmp_path)
     assert caught.value.port == port
+    assert not state_path(tmp_path).exists()
+
+
+def test_a_busy_controller_port_names_its_variable(tmp_path: Path) -> None:
+    with socket.socket() as blocker:
+        blocker.bind((HOST, 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        broker, registry = find_free_port(HOST), find_free_port(HOST)
+        settings = LocalSettings(
+            state_dir=tmp_path,
+            broker="kafka",
+            broker_port=broker,
+            registry_port=registry,
+            controller_port=port,
+        )
+        with pytest.raises(PortInUseError) as caught:
+            start(settings)
+    assert "STREAMS_LOCAL__CONTROLLER_PORT" in str(caught.value)
+    assert "--free-ports" in str(caught.value)
+    assert "local.controller_port" not in str(caught.value)
+
+
+def test_tansu_on_a_state_dir_holding_kafka_data_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "kafka" / "data").mkdir(parents=True)
+    (tmp_path / "kafka" / "data" / "meta.properties").write_text("node.id=1\n")
+    with pytest.raises(PlatformError, match=r"holds Apache Kafka's data") as caught:
+        start(LocalSettings(state_dir=tmp_path, broker="tansu"), free_ports=True)
+    assert "mesh up --state-dir" in str(caught.value)
     assert not state_path(tmp_path).exists()
 
 
