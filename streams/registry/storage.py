@@ -20,20 +20,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
+    KafkaError,
     KafkaException,
     Message,
     TopicPartition,
 )
 from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 
-from streams.errors import BrokerUnavailableError, RegistryRequestError
+from streams.config import KafkaSettings
+from streams.errors import BrokerUnavailableError, ConfigError, RegistryRequestError
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.registry import codes
 from streams.registry._election import Election
@@ -225,27 +228,39 @@ class MemoryStorage:
 class KafkaStorage:
     """The log as a single-partition compacted topic, written by one fenced transactional producer.
 
+    Every client it makes (admin, readers, the transactional writer, the election's members)
+    is configured by ``kafka.librdkafka(...)``, so SASL, TLS and ``extra`` apply to all of them.
+
     Args:
-        bootstrap_servers: The Kafka cluster.
+        kafka: The Kafka cluster and how to authenticate to it.
+        bootstrap_servers: Shorthand for ``kafka=KafkaSettings(bootstrap_servers=...)`` (a
+            PLAINTEXT cluster, as in tests); give one of the two.
         topic: The log topic (``_schemas``, as Confluent's registry).
         replication_factor: Used when the topic is created.
         timeout_s: How long a read or write may wait for Kafka.
+
+    Raises:
+        TypeError: Neither or both of ``kafka`` and ``bootstrap_servers`` were given.
     """
 
     def __init__(
         self,
         *,
-        bootstrap_servers: str,
+        kafka: KafkaSettings | None = None,
+        bootstrap_servers: str | None = None,
         topic: str = "_schemas",
         replication_factor: int = 1,
         timeout_s: float = 30.0,
     ) -> None:
-        self._bootstrap = bootstrap_servers
+        if (kafka is None) == (bootstrap_servers is None):
+            raise TypeError("KafkaStorage() takes exactly one of kafka= and bootstrap_servers=")
+        self._kafka = kafka or KafkaSettings(bootstrap_servers=bootstrap_servers or "")
+        self._bootstrap = self._kafka.bootstrap_servers
         self._topic = topic
         self._replication = replication_factor
         self._timeout = timeout_s
         self._writer = TransactionalWriter(
-            bootstrap_servers=bootstrap_servers, topic=topic, timeout_s=timeout_s, elected=True
+            kafka=self._kafka, topic=topic, timeout_s=timeout_s, elected=True
         )
         self._election: Election | None = None
         self._writer.primary_url = lambda: self.primary_url
@@ -265,8 +280,31 @@ class KafkaStorage:
         return self._writer.transactional_id
 
     def ensure_topic(self) -> None:
-        """Create the topic (compacted, one partition) unless it exists; learn its size limit."""
-        admin = AdminClient({"bootstrap.servers": self._bootstrap})
+        """Create the topic (compacted, one partition) unless it exists; learn its size limit.
+
+        Raises:
+            ConfigError: Kafka refused the credentials (said at once: retrying cannot help).
+            BrokerUnavailableError: Kafka did not answer, or refused to create the topic.
+        """
+        refused: list[KafkaError] = []
+
+        def on_error(error: KafkaError) -> None:
+            if error.code() == KafkaError._AUTHENTICATION:
+                refused.append(error)
+
+        conf: dict[str, Any] = self._kafka.librdkafka()
+        # Authentication failures reach only the error callback, not list_topics' exception.
+        conf["error_cb"] = on_error
+        admin = AdminClient(conf)
+        deadline = time.monotonic() + min(5.0, self._timeout)
+        while time.monotonic() < deadline:  # short tries: a refusal is said at once
+            try:
+                admin.list_topics(timeout=0.5)
+                break
+            except KafkaException:
+                admin.poll(0)  # serves the error callback
+                if refused:
+                    raise self._refused(refused[-1]) from None
         if self._topic not in topic_names(
             admin, bootstrap=self._bootstrap, timeout_s=self._timeout
         ):
@@ -287,6 +325,17 @@ class KafkaStorage:
                 logger.info("created registry topic %s", self._topic)
         self.max_message_bytes = min(DEFAULT_MAX_MESSAGE_BYTES, self._topic_limit(admin))
 
+    def _refused(self, error: KafkaError) -> ConfigError:
+        kafka = self._kafka
+        user = kafka.sasl_username
+        who = f"{kafka.sasl_mechanism} user {user!r}, " if user else ""
+        return ConfigError(
+            f"Kafka at {self._bootstrap} refused the registry's credentials ({who}"
+            f"{kafka.security_protocol}): "
+            f"{error.str()}. Check kafka.sasl_mechanism, kafka.sasl_username and "
+            "kafka.sasl_password (STREAMS_KAFKA__SASL_PASSWORD), or the client certificate."
+        )
+
     def _topic_limit(self, admin: AdminClient) -> int:
         # Brokers that report only explicitly set configs (the embedded one) leave the default.
         resource = ConfigResource(ConfigResource.Type.TOPIC, self._topic)
@@ -303,11 +352,9 @@ class KafkaStorage:
     def replay(self) -> Iterator[Entry]:
         """Read every committed record up to the topic's end (the primary fenced others first)."""
         self.ensure_topic()
-        conf = {
-            "bootstrap.servers": self._bootstrap,
-            "group.id": "streams-registry-replay",
-            "isolation.level": "read_committed",
-        }
+        conf = self._kafka.librdkafka(
+            group_id="streams-registry-replay", isolation_level="read_committed"
+        )
         for message in read_to_end(conf, self._topic, timeout_s=self._timeout):
             offset = message.offset() or 0
             self._next_offset = offset + 1
@@ -318,16 +365,15 @@ class KafkaStorage:
     def follow(self, deliver: Deliver) -> None:
         """Read on from the end of the replay on a background thread."""
         consumer = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "group.id": "streams-registry-tail",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-                "auto.offset.reset": "earliest",
+            self._kafka.librdkafka(
+                group_id="streams-registry-tail",
+                enable_auto_commit=False,
+                isolation_level="read_committed",
+                auto_offset_reset="earliest",
                 # The embedded broker holds an empty fetch for the whole wait, even when a record
                 # arrives: this bounds how late another writer's record is seen.
-                "fetch.wait.max.ms": 100,
-            }
+                fetch_wait_max_ms=100,
+            )
         )
         consumer.assign([TopicPartition(self._topic, 0, self._next_offset)])
         self._tail = threading.Thread(
@@ -409,7 +455,7 @@ class KafkaStorage:
         """Join the election of this topic's primary."""
         self.ensure_topic()
         self._election = Election(
-            bootstrap_servers=self._bootstrap,
+            kafka=self._kafka,
             topic=self._topic,
             on_change=on_change,
             timeout_s=self._timeout,

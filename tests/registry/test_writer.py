@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
+from streams.config import KafkaSettings
 from streams.registry._writer import TransactionalWriter, _FencedError
 
 
@@ -34,7 +35,9 @@ class _FencedDuringCommit:
 
 
 def test_a_fence_seen_only_by_the_abort_makes_the_writer_read_only() -> None:
-    writer = TransactionalWriter(bootstrap_servers="127.0.0.1:9", topic="_schemas", timeout_s=1.0)
+    writer = TransactionalWriter(
+        kafka=KafkaSettings(bootstrap_servers="127.0.0.1:9"), topic="_schemas", timeout_s=1.0
+    )
     producer = _FencedDuringCommit()
     writer._producer = producer  # type: ignore[assignment]
     try:
