@@ -249,6 +249,8 @@ def write_properties(
         settings |= security.properties(host=host, port=port, controller_port=controller_port)
     path = kafka_dir / "server.properties"
     path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    if security is not None:  # it holds the broker's own password
+        path.chmod(0o600)
     (kafka_dir / "log4j2.properties").write_text(_LOG4J2)
     return path
 
