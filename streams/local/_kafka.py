@@ -125,18 +125,20 @@ def find_java(env: Mapping[str, str]) -> tuple[str, int]:
 
 @dataclass(frozen=True, kw_only=True)
 class ListenerSecurity:
-    """A client listener that wants SASL/SCRAM (and, with a keystore, TLS): what a company
-    cluster looks like, for tests and for local clusters with per-user credentials.
+    """Client listeners that want SASL/SCRAM: what a company cluster looks like, for tests and
+    for local clusters with per-user credentials.
 
-    The users are created when the storage is formatted (``StorageTool format --add-scram``,
-    KIP-900), so the broker needs no running cluster to learn them. The broker talks to itself
-    over the same listener (transaction markers, for one) as the first user.
+    The client listener becomes ``SASL_PLAINTEXT``; with a keystore, a second listener on
+    ``ssl_port`` (:func:`write_properties`) speaks ``SASL_SSL``. The users are created when the
+    storage is formatted (``StorageTool format --add-scram``, KIP-900), so the broker needs no
+    running cluster to learn them. The broker talks to itself over the ``SASL_PLAINTEXT``
+    listener (transaction markers, for one) as the first user.
 
     Attributes:
         users: User name -> password; the first one is the broker's own.
         mechanism: The SCRAM mechanism clients must use.
         keystore: PEM file holding the broker's private key (unencrypted PKCS#8) and its
-            certificate chain; when set the listener is ``SASL_SSL``, else ``SASL_PLAINTEXT``.
+            certificate chain, for the ``SASL_SSL`` listener.
     """
 
     users: Mapping[str, str] = field(default_factory=dict)
@@ -147,38 +149,33 @@ class ListenerSecurity:
         if not self.users:
             raise ValueError("ListenerSecurity needs at least one user (the broker's own)")
 
-    @property
-    def protocol(self) -> Literal["SASL_PLAINTEXT", "SASL_SSL"]:
-        """The listener's security protocol."""
-        return "SASL_PLAINTEXT" if self.keystore is None else "SASL_SSL"
-
-    def properties(self, *, host: str, port: int, controller_port: int) -> dict[str, str]:
-        """The ``server.properties`` lines that secure the client listener."""
+    def properties(
+        self, *, host: str, port: int, controller_port: int, ssl_port: int | None
+    ) -> dict[str, str]:
+        """The ``server.properties`` lines that secure the client listeners."""
+        if (self.keystore is None) != (ssl_port is None):
+            raise ValueError("a SASL_SSL listener needs both a keystore and ssl_port")
         name, password = next(iter(self.users.items()))
-        listener = self.protocol.lower()
         login = (
             "org.apache.kafka.common.security.scram.ScramLoginModule required "
             f'username="{_quoted(name)}" password="{_quoted(password)}";'
         )
+        client = {"SASL_PLAINTEXT": port} | ({"SASL_SSL": ssl_port} if ssl_port else {})
+        bound = ",".join(f"{protocol}://{host}:{at}" for protocol, at in client.items())
         settings = {
-            "listeners": f"{self.protocol}://{host}:{port},CONTROLLER://{host}:{controller_port}",
-            "advertised.listeners": f"{self.protocol}://{host}:{port}",
-            "inter.broker.listener.name": self.protocol,
-            "listener.security.protocol.map": f"{self.protocol}:{self.protocol},"
-            "CONTROLLER:PLAINTEXT",
+            "listeners": f"{bound},CONTROLLER://{host}:{controller_port}",
+            "advertised.listeners": bound,
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            "listener.security.protocol.map": ",".join(f"{p}:{p}" for p in client)
+            + ",CONTROLLER:PLAINTEXT",
             "sasl.enabled.mechanisms": self.mechanism,
             "sasl.mechanism.inter.broker.protocol": self.mechanism,
-            f"listener.name.{listener}.{self.mechanism.lower()}.sasl.jaas.config": login,
         }
+        for protocol in client:
+            key = f"listener.name.{protocol.lower()}.{self.mechanism.lower()}.sasl.jaas.config"
+            settings[key] = login
         if self.keystore is not None:
-            settings |= {
-                "ssl.keystore.type": "PEM",
-                "ssl.keystore.location": str(self.keystore),
-                # The broker connects to itself by IP: its certificate names the host it
-                # listens on, and it trusts its own chain.
-                "ssl.truststore.type": "PEM",
-                "ssl.truststore.location": str(self.keystore),
-            }
+            settings |= {"ssl.keystore.type": "PEM", "ssl.keystore.location": str(self.keystore)}
         return settings
 
     def scram_arguments(self) -> list[str]:
@@ -207,6 +204,7 @@ def write_properties(
     port: int,
     controller_port: int,
     security: ListenerSecurity | None = None,
+    ssl_port: int | None = None,
 ) -> Path:
     """Write the single-node KRaft ``server.properties`` (and the log4j2 config) for this start.
 
@@ -218,6 +216,7 @@ def write_properties(
         port: Client port.
         controller_port: KRaft controller port.
         security: Secure the client listener (default: ``PLAINTEXT``, no authentication).
+        ssl_port: Port of the ``SASL_SSL`` listener (with ``security.keystore``).
 
     Returns:
         The path of ``server.properties``.
@@ -246,7 +245,9 @@ def write_properties(
         "group.initial.rebalance.delay.ms": "0",
     }
     if security is not None:
-        settings |= security.properties(host=host, port=port, controller_port=controller_port)
+        settings |= security.properties(
+            host=host, port=port, controller_port=controller_port, ssl_port=ssl_port
+        )
     path = kafka_dir / "server.properties"
     path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
     if security is not None:  # it holds the broker's own password

@@ -1,15 +1,18 @@
-"""A second Apache Kafka whose only client listener wants SASL/SCRAM-SHA-512, for the session.
+"""A second Apache Kafka whose client listeners want SASL/SCRAM-SHA-512, for the session.
 
 The session platform stays PLAINTEXT; tests that prove the settings reach every client (the
 library, the registry server, ``mesh doctor``) use this one. Its users are created when its
-storage is formatted (:class:`streams.local._kafka.ListenerSecurity`). Started when the first
-test asks for it (one JVM, ~5 s), stopped by PID at the session's end. Without Java or the jars
-the tests skip with one reason (fail under ``STREAMS_TEST_REQUIRE_KAFKA``).
+storage is formatted (:class:`streams.local._kafka.ListenerSecurity`). It has a SASL_PLAINTEXT
+listener and a SASL_SSL one whose certificate is signed by a throwaway CA made here with the
+``openssl`` command. Started when the first test asks for it (one JVM, ~5 s), stopped by PID at
+the session's end. Without Java or the jars the tests skip with one reason (fail under
+``STREAMS_TEST_REQUIRE_KAFKA``); without ``openssl`` only the SASL_SSL tests skip.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -43,6 +46,8 @@ class SaslKafka:
 
     bootstrap_servers: str
     log: Path
+    ssl_bootstrap_servers: str | None = None
+    ca: Path | None = None
 
     def settings(self, user: str = "alice", password: str | None = None) -> KafkaSettings:
         """Client settings for ``user`` (with its real password unless one is given)."""
@@ -52,6 +57,19 @@ class SaslKafka:
             sasl_mechanism="SCRAM-SHA-512",
             sasl_username=user,
             sasl_password=USERS[user] if password is None else password,  # type: ignore[arg-type]
+        )
+
+    def ssl_settings(self, user: str = "alice") -> KafkaSettings:
+        """Client settings for the SASL_SSL listener, trusting the throwaway CA (or skip)."""
+        if self.ssl_bootstrap_servers is None or self.ca is None:
+            pytest.skip("SASL_SSL listener skipped: no `openssl` to make its certificate")
+        return KafkaSettings(
+            bootstrap_servers=self.ssl_bootstrap_servers,
+            security_protocol="SASL_SSL",
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_username=user,
+            sasl_password=USERS[user],  # type: ignore[arg-type]
+            ssl_ca_location=self.ca,
         )
 
     def env(self, user: str = "alice") -> dict[str, str]:
@@ -73,13 +91,16 @@ def sasl_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslKafka]:
     runtime = KafkaRuntime(java=java, java_major=major, libs=resolve_libs(local))
     state = tmp_path_factory.mktemp("sasl-kafka")
     port, controller = find_free_port(HOST), find_free_port(HOST)
-    security = ListenerSecurity(users=USERS)
+    tls = _certificates(state / "tls") if shutil.which("openssl") else None
+    ssl_port = find_free_port(HOST, exclude=frozenset({port, controller})) if tls else None
+    security = ListenerSecurity(users=USERS, keystore=tls[1] if tls else None)
     properties = write_properties(
         kafka_dir=state / "kafka",
         host=HOST,
         port=port,
         controller_port=controller,
         security=security,
+        ssl_port=ssl_port,
     )
     log = state / "broker.log"
     format_storage(runtime, properties=properties, log_path=log, timeout_s=120, security=security)
@@ -90,7 +111,12 @@ def sasl_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslKafka]:
             stderr=subprocess.STDOUT,
         )
     try:
-        cluster = SaslKafka(bootstrap_servers=f"{HOST}:{port}", log=log)
+        cluster = SaslKafka(
+            bootstrap_servers=f"{HOST}:{port}",
+            log=log,
+            ssl_bootstrap_servers=f"{HOST}:{ssl_port}" if ssl_port else None,
+            ca=tls[0] if tls else None,
+        )
         _wait(cluster, process)
         yield cluster
     finally:
@@ -118,3 +144,23 @@ def _wait(cluster: SaslKafka, process: subprocess.Popen[bytes]) -> None:
             continue
         return
     pytest.fail(f"SASL Kafka did not answer in 120 s: {cluster.log.read_text()[-3000:]}")
+
+
+def _certificates(folder: Path) -> tuple[Path, Path]:
+    """A throwaway CA and the broker's PEM keystore (key + certificate for 127.0.0.1)."""
+    folder.mkdir()
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    key = ["-newkey", "rsa:2048", "-nodes"]
+    openssl("req", "-x509", *key, "-days", "1", "-subj", "/CN=streams test CA",
+            "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+    openssl("req", *key, "-subj", f"/CN={HOST}", "-keyout", "broker.key", "-out", "broker.csr")
+    signed_by_ca = ["-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1"]
+    (folder / "san.cnf").write_text(f"subjectAltName=IP:{HOST},DNS:localhost\n")
+    openssl("x509", "-req", "-in", "broker.csr", *signed_by_ca,
+            "-extfile", "san.cnf", "-out", "broker.pem")  # fmt: skip
+    keystore = folder / "keystore.pem"
+    keystore.write_text((folder / "broker.key").read_text() + (folder / "broker.pem").read_text())
+    return folder / "ca.pem", keystore

@@ -43,18 +43,26 @@ def test_a_scram_listener_and_the_broker_logs_in_as_the_first_user(tmp_path: Pat
     assert "ScramLoginModule" in jaas
 
 
-def test_a_keystore_makes_it_sasl_ssl(tmp_path: Path) -> None:
+def test_a_keystore_adds_a_sasl_ssl_listener(tmp_path: Path) -> None:
     keystore = tmp_path / "broker.pem"
     security = ListenerSecurity(users=USERS, keystore=keystore)
     props = _props(
         write_properties(
-            kafka_dir=tmp_path, host="127.0.0.1", port=1, controller_port=2, security=security
+            kafka_dir=tmp_path,
+            host="127.0.0.1",
+            port=1,
+            controller_port=2,
+            security=security,
+            ssl_port=3,
         )
     )
-    assert props["advertised.listeners"] == "SASL_SSL://127.0.0.1:1"
+    assert props["advertised.listeners"] == "SASL_PLAINTEXT://127.0.0.1:1,SASL_SSL://127.0.0.1:3"
+    assert props["inter.broker.listener.name"] == "SASL_PLAINTEXT"
     assert props["ssl.keystore.type"] == "PEM"
     assert props["ssl.keystore.location"] == str(keystore)
     assert "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config" in props
+    with pytest.raises(ValueError, match="both a keystore and ssl_port"):
+        write_properties(kafka_dir=tmp_path, host="h", port=1, controller_port=2, security=security)
 
 
 def test_format_creates_the_users_and_logs_no_password(tmp_path: Path) -> None:

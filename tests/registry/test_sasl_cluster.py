@@ -22,6 +22,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
+from streams.catalog.doctor import diagnose
 from streams.cli import EXIT_FAILED, EXIT_OK, main
 from streams.config import RegistrySettings, Settings
 from streams.kafka import Consumer as StreamsConsumer
@@ -235,3 +236,28 @@ def test_mesh_doctor_names_a_wrong_password_in_one_line(
     ]
     assert all("unreachable" not in line for line in lines[1:3]), lines
     assert "wrong" not in result.output
+
+
+def test_the_registry_our_clients_and_doctor_run_on_sasl_ssl(
+    broker_kind: str, sasl_kafka: SaslKafka
+) -> None:
+    kafka = sasl_kafka.ssl_settings()  # TLS with the test CA, SCRAM-SHA-512 inside
+    topic = f"_schemas_ssl_{uuid.uuid4().hex[:10]}"
+    registry = ThreadedRegistry(KafkaStorage(kafka=kafka, topic=topic)).start()
+    try:
+        settings = Settings(kafka=kafka, registry=RegistrySettings(url=registry.url))
+        ref = ProductRef(domain=f"t{uuid.uuid4().hex[:10]}", name="play_events")
+        admin = AdminClient(kafka.librdkafka())
+        admin.create_topics([NewTopic(ref.topic, 1, 1)])[ref.topic].result(10)
+        with SchemaRegistryClient(settings.registry.client_conf()) as client:
+            client.register_schema(ref.subject, Schema(json.dumps(PLAY_V1), "AVRO"))
+        with Producer(settings=settings) as producer:
+            producer.emit(ref.id, play(7))
+        with StreamsConsumer(
+            ref.id, group_id=f"g-{uuid.uuid4().hex[:8]}", settings=settings, from_beginning=True
+        ) as consumer:
+            assert [event.value["user_id"] for event in drain(consumer, 1)] == ["user-7"]
+        found = {f.check: f.outcome for f in diagnose(settings, timeout_s=10)}
+        assert set(found.values()) == {"ok"}, found
+    finally:
+        registry.stop()
