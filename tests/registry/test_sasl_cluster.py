@@ -194,7 +194,7 @@ def test_mesh_registry_serve_names_refused_credentials(
     problem = [line for line in lines if line.startswith("error:")]
     assert len(problem) == 1, lines
     assert "refused the registry's credentials (SCRAM-SHA-512 user 'alice'" in problem[0]
-    assert "STREAMS_KAFKA__SASL_PASSWORD" in problem[0]
+    assert "kafka.sasl_password (STREAMS_KAFKA__SASL_PASSWORD)" in problem[0]
     assert "wrong" not in "\n".join(lines)
 
 

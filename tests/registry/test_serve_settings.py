@@ -46,9 +46,14 @@ def test_the_kafka_settings_reach_the_server_and_a_flag_overrides_one(
 ) -> None:
     for key, value in SASL_ENV.items():
         monkeypatch.setenv(key, value)
-    result = _serve("--bootstrap-servers", "flag:9096")
+    monkeypatch.setenv("STREAMS_REGISTRY__TOPIC", "_env_schemas")
+    assert _serve().exit_code == EXIT_OK
+    assert served[0]["topic"] == "_env_schemas"
+    assert served[0]["kafka"].bootstrap_servers == "corp-1:9096,corp-2:9096"
+    result = _serve("--bootstrap-servers", "flag:9096", "--topic", "_flag_schemas")
     assert result.exit_code == EXIT_OK, result.output
-    kafka: KafkaSettings = served[0]["kafka"]
+    assert served[1]["topic"] == "_flag_schemas"
+    kafka: KafkaSettings = served[1]["kafka"]
     assert kafka.librdkafka() == {
         "bootstrap.servers": "flag:9096",
         "security.protocol": "SASL_SSL",
