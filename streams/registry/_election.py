@@ -21,11 +21,11 @@ import threading
 from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 from streams.config import KafkaSettings
 from streams.errors import BrokerUnavailableError
 from streams.kafka.topics import COMPACTED, create_topic, topic_names
+from streams.registry._admin import open_admin
 
 __all__ = ["Election"]
 
@@ -87,7 +87,7 @@ class Election:
 
     def start(self) -> None:
         """Create the election topic if needed and join the group (in the background)."""
-        admin = AdminClient(self._kafka.librdkafka())
+        admin = open_admin(self._kafka, probe_s=min(5.0, self._timeout))
         if self.election_topic not in topic_names(
             admin, bootstrap=self._kafka.bootstrap_servers, timeout_s=self._timeout
         ):

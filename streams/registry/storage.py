@@ -20,15 +20,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
-    KafkaError,
     KafkaException,
     Message,
     TopicPartition,
@@ -36,9 +34,10 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 
 from streams.config import KafkaSettings
-from streams.errors import BrokerUnavailableError, ConfigError, RegistryRequestError
+from streams.errors import BrokerUnavailableError, RegistryRequestError
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.registry import codes
+from streams.registry._admin import open_admin
 from streams.registry._election import Election
 from streams.registry._writer import DEFAULT_MAX_MESSAGE_BYTES, TransactionalWriter
 
@@ -286,25 +285,7 @@ class KafkaStorage:
             ConfigError: Kafka refused the credentials (said at once: retrying cannot help).
             BrokerUnavailableError: Kafka did not answer, or refused to create the topic.
         """
-        refused: list[KafkaError] = []
-
-        def on_error(error: KafkaError) -> None:
-            if error.code() == KafkaError._AUTHENTICATION:
-                refused.append(error)
-
-        conf: dict[str, Any] = self._kafka.librdkafka()
-        # Authentication failures reach only the error callback, not list_topics' exception.
-        conf["error_cb"] = on_error
-        admin = AdminClient(conf)
-        deadline = time.monotonic() + min(5.0, self._timeout)
-        while time.monotonic() < deadline:  # short tries: a refusal is said at once
-            try:
-                admin.list_topics(timeout=0.5)
-                break
-            except KafkaException:
-                admin.poll(0)  # serves the error callback
-                if refused:
-                    raise self._refused(refused[-1]) from None
+        admin = open_admin(self._kafka, probe_s=min(5.0, self._timeout))
         if self._topic not in topic_names(
             admin, bootstrap=self._bootstrap, timeout_s=self._timeout
         ):
@@ -324,17 +305,6 @@ class KafkaStorage:
             if created:
                 logger.info("created registry topic %s", self._topic)
         self.max_message_bytes = min(DEFAULT_MAX_MESSAGE_BYTES, self._topic_limit(admin))
-
-    def _refused(self, error: KafkaError) -> ConfigError:
-        kafka = self._kafka
-        user = kafka.sasl_username
-        who = f"{kafka.sasl_mechanism} user {user!r}, " if user else ""
-        return ConfigError(
-            f"Kafka at {self._bootstrap} refused the registry's credentials ({who}"
-            f"{kafka.security_protocol}): "
-            f"{error.str()}. Check kafka.sasl_mechanism, kafka.sasl_username and "
-            "kafka.sasl_password (STREAMS_KAFKA__SASL_PASSWORD), or the client certificate."
-        )
 
     def _topic_limit(self, admin: AdminClient) -> int:
         # Brokers that report only explicitly set configs (the embedded one) leave the default.
