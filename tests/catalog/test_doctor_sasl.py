@@ -32,7 +32,7 @@ def test_doctor_names_a_wrong_password(broker_kind: str, sasl_kafka: SaslKafka) 
         kafka=sasl_kafka.settings(password="wrong"),
         registry=RegistrySettings(url=f"http://{HOST}:1"),
     )
-    broker = diagnose(settings, timeout_s=5)[0]
+    broker = diagnose(settings, timeout_s=2)[0]
     assert broker.outcome == "failed"
     assert "refused the credentials" in broker.detail
     assert "kafka.sasl_password" in broker.fix

@@ -223,7 +223,7 @@ def test_mesh_doctor_names_a_wrong_password_in_one_line(
 ) -> None:
     monkeypatch.setenv("STREAMS_KAFKA__SASL_PASSWORD", "wrong")
     instance, _ = served
-    result = CliRunner().invoke(main, ["doctor", "--registry-url", instance.url, "--timeout", "5"])
+    result = CliRunner().invoke(main, ["doctor", "--registry-url", instance.url, "--timeout", "2"])
     assert result.exit_code == EXIT_FAILED, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split()[:2] == ["failed", "broker"]
