@@ -69,6 +69,12 @@ def test_a_second_registry_forwards_to_the_primary_and_no_id_collides(
         ]
         for worker in workers:
             worker.start()
+        # Start-up does not wait for the election: until the first instance has won it, the
+        # second could win instead (both still joining), and the roles below would swap.
+        deadline = time.monotonic() + 30
+        while not (first.server is not None and first.server.primary):
+            assert time.monotonic() < deadline, "the first instance was never elected"
+            time.sleep(0.05)
         time.sleep(0.3)
         second = ThreadedRegistry(storage()).start()
         workers += [
