@@ -239,6 +239,11 @@ class RegistrySettings(BaseModel):
     ssl_ca_location: Path | None = Field(
         default=None, description="CA bundle (PEM) that signed the registry's certificate."
     )
+    advertised_url: str | None = Field(
+        default=None,
+        description="`mesh registry serve`: the URL other instances forward writes to when "
+        "this one is the primary (default: http://HOST:PORT).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> RegistrySettings:

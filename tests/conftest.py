@@ -15,7 +15,7 @@ from streams.config import BrokerKind
 from streams.local import EmbeddedPlatform, PlatformInfo
 from tests.helpers.brokers import brokers, platform_settings
 
-pytest_plugins = ["tests.helpers.kafka"]
+pytest_plugins = ["tests.helpers.kafka", "tests.helpers.sasl_kafka"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

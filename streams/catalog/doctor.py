@@ -212,12 +212,14 @@ def diagnose(
     def skip(check: str, because: str) -> None:
         add(Finding(check, "skipped", f"skipped: {because}"))
 
-    if add(doctor.broker()):
+    broker = doctor.broker()
+    if add(broker):
         add(doctor.topics())
         add(doctor.catalog())
     else:
-        skip("topics", "the broker is unreachable")
-        skip("catalog", "the broker is unreachable")
+        because = "the broker is unreachable" if broker.outcome == "unreachable" else "see broker"
+        skip("topics", because)
+        skip("catalog", because)
     conf = settings.registry.client_conf(max_retries=0, timeout=max(1, round(timeout_s)))
     with SchemaRegistryClient(conf) as client:
         if add(doctor.registry(client)):

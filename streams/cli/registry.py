@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from streams.config import Settings
+from streams.config import load_settings
 
 __all__ = ["registry"]
 
@@ -15,6 +15,12 @@ def registry() -> None:
 
 
 @registry.command()
+@click.option(
+    "--profile",
+    default=None,
+    help="A [profiles.NAME] table of ./mesh.toml or "
+    "~/.config/streams/profiles.toml (env vars and .env still override it).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8081, show_default=True)
 @click.option(
@@ -30,9 +36,10 @@ def registry() -> None:
     default=None,
     envvar="STREAMS_REGISTRY_ADVERTISED_URL",
     help="URL other registry instances forward writes to when this one is the primary "
-    "[default: http://HOST:PORT].",
+    "[default: registry.advertised_url setting, else http://HOST:PORT].",
 )
 def serve(
+    profile: str | None,
     host: str,
     port: int,
     bootstrap_servers: str | None,
@@ -41,17 +48,22 @@ def serve(
 ) -> None:
     """Serve the registry until SIGTERM or Ctrl-C.
 
+    Kafka is reached with the whole `kafka` settings (STREAMS_KAFKA__SECURITY_PROTOCOL,
+    SASL credentials, TLS files, extra), so the registry runs on SASL/TLS clusters too.
     Several instances may serve one topic: one is elected primary and writes, the others answer
     reads and forward writes to it.
     """
     # Imported here so `mesh --help` works whatever state the registry package is in.
     from streams.registry import serve as serve_registry
 
-    settings = Settings()
+    settings = load_settings(profile=profile)
+    kafka = settings.kafka
+    if bootstrap_servers:
+        kafka = kafka.model_copy(update={"bootstrap_servers": bootstrap_servers})
     serve_registry(
         host=host,
         port=port,
-        bootstrap_servers=bootstrap_servers or settings.kafka.bootstrap_servers,
+        kafka=kafka,
         topic=topic or settings.registry.topic,
-        advertised_url=advertised_url,
+        advertised_url=advertised_url or settings.registry.advertised_url,
     )

@@ -15,8 +15,9 @@ import subprocess
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from streams.config import LocalSettings
 from streams.errors import PlatformStartError
@@ -25,6 +26,7 @@ from streams.local._kafka_dist import resolve_libs
 __all__ = [
     "MIN_JAVA",
     "KafkaRuntime",
+    "ListenerSecurity",
     "broker_command",
     "find_java",
     "format_storage",
@@ -122,7 +124,89 @@ def find_java(env: Mapping[str, str]) -> tuple[str, int]:
     return java, major
 
 
-def write_properties(*, kafka_dir: Path, host: str, port: int, controller_port: int) -> Path:
+@dataclass(frozen=True, kw_only=True)
+class ListenerSecurity:
+    """Client listeners that want SASL/SCRAM: what a company cluster looks like, for tests and
+    for local clusters with per-user credentials.
+
+    The client listener becomes ``SASL_PLAINTEXT``; with a keystore, a second listener on
+    ``ssl_port`` (:func:`write_properties`) speaks ``SASL_SSL``. The users are created when the
+    storage is formatted (``StorageTool format --add-scram``, KIP-900), so the broker needs no
+    running cluster to learn them. The broker talks to itself over the ``SASL_PLAINTEXT``
+    listener (transaction markers, for one) as the first user.
+
+    Attributes:
+        users: User name -> password; the first one is the broker's own.
+        mechanism: The SCRAM mechanism clients must use.
+        keystore: PEM file holding the broker's private key (unencrypted PKCS#8) and its
+            certificate chain, for the ``SASL_SSL`` listener.
+    """
+
+    users: Mapping[str, str] = field(default_factory=dict)
+    mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    keystore: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not self.users:
+            raise ValueError("ListenerSecurity needs at least one user (the broker's own)")
+
+    def properties(
+        self, *, host: str, port: int, controller_port: int, ssl_port: int | None
+    ) -> dict[str, str]:
+        """The ``server.properties`` lines that secure the client listeners."""
+        if (self.keystore is None) != (ssl_port is None):
+            raise ValueError("a SASL_SSL listener needs both a keystore and ssl_port")
+        name, password = next(iter(self.users.items()))
+        login = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{_quoted(name)}" password="{_quoted(password)}";'
+        )
+        client = {"SASL_PLAINTEXT": port} | ({"SASL_SSL": ssl_port} if ssl_port else {})
+        bound = ",".join(f"{protocol}://{host}:{at}" for protocol, at in client.items())
+        settings = {
+            "listeners": f"{bound},CONTROLLER://{host}:{controller_port}",
+            "advertised.listeners": bound,
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            "listener.security.protocol.map": ",".join(f"{p}:{p}" for p in client)
+            + ",CONTROLLER:PLAINTEXT",
+            "sasl.enabled.mechanisms": self.mechanism,
+            "sasl.mechanism.inter.broker.protocol": self.mechanism,
+        }
+        for protocol in client:
+            key = f"listener.name.{protocol.lower()}.{self.mechanism.lower()}.sasl.jaas.config"
+            settings[key] = login
+        if self.keystore is not None:
+            settings |= {"ssl.keystore.type": "PEM", "ssl.keystore.location": str(self.keystore)}
+        return settings
+
+    def scram_arguments(self) -> list[str]:
+        """``--add-scram`` arguments of ``StorageTool format``, one per user."""
+        arguments = []
+        for name, password in self.users.items():
+            pair = f"name={_quoted(name)},password={_quoted(password)}"
+            arguments += ["--add-scram", f"{self.mechanism}=[{pair}]"]
+        return arguments
+
+
+def _quoted(text: str) -> str:
+    # Both the JAAS line and StorageTool's "[name=...,password=...]" syntax have no escapes.
+    bad = sorted(set(text) & set('"\\,[]='))
+    if bad:
+        raise ValueError(
+            f"SCRAM user names and passwords may not contain {' '.join(bad)}: choose another"
+        )
+    return text
+
+
+def write_properties(
+    *,
+    kafka_dir: Path,
+    host: str,
+    port: int,
+    controller_port: int,
+    security: ListenerSecurity | None = None,
+    ssl_port: int | None = None,
+) -> Path:
     """Write the single-node KRaft ``server.properties`` (and the log4j2 config) for this start.
 
     Ports may change between starts; the data folder stays.
@@ -132,6 +216,8 @@ def write_properties(*, kafka_dir: Path, host: str, port: int, controller_port: 
         host: Address to listen on and advertise.
         port: Client port.
         controller_port: KRaft controller port.
+        security: Secure the client listener (default: ``PLAINTEXT``, no authentication).
+        ssl_port: Port of the ``SASL_SSL`` listener (with ``security.keystore``).
 
     Returns:
         The path of ``server.properties``.
@@ -159,8 +245,14 @@ def write_properties(*, kafka_dir: Path, host: str, port: int, controller_port: 
         # Nobody else will join: do not hold the first member of a group for 3 s.
         "group.initial.rebalance.delay.ms": "0",
     }
+    if security is not None:
+        settings |= security.properties(
+            host=host, port=port, controller_port=controller_port, ssl_port=ssl_port
+        )
     path = kafka_dir / "server.properties"
     path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    if security is not None:  # it holds the broker's own password
+        path.chmod(0o600)
     (kafka_dir / "log4j2.properties").write_text(_LOG4J2)
     return path
 
@@ -183,7 +275,12 @@ def _cluster_id() -> str:
 
 
 def format_storage(
-    runtime: KafkaRuntime, *, properties: Path, log_path: Path, timeout_s: float
+    runtime: KafkaRuntime,
+    *,
+    properties: Path,
+    log_path: Path,
+    timeout_s: float,
+    security: ListenerSecurity | None = None,
 ) -> bool:
     """Format the KRaft storage once (``kafka-storage.sh format``); later starts reuse it.
 
@@ -192,6 +289,7 @@ def format_storage(
         properties: The ``server.properties`` naming ``log.dirs``.
         log_path: The broker log, which receives the tool's output.
         timeout_s: Give up after this long.
+        security: Its SCRAM users are created now (the passwords are not logged).
 
     Returns:
         True when the storage was formatted now, False when it already was.
@@ -219,9 +317,12 @@ def format_storage(
         "-c",
         str(properties),
     ]
+    shown = " ".join(command) + (" --add-scram ..." if security is not None else "")
+    if security is not None:
+        command += security.scram_arguments()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a") as out:
-        out.write(f"=== formatting storage: {' '.join(command)}\n")
+        out.write(f"=== formatting storage: {shown}\n")
         out.flush()
         try:
             code = subprocess.run(

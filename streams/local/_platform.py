@@ -286,7 +286,9 @@ def start(
             port=registry_port,
             address=registry_url,
             log_path=logs / "registry.log",
-            env=child_env,
+            # Our broker is PLAINTEXT: settings exported for another cluster (SASL, TLS) must
+            # not reach its registry, which reads the whole `kafka` settings.
+            env={k: v for k, v in child_env.items() if not k.startswith("STREAMS_KAFKA")},
             started=started,
         )
         _services.wait_registry_ready(

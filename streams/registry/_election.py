@@ -21,10 +21,11 @@ import threading
 from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
 
+from streams.config import KafkaSettings
 from streams.errors import BrokerUnavailableError
 from streams.kafka.topics import COMPACTED, create_topic, topic_names
+from streams.registry._admin import open_admin
 
 __all__ = ["Election"]
 
@@ -39,7 +40,7 @@ class Election:
     """Runs the election for one log topic on a background thread.
 
     Args:
-        bootstrap_servers: The Kafka cluster.
+        kafka: The Kafka cluster and how to authenticate to it.
         topic: The registry's log topic.
         on_change: Called on the election thread with True when this instance became the
             primary, False when it stopped being it.
@@ -49,12 +50,12 @@ class Election:
     def __init__(
         self,
         *,
-        bootstrap_servers: str,
+        kafka: KafkaSettings,
         topic: str,
         on_change: Callable[[bool], None],
         timeout_s: float = 30.0,
     ) -> None:
-        self._bootstrap = bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self.url: str | None = None  # set by publish
         self._on_change = on_change
@@ -86,39 +87,35 @@ class Election:
 
     def start(self) -> None:
         """Create the election topic if needed and join the group (in the background)."""
-        admin = AdminClient({"bootstrap.servers": self._bootstrap})
+        admin = open_admin(self._kafka, probe_s=min(5.0, self._timeout))
         if self.election_topic not in topic_names(
-            admin, bootstrap=self._bootstrap, timeout_s=self._timeout
+            admin, bootstrap=self._kafka.bootstrap_servers, timeout_s=self._timeout
         ):
             try:
                 create_topic(admin, self.election_topic, config=COMPACTED, timeout_s=self._timeout)
             except KafkaException as exc:
                 raise BrokerUnavailableError(
                     f"Could not create the registry election topic {self.election_topic!r}: {exc}",
-                    bootstrap_servers=self._bootstrap,
+                    bootstrap_servers=self._kafka.bootstrap_servers,
                 ) from exc
         self._thread = threading.Thread(target=self._run, name="registry-election", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         member = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "group.id": self.group_id,
-                "enable.auto.commit": False,
-                "session.timeout.ms": SESSION_TIMEOUT_MS,
-                "heartbeat.interval.ms": HEARTBEAT_MS,
+            self._kafka.librdkafka(
+                group_id=self.group_id,
+                enable_auto_commit=False,
+                session_timeout_ms=SESSION_TIMEOUT_MS,
+                heartbeat_interval_ms=HEARTBEAT_MS,
                 # Sticky: a joining instance does not take the partition from the primary.
-                "partition.assignment.strategy": "cooperative-sticky",
-            }
+                partition_assignment_strategy="cooperative-sticky",
+            )
         )
         reader = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "group.id": f"{self.group_id}-reader",
-                "enable.auto.commit": False,
-                "fetch.wait.max.ms": 100,
-            }
+            self._kafka.librdkafka(
+                group_id=f"{self.group_id}-reader", enable_auto_commit=False, fetch_wait_max_ms=100
+            )
         )
         reader.assign([TopicPartition(self.election_topic, 0, OFFSET_BEGINNING)])
         member.subscribe(
@@ -160,7 +157,7 @@ class Election:
     def publish(self, url: str) -> None:
         """Tell the other instances where the primary is (blocking; call once it writes)."""
         self.url = url
-        producer = Producer({"bootstrap.servers": self._bootstrap, "acks": "all"})
+        producer = Producer(self._kafka.librdkafka(acks="all"))
         producer.produce(self.election_topic, key=self._topic.encode(), value=url.encode())
         if producer.flush(self._timeout) != 0:
             logger.warning("could not publish the primary's URL to %s", self.election_topic)

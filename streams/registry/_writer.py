@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from streams.config import KafkaSettings
 from streams.errors import BrokerUnavailableError, RegistryRequestError
 from streams.registry import codes
 
@@ -74,15 +75,15 @@ class TransactionalWriter:
     """Writes staged records in transactions, one at a time, on its own thread.
 
     Args:
-        bootstrap_servers: The Kafka cluster.
+        kafka: The Kafka cluster and how to authenticate to it.
         topic: The log topic.
         timeout_s: How long a commit may wait for Kafka.
     """
 
     def __init__(
-        self, *, bootstrap_servers: str, topic: str, timeout_s: float, elected: bool = False
+        self, *, kafka: KafkaSettings, topic: str, timeout_s: float, elected: bool = False
     ) -> None:
-        self._bootstrap = bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self._timeout = timeout_s
         self._producers: list[Producer | None] = [None] * LANES
@@ -125,22 +126,21 @@ class TransactionalWriter:
 
     def _new_producer(self, transactional_id: str) -> Producer:
         producer = Producer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "transactional.id": transactional_id,
-                "acks": "all",
-                "linger.ms": 0,
-                "message.max.bytes": DEFAULT_MAX_MESSAGE_BYTES,
-                "transaction.timeout.ms": int(self._timeout * 1000),
-                "message.timeout.ms": int(self._timeout * 1000),
-            }
+            self._kafka.librdkafka(
+                transactional_id=transactional_id,
+                acks="all",
+                linger_ms=0,
+                message_max_bytes=DEFAULT_MAX_MESSAGE_BYTES,
+                transaction_timeout_ms=int(self._timeout * 1000),
+                message_timeout_ms=int(self._timeout * 1000),
+            )
         )
         try:
             producer.init_transactions(self._timeout)
         except KafkaException as exc:
             raise BrokerUnavailableError(
                 f"Could not start writing to {self._topic!r}: {exc.args[0].str()}",
-                bootstrap_servers=self._bootstrap,
+                bootstrap_servers=self._kafka.bootstrap_servers,
             ) from exc
         return producer
 

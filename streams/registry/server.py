@@ -17,6 +17,7 @@ import logging
 import signal
 import time
 
+from streams.config import KafkaSettings
 from streams.registry._forward import Forwarder
 from streams.registry._http import HttpLimits, HttpServer
 from streams.registry.api import Api
@@ -143,14 +144,24 @@ def serve(
     *,
     host: str,
     port: int,
-    bootstrap_servers: str,
+    kafka: KafkaSettings | None = None,
+    bootstrap_servers: str | None = None,
     topic: str = "_schemas",
     advertised_url: str | None = None,
 ) -> None:
-    """Run the registry until SIGTERM or SIGINT; its state lives in ``topic`` on Kafka."""
+    """Run the registry until SIGTERM or SIGINT; its state lives in ``topic`` on Kafka.
+
+    Args:
+        host: Address to listen on.
+        port: Port to listen on.
+        kafka: The cluster storing the schemas, with its SASL/TLS settings.
+        bootstrap_servers: Shorthand for a PLAINTEXT ``kafka``; give one of the two.
+        topic: The log topic.
+        advertised_url: Where other instances forward writes (default: ``http://HOST:PORT``).
+    """
+    storage = KafkaStorage(kafka=kafka, bootstrap_servers=bootstrap_servers, topic=topic)
 
     async def main() -> None:
-        storage = KafkaStorage(bootstrap_servers=bootstrap_servers, topic=topic)
         server = RegistryServer(
             storage=storage, host=host, port=port, advertised_url=advertised_url
         )

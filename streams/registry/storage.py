@@ -33,9 +33,11 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 
+from streams.config import KafkaSettings
 from streams.errors import BrokerUnavailableError, RegistryRequestError
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.registry import codes
+from streams.registry._admin import open_admin
 from streams.registry._election import Election
 from streams.registry._writer import DEFAULT_MAX_MESSAGE_BYTES, TransactionalWriter
 
@@ -225,27 +227,39 @@ class MemoryStorage:
 class KafkaStorage:
     """The log as a single-partition compacted topic, written by one fenced transactional producer.
 
+    Every client it makes (admin, readers, the transactional writer, the election's members)
+    is configured by ``kafka.librdkafka(...)``, so SASL, TLS and ``extra`` apply to all of them.
+
     Args:
-        bootstrap_servers: The Kafka cluster.
+        kafka: The Kafka cluster and how to authenticate to it.
+        bootstrap_servers: Shorthand for ``kafka=KafkaSettings(bootstrap_servers=...)`` (a
+            PLAINTEXT cluster, as in tests); give one of the two.
         topic: The log topic (``_schemas``, as Confluent's registry).
         replication_factor: Used when the topic is created.
         timeout_s: How long a read or write may wait for Kafka.
+
+    Raises:
+        TypeError: Neither or both of ``kafka`` and ``bootstrap_servers`` were given.
     """
 
     def __init__(
         self,
         *,
-        bootstrap_servers: str,
+        kafka: KafkaSettings | None = None,
+        bootstrap_servers: str | None = None,
         topic: str = "_schemas",
         replication_factor: int = 1,
         timeout_s: float = 30.0,
     ) -> None:
-        self._bootstrap = bootstrap_servers
+        if (kafka is None) == (bootstrap_servers is None):
+            raise TypeError("KafkaStorage() takes exactly one of kafka= and bootstrap_servers=")
+        self._kafka = kafka or KafkaSettings(bootstrap_servers=bootstrap_servers or "")
+        self._bootstrap = self._kafka.bootstrap_servers
         self._topic = topic
         self._replication = replication_factor
         self._timeout = timeout_s
         self._writer = TransactionalWriter(
-            bootstrap_servers=bootstrap_servers, topic=topic, timeout_s=timeout_s, elected=True
+            kafka=self._kafka, topic=topic, timeout_s=timeout_s, elected=True
         )
         self._election: Election | None = None
         self._writer.primary_url = lambda: self.primary_url
@@ -265,8 +279,13 @@ class KafkaStorage:
         return self._writer.transactional_ids
 
     def ensure_topic(self) -> None:
-        """Create the topic (compacted, one partition) unless it exists; learn its size limit."""
-        admin = AdminClient({"bootstrap.servers": self._bootstrap})
+        """Create the topic (compacted, one partition) unless it exists; learn its size limit.
+
+        Raises:
+            ConfigError: Kafka refused the credentials (said at once: retrying cannot help).
+            BrokerUnavailableError: Kafka did not answer, or refused to create the topic.
+        """
+        admin = open_admin(self._kafka, probe_s=min(5.0, self._timeout))
         if self._topic not in topic_names(
             admin, bootstrap=self._bootstrap, timeout_s=self._timeout
         ):
@@ -303,11 +322,9 @@ class KafkaStorage:
     def replay(self) -> Iterator[Entry]:
         """Read every committed record up to the topic's end (the primary fenced others first)."""
         self.ensure_topic()
-        conf = {
-            "bootstrap.servers": self._bootstrap,
-            "group.id": "streams-registry-replay",
-            "isolation.level": "read_committed",
-        }
+        conf = self._kafka.librdkafka(
+            group_id="streams-registry-replay", isolation_level="read_committed"
+        )
         for message in read_to_end(conf, self._topic, timeout_s=self._timeout):
             offset = message.offset() or 0
             self._next_offset = offset + 1
@@ -318,16 +335,15 @@ class KafkaStorage:
     def follow(self, deliver: Deliver) -> None:
         """Read on from the end of the replay on a background thread."""
         consumer = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "group.id": "streams-registry-tail",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-                "auto.offset.reset": "earliest",
+            self._kafka.librdkafka(
+                group_id="streams-registry-tail",
+                enable_auto_commit=False,
+                isolation_level="read_committed",
+                auto_offset_reset="earliest",
                 # The embedded broker holds an empty fetch for the whole wait, even when a record
                 # arrives: this bounds how late another writer's record is seen.
-                "fetch.wait.max.ms": 100,
-            }
+                fetch_wait_max_ms=100,
+            )
         )
         consumer.assign([TopicPartition(self._topic, 0, self._next_offset)])
         self._tail = threading.Thread(
@@ -409,7 +425,7 @@ class KafkaStorage:
         """Join the election of this topic's primary."""
         self.ensure_topic()
         self._election = Election(
-            bootstrap_servers=self._bootstrap,
+            kafka=self._kafka,
             topic=self._topic,
             on_change=on_change,
             timeout_s=self._timeout,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
+from streams.config import KafkaSettings
 from streams.registry._writer import LANES, TransactionalWriter, _FencedError
 
 
@@ -34,7 +35,9 @@ class _FencedDuringCommit:
 
 
 def test_a_fence_seen_only_by_the_abort_makes_the_writer_read_only() -> None:
-    writer = TransactionalWriter(bootstrap_servers="127.0.0.1:9", topic="_schemas", timeout_s=1.0)
+    writer = TransactionalWriter(
+        kafka=KafkaSettings(bootstrap_servers="127.0.0.1:9"), topic="_schemas", timeout_s=1.0
+    )
     producer = _FencedDuringCommit()
     writer._producers = [producer] * LANES  # type: ignore[list-item]
     try:
@@ -70,7 +73,9 @@ class _Recording:
 def test_transactions_rotate_over_the_lanes_in_order() -> None:
     """Kafka refuses a transactional id's next transaction until its markers are written:
     consecutive transactions use consecutive lanes, each lane's in commit order."""
-    writer = TransactionalWriter(bootstrap_servers="127.0.0.1:9", topic="_schemas", timeout_s=1.0)
+    writer = TransactionalWriter(
+        kafka=KafkaSettings(bootstrap_servers="127.0.0.1:9"), topic="_schemas", timeout_s=1.0
+    )
     lanes = [_Recording() for _ in range(LANES)]
     writer._producers = list(lanes)  # type: ignore[arg-type]
     try:
