@@ -18,7 +18,6 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
@@ -27,6 +26,7 @@ from streams.cli import EXIT_FAILED, EXIT_OK, main
 from streams.config import RegistrySettings, Settings
 from streams.kafka import Consumer as StreamsConsumer
 from streams.kafka import Producer
+from streams.kafka.topics import read_to_end
 from streams.local._ports import find_free_port
 from streams.naming import ProductRef
 from streams.registry import KafkaStorage
@@ -39,26 +39,8 @@ pytestmark = pytest.mark.brokers("kafka")
 
 def _log_records(sasl_kafka: SaslKafka, topic: str) -> list[bytes]:
     """The values of ``topic`` read by an independent SASL consumer."""
-    conf = sasl_kafka.settings().librdkafka(
-        group_id="check", enable_partition_eof=True, fetch_wait_max_ms=10
-    )
-    consumer = Consumer(conf)
-    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
-    values: list[bytes] = []
-    try:
-        for _ in range(100):
-            message = consumer.poll(0.2)
-            if message is None:
-                continue
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    break
-                continue
-            values.append(message.value() or b"")
-    finally:
-        consumer.close()
-    return values
+    conf = sasl_kafka.settings().librdkafka(group_id="check")
+    return [message.value() or b"" for message in read_to_end(conf, topic)]
 
 
 def test_the_registry_stores_and_serves_schemas_on_a_sasl_cluster(
