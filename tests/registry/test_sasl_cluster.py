@@ -38,9 +38,18 @@ pytestmark = pytest.mark.brokers("kafka")
 
 
 def _log_records(sasl_kafka: SaslKafka, topic: str) -> list[bytes]:
-    """The values of ``topic`` read by an independent SASL consumer."""
+    """The values of ``topic`` read by an independent SASL consumer, once there are any.
+
+    Kafka acknowledges a commit before it writes the commit markers, and ``read_committed``
+    readers see the records only after them: read again until they are there.
+    """
     conf = sasl_kafka.settings().librdkafka(group_id="check")
-    return [message.value() or b"" for message in read_to_end(conf, topic)]
+    deadline = time.monotonic() + 10
+    while True:
+        values = [message.value() or b"" for message in read_to_end(conf, topic)]
+        if values or time.monotonic() > deadline:
+            return values
+        time.sleep(0.1)
 
 
 def test_the_registry_stores_and_serves_schemas_on_a_sasl_cluster(
