@@ -193,60 +193,74 @@ class Task:
         size, advance, lateness = self._size, self._advance, self._lateness
         tumbling = size == advance and size > 0
         counted = 0
-        for record in batch:
-            part = (record.topic, record.partition)
-            next_offset = offsets.get(part)
-            if next_offset is None:
-                raise self._foreign(record)
-            if record.offset < next_offset:
-                continue  # already counted: a re-delivery after a restore
-            value = record.value
-            try:
-                t = value[time_field]
-                if type(t) is not int:
-                    t = event_time_ms(t)
-                key = value[key_field]
-            except (KeyError, TypeError) as exc:
-                raise self._bad(record, exc) from exc
-            if type(key) is not str:
-                key = str(key)
-            accepted = False
-            if tumbling:
-                start = t - t % size
-                if start + size + lateness > self._watermark:
-                    slot = open_.get((key, start))
-                    if slot is None:
-                        slot = self._open_window(key, start, start + size, agg_init())
-                    slot[1] = agg_add(slot[1], value)
-                    touched[(key, start)] = slot
-                    accepted = True
-            elif size:
-                start = t - t % advance
-                while start + size > t:
-                    if start + size + lateness > self._watermark:
+        wm = self._watermark
+        # The current input partition's bookkeeping lives in locals while its records run.
+        part: Partition | None = None
+        topic, number, next_offset, mark = "", -1, 0, _NO_MARK
+        try:
+            for record in batch:
+                if record.partition != number or record.topic != topic:
+                    if part is not None:
+                        offsets[part] = next_offset
+                        part = None
+                    topic, number = record.topic, record.partition
+                    if (topic, number) not in offsets:
+                        raise self._foreign(record)
+                    part = (topic, number)
+                    next_offset, mark = offsets[part], marks[part]
+                    seen[part] = now
+                    if part not in active:
+                        # Waking up can only lower the minimum: the watermark stays.
+                        active.add(part)
+                offset = record.offset
+                if offset < next_offset:
+                    continue  # already counted: a re-delivery after a restore
+                value = record.value
+                try:
+                    t = value[time_field]
+                    if type(t) is not int:
+                        t = event_time_ms(t)
+                    key = value[key_field]
+                except (KeyError, TypeError) as exc:
+                    raise self._bad(record, exc) from exc
+                if type(key) is not str:
+                    key = str(key)
+                accepted = False
+                if tumbling:
+                    start = t - t % size
+                    if start + size + lateness > wm:
                         slot = open_.get((key, start))
                         if slot is None:
                             slot = self._open_window(key, start, start + size, agg_init())
                         slot[1] = agg_add(slot[1], value)
                         touched[(key, start)] = slot
                         accepted = True
-                    start -= advance
-            else:
-                accepted = self._add_session(key, t, value, touched)
-            offsets[part] = record.offset + 1
-            counted += 1
-            if not accepted:
-                late.append(record)
-            seen[part] = now
-            mark = marks[part]
-            if t > mark or part not in active:
-                # Only a partition at (or below) the watermark, or one waking up, can move it.
-                newly = part not in active
-                active.add(part)
+                elif size:
+                    start = t - t % advance
+                    while start + size > t:
+                        if start + size + lateness > wm:
+                            slot = open_.get((key, start))
+                            if slot is None:
+                                slot = self._open_window(key, start, start + size, agg_init())
+                            slot[1] = agg_add(slot[1], value)
+                            touched[(key, start)] = slot
+                            accepted = True
+                        start -= advance
+                else:
+                    accepted = self._add_session(key, t, value, touched)
+                next_offset = offset + 1
+                counted += 1
+                if not accepted:
+                    late.append(record)
                 if t > mark:
-                    marks[part] = t
-                if newly or mark <= self._watermark:
-                    self._advance_to(self._candidate(), finals, touched)
+                    # Only a partition at (or below) the watermark can be the minimum.
+                    moves = mark <= wm
+                    mark = marks[part] = t  # type: ignore[index]
+                    if moves:
+                        wm = self._advance_to(self._candidate(), finals, touched)
+        finally:
+            if part is not None:
+                offsets[part] = next_offset
         self._counters["events"] += counted
         self._counters["late"] += len(late)
         return Step(self._emit(touched, finals), late)
@@ -332,13 +346,14 @@ class Task:
 
     def _advance_to(
         self, candidate: int, finals: list[OutputRecord], touched: dict[tuple[str, int], _Slot]
-    ) -> None:
+    ) -> int:
+        """Raise the watermark to ``candidate`` (if higher), closing what it passes; return it."""
         if candidate <= self._watermark:
-            return
+            return self._watermark
         self._watermark = candidate
         ends, horizon = self._ends, candidate - self._lateness
         if not ends or ends[0] > horizon:
-            return
+            return candidate
         result, open_, sessions = self._agg.result, self._open, self._sessions
         while ends and ends[0] <= horizon:
             end = heapq.heappop(ends)
@@ -356,6 +371,7 @@ class Task:
                 if "final" in value:
                     value["final"] = True
                 finals.append(OutputRecord(key, window, value, True))
+        return candidate
 
     def _open_window(self, key: str, start: int, end: int, acc: Any) -> _Slot:
         slot: _Slot = [end, acc, key, start]
