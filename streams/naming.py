@@ -3,6 +3,7 @@
 - product id ``<domain>.<product>`` (e.g. ``player.play_events``)
 - product topic ``<domain>.<product>.v<major>`` (e.g. ``player.play_events.v1``)
 - dead-letter topic ``<topic>.dlq``
+- late-event topic ``<topic>.late`` (events a derived product's window had closed for)
 - internal topics ``_mesh.<purpose>`` (e.g. ``_mesh.products``)
 - value subject ``<topic>-value`` (Confluent's TopicNameStrategy)
 - schema file ``schemas/<domain>/<Record>.avsc``
@@ -20,6 +21,7 @@ __all__ = [
     "ProductRef",
     "dlq_topic",
     "internal_topic",
+    "late_topic",
     "parse_product",
     "product_id",
     "schema_file",
@@ -110,6 +112,11 @@ def value_subject(topic: str) -> str:
 def dlq_topic(topic: str) -> str:
     """Where undecodable messages of ``topic`` go."""
     return f"{topic}.dlq"
+
+
+def late_topic(topic: str) -> str:
+    """Where a derived product's agents put events of ``topic`` that came after their window."""
+    return f"{topic}.late"
 
 
 def internal_topic(purpose: str) -> str:
