@@ -14,6 +14,10 @@ our :class:`~streams.kafka.Producer` to the product topic, or to another major v
 for a blue/green backfill. When the input is exhausted, every partition counts as idle, so the
 windows the last events' watermark passes are closed as the live agents would once the inputs
 go quiet.
+
+A replay is a BATCH run in the lineage (:mod:`streams.agents.lineage`): it emits START when it
+begins and COMPLETE when it ends (FAIL with the error if it fails) on ``_mesh.lineage``, and
+records what it read and wrote in ``_mesh.agent_runs``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from streams.agents.decoding import without_logical_types
 from streams.agents.definition import DerivedProduct
 from streams.agents.engine import InputRecord, OutputRecord, Task
 from streams.agents.late import LateRecords
+from streams.agents.lineage import LineageRun
 from streams.config import Settings
 from streams.errors import BrokerUnavailableError, ConfigError, DeserializationError
 from streams.kafka import DeadLetters, Producer, SchemaSource
@@ -95,6 +100,7 @@ def replay(
     batch_size: int = 10_000,
     on_progress: Callable[[ReplayProgress], None] | None = None,
     schemas: SchemaSource | None = None,
+    lineage: bool = True,
 ) -> ReplayResult:
     """Recompute ``definition`` from its inputs' records with timestamps in [start, end).
 
@@ -108,12 +114,13 @@ def replay(
         batch_size: Records per consume call (and per engine batch).
         on_progress: Called after every batch.
         schemas: Override the registry access.
+        lineage: Emit OpenLineage START and COMPLETE/FAIL and record the run in the catalog.
 
     Raises:
         ConfigError: An input topic is missing, or the inputs are not co-partitioned.
         BrokerUnavailableError: Kafka failed or stalled.
     """
-    return _Replay(
+    job = _Replay(
         definition,
         settings=settings,
         start_ms=start_ms,
@@ -122,7 +129,14 @@ def replay(
         batch_size=batch_size,
         on_progress=on_progress,
         schemas=schemas,
-    ).run()
+    )
+    if not lineage:
+        return job.run()
+    run = LineageRun(
+        settings=settings, definition=definition, processing="BATCH", output_version=into_version
+    )
+    with run:
+        return job.run()
 
 
 class _Replay:
