@@ -16,6 +16,7 @@ from streams.cli.codegen import codegen
 from streams.cli.doctor import doctor
 from streams.cli.events import produce, tail
 from streams.cli.kafka import kafka
+from streams.cli.lineage import lineage_command
 from streams.cli.platform import down, status, up
 from streams.cli.product import product
 from streams.cli.registry import registry
@@ -63,3 +64,4 @@ main.add_command(doctor)
 main.add_command(produce)
 main.add_command(tail)
 main.add_command(replay_command)
+main.add_command(lineage_command)
