@@ -3,7 +3,9 @@
 - product id ``<domain>.<product>`` (e.g. ``player.play_events``)
 - product topic ``<domain>.<product>.v<major>`` (e.g. ``player.play_events.v1``)
 - dead-letter topic ``<topic>.dlq``
+- late-event topic ``<topic>.late`` (events a derived product's window had closed for)
 - internal topics ``_mesh.<purpose>`` (e.g. ``_mesh.products``)
+- OpenLineage run events ``_mesh.lineage``; agents' inputs and outputs ``_mesh.agent_runs``
 - value subject ``<topic>-value`` (Confluent's TopicNameStrategy)
 - schema file ``schemas/<domain>/<Record>.avsc``
 """
@@ -18,8 +20,11 @@ from streams.errors import ConfigError
 
 __all__ = [
     "ProductRef",
+    "agent_runs_topic",
     "dlq_topic",
     "internal_topic",
+    "late_topic",
+    "lineage_topic",
     "parse_product",
     "product_id",
     "schema_file",
@@ -112,9 +117,24 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
+def late_topic(topic: str) -> str:
+    """Where a derived product's agents put events of ``topic`` that came after their window."""
+    return f"{topic}.late"
+
+
 def internal_topic(purpose: str) -> str:
     """A platform-internal topic, ``_mesh.<purpose>``."""
     return f"_mesh.{_check('purpose', purpose)}"
+
+
+def lineage_topic() -> str:
+    """Where agents and replays publish OpenLineage run events: ``_mesh.lineage``."""
+    return internal_topic("lineage")
+
+
+def agent_runs_topic() -> str:
+    """The compacted catalog of what each agent reads and writes: ``_mesh.agent_runs``."""
+    return internal_topic("agent_runs")
 
 
 def schema_file(root: Path, domain: str, record: str) -> Path:

@@ -8,6 +8,7 @@ from streams.errors import ConfigError
 from streams.naming import (
     dlq_topic,
     internal_topic,
+    late_topic,
     parse_product,
     product_id,
     schema_file,
@@ -31,6 +32,7 @@ def test_the_conventions() -> None:
     assert value_subject("a.b.v1") == "a.b.v1-value"
     assert dlq_topic("a.b.v1") == "a.b.v1.dlq"
     assert internal_topic("products") == "_mesh.products"
+    assert late_topic("player.play_events.v1") == "player.play_events.v1.late"
     assert schema_file(Path("/r"), "player", "PlayEvent") == Path(
         "/r/schemas/player/PlayEvent.avsc"
     )

@@ -16,9 +16,11 @@ from streams.cli.codegen import codegen
 from streams.cli.doctor import doctor
 from streams.cli.events import produce, tail
 from streams.cli.kafka import kafka
+from streams.cli.lineage import lineage_command
 from streams.cli.platform import down, status, up
 from streams.cli.product import product
 from streams.cli.registry import registry
+from streams.cli.replay import replay_command
 from streams.errors import BrokerUnavailableError, RegistryUnavailableError, StreamsError
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE", "main"]
@@ -61,3 +63,5 @@ main.add_command(codegen)
 main.add_command(doctor)
 main.add_command(produce)
 main.add_command(tail)
+main.add_command(replay_command)
+main.add_command(lineage_command)

@@ -21,6 +21,7 @@ from streams.catalog import (
 )
 from streams.cli._context import connection_settings
 from streams.cli._output import out_console
+from streams.cli.lineage import load_graph
 
 __all__ = ["list_products", "show_product"]
 
@@ -129,15 +130,21 @@ def list_products(
 @_bootstrap
 @_output
 def show_product(name: str, bootstrap_servers: str | None, output: Literal["text", "json"]) -> None:
-    """Show product NAME (domain.product for its latest version, or domain.product.vN)."""
-    view = _catalog(bootstrap_servers).show(name)
+    """Show product NAME (domain.product for its latest version, or domain.product.vN).
+
+    Upstream and downstream are the products it is derived from and the ones derived from it,
+    by the descriptors' inputPorts and by what agents and replays read and wrote.
+    """
+    graph, catalog = load_graph(connection_settings(bootstrap_servers=bootstrap_servers))
+    view = catalog.show(name)
+    links = {"upstream": graph.inputs(view.entry.key), "downstream": graph.outputs(view.entry.key)}
     if output == "json":
-        click.echo(json.dumps(view.to_dict(), indent=2))
+        click.echo(json.dumps(view.to_dict() | links, indent=2))
         return
-    _print_view(view)
+    _print_view(view, links)
 
 
-def _print_view(view: ProductView) -> None:
+def _print_view(view: ProductView, links: dict[str, list[str]]) -> None:
     console = out_console()
     product, entry = view.product, view.entry
     status = Text(product.status, style=_STATUS[product.status])
@@ -169,6 +176,8 @@ def _print_view(view: ProductView) -> None:
         ("compatibility", port.compatibility),
         ("inputs", ", ".join(view.inputs) or "-"),
         ("consumers", ", ".join(view.consumers) or "-"),
+        ("upstream", ", ".join(links["upstream"]) or "-"),
+        ("downstream", ", ".join(links["downstream"]) or "-"),
         ("versions", ", ".join(f"v{v.version} ({v.status})" for v in view.versions)),
         ("published", entry.published_at.isoformat()),
     ]

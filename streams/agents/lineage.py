@@ -1,0 +1,355 @@
+"""OpenLineage run events (spec 2-0-2) for derived-product agents and replays, on ``_mesh.lineage``.
+
+A run is one execution of an agent job: a live agent is a STREAMING job (START, RUNNING now and
+then, COMPLETE on a clean stop, FAIL on an error), a replay a BATCH job (START, then COMPLETE or
+FAIL). Every event names the job (namespace ``streams``; the output topic, with ``.replay``
+appended for replays), the run (a uuid), and the input and output datasets named as
+OpenLineage's naming spec names Kafka topics: namespace ``kafka://{bootstrap host}:{port}``,
+name the topic. The job carries the ``jobType`` facet (processingType, integration ``STREAMS``,
+jobType ``AGENT`` or ``REPLAY``); a FAIL carries the ``errorMessage`` run facet.
+
+Events are JSON records on ``_mesh.lineage``, keyed ``run:<job namespace>/<job name>`` as the
+OpenLineage Python client's ``KafkaTransport`` keys run events without a parent (so one job's
+events stay in order on one partition), and readable by any OpenLineage consumer. The topic is
+not compacted: it is a history of runs, and compacting on that key would keep only the last
+event of each job, dropping the START of a running one. It keeps 7 days (set explicitly,
+BROKER.md quirk 7): long enough for a lineage backend to catch up after an outage. What each
+agent reads and writes is kept for good in the compacted ``_mesh.agent_runs``
+(:mod:`streams.catalog.agents`), written when a run starts.
+
+:func:`run_event` builds the events (pure); :class:`LineageRun` is what drivers call.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import inspect
+import logging
+import traceback
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Protocol
+
+import orjson
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient
+
+from streams.agents.definition import DerivedProduct
+from streams.catalog.agents import AgentRunRecord, AgentRunStore, Processing
+from streams.config import Settings
+from streams.errors import StreamsError
+from streams.kafka.topics import create_topic, topic_names
+from streams.naming import ProductRef, lineage_topic
+
+__all__ = [
+    "JOB_NAMESPACE",
+    "LINEAGE_TOPIC",
+    "LINEAGE_TOPIC_CONFIG",
+    "SCHEMA_URL",
+    "Dataset",
+    "EventType",
+    "KafkaLineageSink",
+    "LineageRun",
+    "LineageSink",
+    "agent_version",
+    "dataset_namespace",
+    "message_key",
+    "run_event",
+]
+
+logger = logging.getLogger(__name__)
+
+LINEAGE_TOPIC = lineage_topic()
+"""``_mesh.lineage``."""
+
+LINEAGE_TOPIC_CONFIG = {"cleanup.policy": "delete", "retention.ms": str(7 * 24 * 3600 * 1000)}
+"""A history of runs kept 7 days (see the module docstring for why not compacted)."""
+
+JOB_NAMESPACE = "streams"
+SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+JOB_TYPE_SCHEMA_URL = (
+    "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
+)
+ERROR_SCHEMA_URL = (
+    "https://openlineage.io/spec/facets/1-0-0/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
+)
+INTEGRATION = "STREAMS"
+
+EventType = Literal["START", "RUNNING", "COMPLETE", "FAIL"]
+
+
+def _producer_uri() -> str:
+    try:
+        found = version("streams")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        found = "0"
+    return f"urn:streams:{found}"
+
+
+PRODUCER = _producer_uri()
+"""The ``producer`` URI of our events: ``urn:streams:<package version>``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """An OpenLineage dataset: for a Kafka topic, ``kafka://host:port`` and the topic."""
+
+    namespace: str
+    name: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The event's form."""
+        return {"namespace": self.namespace, "name": self.name}
+
+
+def dataset_namespace(bootstrap_servers: str) -> str:
+    """``kafka://{host}:{port}`` of the first bootstrap server (OpenLineage's Kafka naming).
+
+    A ``PLAINTEXT://``-style listener prefix is dropped.
+    """
+    first = bootstrap_servers.split(",")[0].strip()
+    return f"kafka://{first.split('://', 1)[-1]}"
+
+
+def message_key(job_namespace: str, job_name: str) -> str:
+    """``run:<namespace>/<name>``: how OpenLineage's KafkaTransport keys a run event."""
+    return f"run:{job_namespace}/{job_name}"
+
+
+def run_event(
+    *,
+    event_type: EventType,
+    run_id: str,
+    job_name: str,
+    processing: Processing,
+    inputs: Sequence[Dataset],
+    outputs: Sequence[Dataset],
+    event_time: datetime.datetime,
+    error: BaseException | None = None,
+    producer: str = PRODUCER,
+) -> dict[str, Any]:
+    """One OpenLineage 2-0-2 RunEvent as a JSON-ready dict.
+
+    Args:
+        event_type: START, RUNNING, COMPLETE or FAIL.
+        run_id: The run's uuid (the same for every event of one run).
+        job_name: The job's name in namespace ``streams``.
+        processing: STREAMING (a live agent) or BATCH (a replay).
+        inputs: The datasets read.
+        outputs: The datasets written.
+        event_time: When it happened (timezone-aware).
+        error: For FAIL, the error (its message and traceback go in ``errorMessage``).
+        producer: The ``producer`` URI.
+    """
+    if event_time.tzinfo is None:
+        raise ValueError("event_time must be timezone-aware")
+    job_type = {
+        "_producer": producer,
+        "_schemaURL": JOB_TYPE_SCHEMA_URL,
+        "processingType": processing,
+        "integration": INTEGRATION,
+        "jobType": "AGENT" if processing == "STREAMING" else "REPLAY",
+    }
+    run: dict[str, Any] = {"runId": str(uuid.UUID(run_id))}
+    if error is not None:
+        run["facets"] = {
+            "errorMessage": {
+                "_producer": producer,
+                "_schemaURL": ERROR_SCHEMA_URL,
+                "message": f"{type(error).__name__}: {error}",
+                "programmingLanguage": "PYTHON",
+                "stackTrace": "".join(traceback.format_exception(error)),
+            }
+        }
+    return {
+        "eventType": event_type,
+        "eventTime": event_time.astimezone(datetime.UTC).isoformat(timespec="milliseconds"),
+        "producer": producer,
+        "schemaURL": SCHEMA_URL,
+        "run": run,
+        "job": {"namespace": JOB_NAMESPACE, "name": job_name, "facets": {"jobType": job_type}},
+        "inputs": [d.to_dict() for d in inputs],
+        "outputs": [d.to_dict() for d in outputs],
+    }
+
+
+def agent_version(definition: DerivedProduct) -> str:
+    """``sha256:<16 hex>`` of the file that defines the aggregation (the product's code)."""
+    source = inspect.getsourcefile(type(definition.aggregation))
+    data = Path(source).read_bytes() if source else repr(definition).encode()
+    return f"sha256:{hashlib.sha256(data).hexdigest()[:16]}"
+
+
+class LineageSink(Protocol):
+    """Where events go: ``send(key, event)``. Injected in tests; Kafka by default."""
+
+    def send(self, key: str, event: Mapping[str, Any]) -> None:
+        """Deliver one event (raise :class:`~streams.errors.StreamsError` on failure)."""
+        ...
+
+    def record(self, run: AgentRunRecord) -> None:
+        """Record in the catalog what the agent reads and writes."""
+        ...
+
+
+class KafkaLineageSink:
+    """Events to ``_mesh.lineage``, agent runs to ``_mesh.agent_runs``, with our settings.
+
+    Args:
+        settings: Where Kafka is (``settings.kafka.librdkafka()``).
+        timeout_s: How long to wait for the broker and for each acknowledgement.
+    """
+
+    def __init__(self, *, settings: Settings, timeout_s: float = 10.0) -> None:
+        self._settings = settings
+        self._timeout = timeout_s
+        self._producer: Producer | None = None
+
+    def _ensure(self) -> Producer:
+        if self._producer is None:
+            kafka = self._settings.kafka
+            admin = AdminClient(kafka.librdkafka())
+            names = topic_names(admin, bootstrap=kafka.bootstrap_servers, timeout_s=self._timeout)
+            if LINEAGE_TOPIC not in names:
+                create_topic(
+                    admin, LINEAGE_TOPIC, config=LINEAGE_TOPIC_CONFIG, timeout_s=self._timeout
+                )
+            self._producer = Producer(
+                kafka.librdkafka(
+                    acks="all", linger_ms=0, message_timeout_ms=int(self._timeout * 1000)
+                )
+            )
+        return self._producer
+
+    def send(self, key: str, event: Mapping[str, Any]) -> None:
+        """Write one event and wait for it to be acknowledged."""
+        producer = self._ensure()
+        failures: list[str] = []
+
+        def delivered(err: KafkaError | None, _message: Message) -> None:
+            if err is not None:
+                failures.append(err.str())
+
+        producer.produce(
+            LINEAGE_TOPIC, key=key.encode(), value=orjson.dumps(event), on_delivery=delivered
+        )
+        if producer.flush(self._timeout) or failures:
+            raise StreamsError(
+                f"Kafka did not acknowledge a lineage event ({key}) on {LINEAGE_TOPIC}: "
+                f"{failures[0] if failures else 'timed out'}"
+            )
+
+    def record(self, run: AgentRunRecord) -> None:
+        """Publish the agent-run record."""
+        AgentRunStore(settings=self._settings, timeout_s=self._timeout).publish(run)
+
+
+class LineageRun:
+    """One run of an agent job and its OpenLineage events; what the drivers call.
+
+    A live agent: ``run = LineageRun(settings=s, definition=d, processing="STREAMING")``, then
+    ``run.start()``, ``run.running()`` now and then, ``run.complete()`` on a clean stop or
+    ``run.fail(exc)``. A replay uses it as a context manager (START on entry, COMPLETE on a
+    clean exit, FAIL with the exception otherwise). Lineage never stops the data: a failure to
+    publish is logged as a warning.
+
+    Args:
+        settings: Where Kafka is.
+        definition: The derived product.
+        processing: STREAMING (live) or BATCH (replay).
+        output_version: The major version written, when not the definition's (a backfill).
+        sink: Where events go (default: Kafka with ``settings``).
+        clock: The event time source (tests inject one).
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        definition: DerivedProduct,
+        processing: Processing,
+        output_version: int | None = None,
+        sink: LineageSink | None = None,
+        clock: Callable[[], datetime.datetime] | None = None,
+    ) -> None:
+        ref = definition.ref
+        output = ProductRef(ref.domain, ref.name, output_version or ref.major)
+        namespace = dataset_namespace(settings.kafka.bootstrap_servers)
+        self.definition = definition
+        self.processing: Processing = processing
+        self.run_id = str(uuid.uuid4())
+        self.job_name = output.topic if processing == "STREAMING" else f"{output.topic}.replay"
+        self.key = message_key(JOB_NAMESPACE, self.job_name)
+        self.inputs = tuple(Dataset(namespace, port.ref.topic) for port in definition.inputs)
+        self.outputs = (Dataset(namespace, output.topic),)
+        self.version = agent_version(definition)
+        self._sink: LineageSink = sink or KafkaLineageSink(settings=settings)
+        self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
+
+    def event(self, event_type: EventType, error: BaseException | None = None) -> dict[str, Any]:
+        """The event of this run for ``event_type`` (not sent)."""
+        return run_event(
+            event_type=event_type,
+            run_id=self.run_id,
+            job_name=self.job_name,
+            processing=self.processing,
+            inputs=self.inputs,
+            outputs=self.outputs,
+            event_time=self._clock(),
+            error=error,
+        )
+
+    def _emit(self, event_type: EventType, error: BaseException | None = None) -> None:
+        try:
+            self._sink.send(self.key, self.event(event_type, error))
+        except (StreamsError, KafkaException) as exc:
+            logger.warning("lineage: %s event of %s not published: %s", event_type, self.key, exc)
+
+    def start(self) -> None:
+        """Record the agent in the catalog and emit START."""
+        record = AgentRunRecord(
+            job=self.job_name,
+            inputs=tuple(d.name for d in self.inputs),
+            outputs=tuple(d.name for d in self.outputs),
+            agent_version=self.version,
+            processing=self.processing,
+            run_id=self.run_id,
+            started_at=self._clock(),
+        )
+        try:
+            self._sink.record(record)
+        except (StreamsError, KafkaException) as exc:
+            logger.warning("lineage: agent run of %s not recorded: %s", self.job_name, exc)
+        self._emit("START")
+
+    def running(self) -> None:
+        """Emit RUNNING (a live agent, now and then)."""
+        self._emit("RUNNING")
+
+    def complete(self) -> None:
+        """Emit COMPLETE."""
+        self._emit("COMPLETE")
+
+    def fail(self, error: BaseException) -> None:
+        """Emit FAIL with ``error``."""
+        self._emit("FAIL", error)
+
+    def __enter__(self) -> LineageRun:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.complete()
+        else:
+            self.fail(exc)
