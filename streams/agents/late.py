@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient
 
 from streams.config import Settings
 from streams.errors import DeliveryError
+from streams.kafka.client import build_client
 from streams.kafka.headers import pairs
 from streams.kafka.topics import create_topic
 from streams.naming import late_topic
@@ -51,12 +52,14 @@ class LateRecords:
         """Copy one late record (a failure is reported by :meth:`flush`)."""
         topic = late_topic(str(message.topic()))
         if topic not in self._created:
-            create_topic(AdminClient(self._settings.kafka.librdkafka()), topic, timeout_s=10)
+            kafka = self._settings.kafka
+            admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
+            create_topic(admin, topic, timeout_s=10)
             self._created.add(topic)
         if self._producer is None:
             conf: dict[str, Any] = self._settings.kafka.librdkafka(linger_ms=5)
             conf["enable.idempotence"] = True
-            self._producer = _KafkaProducer(conf)
+            self._producer = build_client(_KafkaProducer, conf, settings=self._settings.kafka)
         source = f"{message.topic()}[{message.partition()}]@{message.offset()}"
         headers = [
             *pairs(message.headers()),

@@ -43,6 +43,7 @@ from streams.agents.definition import DerivedProduct
 from streams.catalog.agents import AgentRunRecord, AgentRunStore, Processing
 from streams.config import Settings
 from streams.errors import StreamsError
+from streams.kafka.client import build_client
 from streams.kafka.topics import create_topic, topic_names
 from streams.naming import ProductRef, lineage_topic
 
@@ -213,17 +214,16 @@ class KafkaLineageSink:
     def _ensure(self) -> Producer:
         if self._producer is None:
             kafka = self._settings.kafka
-            admin = AdminClient(kafka.librdkafka())
+            admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
             names = topic_names(admin, bootstrap=kafka.bootstrap_servers, timeout_s=self._timeout)
             if LINEAGE_TOPIC not in names:
                 create_topic(
                     admin, LINEAGE_TOPIC, config=LINEAGE_TOPIC_CONFIG, timeout_s=self._timeout
                 )
-            self._producer = Producer(
-                kafka.librdkafka(
-                    acks="all", linger_ms=0, message_timeout_ms=int(self._timeout * 1000)
-                )
+            conf = kafka.librdkafka(
+                acks="all", linger_ms=0, message_timeout_ms=int(self._timeout * 1000)
             )
+            self._producer = build_client(Producer, conf, settings=kafka)
         return self._producer
 
     def send(self, key: str, event: Mapping[str, Any]) -> None:

@@ -42,6 +42,7 @@ from streams.agents.lineage import LineageRun
 from streams.config import Settings
 from streams.errors import BrokerUnavailableError, ConfigError, DeserializationError
 from streams.kafka import DeadLetters, Producer, SchemaSource
+from streams.kafka.client import build_client
 from streams.naming import ProductRef
 from streams.serialization.avro import AvroDecoder
 from streams.serialization.framing import schema_id_of
@@ -183,10 +184,14 @@ class _Replay:
                 "fetch.wait.max.ms": 50,
             }
         )
-        consumer = _KafkaConsumer(conf)
+        consumer = build_client(_KafkaConsumer, conf, settings=self.settings.kafka)
         # A consumer of its own for the end offsets: its end-of-partition events must not be
         # queued behind the reads, where they would end them early.
-        probe = _KafkaConsumer({**conf, "group.id": f"{conf['group.id']}-ends"})
+        probe = build_client(
+            _KafkaConsumer,
+            {**conf, "group.id": f"{conf['group.id']}-ends"},
+            settings=self.settings.kafka,
+        )
         dead = DeadLetters(settings=self.settings)
         late = LateRecords(settings=self.settings, product=self.output.topic)
         producer = Producer(settings=self.settings, domain=self.output.domain, schemas=self.schemas)

@@ -21,6 +21,7 @@ from confluent_kafka.admin import AdminClient
 
 from streams.config import Settings
 from streams.errors import BrokerUnavailableError, DeliveryError, DeserializationError
+from streams.kafka.client import build_client
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.naming import agent_runs_topic
 
@@ -113,9 +114,9 @@ class AgentRunStore:
         self._timeout = timeout_s
 
     def _names(self) -> set[str]:
-        admin = AdminClient(self._settings.kafka.librdkafka())
-        bootstrap = self._settings.kafka.bootstrap_servers
-        return topic_names(admin, bootstrap=bootstrap, timeout_s=self._timeout)
+        kafka = self._settings.kafka
+        admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
+        return topic_names(admin, bootstrap=kafka.bootstrap_servers, timeout_s=self._timeout)
 
     def read(self) -> dict[str, AgentRunRecord]:
         """The latest record per job; an absent topic means no agent ran yet.
@@ -150,7 +151,8 @@ class AgentRunStore:
         """
         bootstrap = self._settings.kafka.bootstrap_servers
         if AGENT_RUNS_TOPIC not in self._names():
-            admin = AdminClient(self._settings.kafka.librdkafka())
+            kafka = self._settings.kafka
+            admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
             try:
                 create_topic(admin, AGENT_RUNS_TOPIC, config=COMPACTED, timeout_s=self._timeout)
             except KafkaException as exc:
@@ -158,11 +160,10 @@ class AgentRunStore:
                     f"could not create {AGENT_RUNS_TOPIC!r} at {bootstrap}: {exc}",
                     bootstrap_servers=bootstrap,
                 ) from exc
-        producer = Producer(
-            self._settings.kafka.librdkafka(
-                acks="all", linger_ms=0, message_timeout_ms=int(self._timeout * 1000)
-            )
+        conf = self._settings.kafka.librdkafka(
+            acks="all", linger_ms=0, message_timeout_ms=int(self._timeout * 1000)
         )
+        producer = build_client(Producer, conf, settings=self._settings.kafka)
         failures: list[tuple[str, str]] = []
 
         def delivered(err: KafkaError | None, _message: Message) -> None:
