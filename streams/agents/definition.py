@@ -245,10 +245,16 @@ def load_definition(path: Path) -> DerivedProduct:
             :class:`DerivedProduct`; the message names the file.
     """
     if not path.is_file():
-        raise ConfigError(
-            f"{path}: no such file; a derived product's code lives next to its descriptor, "
-            "in products/<domain>/<name>.py"
+        descriptor = path.with_suffix(".yaml")
+        hint = (
+            f"{descriptor} describes the product but it has no code: only derived products "
+            "are computed by agents and replayed (a source-aligned product's events come from "
+            "its producers)"
+            if descriptor.is_file()
+            else "a derived product's code lives next to its descriptor, in "
+            "products/<domain>/<name>.py"
         )
+        raise ConfigError(f"{path}: no such file; {hint}")
     name = f"_mesh_product_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:

@@ -135,3 +135,11 @@ def test_loading_names_the_file_and_the_fix(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"invalid\.py: Tumbling size must be positive"):
         load_definition(invalid)
+
+
+def test_a_product_without_code_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "play_events.yaml").write_text("name: play_events\n")
+    with pytest.raises(ConfigError, match="describes the product but it has no code"):
+        load_definition(tmp_path / "play_events.py")
+    with pytest.raises(ConfigError, match="lives next to its descriptor"):
+        load_definition(tmp_path / "nothing.py")
