@@ -349,7 +349,13 @@ def run_worker(
 
 def _worker_process(path: Path, settings: Settings, options: LiveOptions, level: int) -> None:
     """The entry point of a worker process started by :func:`run_workers`."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    handler = logging.StreamHandler()  # to stderr, like the parent's
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)-7s [%(process)d] %(name)s: %(message)s")
+    )
+    package = logging.getLogger("streams")
+    package.addHandler(handler)
+    package.setLevel(level)
     run_worker(load_definition(path), settings=settings, options=options)
 
 
@@ -371,7 +377,7 @@ def run_workers(
     options = options or LiveOptions()
     load_definition(path)  # a broken definition fails here, once, not in every worker
     context = multiprocessing.get_context("spawn")
-    level = logging.getLogger().getEffectiveLevel()
+    level = logging.getLogger("streams").getEffectiveLevel()
     processes = [
         context.Process(
             target=_worker_process,

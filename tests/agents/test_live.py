@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -141,9 +142,7 @@ def derived(settings: Settings, tmp_path: Path) -> Derived:
     for future in futures.values():
         future.result(10)
     _register(settings.registry.url, source.subject, REPO / "schemas/player/PlayEvent.avsc")
-    _register(
-        settings.registry.url, output.subject, REPO / "schemas/player/HourlyPlaySession.avsc"
-    )
+    _register(settings.registry.url, output.subject, REPO / "schemas/player/HourlyPlaySession.avsc")
     code = tmp_path / "products" / domain / "hourly_play_sessions.py"
     code.parent.mkdir(parents=True)
     example = REPO / "products/player/hourly_play_sessions.py"
@@ -159,7 +158,9 @@ def produce(derived: Derived, events: list[dict[str, Any]]) -> None:
 
 def produce_poison(derived: Derived, partition: int) -> None:
     raw = RawProducer({"bootstrap.servers": derived.settings.kafka.bootstrap_servers})
-    raw.produce(derived.input.topic, b"\x00\x00\x00\x00\x07 not avro", b"poison", partition=partition)
+    raw.produce(
+        derived.input.topic, b"\x00\x00\x00\x00\x07 not avro", b"poison", partition=partition
+    )
     assert raw.flush(10) == 0
 
 
@@ -266,10 +267,15 @@ def agents(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Processes started by a test; each is stopped by its PID at the end."""
     started: list[subprocess.Popen[bytes]] = []
     yield started
-    for process in started:
+    for process in started:  # SIGTERM first: a `--workers N` parent stops its workers by PID
         if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+    for process in started:
+        try:
+            process.wait(45)
+        except subprocess.TimeoutExpired:
             os.kill(process.pid, signal.SIGKILL)
-        process.wait(10)
+            process.wait(10)
 
 
 def start(derived: Derived, agents: list[Any], *extra: str, log: str = "agent") -> Any:
@@ -321,9 +327,59 @@ def test_exact_after_kill_9_at_several_points(derived: Derived, agents: list[Any
         worker.wait(10)
     assert progress(derived) != end, "the kills came too late: nothing was left to resume"
     worker = start(derived, agents)
-    wait_for("the end of the input", lambda: progress(derived) == end, timeout_s=90, processes=[worker])
+    wait_for(
+        "the end of the input", lambda: progress(derived) == end, timeout_s=90, processes=[worker]
+    )
     compare(derived)
     assert count(derived.settings, dlq_topic(derived.input.topic)) >= 1
     _, late = expected(derived)
     assert late > 0
     assert count(derived.settings, late_topic(derived.input.topic)) >= late
+
+
+def _tasks_by_pid(log: Path) -> dict[int, set[int]]:
+    """Which worker (by pid) took which tasks, from the workers' log lines."""
+    found: dict[int, set[int]] = {}
+    for line in log.read_text().splitlines():
+        match = re.search(
+            r"\[(\d+)\] streams\.agents\.batches: task (\d+) of .*: (fresh|restored)", line
+        )
+        if match:
+            found.setdefault(int(match[1]), set()).add(int(match[2]))
+    return found
+
+
+def test_two_workers_one_killed_the_other_takes_over(derived: Derived, agents: list[Any]) -> None:
+    """`--workers 2` splits the partitions; after kill -9 of one worker the other takes its
+    partitions over from their checkpoints: nothing missing, nothing counted twice. SIGTERM to
+    the parent stops the other worker too."""
+    events = plays(2400, seed=11)
+    produce(derived, events[:1200])
+    parent = start(derived, agents, "--workers", "2")
+    log = derived.root / "agent-0.log"
+    pids: list[int] = []
+
+    def split() -> bool:
+        pids[:] = [int(p) for p in re.findall(r"worker \d of 2: pid (\d+)", log.read_text())]
+        owners = _tasks_by_pid(log)
+        together = len(pids) == 2 and all(owners.get(pid) for pid in pids)
+        return together and len(progress(derived)) == PARTITIONS
+
+    # Both own tasks and every task has a checkpoint: the victim's state must move over.
+    wait_for("both workers to checkpoint tasks", split, timeout_s=90, processes=[parent])
+    victim = max(pids, key=lambda pid: len(_tasks_by_pid(log)[pid]))
+    os.kill(victim, signal.SIGKILL)
+    produce(derived, events[1200:])
+    end = ends(derived)
+    wait_for(
+        "the end of the input", lambda: progress(derived) == end, timeout_s=90, processes=[parent]
+    )
+    survivor = next(pid for pid in pids if pid != victim)
+    assert _tasks_by_pid(log)[survivor] == set(range(PARTITIONS)), logs(derived)
+    assert "restored at" in log.read_text()
+    compare(derived)
+    os.kill(parent.pid, signal.SIGTERM)
+    assert parent.wait(60) != 0  # one worker died
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
