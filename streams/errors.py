@@ -20,7 +20,8 @@ at the boundary (``raise ... from exc``). Messages name the offending value and 
     ├── OwnershipError                  a domain wrote to another domain's product
     ├── SerializationError              an event does not match its product's schema
     ├── DeserializationError            bytes that cannot be decoded (they go to the DLQ)
-    └── DeliveryError                   messages Kafka did not acknowledge
+    ├── DeliveryError                   messages Kafka did not acknowledge
+    └── StateError                      an agent's state that cannot be checkpointed or read
 
     UserWarning
     └── ProductDeprecatedWarning        a consumer reads a product its owner deprecated
@@ -49,6 +50,7 @@ __all__ = [
     "RegistryUnavailableError",
     "SchemaError",
     "SerializationError",
+    "StateError",
     "StreamsError",
 ]
 
@@ -245,6 +247,21 @@ class DeliveryError(StreamsError):
         super().__init__(message)
         self.undelivered = undelivered
         self.failures = failures
+
+
+class StateError(StreamsError):
+    """A derived product's state that cannot be checkpointed, or a checkpoint that cannot be read.
+
+    ``product``, ``key`` and ``window`` name the accumulator at fault, when one is.
+    """
+
+    def __init__(
+        self, message: str, *, product: str | None, key: str | None, window: str | None
+    ) -> None:
+        super().__init__(message)
+        self.product = product
+        self.key = key
+        self.window = window
 
 
 class ProductDeprecatedWarning(UserWarning):

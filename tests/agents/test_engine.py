@@ -1,0 +1,180 @@
+"""The engine's rules one at a time (the oracle test covers their combinations)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from streams.agents.definition import DerivedProduct, Hopping, InputPort, Session, Tumbling, Window
+from streams.agents.engine import InputRecord, OutputRecord, Task, event_time_ms, output_key
+from streams.errors import ConfigError
+
+HOUR = 3_600_000
+TOPIC = "shop.clicks.v1"
+
+
+class Count:
+    def init(self) -> int:
+        return 0
+
+    def add(self, acc: int, event: Mapping[str, Any]) -> int:
+        return acc + 1
+
+    def result(self, acc: int, key: str, window: Window) -> dict[str, Any]:
+        return {"count": acc, "final": None}
+
+
+def product(**changes: Any) -> DerivedProduct:
+    fields: dict[str, Any] = {
+        "product": "shop.counts",
+        "version": 2,
+        "inputs": (InputPort("shop.clicks", 1),),
+        "key": "key",
+        "window": Tumbling(timedelta(hours=1)),
+        "allowed_lateness": timedelta(minutes=10),
+        "aggregation": Count(),
+    }
+    fields.update(changes)
+    return DerivedProduct(**fields)
+
+
+class Feed:
+    def __init__(self, task: Task, topic: str = TOPIC) -> None:
+        self.task, self.topic, self.offset = task, topic, 0
+
+    def __call__(self, *events: tuple[str, int]) -> tuple[list[OutputRecord], list[int]]:
+        batch = []
+        for key, t in events:
+            batch.append(InputRecord(self.topic, 0, self.offset, 0, {"key": key, "event_time": t}))
+            self.offset += 1
+        step = self.task.process(batch)
+        return step.updates, [int(r.value["event_time"]) for r in step.late]
+
+
+def shown(updates: list[OutputRecord]) -> list[tuple[str, int, int, bool]]:
+    return [(u.key, u.window.start_ms, u.value["count"], u.final) for u in updates]
+
+
+def test_an_open_window_is_updated_once_per_batch_then_final_once() -> None:
+    feed = Feed(Task(product(), partition=0))
+    updates, late = feed(("a", 10), ("a", 20), ("b", HOUR - 1))
+    assert shown(updates) == [("a", 0, 2, False), ("b", 0, 1, False)]
+    assert late == []
+    # The watermark reaches the end of hour 0 plus 10 minutes: both windows close.
+    updates, late = feed(("a", HOUR + 10 * 60_000))
+    assert shown(updates) == [("a", HOUR, 1, False), ("a", 0, 2, True), ("b", 0, 1, True)]
+    assert all(u.value["final"] is u.final for u in updates)
+    # A play of hour 0 now is late: returned, never counted, never re-emitted.
+    updates, late = feed(("a", 30))
+    assert updates == []
+    assert late == [30]
+    assert Task(product(), partition=0).counters == {
+        "events": 0,
+        "late": 0,
+        "updates": 0,
+        "finals": 0,
+    }
+    assert feed.task.counters["late"] == 1
+
+
+def test_an_event_within_the_allowed_lateness_still_counts() -> None:
+    feed = Feed(Task(product(), partition=0))
+    feed(("a", 10), ("a", HOUR + 9 * 60_000))
+    updates, late = feed(("a", 20))
+    assert shown(updates) == [("a", 0, 2, False)]
+    assert late == []
+
+
+def test_a_window_that_closes_in_its_own_batch_is_emitted_only_as_final() -> None:
+    feed = Feed(Task(product(), partition=0))
+    updates, _ = feed(("a", 10), ("b", 2 * HOUR))
+    assert shown(updates) == [("b", 2 * HOUR, 1, False), ("a", 0, 1, True)]
+
+
+def test_hopping_windows_count_an_event_in_each_window_containing_it() -> None:
+    task = Task(product(window=Hopping(timedelta(hours=1), timedelta(minutes=20))), partition=0)
+    updates, _ = Feed(task)(("a", HOUR + 1))
+    starts = sorted(u.window.start_ms for u in updates)
+    assert starts == [HOUR - 40 * 60_000, HOUR - 20 * 60_000, HOUR]
+    assert {u.window.end_ms - u.window.start_ms for u in updates} == {HOUR}
+
+
+class Merging(Count):
+    def merge(self, a: int, b: int) -> int:
+        return a + b
+
+
+def test_session_windows_merge_when_an_event_bridges_them() -> None:
+    minute = 60_000
+    task = Task(product(window=Session(timedelta(minutes=10)), aggregation=Merging()), partition=0)
+    feed = Feed(task)
+    updates, _ = feed(("a", 0), ("a", 15 * minute))
+    assert [(u.window.start_ms, u.window.end_ms) for u in updates] == [
+        (0, 10 * minute),
+        (15 * minute, 25 * minute),
+    ]
+    updates, _ = feed(("a", 8 * minute))  # within 10 minutes of both: one session
+    assert [(u.window.start_ms, u.window.end_ms, u.value["count"]) for u in updates] == [
+        (0, 25 * minute, 3)
+    ]
+    assert task.open_windows == 1
+
+
+def test_session_windows_need_merge() -> None:
+    with pytest.raises(ConfigError, match="the aggregation Count has no merge"):
+        Task(product(window=Session(timedelta(minutes=10))), partition=0)
+
+
+def test_an_idle_partition_stops_holding_the_watermark_back() -> None:
+    now = [0.0]
+    definition = product(
+        inputs=(InputPort("shop.clicks", 1), InputPort("shop.views", 1)),
+        idle_timeout=timedelta(seconds=30),
+    )
+    task = Task(definition, partition=0, clock=lambda: now[0])
+    feed = Feed(task)
+    updates, _ = feed(("a", 10), ("a", 3 * HOUR))
+    assert [u.final for u in updates] == [False, False]  # shop.views.v1 has said nothing
+    now[0] = 29.0
+    assert task.flush_idle().updates == []
+    now[0] = 30.0
+    assert shown(task.flush_idle().updates) == [("a", 0, 1, True)]
+    assert task.watermark == 3 * HOUR
+
+
+def test_records_below_the_next_offset_are_skipped() -> None:
+    task = Task(product(), partition=0)
+    record = InputRecord(TOPIC, 0, 5, 0, {"key": "a", "event_time": 10})
+    task.process([record])
+    assert task.process([record]).updates == []
+    assert task.snapshot().offsets == {(TOPIC, 0): 6}
+
+
+def test_foreign_and_malformed_records_are_refused_by_name() -> None:
+    task = Task(product(), partition=1)
+    with pytest.raises(ConfigError, match=r"record from shop\.clicks\.v1\[0\]@0 is not one of"):
+        task.process([InputRecord(TOPIC, 0, 0, 0, {"key": "a", "event_time": 1})])
+    with pytest.raises(ConfigError, match=r"@3 has no usable key field 'key' or event-time"):
+        task.process([InputRecord(TOPIC, 1, 3, 0, {"event_time": 1})])
+    other = Task(product(version=3), partition=1)
+    with pytest.raises(ConfigError, match=r"checkpoint is of shop\.counts\.v2 task 1"):
+        other.restore(task.snapshot())
+
+
+def test_event_times_may_be_decoded_as_datetimes() -> None:
+    at = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+    assert event_time_ms(at) == int(at.timestamp() * 1000)
+    with pytest.raises(TypeError, match="naive datetime"):
+        event_time_ms(datetime(2026, 1, 1))
+    task = Task(product(), partition=0)
+    step = task.process([InputRecord(TOPIC, 0, 0, 0, {"key": "a", "event_time": at})])
+    assert step.updates[0].window.start_ms == event_time_ms(at) - 30 * 60_000
+
+
+def test_the_output_key_names_key_and_window_start() -> None:
+    assert output_key("u1", Window(3_600_000, 7_200_000)) == "u1@3600000"
+    record = OutputRecord("u1", Window(0, 1), {}, final=False)
+    assert record.kafka_key == "u1@0"
