@@ -31,7 +31,7 @@ from confluent_kafka.admin import AdminClient
 
 from streams.agents.checkpoints import CheckpointStore
 from streams.agents.definition import DerivedProduct
-from streams.agents.engine import InputRecord, OutputRecord, Step, Task
+from streams.agents.engine import InputRecord, Step, Task
 from streams.config import Settings
 from streams.errors import DeliveryError, DeserializationError
 from streams.kafka import DeadLetters, Producer, SchemaSource
@@ -229,7 +229,7 @@ class BatchProcessor:
         updates = late = 0
         for step in steps.values():
             for update in step.updates:
-                emit(ref, _value(update), key=update.kafka_key)
+                emit(ref, update.value, key=update.kafka_key)
             updates += len(step.updates)
             for record in step.late:
                 self._send_late(raw[(record.topic, record.partition, record.offset)])
@@ -300,10 +300,3 @@ class BatchProcessor:
                 self._late.flush(5)
             self._schemas.close()
 
-
-def _value(update: OutputRecord) -> dict[str, Any]:
-    """The output value; a ``final`` field, when the product has one, says whether it is."""
-    value = update.value
-    if "final" in value and value["final"] is not update.final:
-        value = {**value, "final": update.final}
-    return value
