@@ -54,7 +54,7 @@ HOURS = 24
 BASE = 1_767_225_600_000  # 2026-01-01T00:00Z
 LIVE_TARGET = 5_000
 LIVE_RATIO_TARGET = 0.8
-BATCH = 2_000
+BATCH = 5_000
 err = Console(stderr=True)
 
 DEFINITION = """
@@ -170,7 +170,12 @@ class Setup:
 
 
 def _plain(value: dict[str, Any]) -> Any:
-    return json.loads(json.dumps(value, default=lambda v: round(v.timestamp() * 1000)))
+    """Timestamps as epoch ms and uuids as text, so decoded and computed values compare."""
+    return json.loads(json.dumps(value, default=_json))
+
+
+def _json(value: Any) -> Any:
+    return round(value.timestamp() * 1000) if hasattr(value, "timestamp") else str(value)
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -196,7 +201,7 @@ def measure_live(setup: Setup, *, timeout_s: float = 600) -> dict[str, Any]:
     log = setup.root / "live.log"
     command = [
         sys.executable, "-m", "streams.cli", "agent", "run", setup.output.id,
-        "--root", str(setup.root), "--batch-size", str(BATCH),
+        "--root", str(setup.root), "--batch-size", str(BATCH), "--batch-within", "1",
         "--bootstrap-servers", settings.kafka.bootstrap_servers,
         "--registry-url", settings.registry.url,
     ]  # fmt: skip
@@ -255,7 +260,7 @@ def _noop_worker(bootstrap: str, topic: str, total: int) -> None:
     state: dict[str, Any] = {"n": 0, "first": None}
 
     async def noop(stream: Any) -> None:
-        async for events in stream.take_events(BATCH, within=0.5):
+        async for events in stream.take_events(BATCH, within=1.0):
             if state["first"] is None:
                 state["first"], state["skip"] = time.monotonic(), len(events)
             state["n"] += len(events)
@@ -283,7 +288,9 @@ def measure_faust_noop(setup: Setup, *, timeout_s: float = 600) -> dict[str, Any
         out, _ = process.communicate(timeout=timeout_s)
     finally:
         _stop(process)
-    figures = json.loads(out.decode().strip().splitlines()[-1])
+    # faust's worker writes terminal escapes to stdout too: take the line with our JSON.
+    line = next(x for x in out.decode().splitlines()[::-1] if '{"faust_noop_per_s"' in x)
+    figures = json.loads(line[line.index("{") :])
     return {
         "faust_noop_per_s": round(figures["faust_noop_per_s"]),
         "faust_noop_peak_rss_mb": round(figures["rss"], 1),

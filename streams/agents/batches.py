@@ -191,6 +191,7 @@ class BatchProcessor:
         raw: dict[tuple[str, int, int], RawRecord] = {}
         next_offsets = self._next
         decode = self._decoders.decode
+        key_field, time_field = self.definition.key, self.definition.event_time
         skipped = 0
         for record in records:
             part = (record.topic, record.partition)
@@ -200,6 +201,8 @@ class BatchProcessor:
             next_offsets[part] = record.offset + 1
             try:
                 value = decode(record.value)
+                if value.__class__ is not dict or key_field not in value or time_field not in value:
+                    raise self._not_an_input(value)
             except DeserializationError as exc:
                 exc.topic, exc.partition, exc.offset = record.topic, record.partition, record.offset
                 self.dead_letters.send(record.message(), exc)
@@ -216,6 +219,16 @@ class BatchProcessor:
         self.counters.events += sum(len(batch) for batch in inputs.values())
         self.counters.skipped += skipped
         self.counters.seconds += time.monotonic() - started
+
+    def _not_an_input(self, value: Any) -> DeserializationError:
+        """A decodable record without the key or event time: another schema in the topic."""
+        fields = sorted(value) if isinstance(value, dict) else type(value).__name__
+        return DeserializationError(
+            f"the record has no {self.definition.key!r} or {self.definition.event_time!r} "
+            f"field, which {self.ref.id} needs (its fields: {fields}); only events of the "
+            "input product's schema belong in its topic",
+            reason="not-an-input",
+        )
 
     def flush_idle(self) -> None:
         """Close the windows that only idle input partitions held open; checkpoint if any."""
@@ -299,4 +312,3 @@ class BatchProcessor:
             if self._late is not None:
                 self._late.flush(5)
             self._schemas.close()
-

@@ -33,7 +33,7 @@ from streams.config import Settings
 from streams.kafka import Producer
 from streams.kafka.topics import COMPACTED, read_to_end
 from streams.naming import ProductRef, checkpoint_topic, dlq_topic, late_topic
-from streams.serialization import AvroDecoder
+from streams.serialization import AvroDecoder, AvroEncoder
 
 REPO = Path(__file__).parents[2]
 PARTITIONS = 4
@@ -156,11 +156,20 @@ def produce(derived: Derived, events: list[dict[str, Any]]) -> None:
             producer.emit(derived.input, event, key=event["user_id"])
 
 
+OTHER = {"type": "record", "name": "Other", "fields": [{"name": "x", "type": "int"}]}
+
+
 def produce_poison(derived: Derived, partition: int) -> None:
+    """Two records the agent cannot count: not Avro at all, and valid Avro of another schema
+    (no user_id, no event_time)."""
+    with SchemaRegistryClient({"url": derived.settings.registry.url}) as registry:
+        other = registry.register_schema(
+            f"{derived.input.domain}.other-value", Schema(json.dumps(OTHER), "AVRO")
+        )
+    encoded = AvroEncoder(OTHER, schema_id=other)({"x": 1})
     raw = RawProducer({"bootstrap.servers": derived.settings.kafka.bootstrap_servers})
-    raw.produce(
-        derived.input.topic, b"\x00\x00\x00\x00\x07 not avro", b"poison", partition=partition
-    )
+    raw.produce(derived.input.topic, b"not avro", b"poison", partition=partition)
+    raw.produce(derived.input.topic, encoded, b"poison", partition=partition)
     assert raw.flush(10) == 0
 
 
@@ -331,7 +340,11 @@ def test_exact_after_kill_9_at_several_points(derived: Derived, agents: list[Any
         "the end of the input", lambda: progress(derived) == end, timeout_s=90, processes=[worker]
     )
     compare(derived)
-    assert count(derived.settings, dlq_topic(derived.input.topic)) >= 1
+    reasons = {
+        dict(message.headers())["dlq.reason"]
+        for message in read_to_end(_conf(derived.settings), dlq_topic(derived.input.topic))
+    }
+    assert reasons == {b"not-framed", b"not-an-input"}, reasons
     _, late = expected(derived)
     assert late > 0
     assert count(derived.settings, late_topic(derived.input.topic)) >= late
