@@ -71,8 +71,8 @@ class LiveOptions:
         data_dir: faust's data directory (default: a temporary one, removed at exit).
     """
 
-    batch_size: int = 2000
-    batch_within_s: float = 0.5
+    batch_size: int = 5000
+    batch_within_s: float = 1.0
     idle_check_s: float = 5.0
     data_dir: Path | None = None
 
