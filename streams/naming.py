@@ -119,8 +119,7 @@ def dlq_topic(topic: str) -> str:
 
 
 def late_topic(topic: str) -> str:
-    """Where a derived product's agent puts events of ``topic`` that arrived after their window
-    closed (counted nowhere, never silently dropped)."""
+    """Where a derived product's agents put events of ``topic`` that came after their window."""
     return f"{topic}.late"
 
 

@@ -38,6 +38,7 @@ def test_the_conventions() -> None:
     derived = parse_product("player.hourly_play_sessions", major=2)
     assert agent_group(derived) == "_mesh.agents.player.hourly_play_sessions.v2"
     assert checkpoint_topic(derived) == "_mesh.agents.player.hourly_play_sessions.v2.checkpoints"
+    assert late_topic("player.play_events.v1") == "player.play_events.v1.late"
     assert schema_file(Path("/r"), "player", "PlayEvent") == Path(
         "/r/schemas/player/PlayEvent.avsc"
     )

@@ -59,7 +59,9 @@ class HourlyPlaySessions:
         devices = acc[_DEVICES]
         device = event["device"]
         devices[device] = devices.get(device, 0) + ms
-        at = event_time_ms(event["event_time"])
+        at = event["event_time"]
+        if type(at) is not int:  # decoded with logical types: an aware datetime
+            at = event_time_ms(at)
         if acc[_LATEST] is None or at > acc[_LATEST]:
             acc[_LATEST] = at
         return acc

@@ -29,80 +29,21 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from streams.agents.definition import DerivedProduct, Hopping, Session, Tumbling, Window
+from streams.agents.records import InputRecord, OutputRecord, Step, event_time_ms, output_key
 from streams.agents.state import Checkpoint, WindowState, dump, load
 from streams.errors import ConfigError
 
 __all__ = ["InputRecord", "OutputRecord", "Step", "Task", "event_time_ms", "output_key"]
 
 _NO_MARK = -(2**63)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 Partition = tuple[str, int]
 _Slot = list[Any]  # [end_ms, acc, key, start_ms]: a list, as the hot loop updates acc in place
-
-
-@dataclass(frozen=True, slots=True)
-class InputRecord:
-    """A decoded input record and where it came from.
-
-    Attributes:
-        topic: The input topic.
-        partition: Its partition (the task's number).
-        offset: The record's offset.
-        timestamp_ms: The Kafka record timestamp (event time is read from ``value``).
-        value: The decoded value.
-    """
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int
-    value: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class OutputRecord:
-    """The aggregate of one key in one window; ``final`` marks its last update."""
-
-    key: str
-    window: Window
-    value: dict[str, Any]
-    final: bool
-
-    @property
-    def kafka_key(self) -> str:
-        """The output's Kafka key (see :func:`output_key`)."""
-        return output_key(self.key, self.window)
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """What one batch produced: output updates (finals included) and late input records."""
-
-    updates: list[OutputRecord]
-    late: list[InputRecord]
-
-
-def output_key(key: str, window: Window) -> str:
-    """``<key>@<window start ms>``: the compacted product topic keeps one value per window."""
-    return f"{key}@{window.start_ms}"
-
-
-def event_time_ms(value: object) -> int:
-    """Epoch milliseconds of a ``timestamp-millis`` value, decoded as int or aware datetime."""
-    if type(value) is int:
-        return value
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise TypeError(f"naive datetime {value!r}: event times must be timezone-aware")
-        return (value - _EPOCH) // _MS
-    raise TypeError(f"{value!r} is not an event time (int milliseconds or aware datetime)")
 
 
 class Task:
@@ -193,60 +134,74 @@ class Task:
         size, advance, lateness = self._size, self._advance, self._lateness
         tumbling = size == advance and size > 0
         counted = 0
-        for record in batch:
-            part = (record.topic, record.partition)
-            next_offset = offsets.get(part)
-            if next_offset is None:
-                raise self._foreign(record)
-            if record.offset < next_offset:
-                continue  # already counted: a re-delivery after a restore
-            value = record.value
-            try:
-                t = value[time_field]
-                if type(t) is not int:
-                    t = event_time_ms(t)
-                key = value[key_field]
-            except (KeyError, TypeError) as exc:
-                raise self._bad(record, exc) from exc
-            if type(key) is not str:
-                key = str(key)
-            accepted = False
-            if tumbling:
-                start = t - t % size
-                if start + size + lateness > self._watermark:
-                    slot = open_.get((key, start))
-                    if slot is None:
-                        slot = self._open_window(key, start, start + size, agg_init())
-                    slot[1] = agg_add(slot[1], value)
-                    touched[(key, start)] = slot
-                    accepted = True
-            elif size:
-                start = t - t % advance
-                while start + size > t:
-                    if start + size + lateness > self._watermark:
+        wm = self._watermark
+        # The current input partition's bookkeeping lives in locals while its records run.
+        part: Partition | None = None
+        topic, number, next_offset, mark = "", -1, 0, _NO_MARK
+        try:
+            for record in batch:
+                if record.partition != number or record.topic != topic:
+                    if part is not None:
+                        offsets[part] = next_offset
+                        part = None
+                    topic, number = record.topic, record.partition
+                    if (topic, number) not in offsets:
+                        raise self._foreign(record)
+                    part = (topic, number)
+                    next_offset, mark = offsets[part], marks[part]
+                    seen[part] = now
+                    if part not in active:
+                        # Waking up can only lower the minimum: the watermark stays.
+                        active.add(part)
+                offset = record.offset
+                if offset < next_offset:
+                    continue  # already counted: a re-delivery after a restore
+                value = record.value
+                try:
+                    t = value[time_field]
+                    if type(t) is not int:
+                        t = event_time_ms(t)
+                    key = value[key_field]
+                except (KeyError, TypeError) as exc:
+                    raise self._bad(record, exc) from exc
+                if type(key) is not str:
+                    key = str(key)
+                accepted = False
+                if tumbling:
+                    start = t - t % size
+                    if start + size + lateness > wm:
                         slot = open_.get((key, start))
                         if slot is None:
                             slot = self._open_window(key, start, start + size, agg_init())
                         slot[1] = agg_add(slot[1], value)
                         touched[(key, start)] = slot
                         accepted = True
-                    start -= advance
-            else:
-                accepted = self._add_session(key, t, value, touched)
-            offsets[part] = record.offset + 1
-            counted += 1
-            if not accepted:
-                late.append(record)
-            seen[part] = now
-            mark = marks[part]
-            if t > mark or part not in active:
-                # Only a partition at (or below) the watermark, or one waking up, can move it.
-                newly = part not in active
-                active.add(part)
+                elif size:
+                    start = t - t % advance
+                    while start + size > t:
+                        if start + size + lateness > wm:
+                            slot = open_.get((key, start))
+                            if slot is None:
+                                slot = self._open_window(key, start, start + size, agg_init())
+                            slot[1] = agg_add(slot[1], value)
+                            touched[(key, start)] = slot
+                            accepted = True
+                        start -= advance
+                else:
+                    accepted = self._add_session(key, t, value, touched)
+                next_offset = offset + 1
+                counted += 1
+                if not accepted:
+                    late.append(record)
                 if t > mark:
-                    marks[part] = t
-                if newly or mark <= self._watermark:
-                    self._advance_to(self._candidate(), finals, touched)
+                    # Only a partition at (or below) the watermark can be the minimum.
+                    moves = mark <= wm
+                    mark = marks[part] = t  # type: ignore[index]
+                    if moves:
+                        wm = self._advance_to(self._candidate(), finals, touched)
+        finally:
+            if part is not None:
+                offsets[part] = next_offset
         self._counters["events"] += counted
         self._counters["late"] += len(late)
         return Step(self._emit(touched, finals), late)
@@ -332,13 +287,14 @@ class Task:
 
     def _advance_to(
         self, candidate: int, finals: list[OutputRecord], touched: dict[tuple[str, int], _Slot]
-    ) -> None:
+    ) -> int:
+        """Raise the watermark to ``candidate`` (if higher), closing what it passes; return it."""
         if candidate <= self._watermark:
-            return
+            return self._watermark
         self._watermark = candidate
         ends, horizon = self._ends, candidate - self._lateness
         if not ends or ends[0] > horizon:
-            return
+            return candidate
         result, open_, sessions = self._agg.result, self._open, self._sessions
         while ends and ends[0] <= horizon:
             end = heapq.heappop(ends)
@@ -356,6 +312,7 @@ class Task:
                 if "final" in value:
                     value["final"] = True
                 finals.append(OutputRecord(key, window, value, True))
+        return candidate
 
     def _open_window(self, key: str, start: int, end: int, acc: Any) -> _Slot:
         slot: _Slot = [end, acc, key, start]

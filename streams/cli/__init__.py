@@ -20,6 +20,7 @@ from streams.cli.kafka import kafka
 from streams.cli.platform import down, status, up
 from streams.cli.product import product
 from streams.cli.registry import registry
+from streams.cli.replay import replay_command
 from streams.errors import BrokerUnavailableError, RegistryUnavailableError, StreamsError
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE", "main"]
@@ -63,3 +64,4 @@ main.add_command(doctor)
 main.add_command(produce)
 main.add_command(tail)
 main.add_command(agent)
+main.add_command(replay_command)

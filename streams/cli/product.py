@@ -11,6 +11,7 @@ import yaml
 from rich.table import Table
 from rich.text import Text
 
+from streams.agents.lint import lint_code
 from streams.catalog import LoadedProduct, export_odcs, export_odps, load_product, product_files
 from streams.cli._output import out_console
 from streams.cli.product_apply import apply_command, plan_command
@@ -48,11 +49,14 @@ product.add_command(show_product, name="show")
 )
 @click.pass_context
 def lint(ctx: click.Context, path: Path, output: Literal["text", "json"]) -> None:
-    """Check descriptors against the governance policies; exit 1 on any error.
+    """Check descriptors (and derived products' code) against the policies; exit 1 on any error.
 
     PATH is the repository root (default: the current directory) or one descriptor.
     """
-    violations = lint_products(path)
+    violations = sorted(
+        [*lint_products(path), *lint_code(path)],
+        key=lambda v: (v.path or "", v.line or 0, v.rule_id, v.message),
+    )
     errors = sum(1 for item in violations if item.severity == "error")
     if output == "json":
         click.echo(json.dumps([item.to_dict() for item in violations], indent=2))

@@ -1,0 +1,73 @@
+"""What flows through the engine: decoded input records, output records, a batch's step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from streams.agents.definition import Window
+
+__all__ = ["InputRecord", "OutputRecord", "Step", "event_time_ms", "output_key"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    """A decoded input record and where it came from.
+
+    Attributes:
+        topic: The input topic.
+        partition: Its partition (the task's number).
+        offset: The record's offset.
+        timestamp_ms: The Kafka record timestamp (event time is read from ``value``).
+        value: The decoded value.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    value: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRecord:
+    """The aggregate of one key in one window; ``final`` marks its last update."""
+
+    key: str
+    window: Window
+    value: dict[str, Any]
+    final: bool
+
+    @property
+    def kafka_key(self) -> str:
+        """The output's Kafka key (see :func:`output_key`)."""
+        return output_key(self.key, self.window)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one batch produced: output updates (finals included) and late input records."""
+
+    updates: list[OutputRecord]
+    late: list[InputRecord]
+
+
+def output_key(key: str, window: Window) -> str:
+    """``<key>@<window start ms>``: the compacted product topic keeps one value per window."""
+    return f"{key}@{window.start_ms}"
+
+
+def event_time_ms(value: object) -> int:
+    """Epoch milliseconds of a ``timestamp-millis`` value, decoded as int or aware datetime."""
+    if type(value) is int:
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError(f"naive datetime {value!r}: event times must be timezone-aware")
+        return (value - _EPOCH) // _MS
+    raise TypeError(f"{value!r} is not an event time (int milliseconds or aware datetime)")

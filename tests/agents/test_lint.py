@@ -1,0 +1,114 @@
+"""``mesh product lint`` on derived products' code: file:line, rule id, and the fix."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from streams.agents.lint import lint_code
+from streams.cli import main
+
+ROOT = Path(__file__).parents[2]
+CODE = "products/player/hourly_play_sessions.py"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    for part in ("products", "schemas"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    shutil.copy(ROOT / "governance.yaml", tmp_path / "governance.yaml")
+    return tmp_path
+
+
+def edit(repo: Path, old: str, new: str) -> int:
+    """Replace ``old`` in the example's code; return the line it was on."""
+    path = repo / CODE
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+    return text[: text.index(old)].count("\n") + 1
+
+
+def found(repo: Path) -> list[tuple[str, str, int | None, str]]:
+    return [
+        (v.rule_id, (v.path or "").rpartition("/")[2], v.line, v.message) for v in lint_code(repo)
+    ]
+
+
+def test_the_repository_code_agrees_with_its_descriptors(repo: Path) -> None:
+    assert lint_code(repo) == []
+    assert lint_code(repo / CODE) == []
+
+
+def test_code_that_does_not_import_is_reported_at_its_line(repo: Path) -> None:
+    line = edit(repo, "SKIPS = frozenset", "SKIPS = undefined_name or frozenset")
+    ((rule, file, at, message),) = found(repo)
+    assert (rule, file, at) == ("GOV016-derived-code", "hourly_play_sessions.py", line)
+    assert "NameError" in message
+
+
+def test_another_product_or_version_in_the_code_is_refused(repo: Path) -> None:
+    line = edit(repo, "    version=1,\n", "    version=2,\n")
+    ((rule, _, at, message),) = found(repo)
+    assert (rule, at) == ("GOV016-derived-code", line - 1)
+    assert (
+        "defines player.hourly_play_sessions v2, the descriptor player.hourly_play_sessions v1"
+        in (message)
+    )
+
+
+def test_inputs_must_agree_with_input_ports(repo: Path) -> None:
+    edit(
+        repo,
+        'inputs=(InputPort("player.play_events", 1),)',
+        'inputs=(InputPort("player.play_events", 1), InputPort("player.player_errors", 1))',
+    )
+    partitions, violation = [v for v in lint_code(repo) if v.rule_id == "GOV017-derived-inputs"]
+    assert violation.path is not None
+    assert violation.path.endswith("hourly_play_sessions.yaml")
+    assert violation.line == 26  # 'inputPorts:' in the descriptor
+    assert "only in the code: player.player_errors.v1; only in the descriptor: none" in (
+        violation.message
+    )
+    assert "the inputs are not co-partitioned (player.play_events.v1: 12, " in partitions.message
+
+
+def test_the_key_and_event_time_must_be_fields_of_every_input(repo: Path) -> None:
+    line = edit(repo, 'key="user_id"', 'key="listener_id"')
+    ((rule, _, at, message),) = found(repo)
+    assert (rule, at) == ("GOV018-derived-fields", line)
+    assert "key 'listener_id' is not a field of player.play_events.v1" in message
+    edit(repo, 'key="listener_id"', 'key="user_id", event_time="ms_played"')
+    ((rule, _, _, message),) = found(repo)
+    assert rule == "GOV018-derived-fields"
+    assert "event_time 'ms_played' of player.play_events.v1 is 'long', not a timestamp-millis" in (
+        message
+    )
+
+
+def test_session_windows_need_merge(repo: Path) -> None:
+    edit(repo, "    def merge(", "    def not_merge(")
+    line = edit(
+        repo, "window=Tumbling(timedelta(hours=1))", "window=Session(timedelta(minutes=30))"
+    )
+    edit(
+        repo,
+        "import DerivedProduct, InputPort, Tumbling",
+        "import DerivedProduct, InputPort, Session",
+    )
+    ((rule, _, at, message),) = found(repo)
+    assert (rule, at) == ("GOV019-derived-window", line)
+    assert "HourlyPlaySessions has no merge(a, b) method" in message
+
+
+def test_mesh_product_lint_reports_code_violations(repo: Path) -> None:
+    edit(repo, 'key="user_id"', 'key="listener_id"')
+    result = CliRunner().invoke(main, ["product", "lint", str(repo), "--output", "json"])
+    assert result.exit_code == 1, result.output
+    (item,) = json.loads(result.stdout)
+    assert item["rule_id"] == "GOV018-derived-fields"
+    assert item["path"].endswith(CODE)

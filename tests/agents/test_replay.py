@@ -1,0 +1,224 @@
+"""``replay()`` and ``mesh replay`` on both brokers, against an oracle computed in the test."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from confluent_kafka import Producer as RawProducer
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+
+from streams.agents.decoding import without_logical_types
+from streams.agents.definition import DerivedProduct, InputPort, load_definition
+from streams.agents.replay import ReplayProgress, replay
+from streams.cli import main
+from streams.config import Settings
+from streams.kafka.topics import read_to_end
+from streams.local import PlatformInfo
+from streams.serialization.avro import AvroDecoder, AvroEncoder
+from tests.agents.test_hourly_play_sessions import HOUR, expected, play_events
+
+ROOT = Path(__file__).parents[2]
+PLAY = (ROOT / "schemas/player/PlayEvent.avsc").read_text()
+SESSION = (ROOT / "schemas/player/HourlyPlaySession.avsc").read_text()
+PARTITIONS = 3
+LATENESS = HOUR  # the example's allowed lateness
+
+
+@dataclasses.dataclass
+class Mesh:
+    domain: str
+    definition: DerivedProduct
+    settings: Settings
+    bootstrap: str
+    play_id: int
+
+    @property
+    def input(self) -> str:
+        return f"{self.domain}.play_events.v1"
+
+    def output(self, version: int = 1) -> str:
+        return f"{self.domain}.hourly_play_sessions.v{version}"
+
+
+@pytest.fixture
+def mesh(platform: PlatformInfo, settings: Settings) -> Iterator[Mesh]:
+    """Input and output products in a fresh domain, the example's code pointed at them."""
+    domain = f"t{uuid.uuid4().hex[:10]}"
+    admin = AdminClient({"bootstrap.servers": platform.bootstrap_servers})
+    topics = [f"{domain}.play_events.v1", f"{domain}.hourly_play_sessions.v1"]
+    topics.append(f"{domain}.hourly_play_sessions.v2")
+    futures = admin.create_topics([NewTopic(t, num_partitions=PARTITIONS) for t in topics])
+    for future in futures.values():
+        future.result(10)
+    with SchemaRegistryClient({"url": platform.registry_url}) as registry:
+        play_id = registry.register_schema(f"{topics[0]}-value", Schema(PLAY, "AVRO"))
+        for topic in topics[1:]:
+            registry.register_schema(f"{topic}-value", Schema(SESSION, "AVRO"))
+    example = load_definition(ROOT / "products/player/hourly_play_sessions.py")
+    definition = dataclasses.replace(
+        example,
+        product=f"{domain}.hourly_play_sessions",
+        inputs=(InputPort(f"{domain}.play_events", 1),),
+    )
+    yield Mesh(domain, definition, settings, platform.bootstrap_servers, play_id)
+    admin.delete_topics(topics)
+
+
+def partition_of(user: str) -> int:
+    return int(uuid.UUID(user)) % PARTITIONS
+
+
+def produce(mesh: Mesh, records: list[tuple[int, dict[str, Any] | bytes]]) -> None:
+    """(Kafka timestamp, event or raw bytes) in order; a user's events to its own partition."""
+    encode = AvroEncoder(PLAY, schema_id=mesh.play_id)
+    producer = RawProducer({"bootstrap.servers": mesh.bootstrap, "linger.ms": 20})
+    for stamp, event in records:
+        if isinstance(event, bytes):
+            producer.produce(mesh.input, event, b"poison", partition=0, timestamp=stamp)
+            continue
+        user = event["user_id"]
+        producer.produce(
+            mesh.input, encode(event), user.encode(), partition=partition_of(user), timestamp=stamp
+        )
+    assert producer.flush(10) == 0
+
+
+def oracle(events: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], int]:
+    """The product topic's expected last value per key, and how many events are late.
+
+    Per partition in production order, an event is late when the partition's highest event
+    time before it has passed its hour's end plus the lateness; once the input is exhausted,
+    every hour that highest event time has passed that way is final.
+    """
+    counted: list[dict[str, Any]] = []
+    late = 0
+    marks = dict.fromkeys(range(PARTITIONS), -(2**63))
+    for event in events:
+        number = partition_of(event["user_id"])
+        end = event["event_time"] // HOUR * HOUR + HOUR
+        if end + LATENESS <= marks[number]:
+            late += 1
+        else:
+            counted.append(event)
+        marks[number] = max(marks[number], event["event_time"])
+    found = {}
+    for (user, start), value in expected(counted).items():
+        final = start + HOUR + LATENESS <= marks[partition_of(user)]
+        found[f"{user}@{start}"] = value | {"final": final}
+    return found, late
+
+
+def read_outputs(mesh: Mesh, topic: str) -> dict[str, dict[str, Any]]:
+    decoders: dict[int, AvroDecoder] = {}
+    last = {}
+    with SchemaRegistryClient({"url": mesh.settings.registry.url}) as registry:
+        for message in read_to_end({"bootstrap.servers": mesh.bootstrap}, topic):
+            data = message.value()
+            schema_id = int.from_bytes(data[1:5], "big")
+            if schema_id not in decoders:
+                text = registry.get_schema(schema_id).schema_str
+                decoders[schema_id] = AvroDecoder(
+                    without_logical_types(json.loads(text)), schema_id=schema_id
+                )
+            last[message.key().decode()] = decoders[schema_id](data)
+    return last
+
+
+def count(mesh: Mesh, topic: str) -> int:
+    admin = AdminClient({"bootstrap.servers": mesh.bootstrap})
+    if topic not in admin.list_topics(timeout=10).topics:
+        return 0
+    return sum(1 for _ in read_to_end({"bootstrap.servers": mesh.bootstrap}, topic))
+
+
+def history(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Events before the replay's start, and after it: out of order, some hours late."""
+    rng = random.Random(seed)
+    before = play_events(rng, 30)
+    after = sorted(play_events(rng, 400), key=lambda e: e["event_time"])
+    arrival = sorted(after, key=lambda e: e["event_time"] + rng.randrange(HOUR // 2))
+    for _ in range(10):  # offline plays that arrive hours after their hour closed
+        stale = dict(rng.choice(arrival[:50]), event_id=str(uuid.uuid4()))
+        arrival.insert(rng.randrange(300, len(arrival)), stale)
+    return before, arrival
+
+
+T0 = 1_700_000_000_000  # Kafka timestamps of the records before the replay's start
+T1 = T0 + 10 * HOUR
+
+
+def test_a_replay_equals_the_oracle(mesh: Mesh) -> None:
+    before, after = history(9)
+    records: list[tuple[int, dict[str, Any] | bytes]] = [(T0 + i, e) for i, e in enumerate(before)]
+    records.append((T1 + 1, b"not avro at all"))
+    records += [(T1 + 2 + i, event) for i, event in enumerate(after)]
+    produce(mesh, records)
+    seen: list[ReplayProgress] = []
+    result = replay(
+        mesh.definition,
+        settings=mesh.settings,
+        start_ms=T1,
+        batch_size=97,
+        on_progress=seen.append,
+    )
+    want, late = oracle(after)
+    assert late > 0
+    assert sum(value["final"] for value in want.values()) > 10
+    got = read_outputs(mesh, mesh.output())
+    assert got == want
+    assert (result.late, result.dead_letters, result.counted) == (late, 1, len(after) - late)
+    assert result.read >= len(after) + 1
+    assert seen[-1].read == result.read
+    assert seen[-1].total >= result.read
+    assert count(mesh, f"{mesh.input}.late") == late
+    assert count(mesh, f"{mesh.input}.dlq") == 1
+
+
+def test_mesh_replay_into_a_new_version_with_a_time_range(mesh: Mesh, tmp_path: Path) -> None:
+    _, after = history(10)
+    produce(mesh, [(T1 + i * 1000, event) for i, event in enumerate(after)])
+    # The domain's code, in a repository of its own.
+    code = (ROOT / "products/player/hourly_play_sessions.py").read_text()
+    code = code.replace('"player.hourly_play_sessions"', f'"{mesh.domain}.hourly_play_sessions"')
+    code = code.replace('"player.play_events"', f'"{mesh.domain}.play_events"')
+    folder = tmp_path / "products" / mesh.domain
+    folder.mkdir(parents=True)
+    (folder / "hourly_play_sessions.py").write_text(code)
+    (tmp_path / "schemas" / "player").mkdir(parents=True)
+    (tmp_path / "schemas/player/HourlyPlaySession.avsc").write_text(SESSION)
+    middle = 200
+    args = [
+        "replay",
+        f"{mesh.domain}.hourly_play_sessions",
+        "--from",
+        str(T1),
+        "--to",
+        str(T1 + middle * 1000),
+        "--into-version",
+        "2",
+        "--root",
+        str(tmp_path),
+        "--output",
+        "json",
+        "--bootstrap-servers",
+        mesh.bootstrap,
+        "--registry-url",
+        mesh.settings.registry.url,
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["topic"] == mesh.output(2)
+    want, late = oracle(after[:middle])
+    assert read_outputs(mesh, mesh.output(2)) == want
+    assert summary["late"] == late
+    assert count(mesh, mesh.output(1)) == 0
