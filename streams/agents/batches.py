@@ -5,7 +5,8 @@ faust to :meth:`BatchProcessor.handle`. Per batch, in this order:
 
 1. tasks not yet running on this worker are restored from their checkpoints;
 2. records below a task's checkpointed offsets are skipped (re-deliveries after a restart or
-   a rebalance); the others are decoded with the writer's schema (by id, from the registry);
+   a rebalance); the others are decoded with the writer's schema (by id, from the registry),
+   logical types left as their base types as replays decode (:mod:`streams.agents.decoding`);
    what cannot be decoded goes to the input's dead-letter topic, as in :mod:`streams.kafka`;
 3. each task's :class:`~streams.agents.engine.Task` processes its records;
 4. output updates are emitted to the product topic (key from :func:`output_key`), late
@@ -25,18 +26,17 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, Message
-from confluent_kafka import Producer as _KafkaProducer
-from confluent_kafka.admin import AdminClient
+import orjson
+from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 
 from streams.agents.checkpoints import CheckpointStore
+from streams.agents.decoding import without_logical_types
 from streams.agents.definition import DerivedProduct
 from streams.agents.engine import InputRecord, Step, Task
+from streams.agents.late import LateRecords
 from streams.config import Settings
-from streams.errors import DeliveryError, DeserializationError
+from streams.errors import DeserializationError
 from streams.kafka import DeadLetters, Producer, SchemaSource
-from streams.kafka.topics import create_topic
-from streams.naming import late_topic
 from streams.serialization import AvroDecoder, schema_id_of
 
 __all__ = ["BatchProcessor", "Counters", "RawRecord"]
@@ -104,8 +104,13 @@ class _Decoders:
         schema_id = int.from_bytes(value[1:5], "big")
         decoder = self._decoders.get(schema_id)
         if decoder is None:
+            # Base types only (uuid as str, timestamps as int), exactly as replays decode.
             writer, references = self._schemas.writer(schema_id)
-            decoder = AvroDecoder(writer, schema_id=schema_id, references=references)
+            decoder = AvroDecoder(
+                without_logical_types(orjson.loads(writer)),
+                schema_id=schema_id,
+                references=[without_logical_types(orjson.loads(text)) for text in references],
+            )
             self._decoders[schema_id] = decoder
         return decoder(value)
 
@@ -141,9 +146,7 @@ class BatchProcessor:
         self._decoders = _Decoders(self._schemas)
         self._outputs = Producer(settings=settings, domain=self.ref.domain, config={"acks": "all"})
         self.dead_letters = DeadLetters(settings=settings)
-        self._late: _KafkaProducer | None = None
-        self._late_failures: list[str] = []
-        self._late_topics: set[str] = set()
+        self.late = LateRecords(settings=settings, product=self.ref.topic)
 
     @property
     def tasks(self) -> list[int]:
@@ -245,11 +248,11 @@ class BatchProcessor:
                 emit(ref, update.value, key=update.kafka_key)
             updates += len(step.updates)
             for record in step.late:
-                self._send_late(raw[(record.topic, record.partition, record.offset)])
+                self.late.send(raw[(record.topic, record.partition, record.offset)].message())
             late += len(step.late)
         # Everything the checkpoint will claim as done must be stored first.
         self._outputs.flush()
-        self._flush_late()
+        self.late.flush()
         self.dead_letters.flush()
         if steps:
             self.counters.checkpoint_bytes += self._store.write(
@@ -260,55 +263,11 @@ class BatchProcessor:
         self.counters.late += late
         self.counters.dead_letters = self.dead_letters.count
 
-    # --- late records ---------------------------------------------------------------------
-
-    def _send_late(self, record: RawRecord) -> None:
-        topic = late_topic(record.topic)
-        if topic not in self._late_topics:
-            create_topic(AdminClient(self._settings.kafka.librdkafka()), topic, timeout_s=10)
-            self._late_topics.add(topic)
-        if self._late is None:
-            failures = self._late_failures
-
-            def delivered(err: KafkaError | None, msg: Message) -> None:
-                if err is not None:
-                    failures.append(f"{msg.topic()}: {err.str()}")
-
-            conf: dict[str, Any] = self._settings.kafka.librdkafka(linger_ms=5)
-            conf.update({"enable.idempotence": True, "on_delivery": delivered})
-            self._late = _KafkaProducer(conf)
-        while True:
-            try:
-                self._late.produce(
-                    topic,
-                    record.value,
-                    record.key,
-                    headers=record.headers or None,
-                    timestamp=record.timestamp_ms,
-                )
-                break
-            except BufferError:
-                self._late.poll(0.05)
-
-    def _flush_late(self) -> None:
-        if self._late is None:
-            return
-        remaining = self._late.flush(30)
-        failures, self._late_failures[:] = list(self._late_failures), []
-        if remaining or failures:
-            raise DeliveryError(
-                f"{remaining + len(failures)} late records were not stored "
-                f"({'; '.join(failures[:3]) or 'not acknowledged in 30s'})",
-                undelivered=remaining + len(failures),
-                failures=[("late", failure) for failure in failures[:20]],
-            )
-
     def close(self) -> None:
         """Release the clients (call after the last batch was handled)."""
         try:
             self.dead_letters.close()
+            self.late.close()
             self._outputs.close()
         finally:
-            if self._late is not None:
-                self._late.flush(5)
             self._schemas.close()
