@@ -30,7 +30,7 @@ import orjson
 from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 
 from streams.agents.checkpoints import CheckpointStore
-from streams.agents.decoding import without_logical_types
+from streams.agents.decoding import not_an_input, without_logical_types
 from streams.agents.definition import DerivedProduct
 from streams.agents.engine import InputRecord, Step, Task
 from streams.agents.late import LateRecords
@@ -194,7 +194,7 @@ class BatchProcessor:
         raw: dict[tuple[str, int, int], RawRecord] = {}
         next_offsets = self._next
         decode = self._decoders.decode
-        key_field, time_field = self.definition.key, self.definition.event_time
+        definition = self.definition
         skipped = 0
         for record in records:
             part = (record.topic, record.partition)
@@ -204,8 +204,9 @@ class BatchProcessor:
             next_offsets[part] = record.offset + 1
             try:
                 value = decode(record.value)
-                if value.__class__ is not dict or key_field not in value or time_field not in value:
-                    raise self._not_an_input(value)
+                refused = not_an_input(definition, value)
+                if refused is not None:
+                    raise refused
             except DeserializationError as exc:
                 exc.topic, exc.partition, exc.offset = record.topic, record.partition, record.offset
                 self.dead_letters.send(record.message(), exc)
@@ -222,16 +223,6 @@ class BatchProcessor:
         self.counters.events += sum(len(batch) for batch in inputs.values())
         self.counters.skipped += skipped
         self.counters.seconds += time.monotonic() - started
-
-    def _not_an_input(self, value: Any) -> DeserializationError:
-        """A decodable record without the key or event time: another schema in the topic."""
-        fields = sorted(value) if isinstance(value, dict) else type(value).__name__
-        return DeserializationError(
-            f"the record has no {self.definition.key!r} or {self.definition.event_time!r} "
-            f"field, which {self.ref.id} needs (its fields: {fields}); only events of the "
-            "input product's schema belong in its topic",
-            reason="not-an-input",
-        )
 
     def flush_idle(self) -> None:
         """Close the windows that only idle input partitions held open; checkpoint if any."""

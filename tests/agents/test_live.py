@@ -29,6 +29,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from streams.agents.checkpoints import CheckpointStore
 from streams.agents.definition import DerivedProduct, load_definition
 from streams.agents.engine import InputRecord, Task
+from streams.agents.replay import replay
 from streams.config import Settings
 from streams.kafka import Producer
 from streams.kafka.topics import COMPACTED, read_to_end
@@ -37,6 +38,7 @@ from streams.serialization import AvroDecoder, AvroEncoder
 
 REPO = Path(__file__).parents[2]
 PARTITIONS = 4
+HOURLY = "schemas/player/HourlyPlaySession.avsc"
 HOUR = 3_600_000
 BASE = 1_767_225_600_000  # 2026-01-01T00:00Z
 DEFINITION = """
@@ -228,11 +230,11 @@ def _ms(value: Any) -> Any:
     return str(value)
 
 
-def actual(derived: Derived) -> dict[str, dict[str, Any]]:
-    """The product topic's last value per key."""
+def actual(derived: Derived, topic: str | None = None) -> dict[str, dict[str, Any]]:
+    """The product topic's (or ``topic``'s) last value per key."""
     schema = (REPO / "schemas/player/HourlyPlaySession.avsc").read_text()
     last: dict[str, dict[str, Any]] = {}
-    for message in read_to_end(_conf(derived.settings), derived.output.topic):
+    for message in read_to_end(_conf(derived.settings), topic or derived.output.topic):
         value = message.value()
         decoder = AvroDecoder(schema, schema_id=int.from_bytes(value[1:5], "big"))
         last[message.key().decode()] = _normal(decoder(value))
@@ -317,7 +319,8 @@ def compare(derived: Derived) -> None:
 
 def test_exact_after_kill_9_at_several_points(derived: Derived, agents: list[Any]) -> None:
     """kill -9 the worker after a few batches, twice; the restarts end where a crash-free run
-    ends. A poison record goes to the dead-letter topic, late plays to the late topic."""
+    ends, and where a replay ends. Poison records go to the dead-letter topic, late plays to
+    the late topic."""
     events = plays(3000)
     produce(derived, events[:1500])
     produce_poison(derived, partition=1)
@@ -348,6 +351,14 @@ def test_exact_after_kill_9_at_several_points(derived: Derived, agents: list[Any
     _, late = expected(derived)
     assert late > 0
     assert count(derived.settings, late_topic(derived.input.topic)) >= late
+    # The replay driver, run over the same input into version 2, ends where the live one did.
+    v2 = ProductRef(derived.output.domain, derived.output.name, 2)
+    admin = AdminClient(derived.settings.kafka.librdkafka())
+    new = NewTopic(v2.topic, num_partitions=2, replication_factor=1, config=COMPACTED)
+    admin.create_topics([new])[v2.topic].result(10)
+    _register(derived.settings.registry.url, v2.subject, REPO / HOURLY)
+    replay(derived.definition, settings=derived.settings, start_ms=0, into_version=2)
+    assert actual(derived, v2.topic) == actual(derived)
 
 
 def _tasks_by_pid(log: Path) -> dict[int, set[int]]:
