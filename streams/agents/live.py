@@ -208,17 +208,30 @@ class _Runtime:
             self.processor.drop({tp.partition for tp in partitions})
 
     async def _run(self, call: Any, *args: Any) -> None:
+        # A thread keeps faust's loop (heartbeats, fetches) going while a batch is handled.
+        done = asyncio.ensure_future(asyncio.to_thread(call, *args))
         try:
-            # A thread keeps faust's loop (heartbeats, fetches) going while a batch is handled.
-            await asyncio.to_thread(call, *args)
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The worker is stopping: faust acknowledges the batch as the agent unwinds, so
+            # its checkpoint must be stored first. Let the thread finish it.
+            await self._finish(done)
+            raise
         except BaseException:
-            # Nothing of this batch may be acknowledged: faust would commit past the last
-            # checkpoint. Exit now, as after kill -9; a restart resumes from the checkpoints.
-            logger.critical(
-                "%s: a batch failed; stopping the worker", self.app.conf.id, exc_info=True
-            )
-            logging.shutdown()
-            os._exit(70)
+            self._crash()
+
+    async def _finish(self, done: asyncio.Future[None]) -> None:
+        try:
+            await done
+        except BaseException:
+            self._crash()
+
+    def _crash(self) -> None:
+        # Nothing of this batch may be acknowledged: faust would commit past the last
+        # checkpoint. Exit now, as after kill -9; a restart resumes from the checkpoints.
+        logger.critical("%s: a batch failed; stopping the worker", self.app.conf.id, exc_info=True)
+        logging.shutdown()
+        os._exit(70)
 
     def _report(self) -> None:
         now = time.monotonic()
@@ -425,3 +438,6 @@ def _stop(processes: Sequence[Any], timeout_s: float) -> None:
                 logger.warning("%s (pid %s) did not stop; killing it", process.name, process.pid)
                 os.kill(process.pid, signal.SIGKILL)
                 process.join(5)
+            logger.warning(
+                "%s (pid %s) stopped: exit code %s", process.name, process.pid, process.exitcode
+            )

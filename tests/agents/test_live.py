@@ -404,6 +404,7 @@ def test_two_workers_one_killed_the_other_takes_over(derived: Derived, agents: l
     compare(derived)
     os.kill(parent.pid, signal.SIGTERM)
     assert parent.wait(60) != 0  # one worker died
+    assert f"(pid {survivor}) stopped: exit code 0" in log.read_text(), logs(derived)
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
