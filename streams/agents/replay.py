@@ -170,12 +170,18 @@ class _Replay:
             }
         )
         consumer = _KafkaConsumer(conf)
+        # A consumer of its own for the end offsets: its end-of-partition events must not be
+        # queued behind the reads, where they would end them early.
+        probe = _KafkaConsumer({**conf, "group.id": f"{conf['group.id']}-ends"})
         dead = DeadLetters(settings=self.settings)
         late = LateRecords(settings=self.settings, product=self.output.topic)
         producer = Producer(settings=self.settings, domain=self.output.domain, schemas=self.schemas)
         try:
             numbers = self._partitions(consumer)
-            ends = self._ends(consumer, numbers)
+            try:
+                ends = self._ends(probe, numbers)
+            finally:
+                probe.close()
             starts = self._starts(consumer, numbers, ends)
             result = self._consume(consumer, numbers, starts, ends, producer, dead, late)
             producer.flush()
@@ -240,7 +246,6 @@ class _Replay:
                 raise self._unavailable(
                     f"did not report the end of {len(parts) - len(ends)} partitions"
                 )
-        consumer.unassign()
         return ends
 
     def _starts(

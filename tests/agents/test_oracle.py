@@ -354,7 +354,8 @@ def test_session_windows_merge_like_the_oracle(data: st.DataObject, gap_minutes:
         Event(0, "sentinel", far, 0, 10_000),
         Event(1, "sentinel", far, 0, 10_001),
     ]
-    got = run(product, script, data.draw(cut_points(script)))
+    restore_at = data.draw(st.none() | st.integers(0, len(script)))
+    got = run(product, script, data.draw(cut_points(script)), restore_at=restore_at)
     expected = sessions_oracle(events, gap) if events else {}
     assert got.finals == expected
     assert got.late == []

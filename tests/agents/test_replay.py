@@ -80,7 +80,11 @@ def partition_of(user: str) -> int:
 def produce(mesh: Mesh, records: list[tuple[int, dict[str, Any] | bytes]]) -> None:
     """(Kafka timestamp, event or raw bytes) in order; a user's events to its own partition."""
     encode = AvroEncoder(PLAY, schema_id=mesh.play_id)
-    producer = RawProducer({"bootstrap.servers": mesh.bootstrap, "linger.ms": 20})
+    # Idempotence keeps each partition in production order even when a send is retried (a
+    # fresh topic on Kafka may refuse the first sends): the oracle relies on that order.
+    producer = RawProducer(
+        {"bootstrap.servers": mesh.bootstrap, "linger.ms": 20, "enable.idempotence": True}
+    )
     for stamp, event in records:
         if isinstance(event, bytes):
             producer.produce(mesh.input, event, b"poison", partition=0, timestamp=stamp)
