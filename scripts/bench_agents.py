@@ -10,8 +10,10 @@ Measured in one run, on one embedded platform (``--broker``):
   does nothing with its events: faust's own ceiling on this machine.
 Targets (issue 9): live >= 5,000 events/s per worker and >= 0.8x the no-op agent.
 
-``measure_live`` and ``measure_faust_noop`` are self-contained, so a baseline and replay
-measurement can be added next to them. The last line printed is one JSON object.
+Unless ``--no-replay``, the run starts with ``scripts/bench_replay.py``'s measurement (a plain
+confluent-kafka baseline and ``mesh replay``, on a platform of its own) and merges its figures,
+so one run prints every figure of issue 9; ``correct`` is true when both the replay's and the
+live worker's outputs are right. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -300,11 +302,19 @@ def measure_faust_noop(setup: Setup, *, timeout_s: float = 600) -> dict[str, Any
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument(
+        "--no-replay", action="store_true", help="skip the baseline and replay measurement"
+    )
     _brokers.add_option(parser)
     args = parser.parse_args()
     events = make_events(args.events)
 
     def measure(kind: str) -> dict[str, Any]:
+        figures: dict[str, Any] = {"broker": kind, "live_events": len(events)}
+        if not args.no_replay:
+            import bench_replay
+
+            figures.update(bench_replay.measure(kind))
         with _brokers.platform(kind) as info, tempfile.TemporaryDirectory() as tmp:
             settings = Settings(
                 kafka=KafkaSettings(bootstrap_servers=info.bootstrap_servers),
@@ -313,7 +323,6 @@ def main() -> None:
             err.print(f"[{kind}] producing {len(events):,} PlayEvents...")
             setup = Setup(settings, events, Path(tmp))
             err.print(f"[{kind}] faust no-op agent...")
-            figures: dict[str, Any] = {"broker": kind, "events": len(events)}
             figures.update(measure_faust_noop(setup))
             err.print(f"[{kind}] live worker...")
             figures.update(measure_live(setup))
@@ -322,6 +331,7 @@ def main() -> None:
             figures["live_target_met"] = bool(
                 live and live >= LIVE_TARGET and (figures["live_ratio"] or 0) >= LIVE_RATIO_TARGET
             )
+            figures["correct"] = figures.get("correct", True) and figures["live_correct"]
             err.print(figures)
             return figures
 
