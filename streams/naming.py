@@ -3,7 +3,9 @@
 - product id ``<domain>.<product>`` (e.g. ``player.play_events``)
 - product topic ``<domain>.<product>.v<major>`` (e.g. ``player.play_events.v1``)
 - dead-letter topic ``<topic>.dlq``
-- late-event topic ``<topic>.late`` (events a derived product's window had closed for)
+- late-event topic ``<topic>.late`` (events a derived product's window had already closed for)
+- a derived product's agent: consumer group ``_mesh.agents.<domain>.<product>.v<major>`` and
+  checkpoint topic ``_mesh.agents.<domain>.<product>.v<major>.checkpoints``
 - internal topics ``_mesh.<purpose>`` (e.g. ``_mesh.products``)
 - OpenLineage run events ``_mesh.lineage``; agents' inputs and outputs ``_mesh.agent_runs``
 - value subject ``<topic>-value`` (Confluent's TopicNameStrategy)
@@ -20,7 +22,9 @@ from streams.errors import ConfigError
 
 __all__ = [
     "ProductRef",
+    "agent_group",
     "agent_runs_topic",
+    "checkpoint_topic",
     "dlq_topic",
     "internal_topic",
     "late_topic",
@@ -120,6 +124,16 @@ def dlq_topic(topic: str) -> str:
 def late_topic(topic: str) -> str:
     """Where a derived product's agents put events of ``topic`` that came after their window."""
     return f"{topic}.late"
+
+
+def agent_group(ref: ProductRef) -> str:
+    """The consumer group (faust app id) of the agents computing derived product ``ref``."""
+    return f"{internal_topic('agents')}.{ref.domain}.{ref.name}.v{ref.major}"
+
+
+def checkpoint_topic(ref: ProductRef) -> str:
+    """The compacted topic of the checkpoints (state + input offsets) of ``ref``'s agents."""
+    return f"{agent_group(ref)}.checkpoints"
 
 
 def internal_topic(purpose: str) -> str:

@@ -6,6 +6,8 @@ import pytest
 
 from streams.errors import ConfigError
 from streams.naming import (
+    agent_group,
+    checkpoint_topic,
     dlq_topic,
     internal_topic,
     late_topic,
@@ -32,6 +34,10 @@ def test_the_conventions() -> None:
     assert value_subject("a.b.v1") == "a.b.v1-value"
     assert dlq_topic("a.b.v1") == "a.b.v1.dlq"
     assert internal_topic("products") == "_mesh.products"
+    assert late_topic("a.b.v1") == "a.b.v1.late"
+    derived = parse_product("player.hourly_play_sessions", major=2)
+    assert agent_group(derived) == "_mesh.agents.player.hourly_play_sessions.v2"
+    assert checkpoint_topic(derived) == "_mesh.agents.player.hourly_play_sessions.v2.checkpoints"
     assert late_topic("player.play_events.v1") == "player.play_events.v1.late"
     assert schema_file(Path("/r"), "player", "PlayEvent") == Path(
         "/r/schemas/player/PlayEvent.avsc"

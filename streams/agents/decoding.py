@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["without_logical_types"]
+from streams.agents.definition import DerivedProduct
+from streams.errors import DeserializationError
+
+__all__ = ["not_an_input", "without_logical_types"]
 
 
 def without_logical_types(schema: Mapping[str, Any] | list[Any] | str) -> Any:
@@ -27,3 +30,20 @@ def without_logical_types(schema: Mapping[str, Any] | list[Any] | str) -> Any:
     if isinstance(schema, list):
         return [without_logical_types(item) for item in schema]
     return schema
+
+
+def not_an_input(definition: DerivedProduct, value: Any) -> DeserializationError | None:
+    """Why a decoded value cannot be counted (no key or event-time field), or None.
+
+    A record of another schema in an input topic decodes fine but lacks the fields the engine
+    needs; the drivers dead-letter it (reason ``not-an-input``) instead of stopping.
+    """
+    if value.__class__ is dict and definition.key in value and definition.event_time in value:
+        return None
+    fields = sorted(value) if isinstance(value, dict) else type(value).__name__
+    return DeserializationError(
+        f"the record has no {definition.key!r} or {definition.event_time!r} field, which "
+        f"{definition.ref.id} needs (its fields: {fields}); only events of the input product's "
+        "schema belong in its topic",
+        reason="not-an-input",
+    )

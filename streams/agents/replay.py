@@ -34,7 +34,7 @@ import orjson
 from confluent_kafka import OFFSET_END, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka import Consumer as _KafkaConsumer
 
-from streams.agents.decoding import without_logical_types
+from streams.agents.decoding import not_an_input, without_logical_types
 from streams.agents.definition import DerivedProduct
 from streams.agents.engine import InputRecord, OutputRecord, Task
 from streams.agents.late import LateRecords
@@ -365,7 +365,11 @@ class _Replay:
         try:
             schema_id = schema_id_of(data)
             decoder = self.decoders.get(schema_id) or self._decoder(schema_id)
-            return decoder(data)  # type: ignore[arg-type]  # schema_id_of refused None
+            value = decoder(data)  # type: ignore[arg-type]  # schema_id_of refused None
+            refused = not_an_input(self.definition, value)
+            if refused is not None:
+                raise refused
+            return value
         except DeserializationError as exc:
             exc.topic, exc.partition, exc.offset = (
                 message.topic(),

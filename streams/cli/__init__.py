@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from streams.cli._output import configure_logging, print_error
+from streams.cli.agent import agent
 from streams.cli.codegen import codegen
 from streams.cli.doctor import doctor
 from streams.cli.events import produce, tail
@@ -63,5 +64,6 @@ main.add_command(codegen)
 main.add_command(doctor)
 main.add_command(produce)
 main.add_command(tail)
+main.add_command(agent)
 main.add_command(replay_command)
 main.add_command(lineage_command)

@@ -1,0 +1,264 @@
+"""One live batch, start to finish, without faust: decode, compute, emit, checkpoint.
+
+The live driver (:mod:`streams.agents.live`) hands each batch of raw input records it took from
+faust to :meth:`BatchProcessor.handle`. Per batch, in this order:
+
+1. tasks not yet running on this worker are restored from their checkpoints;
+2. records below a task's checkpointed offsets are skipped (re-deliveries after a restart or
+   a rebalance); the others are decoded with the writer's schema (by id, from the registry),
+   logical types left as their base types as replays decode (:mod:`streams.agents.decoding`);
+   what cannot be decoded goes to the input's dead-letter topic, as in :mod:`streams.kafka`;
+3. each task's :class:`~streams.agents.engine.Task` processes its records;
+4. output updates are emitted to the product topic (key from :func:`output_key`), late
+   records are copied to ``<input topic>.late``;
+5. outputs, late records and dead letters are flushed (acks=all), and only then
+6. the checkpoint of every task the batch advanced is written (state + next offsets).
+
+Any failure raises, and the driver must then stop without acknowledging the batch: the
+checkpoint is what makes the output exact, so nothing may move past it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import orjson
+from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
+
+from streams.agents.checkpoints import CheckpointStore
+from streams.agents.decoding import not_an_input, without_logical_types
+from streams.agents.definition import DerivedProduct
+from streams.agents.engine import InputRecord, Step, Task
+from streams.agents.late import LateRecords
+from streams.config import Settings
+from streams.errors import DeserializationError
+from streams.kafka import DeadLetters, Producer, SchemaSource
+from streams.serialization import AvroDecoder, schema_id_of
+
+__all__ = ["BatchProcessor", "Counters", "RawRecord"]
+
+logger = logging.getLogger(__name__)
+
+_Partition = tuple[str, int]
+
+
+class RawRecord(NamedTuple):
+    """An input record as the Kafka client delivered it (value still Avro bytes)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, str | bytes | None]]
+
+    def message(self) -> Message:
+        """The record as a confluent-kafka Message (what dead letters are made of)."""
+        return Message(
+            topic=self.topic,
+            partition=self.partition,
+            offset=self.offset,
+            key=self.key,
+            value=self.value,
+            headers=self.headers or None,
+            timestamp=(TIMESTAMP_CREATE_TIME, self.timestamp_ms),
+        )
+
+
+@dataclass
+class Counters:
+    """What this worker did so far."""
+
+    batches: int = 0
+    events: int = 0
+    skipped: int = 0
+    dead_letters: int = 0
+    late: int = 0
+    updates: int = 0
+    checkpoints: int = 0
+    checkpoint_bytes: int = 0
+    seconds: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+
+class _Decoders:
+    """Decoders by writer schema id, each fetched from the registry once."""
+
+    def __init__(self, schemas: SchemaSource) -> None:
+        self._schemas = schemas
+        self._decoders: dict[int, Callable[[bytes], Any]] = {}
+
+    def decode(self, value: bytes | None) -> Any:
+        """The decoded value; raises DeserializationError (the record is dead-lettered)."""
+        if value is None:
+            raise DeserializationError(
+                "a tombstone (null value): a deletion marker, not an event", reason="tombstone"
+            )
+        if len(value) < 5 or value[0] != 0:
+            schema_id_of(value)  # raises with the precise reason
+        schema_id = int.from_bytes(value[1:5], "big")
+        decoder = self._decoders.get(schema_id)
+        if decoder is None:
+            # Base types only (uuid as str, timestamps as int), exactly as replays decode.
+            writer, references = self._schemas.writer(schema_id)
+            decoder = AvroDecoder(
+                without_logical_types(orjson.loads(writer)),
+                schema_id=schema_id,
+                references=[without_logical_types(orjson.loads(text)) for text in references],
+            )
+            self._decoders[schema_id] = decoder
+        return decoder(value)
+
+
+class BatchProcessor:
+    """Runs a derived product's tasks for the partitions this worker owns.
+
+    Args:
+        definition: The derived product.
+        settings: Where Kafka and the registry are.
+        store: The checkpoint store (its topic must exist).
+        clock: Wall-clock seconds for the tasks' idle timeout (injected by tests).
+    """
+
+    def __init__(
+        self,
+        definition: DerivedProduct,
+        *,
+        settings: Settings,
+        store: CheckpointStore,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.definition = definition
+        self.ref = definition.ref
+        self.topics = [port.ref.topic for port in definition.inputs]
+        self.counters = Counters()
+        self._settings = settings
+        self._store = store
+        self._clock = clock
+        self._tasks: dict[int, Task] = {}
+        self._next: dict[_Partition, int] = {}
+        self._schemas = SchemaSource.from_settings(settings.registry)
+        self._decoders = _Decoders(self._schemas)
+        self._outputs = Producer(settings=settings, domain=self.ref.domain, config={"acks": "all"})
+        self.dead_letters = DeadLetters(settings=settings)
+        self.late = LateRecords(settings=settings, product=self.ref.topic)
+
+    @property
+    def tasks(self) -> list[int]:
+        """The task numbers running here."""
+        return sorted(self._tasks)
+
+    # --- tasks ----------------------------------------------------------------------------
+
+    def _load(self, numbers: Collection[int]) -> None:
+        checkpoints = self._store.read(numbers)
+        for number in numbers:
+            task = Task(self.definition, partition=number, clock=self._clock, topics=self.topics)
+            checkpoint = checkpoints.get(number)
+            if checkpoint is not None:
+                task.restore(checkpoint)
+                self._next.update(checkpoint.offsets)
+            else:
+                for topic in self.topics:
+                    self._next.pop((topic, number), None)
+            self._tasks[number] = task
+            logger.info(
+                "task %d of %s: %s",
+                number,
+                self.ref.topic,
+                "fresh" if checkpoint is None else f"restored at {checkpoint.offsets}",
+            )
+
+    def drop(self, numbers: Iterable[int]) -> None:
+        """Forget the tasks of revoked partitions (their state is in their last checkpoint)."""
+        for number in numbers:
+            if self._tasks.pop(number, None) is not None:
+                logger.info("task %d of %s left this worker", number, self.ref.topic)
+            for topic in self.topics:
+                self._next.pop((topic, number), None)
+
+    # --- batches --------------------------------------------------------------------------
+
+    def handle(self, records: Sequence[RawRecord]) -> None:
+        """Process one batch (records in per-partition offset order), then checkpoint it."""
+        started = time.monotonic()
+        missing = {record.partition for record in records} - self._tasks.keys()
+        if missing:
+            self._load(missing)
+        inputs: dict[int, list[InputRecord]] = {}
+        raw: dict[tuple[str, int, int], RawRecord] = {}
+        next_offsets = self._next
+        decode = self._decoders.decode
+        definition = self.definition
+        skipped = 0
+        for record in records:
+            part = (record.topic, record.partition)
+            if record.offset < next_offsets.get(part, 0):
+                skipped += 1
+                continue
+            next_offsets[part] = record.offset + 1
+            try:
+                value = decode(record.value)
+                refused = not_an_input(definition, value)
+                if refused is not None:
+                    raise refused
+            except DeserializationError as exc:
+                exc.topic, exc.partition, exc.offset = record.topic, record.partition, record.offset
+                self.dead_letters.send(record.message(), exc)
+                continue
+            raw[(record.topic, record.partition, record.offset)] = record
+            inputs.setdefault(record.partition, []).append(
+                InputRecord(
+                    record.topic, record.partition, record.offset, record.timestamp_ms, value
+                )
+            )
+        steps = {number: self._tasks[number].process(batch) for number, batch in inputs.items()}
+        self._publish(steps, raw)
+        self.counters.batches += 1
+        self.counters.events += sum(len(batch) for batch in inputs.values())
+        self.counters.skipped += skipped
+        self.counters.seconds += time.monotonic() - started
+
+    def flush_idle(self) -> None:
+        """Close the windows that only idle input partitions held open; checkpoint if any."""
+        steps = {number: task.flush_idle() for number, task in self._tasks.items()}
+        steps = {number: step for number, step in steps.items() if step.updates}
+        if steps:
+            self._publish(steps, {})
+
+    def _publish(self, steps: dict[int, Step], raw: dict[tuple[str, int, int], RawRecord]) -> None:
+        emit, ref = self._outputs.emit, self.ref
+        updates = late = 0
+        for step in steps.values():
+            for update in step.updates:
+                emit(ref, update.value, key=update.kafka_key)
+            updates += len(step.updates)
+            for record in step.late:
+                self.late.send(raw[(record.topic, record.partition, record.offset)].message())
+            late += len(step.late)
+        # Everything the checkpoint will claim as done must be stored first.
+        self._outputs.flush()
+        self.late.flush()
+        self.dead_letters.flush()
+        if steps:
+            self.counters.checkpoint_bytes += self._store.write(
+                self._tasks[number].snapshot() for number in steps
+            )
+            self.counters.checkpoints += len(steps)
+        self.counters.updates += updates
+        self.counters.late += late
+        self.counters.dead_letters = self.dead_letters.count
+
+    def close(self) -> None:
+        """Release the clients (call after the last batch was handled)."""
+        try:
+            self.dead_letters.close()
+            self.late.close()
+            self._outputs.close()
+        finally:
+            self._schemas.close()

@@ -1,0 +1,90 @@
+"""``mesh agent run PRODUCT``: compute a derived product live, with faust workers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from streams.agents.definition import definition_path, load_definition
+from streams.agents.live import LiveOptions, run_worker, run_workers
+from streams.cli._context import connection_settings
+from streams.naming import parse_product
+
+__all__ = ["agent"]
+
+
+@click.group()
+def agent() -> None:
+    """Derived-product agents: products/<domain>/<name>.py computed continuously."""
+
+
+@agent.command()
+@click.argument("product")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes of one group; they split the product's partitions.",
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Repository root holding products/ and schemas/.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=LiveOptions().batch_size,
+    show_default=True,
+    help="Most events per batch (one checkpoint per batch and task).",
+)
+@click.option(
+    "--batch-within",
+    type=click.FloatRange(min=0.01),
+    default=LiveOptions().batch_within_s,
+    show_default=True,
+    help="Seconds to wait for a batch to fill.",
+)
+@click.option(
+    "--idle-check",
+    type=click.FloatRange(min=0.1),
+    default=LiveOptions().idle_check_s,
+    show_default=True,
+    help="Seconds between checks for windows held open only by idle partitions.",
+)
+@click.option("--bootstrap-servers", default=None, help="Kafka address [default: settings].")
+@click.option("--registry-url", default=None, help="Schema registry URL [default: settings].")
+@click.option("--profile", default=None, help="A named settings profile (mesh.toml).")
+def run(
+    product: str,
+    workers: int,
+    root: Path,
+    batch_size: int,
+    batch_within: float,
+    idle_check: float,
+    bootstrap_servers: str | None,
+    registry_url: str | None,
+    profile: str | None,
+) -> None:
+    """Run PRODUCT's agent (e.g. player.hourly_play_sessions) until Ctrl-C or SIGTERM.
+
+    Its code is products/<domain>/<name>.py under --root. Workers started elsewhere with the
+    same PRODUCT join the same group. Exact after a crash: a restarted worker resumes from its
+    tasks' checkpoints.
+    """
+    settings = connection_settings(
+        bootstrap_servers=bootstrap_servers, registry_url=registry_url, profile=profile
+    )
+    path = definition_path(root, parse_product(product))
+    options = LiveOptions(
+        batch_size=batch_size, batch_within_s=batch_within, idle_check_s=idle_check
+    )
+    if workers == 1:
+        run_worker(load_definition(path), settings=settings, options=options)
+        return
+    sys.exit(run_workers(path, workers=workers, settings=settings, options=options))
