@@ -32,6 +32,7 @@ from confluent_kafka.admin import AdminClient
 from streams.agents.state import Checkpoint, decode_checkpoint, encode_checkpoint
 from streams.config import Settings
 from streams.errors import BrokerUnavailableError, ConfigError, DeliveryError
+from streams.kafka.client import build_client
 from streams.kafka.topics import COMPACTED, create_topic
 from streams.naming import ProductRef, checkpoint_topic
 
@@ -71,7 +72,7 @@ class CheckpointStore:
             BrokerUnavailableError: Kafka did not answer.
         """
         kafka = self._settings.kafka
-        admin = AdminClient(kafka.librdkafka())
+        admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
         config = {**COMPACTED, "max.message.bytes": str(MAX_CHECKPOINT_BYTES)}
         try:
             created = create_topic(
@@ -122,15 +123,14 @@ class CheckpointStore:
 
     def _read_to_end(self, tasks: list[int], timeout_s: float) -> Iterable[Message]:
         bootstrap = self._settings.kafka.bootstrap_servers
-        consumer = Consumer(
-            self._settings.kafka.librdkafka(
-                group_id=f"{self.topic}.reader",  # never joined: assign() only, no commits
-                enable_auto_commit=False,
-                enable_partition_eof=True,
-                auto_offset_reset="earliest",
-                fetch_wait_max_ms=10,
-            )
+        conf = self._settings.kafka.librdkafka(
+            group_id=f"{self.topic}.reader",  # never joined: assign() only, no commits
+            enable_auto_commit=False,
+            enable_partition_eof=True,
+            auto_offset_reset="earliest",
+            fetch_wait_max_ms=10,
         )
+        consumer = build_client(Consumer, conf, settings=self._settings.kafka)
         try:
             consumer.assign([_TopicPartition(self.topic, t, OFFSET_BEGINNING) for t in tasks])
             pending = set(tasks)
@@ -179,7 +179,7 @@ class CheckpointStore:
                     "on_delivery": delivered,
                 }
             )
-            self._producer = _KafkaProducer(conf)
+            self._producer = build_client(_KafkaProducer, conf, settings=self._settings.kafka)
         return self._producer
 
     def write(self, checkpoints: Iterable[Checkpoint], *, timeout_s: float = 30.0) -> int:

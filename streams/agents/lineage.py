@@ -26,6 +26,7 @@ import datetime
 import hashlib
 import inspect
 import logging
+import threading
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -54,6 +55,7 @@ __all__ = [
     "SCHEMA_URL",
     "Dataset",
     "EventType",
+    "Heartbeat",
     "KafkaLineageSink",
     "LineageRun",
     "LineageSink",
@@ -353,3 +355,24 @@ class LineageRun:
             self.complete()
         else:
             self.fail(exc)
+
+
+class Heartbeat:
+    """Calls ``beat`` (e.g. :meth:`LineageRun.running`) every ``every_s`` seconds, on a daemon
+    thread, until :meth:`stop`."""
+
+    def __init__(self, beat: Callable[[], None], *, every_s: float) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(beat, every_s), name="lineage-running", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, beat: Callable[[], None], every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            beat()
+
+    def stop(self) -> None:
+        """Stop beating (waits for a beat in progress)."""
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -46,9 +46,11 @@ from faust.worker import Worker
 from streams.agents.batches import BatchProcessor, RawRecord
 from streams.agents.checkpoints import CheckpointStore
 from streams.agents.definition import DerivedProduct, load_definition
+from streams.agents.lineage import Heartbeat, LineageRun
 from streams.config import KafkaSettings, Settings
 from streams.errors import BrokerUnavailableError, ConfigError
 from streams.kafka import SchemaSource
+from streams.kafka.client import build_client
 from streams.naming import agent_group
 
 __all__ = ["LiveOptions", "build_app", "input_partitions", "run_worker", "run_workers"]
@@ -69,12 +71,14 @@ class LiveOptions:
         batch_within_s: Longest wait for a batch to fill.
         idle_check_s: How often windows held open only by idle partitions are closed.
         data_dir: faust's data directory (default: a temporary one, removed at exit).
+        lineage_every_s: How often an OpenLineage RUNNING event says the agent still runs.
     """
 
     batch_size: int = 5000
     batch_within_s: float = 1.0
     idle_check_s: float = 5.0
     data_dir: Path | None = None
+    lineage_every_s: float = 60.0
 
 
 def input_partitions(definition: DerivedProduct, settings: Settings) -> int:
@@ -85,7 +89,7 @@ def input_partitions(definition: DerivedProduct, settings: Settings) -> int:
             (they must be co-partitioned by the key).
         BrokerUnavailableError: Kafka did not answer.
     """
-    admin = AdminClient(settings.kafka.librdkafka())
+    admin = build_client(AdminClient, settings.kafka.librdkafka(), settings=settings.kafka)
     counts: dict[str, int] = {}
     for port in definition.inputs:
         topic = port.ref.topic
@@ -115,7 +119,7 @@ def input_partitions(definition: DerivedProduct, settings: Settings) -> int:
 def _check_output(definition: DerivedProduct, settings: Settings) -> None:
     """Fail now, not at the first output, when the product's topic or schema is missing."""
     ref = definition.ref
-    admin = AdminClient(settings.kafka.librdkafka())
+    admin = build_client(AdminClient, settings.kafka.librdkafka(), settings=settings.kafka)
     metadata = admin.list_topics(ref.topic, timeout=10).topics.get(ref.topic)
     if metadata is None or metadata.error is not None:
         raise ConfigError(
@@ -348,11 +352,15 @@ def run_worker(
             redirect_stdouts=False,
             override_logging=False,
         )
-        try:
-            worker.execute_from_commandline()
-        except SystemExit as exc:
-            if exc.code not in (0, None):
-                raise
+        with LineageRun(settings=settings, definition=definition, processing="STREAMING") as run:
+            heartbeat = Heartbeat(run.running, every_s=options.lineage_every_s)
+            try:
+                worker.execute_from_commandline()
+            except SystemExit as exc:
+                if exc.code not in (0, None):
+                    raise
+            finally:
+                heartbeat.stop()
     finally:
         processor.close()
         store.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +27,7 @@ from streams.agents.definition import DerivedProduct, load_definition
 from streams.agents.lineage import (
     LINEAGE_TOPIC_CONFIG,
     Dataset,
+    Heartbeat,
     LineageRun,
     agent_version,
     dataset_namespace,
@@ -289,3 +291,16 @@ def test_agent_run_records_round_trip_and_bad_ones_are_named() -> None:
     }
     with pytest.raises(DeserializationError, match="STREAMING or BATCH"):
         AgentRunRecord.from_value(orjson.dumps(bad))
+
+
+def test_a_heartbeat_beats_until_stopped() -> None:
+    beats: list[float] = []
+    heartbeat = Heartbeat(lambda: beats.append(time.monotonic()), every_s=0.01)
+    deadline = time.monotonic() + 5
+    while len(beats) < 3:
+        assert time.monotonic() < deadline, "no heartbeat"
+        time.sleep(0.01)
+    heartbeat.stop()
+    stopped = len(beats)
+    time.sleep(0.05)
+    assert len(beats) == stopped

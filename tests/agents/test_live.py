@@ -29,6 +29,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from streams.agents.checkpoints import CheckpointStore
 from streams.agents.definition import DerivedProduct, load_definition
 from streams.agents.engine import InputRecord, Task
+from streams.agents.lineage import LINEAGE_TOPIC
 from streams.agents.replay import replay
 from streams.config import Settings
 from streams.kafka import Producer
@@ -408,3 +409,13 @@ def test_two_workers_one_killed_the_other_takes_over(derived: Derived, agents: l
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+    # Each worker is a STREAMING OpenLineage run of the job named after the output topic: both
+    # started; the survivor, stopped by SIGTERM, completed.
+    conf = derived.settings.kafka.librdkafka(group_id="lineage-check")
+    key = f"run:streams/{derived.output.topic}".encode()
+    runs = [
+        json.loads(m.value() or b"{}") for m in read_to_end(conf, LINEAGE_TOPIC) if m.key() == key
+    ]
+    kinds = [(run["eventType"], run["job"]["facets"]["jobType"]["processingType"]) for run in runs]
+    assert kinds.count(("START", "STREAMING")) == 2, kinds
+    assert ("COMPLETE", "STREAMING") in kinds, kinds
