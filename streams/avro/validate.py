@@ -488,6 +488,29 @@ class _Compiler:
             branches.append((label, check))
         checks = tuple(check for _, check in branches)
         by_label = dict(branches)
+        # fastavro writes the first branch its own validation accepts, and to it bytes are a
+        # sequence of ints: an array branch ahead of bytes/fixed would take them.
+        kinds = [
+            resolved if isinstance(resolved := self._resolve(branch), str) else resolved["type"]
+            for branch in node
+        ]
+        # The array checks ahead of each branch (fastavro tries branches in order).
+        arrays_before = tuple(
+            tuple(
+                check
+                for kind, (_, check) in zip(kinds[:i], branches, strict=False)
+                if kind == "array"
+            )
+            for i in range(len(branches))
+        )
+        byte_branch = next(
+            (
+                label
+                for kind, (label, _) in zip(kinds, branches, strict=True)
+                if kind in ("bytes", "fixed")
+            ),
+            "bytes",
+        )
         nullable = "null" in by_label
         others = [check for label, check in branches if label != "null"]
         only = others[0] if len(others) == 1 else None
@@ -503,11 +526,13 @@ class _Compiler:
                 raise InvalidValueError(
                     expected, value, "a tuple in a union is read as (branch, value)"
                 )
-            for check in checks:
+            for index, check in enumerate(checks):
                 try:
                     check(value)
                 except InvalidValueError:
                     continue
+                if arrays_before[index] and isinstance(value, bytes | bytearray):
+                    _refuse_bytes_as_array(expected, value, arrays_before[index], byte_branch)
                 return
             if only is not None:
                 # One branch can hold a value other than null: say what is wrong inside it.
@@ -568,3 +593,20 @@ class _Compiler:
         if kind == "string":
             return checks.string(expected, uuid_ok=logical == "uuid")
         return checks.bytes_(expected, node if logical == "decimal" else None)
+
+
+def _refuse_bytes_as_array(
+    expected: str, value: bytes | bytearray, arrays: tuple[Check, ...], byte_branch: str
+) -> None:
+    """Refuse bytes that fastavro would write as an array branch (read back as a list)."""
+    for array in arrays:
+        try:
+            array(list(value))
+        except InvalidValueError:
+            continue
+        raise InvalidValueError(
+            expected,
+            value,
+            "fastavro would write these bytes as the union's array branch (a list of ints), so "
+            f"they would not read back; pass ({byte_branch!r}, value)",
+        )

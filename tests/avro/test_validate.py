@@ -79,6 +79,29 @@ def test_tuple_notation_selects_a_union_branch() -> None:
         validator.check({"f": ("int", 5.5)})
 
 
+@pytest.mark.parametrize(
+    "union",
+    [
+        [{"type": "array", "items": "null"}, {"type": "fixed", "name": "Z", "size": 0}],
+        [{"type": "array", "items": "int"}, "bytes"],
+    ],
+)
+def test_bytes_an_earlier_array_branch_would_take(union: list[Any]) -> None:
+    """fastavro writes the first branch it accepts, and bytes are a sequence of ints to it:
+    they would be written as the array and read back as a list (found by hypothesis)."""
+    validator = _validator(union)
+    value = b"" if union[0]["items"] == "null" else b"\x01\x02"
+    with pytest.raises(InvalidValueError) as refused:
+        validator.check({"f": value})
+    assert "array branch" in (refused.value.hint or ""), refused.value
+    problem = validator.explain({"f": value})
+    assert problem is not None
+    assert "array branch" in problem.hint
+    label = "Z" if union[1] != "bytes" else "bytes"
+    validator.check({"f": (label, value)})  # the branch named: written as bytes
+    assert _validator(list(reversed(union))).explain({"f": value}) is None  # bytes first: fine
+
+
 def test_recursive_records_are_checked_at_depth() -> None:
     node = {
         "type": "record",
