@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 
+import click
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
-__all__ = ["configure_logging", "err_console", "out_console", "print_error"]
+__all__ = ["configure_logging", "err_console", "out_console", "output_option", "print_error"]
 
 
 def out_console() -> Console:
@@ -82,3 +83,13 @@ def configure_logging(*, debug: bool) -> None:
         handler = _PlainCliHandler()
     package_logger.addHandler(handler)
     package_logger.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+output_option = click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Result format on stdout.",
+)
+"""``--output text|json``: the result format every command with a result takes."""

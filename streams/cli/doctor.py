@@ -10,8 +10,7 @@ from rich.text import Text
 
 from streams.catalog.doctor import Finding, diagnose
 from streams.cli._context import connection_settings
-from streams.cli._output import out_console
-from streams.cli.platform import output_option
+from streams.cli._output import out_console, output_option
 
 __all__ = ["doctor"]
 

@@ -12,7 +12,7 @@ from streams.catalog import Catalog, CatalogStore
 from streams.catalog.agents import AgentRunStore
 from streams.catalog.lineage import LineageGraph, LineageNode
 from streams.cli._context import connection_settings
-from streams.cli._output import out_console
+from streams.cli._output import out_console, output_option
 from streams.config import Settings
 
 __all__ = ["lineage_command", "load_graph"]
@@ -39,13 +39,7 @@ def _branch(tree: Tree, node: LineageNode) -> None:
     default=None,
     help="Kafka to read the catalog from (default: settings, then the platform from 'mesh up').",
 )
-@click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Result format on stdout.",
-)
+@output_option
 def lineage_command(
     product: str, bootstrap_servers: str | None, output: Literal["text", "json"]
 ) -> None:

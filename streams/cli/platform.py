@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from streams import local
-from streams.cli._output import err_console, out_console
+from streams.cli._output import err_console, out_console, output_option
 from streams.config import LocalSettings, load_settings
 from streams.errors import PlatformNotRunningError
 
@@ -23,13 +23,6 @@ state_dir_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Where platform.json and logs/ live [default: local.state_dir setting, .mesh].",
-)
-output_option = click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Result format on stdout.",
 )
 
 

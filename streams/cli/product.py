@@ -13,7 +13,7 @@ from rich.text import Text
 
 from streams.agents.lint import lint_code
 from streams.catalog import LoadedProduct, export_odcs, export_odps, load_product, product_files
-from streams.cli._output import out_console
+from streams.cli._output import out_console, output_option
 from streams.cli.product_apply import apply_command, plan_command
 from streams.cli.product_catalog import list_products, show_product
 from streams.errors import ConfigError, DescriptorError
@@ -40,13 +40,7 @@ product.add_command(show_product, name="show")
 @click.argument(
     "path", type=click.Path(exists=True, path_type=Path), default=Path("."), required=False
 )
-@click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Result format on stdout.",
-)
+@output_option
 @click.pass_context
 def lint(ctx: click.Context, path: Path, output: Literal["text", "json"]) -> None:
     """Check descriptors (and derived products' code) against the policies; exit 1 on any error.

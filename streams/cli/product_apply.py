@@ -18,7 +18,7 @@ from rich.text import Text
 
 from streams.catalog import Change, find_root, load_path, plan
 from streams.cli._context import connection_settings
-from streams.cli._output import err_console, out_console
+from streams.cli._output import err_console, out_console, output_option
 from streams.governance import checked_apply
 
 __all__ = ["apply_command", "plan_command"]
@@ -27,13 +27,6 @@ Output = Literal["text", "json"]
 
 _path_argument = click.argument(
     "path", type=click.Path(exists=True, path_type=Path), default=None, required=False
-)
-_output_option = click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Result format on stdout.",
 )
 _bootstrap_option = click.option(
     "--bootstrap-servers", default=None, help="Kafka to use (default: the running platform)."
@@ -52,7 +45,7 @@ def _root(path: Path | None) -> Path:
 
 @click.command()
 @_path_argument
-@_output_option
+@output_option
 @_bootstrap_option
 @_registry_option
 @click.pass_context
@@ -82,7 +75,7 @@ def plan_command(
 
 @click.command()
 @_path_argument
-@_output_option
+@output_option
 @_bootstrap_option
 @_registry_option
 def apply_command(

@@ -20,7 +20,7 @@ from streams.catalog import (
     format_duration,
 )
 from streams.cli._context import connection_settings
-from streams.cli._output import out_console
+from streams.cli._output import out_console, output_option
 from streams.cli.lineage import load_graph
 
 __all__ = ["list_products", "show_product"]
@@ -31,13 +31,6 @@ _bootstrap = click.option(
     "--bootstrap-servers",
     default=None,
     help="Kafka to read the catalog from (default: settings, then the platform from 'mesh up').",
-)
-_output = click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Result format on stdout.",
 )
 
 
@@ -86,7 +79,7 @@ def _summary(entry: CatalogEntry) -> dict[str, Any]:
     help="Case-insensitive search over ids, names, descriptions and schema field docs.",
 )
 @_bootstrap
-@_output
+@output_option
 def list_products(
     domain: str | None,
     kind: Kind | None,
@@ -128,7 +121,7 @@ def list_products(
 @click.command()
 @click.argument("name")
 @_bootstrap
-@_output
+@output_option
 def show_product(name: str, bootstrap_servers: str | None, output: Literal["text", "json"]) -> None:
     """Show product NAME (domain.product for its latest version, or domain.product.vN).
 

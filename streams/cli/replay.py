@@ -22,7 +22,7 @@ from rich.table import Table
 from streams.agents.definition import definition_path, load_definition
 from streams.agents.replay import ReplayProgress, replay
 from streams.cli._context import connection_settings
-from streams.cli._output import err_console, out_console
+from streams.cli._output import err_console, out_console, output_option
 from streams.errors import ConfigError
 from streams.naming import parse_product
 
@@ -63,13 +63,7 @@ def parse_time(text: str, option: str) -> int:
     help="Repository root holding products/.",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True)
-@click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Result format on stdout.",
-)
+@output_option
 @click.option("--bootstrap-servers", default=None, help="Kafka address [default: settings].")
 @click.option("--registry-url", default=None, help="Schema registry URL [default: settings].")
 def replay_command(
