@@ -39,21 +39,21 @@ from pathlib import Path
 from typing import Any
 
 import faust
-from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from faust.worker import Worker
 
 from streams.agents.batches import BatchProcessor, RawRecord
 from streams.agents.checkpoints import CheckpointStore
 from streams.agents.definition import DerivedProduct, load_definition
+from streams.agents.inputs import input_partitions
 from streams.agents.lineage import Heartbeat, LineageRun
 from streams.config import KafkaSettings, Settings
-from streams.errors import BrokerUnavailableError, ConfigError
+from streams.errors import ConfigError
 from streams.kafka import SchemaSource
 from streams.kafka.client import build_client
 from streams.naming import agent_group
 
-__all__ = ["LiveOptions", "build_app", "input_partitions", "run_worker", "run_workers"]
+__all__ = ["LiveOptions", "build_app", "run_worker", "run_workers"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,41 +79,6 @@ class LiveOptions:
     idle_check_s: float = 5.0
     data_dir: Path | None = None
     lineage_every_s: float = 60.0
-
-
-def input_partitions(definition: DerivedProduct, settings: Settings) -> int:
-    """The inputs' common partition count: the number of tasks.
-
-    Raises:
-        ConfigError: An input topic is missing, or the inputs' partition counts differ
-            (they must be co-partitioned by the key).
-        BrokerUnavailableError: Kafka did not answer.
-    """
-    admin = build_client(AdminClient, settings.kafka.librdkafka(), settings=settings.kafka)
-    counts: dict[str, int] = {}
-    for port in definition.inputs:
-        topic = port.ref.topic
-        try:
-            metadata = admin.list_topics(topic, timeout=10).topics.get(topic)
-        except KafkaException as exc:
-            raise BrokerUnavailableError(
-                f"Kafka at {settings.kafka.bootstrap_servers} did not describe {topic}: "
-                f"{exc.args[0].str()}; check that the broker runs (mesh up)",
-                bootstrap_servers=settings.kafka.bootstrap_servers,
-            ) from exc
-        if metadata is None or metadata.error is not None or not metadata.partitions:
-            raise ConfigError(
-                f"{definition.ref.id} reads {port.product} v{port.version}, but topic {topic} "
-                "does not exist: publish that product first (mesh product apply)"
-            )
-        counts[topic] = len(metadata.partitions)
-    if len(set(counts.values())) != 1:
-        shown = ", ".join(f"{topic}: {n}" for topic, n in counts.items())
-        raise ConfigError(
-            f"the inputs of {definition.ref.id} have different partition counts ({shown}); "
-            "a task reads one partition number of every input, so give them the same count"
-        )
-    return next(iter(counts.values()))
 
 
 def _check_output(definition: DerivedProduct, settings: Settings) -> None:

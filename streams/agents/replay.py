@@ -37,6 +37,7 @@ from confluent_kafka import Consumer as _KafkaConsumer
 from streams.agents.decoding import not_an_input, without_logical_types
 from streams.agents.definition import DerivedProduct
 from streams.agents.engine import InputRecord, OutputRecord, Task
+from streams.agents.inputs import input_partitions
 from streams.agents.late import LateRecords
 from streams.agents.lineage import LineageRun
 from streams.config import Settings
@@ -196,7 +197,7 @@ class _Replay:
         late = LateRecords(settings=self.settings, product=self.output.topic)
         producer = Producer(settings=self.settings, domain=self.output.domain, schemas=self.schemas)
         try:
-            numbers = self._partitions(consumer)
+            numbers = list(range(input_partitions(self.definition, self.settings)))
             try:
                 ends = self._ends(probe, numbers)
             finally:
@@ -224,26 +225,6 @@ class _Replay:
             finals=finals,
             seconds=seconds,
         )
-
-    def _partitions(self, consumer: _KafkaConsumer) -> list[int]:
-        counts: dict[str, int] = {}
-        for topic in self.topics:
-            try:
-                metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
-            except KafkaException as exc:
-                raise self._unavailable(f"did not describe {topic}: {exc.args[0].str()}") from exc
-            if metadata is None or metadata.error is not None or not metadata.partitions:
-                raise ConfigError(
-                    f"input topic {topic} of {self.definition.product} does not exist: publish "
-                    "the input product first (mesh product apply), or fix the definition's inputs"
-                )
-            counts[topic] = len(metadata.partitions)
-        if len(set(counts.values())) > 1:
-            raise ConfigError(
-                f"the inputs of {self.definition.product} are not co-partitioned ({counts}); "
-                "give them the same partition count (mesh product lint checks it)"
-            )
-        return list(range(next(iter(counts.values()))))
 
     def _ends(self, consumer: _KafkaConsumer, numbers: list[int]) -> dict[_Partition, int]:
         """Each partition's end offset, from end-of-partition events (not ListOffsets)."""
