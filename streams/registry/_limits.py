@@ -29,6 +29,8 @@ class HttpLimits:
             server stops reading from that connection until answers are written.
         write_high_water: bytes buffered for a slow reader before the server stops reading.
         write_low_water: bytes below which reading resumes.
+        linger_timeout: seconds a connection closed after an error answer keeps reading (and
+            dropping) what the client still sends, so the answer is not lost to a reset.
         shutdown_grace: seconds in-flight requests get to finish when the server closes.
         log_interval: seconds between two log lines about the same refused condition.
     """
@@ -43,6 +45,7 @@ class HttpLimits:
     max_pipelined: int = 32
     write_high_water: int = 256 * 1024
     write_low_water: int = 64 * 1024
+    linger_timeout: float = 2.0
     shutdown_grace: float = 5.0
     log_interval: float = 10.0
 

@@ -57,6 +57,7 @@ class Connection(asyncio.Protocol):
         self._write_paused_at: float | None = None
         self._eof = False
         self._closing = False
+        self._lingering_since: float | None = None
         self._draining = False
         self.last_active = time.monotonic()
 
@@ -90,6 +91,8 @@ class Connection(asyncio.Protocol):
         self._pump()
 
     def eof_received(self) -> bool:
+        if self._lingering_since is not None:
+            return False  # the client read our last answer and closed: close too
         # Half-close: answers still owed must reach the client before the connection closes.
         self._eof = True
         self._pump()
@@ -171,7 +174,7 @@ class Connection(asyncio.Protocol):
             return
         transport.write(answer)
         if not keep_alive:
-            self.close()
+            self.close(linger=True)
 
     def _settle(self) -> None:
         """Pause or resume reading; close when the client is done and everything is answered."""
@@ -230,6 +233,10 @@ class Connection(asyncio.Protocol):
         """Close the connection when it has overstayed a timeout."""
         limits = self._limits
         reader = self._reader
+        if self._lingering_since is not None:
+            if now - self._lingering_since > limits.linger_timeout and self._transport is not None:
+                self._transport.close()
+            return
         if self._closing:
             return
         if self._write_paused_at is not None:
@@ -258,13 +265,29 @@ class Connection(asyncio.Protocol):
         if self.idle:
             self.close()
 
-    def close(self) -> None:
-        """Close after the answers already written are flushed."""
+    def close(self, *, linger: bool = False) -> None:
+        """Close after the answers already written are flushed.
+
+        With ``linger`` (a last answer the client may still be sending a request into, such as
+        a 408 or 413), only our side is shut (FIN) and what still arrives is read and dropped
+        until the client closes or ``linger_timeout`` passes. Closing at once with unread bytes
+        makes the kernel send a reset, which can destroy the answer before the client reads it.
+        """
         self._closing = True
         self._backlog.clear()
         self._unfed = b""
-        if self._transport is not None:
-            self._transport.close()
+        self._reader.discard()
+        transport = self._transport
+        if transport is None:
+            return
+        if linger and not self._eof and transport.can_write_eof():
+            self._lingering_since = time.monotonic()
+            transport.write_eof()
+            if not self._reading:
+                self._reading = True
+                transport.resume_reading()
+        else:
+            transport.close()
 
     def abort(self) -> None:
         """Drop the connection now, with whatever is still buffered."""

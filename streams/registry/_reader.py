@@ -97,6 +97,10 @@ class RequestReader:
         self._expect: bytes | None = None
         self._body: list[bytes] = []
 
+    def discard(self) -> None:
+        """Drop the request being read (its connection is closing)."""
+        self._clear()
+
     @property
     def buffered(self) -> int:
         """Body bytes of the request being read."""

@@ -119,6 +119,19 @@ class RegistryServer:
             await loop.run_in_executor(None, self._storage.publish, self.advertised_url)
 
     @property
+    def writable(self) -> bool:
+        """Whether a write is answered now: this instance took over, or knows the primary."""
+        if self.primary:
+            promotion = self._promotion
+            return (
+                promotion is not None
+                and promotion.done()
+                and not promotion.cancelled()
+                and promotion.exception() is None
+            )
+        return self._storage.primary_url not in (None, self.advertised_url)
+
+    @property
     def advertised_url(self) -> str:
         """The URL other instances forward writes to."""
         return self._advertised or self.url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -29,13 +30,27 @@ class ThreadedRegistry:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return future.result(timeout=60)
 
-    def start(self) -> ThreadedRegistry:
+    def start(self, *, writable_within_s: float | None = 60.0) -> ThreadedRegistry:
+        """Start answering; wait until writes are answered too unless ``writable_within_s`` is None.
+
+        Writes wait for the election (seconds on a busy machine); a test that times its
+        first write would otherwise measure the election instead.
+        """
         self.thread.start()
         self.server = RegistryServer(
             storage=self.storage, host="127.0.0.1", port=0, limits=self.limits
         )
         self._run(self.server.start())
+        if writable_within_s is not None:
+            deadline = time.monotonic() + writable_within_s
+            while not self._run(self._writable()):
+                assert time.monotonic() < deadline, "the registry never became writable"
+                time.sleep(0.05)
         return self
+
+    async def _writable(self) -> bool:
+        assert self.server is not None
+        return self.server.writable
 
     @property
     def url(self) -> str:

@@ -16,7 +16,7 @@ from tests.registry.conftest import ThreadedRegistry
 
 @pytest.fixture
 def http(memory_registry: ThreadedRegistry) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=memory_registry.url) as client:
+    with httpx.Client(base_url=memory_registry.url, timeout=30) as client:
         yield client
 
 

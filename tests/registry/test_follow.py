@@ -52,7 +52,7 @@ GARBAGE: list[tuple[bytes, bytes | None]] = [
 def test_another_writers_record_is_served_while_running(
     kafka_registry: ThreadedRegistry, platform: PlatformInfo, registry_topic: str
 ) -> None:
-    with httpx.Client(base_url=kafka_registry.url) as http:
+    with httpx.Client(base_url=kafka_registry.url, timeout=30) as http:
         own = http.post("/subjects/own-value/versions", json={"schema": '"string"'}).json()["id"]
         _produce(platform.bootstrap_servers, registry_topic, [_foreign("tool-value", 1, 100)])
         _eventually(lambda: http.get("/schemas/ids/100").status_code == 200)
@@ -75,7 +75,7 @@ def test_garbage_in_the_log_is_skipped_and_logged_with_its_offset(
         KafkaStorage(bootstrap_servers=platform.bootstrap_servers, topic=registry_topic)
     ).start()
     try:
-        with httpx.Client(base_url=registry.url) as http:
+        with httpx.Client(base_url=registry.url, timeout=30) as http:
             assert http.get("/schemas/ids/1").json()["schema"] == SCHEMA
             # Garbage while running too: the tail skips it and keeps going.
             _produce(
@@ -99,7 +99,7 @@ def test_a_record_from_another_writer_between_our_own_writes_is_applied_in_log_o
     storage = MemoryStorage()
     registry = ThreadedRegistry(storage).start()
     try:
-        with httpx.Client(base_url=registry.url) as http:
+        with httpx.Client(base_url=registry.url, timeout=30) as http:
             assert (
                 http.post("/subjects/a-value/versions", json={"schema": '"string"'}).json()["id"]
                 == 1
@@ -120,7 +120,7 @@ def test_a_skipped_record_is_logged_once_even_when_the_log_is_read_again(
     caplog.set_level(logging.WARNING, logger="streams.registry")
     registry = ThreadedRegistry(storage).start()
     try:
-        with httpx.Client(base_url=registry.url) as http:
+        with httpx.Client(base_url=registry.url, timeout=30) as http:
             storage.fail_next(OSError("write failed"))
             # The failed write makes the registry re-read the whole log.
             assert (

@@ -193,7 +193,7 @@ def test_responses_are_negotiated(
     memory_registry: ThreadedRegistry, accept: str | None, content_type: str
 ) -> None:
     headers = {} if accept is None else {"Accept": accept}
-    with httpx.Client(base_url=memory_registry.url, headers=headers) as http:
+    with httpx.Client(base_url=memory_registry.url, timeout=30, headers=headers) as http:
         http.post("/subjects/n/versions", json={"schema": RECORD})
         for path in ("/schemas/ids/1", "/subjects", "/subjects/n/versions/1", "/nope"):
             response = http.get(path)
@@ -313,7 +313,7 @@ def test_schema_by_id_with_subject_is_answered_from_the_fast_path(
     memory_registry: ThreadedRegistry,
 ) -> None:
     assert memory_registry.server is not None
-    with httpx.Client(base_url=memory_registry.url) as http:
+    with httpx.Client(base_url=memory_registry.url, timeout=30) as http:
         http.post("/subjects/orders-value/versions", json={"schema": RECORD})
         plain = http.get("/schemas/ids/1")
         with_subject = http.get("/schemas/ids/1", params={"subject": "orders-value"})
@@ -329,7 +329,7 @@ def test_a_pipelined_lookup_sees_the_writes_queued_before_it(
     memory_registry: ThreadedRegistry,
 ) -> None:
     """A precomputed answer must not overtake a request that changes it."""
-    with httpx.Client(base_url=memory_registry.url) as http:
+    with httpx.Client(base_url=memory_registry.url, timeout=30) as http:
         schema_id = http.post("/subjects/d/versions", json={"schema": RECORD}).json()["id"]
         assert http.get(f"/schemas/ids/{schema_id}").status_code == 200
     answer = exchange(

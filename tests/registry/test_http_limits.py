@@ -102,7 +102,9 @@ def test_slow_headers_are_cut_off(limited: ThreadedRegistry) -> None:
 
 
 @pytest.mark.parametrize(
-    "limited", [{"body_timeout": 0.3, "max_body_bytes": 1_000_000}], indirect=True
+    "limited",
+    [{"body_timeout": 0.3, "max_body_bytes": 1_000_000, "linger_timeout": 0.5}],
+    indirect=True,
 )
 def test_a_half_sent_body_is_dropped_after_the_body_timeout(limited: ThreadedRegistry) -> None:
     socks = [connect(limited.url, timeout=3) for _ in range(5)]
@@ -116,7 +118,12 @@ def test_a_half_sent_body_is_dropped_after_the_body_timeout(limited: ThreadedReg
         assert on_loop(limited, lambda: http_server(limited).buffered_bytes()) > 0
         for sock in socks:
             assert read_all(sock).startswith(b"HTTP/1.1 408 ")
-        assert on_loop(limited, lambda: http_server(limited).connections) == 0
+        assert on_loop(limited, lambda: http_server(limited).buffered_bytes()) == 0
+        # The clients never close: the server lets go after its linger timeout all the same.
+        deadline = time.monotonic() + 5
+        while on_loop(limited, lambda: http_server(limited).connections):
+            assert time.monotonic() < deadline, "connections outlived the linger timeout"
+            time.sleep(0.05)
     finally:
         for sock in socks:
             sock.close()
@@ -155,6 +162,20 @@ def test_size_limits(limited: ThreadedRegistry, payload: bytes, status: bytes) -
             sock.sendall(payload % (b"y" * 2000))
         answer = read_all(sock)
     assert answer.startswith(b"HTTP/1.1 " + status), answer
+
+
+@pytest.mark.parametrize("limited", [{"max_body_bytes": 1024}], indirect=True)
+def test_an_error_answer_survives_a_client_that_keeps_sending(limited: ThreadedRegistry) -> None:
+    """A 413 sent while the body still streams in must reach the client, not die in a reset."""
+    with connect(limited.url, timeout=5) as sock:
+        sock.sendall(
+            b"POST /subjects/s/versions HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000\r\n\r\n"
+        )
+        time.sleep(0.2)  # the server has answered 413 and shut its side
+        for _ in range(40):  # the rest of the body arrives after the answer: never a reset
+            sock.sendall(b"y" * 100_000)
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer
 
 
 @pytest.mark.parametrize(
@@ -200,3 +221,4 @@ def test_the_defaults_are_the_ones_the_readme_promises() -> None:
     assert limits.max_header_bytes == 64 * 1024
     assert limits.max_body_bytes == 16 * 1024 * 1024
     assert limits.max_pipelined == 32
+    assert limits.linger_timeout == 2

@@ -18,7 +18,7 @@ def _record(name: str) -> str:
 
 @pytest.fixture
 def http(memory_registry: ThreadedRegistry) -> httpx.Client:
-    with httpx.Client(base_url=memory_registry.url) as client:
+    with httpx.Client(base_url=memory_registry.url, timeout=30) as client:
         client.put("/mode", json={"mode": "IMPORT"}).raise_for_status()
         yield client
 
@@ -67,7 +67,7 @@ def test_a_failed_write_answers_503_and_is_not_kept() -> None:
     storage = MemoryStorage()
     registry = ThreadedRegistry(storage).start()
     try:
-        with httpx.Client(base_url=registry.url) as http:
+        with httpx.Client(base_url=registry.url, timeout=30) as http:
             assert (
                 http.post("/subjects/a-value/versions", json={"schema": _record("A")}).json()["id"]
                 == 1
@@ -96,7 +96,7 @@ def test_a_storage_error_becomes_a_store_error_not_internal_text() -> None:
     storage = MemoryStorage()
     registry = ThreadedRegistry(storage).start()
     try:
-        with httpx.Client(base_url=registry.url) as http:
+        with httpx.Client(base_url=registry.url, timeout=30) as http:
             storage.fail_next(TimeoutError())
             failed = http.put("/config", json={"compatibility": "NONE"})
             assert failed.status_code == 503

@@ -20,7 +20,7 @@ def _record(name: str, field_type: str = "int") -> str:
 
 @pytest.fixture
 def http(memory_registry: ThreadedRegistry) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=memory_registry.url) as client:
+    with httpx.Client(base_url=memory_registry.url, timeout=30) as client:
         client.put("/mode", json={"mode": "IMPORT"}).raise_for_status()
         stored = client.post("/subjects/s-value/versions", json={"schema": _record("A"), "id": 600})
         assert stored.json()["id"] == 600

@@ -29,7 +29,7 @@ def test_restart_rebuilds_everything_from_the_topic(
         KafkaStorage(bootstrap_servers=platform.bootstrap_servers, topic=registry_topic)
     ).start()
     try:
-        with httpx.Client(base_url=first.url) as http:
+        with httpx.Client(base_url=first.url, timeout=30) as http:
             one = http.post("/subjects/a-value/versions", json={"schema": RECORD}).json()["id"]
             two = http.post("/subjects/a-value/versions", json={"schema": EVOLVED}).json()["id"]
             http.post("/subjects/b-value/versions", json={"schema": RECORD})
@@ -43,7 +43,7 @@ def test_restart_rebuilds_everything_from_the_topic(
         KafkaStorage(bootstrap_servers=platform.bootstrap_servers, topic=registry_topic)
     ).start()
     try:
-        with httpx.Client(base_url=second.url) as http:
+        with httpx.Client(base_url=second.url, timeout=30) as http:
             assert http.get("/subjects").json() == ["a-value"]
             assert http.get("/subjects/a-value/versions").json() == [1, 2]
             assert http.get(f"/schemas/ids/{one}").json()["schema"] == RECORD.replace(" ", "")

@@ -96,7 +96,7 @@ def test_a_second_registry_forwards_to_the_primary_and_no_id_collides(
         assert not second.server.primary
         # ...and each serves reads of what the other registered.
         latest = next(a for a in reversed(acked) if a["subject"].startswith("b"))
-        with httpx.Client(base_url=first.url) as http:
+        with httpx.Client(base_url=first.url, timeout=30) as http:
             deadline = time.monotonic() + 5
             while http.get(f"/schemas/ids/{latest['id']}").status_code != 200:
                 assert time.monotonic() < deadline
@@ -139,7 +139,7 @@ def test_a_killed_writers_open_transaction_does_not_stall_a_restart(
     assert zombie.flush(10) == 0
     registry = ThreadedRegistry(storage).start()
     try:
-        with httpx.Client(base_url=registry.url) as http:
+        with httpx.Client(base_url=registry.url, timeout=30) as http:
             answer = http.post("/subjects/a-value/versions", json={"schema": _schema("A")})
             assert answer.status_code == 200
             subjects = http.get("/subjects").json()

@@ -46,7 +46,7 @@ def _served(http: httpx.Client, schema_id: int) -> None:
 def test_an_unparseable_stored_version_is_named_with_the_way_out(
     kafka_registry: ThreadedRegistry, platform: PlatformInfo, registry_topic: str
 ) -> None:
-    with httpx.Client(base_url=kafka_registry.url) as http:
+    with httpx.Client(base_url=kafka_registry.url, timeout=30) as http:
         _append_foreign(platform.bootstrap_servers, registry_topic, "stuck-value", 100)
         _served(http, 100)
 
