@@ -152,7 +152,9 @@ class Setup:
             sid = int.from_bytes(value[1:5], "big")
             decode = decoders.setdefault(sid, AvroDecoder(schema, schema_id=sid))
             per.setdefault(m.partition(), []).append(
-                InputRecord(m.topic(), m.partition(), m.offset(), m.timestamp()[1], decode(value))
+                InputRecord(
+                    m.topic(), m.partition(), m.offset(), m.timestamp()[1], m.key(), decode(value)
+                )
             )
         last: dict[str, Any] = {}
         for partition, records in per.items():

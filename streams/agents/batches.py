@@ -8,7 +8,9 @@ faust to :meth:`BatchProcessor.handle`. Per batch, in this order:
    a rebalance); the others are decoded with the writer's schema (by id, from the registry),
    logical types left as their base types as replays decode (:mod:`streams.agents.decoding`);
    what cannot be decoded goes to the input's dead-letter topic, as in :mod:`streams.kafka`;
-3. each task's :class:`~streams.agents.engine.Task` processes its records;
+3. each task's :class:`~streams.agents.engine.Task` processes its records; those whose Kafka
+   key is not their key field's value go to the dead-letter topic too (``not-keyed-by-<field>``,
+   summarized in one warning line per interval, :class:`~streams.agents.decoding.MiskeyedLog`);
 4. output updates are emitted to the product topic (key from :func:`output_key`), late
    records are copied to ``<input topic>.late``;
 5. outputs, late records and dead letters are flushed (acks=all), and only then
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -30,7 +33,7 @@ import orjson
 from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 
 from streams.agents.checkpoints import CheckpointStore
-from streams.agents.decoding import not_an_input, without_logical_types
+from streams.agents.decoding import MiskeyedLog, not_an_input, not_keyed, without_logical_types
 from streams.agents.definition import DerivedProduct
 from streams.agents.engine import InputRecord, Step, Task
 from streams.agents.late import LateRecords
@@ -146,6 +149,7 @@ class BatchProcessor:
         self._decoders = _Decoders(self._schemas)
         self._outputs = Producer(settings=settings, domain=self.ref.domain, config={"acks": "all"})
         self.dead_letters = DeadLetters(settings=settings)
+        self.miskeyed = MiskeyedLog(definition)
         self.late = LateRecords(settings=settings, product=self.ref.topic)
 
     @property
@@ -214,13 +218,20 @@ class BatchProcessor:
             raw[(record.topic, record.partition, record.offset)] = record
             inputs.setdefault(record.partition, []).append(
                 InputRecord(
-                    record.topic, record.partition, record.offset, record.timestamp_ms, value
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    record.timestamp_ms,
+                    record.key,
+                    value,
                 )
             )
         steps = {number: self._tasks[number].process(batch) for number, batch in inputs.items()}
         self._publish(steps, raw)
         self.counters.batches += 1
-        self.counters.events += sum(len(batch) for batch in inputs.values())
+        self.counters.events += sum(len(batch) for batch in inputs.values()) - sum(
+            len(step.miskeyed) for step in steps.values()
+        )
         self.counters.skipped += skipped
         self.counters.seconds += time.monotonic() - started
 
@@ -241,6 +252,11 @@ class BatchProcessor:
             for record in step.late:
                 self.late.send(raw[(record.topic, record.partition, record.offset)].message())
             late += len(step.late)
+            for record in step.miskeyed:
+                original = raw[(record.topic, record.partition, record.offset)].message()
+                self.dead_letters.send(original, not_keyed(self.definition, record), log=False)
+            for topic, count in Counter(r.topic for r in step.miskeyed).items():
+                self.miskeyed.add(topic, count)
         # Everything the checkpoint will claim as done must be stored first.
         self._outputs.flush()
         self.late.flush()
@@ -256,6 +272,7 @@ class BatchProcessor:
 
     def close(self) -> None:
         """Release the clients (call after the last batch was handled)."""
+        self.miskeyed.flush()
         try:
             self.dead_letters.close()
             self.late.close()

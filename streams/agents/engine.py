@@ -18,6 +18,12 @@ Event time and the watermark:
   time raises the watermark): it is returned in :attr:`Step.late`, never counted. (A hopping
   window event counts in those of its windows that are still open, as in Flink.)
 
+Keys: the inputs are co-partitioned by the key, so a task sees every event of its keys only if
+each record's Kafka key is its key field's value (as a UTF-8 string). A record with another
+Kafka key (or none) may have siblings on other partitions, and counting it would emit a partial
+aggregate under the same output key: it is returned in :attr:`Step.miskeyed` instead (the drivers
+dead-letter it), never counted, and it does not move the watermark.
+
 An aggregation's result with a ``final`` field gets it set to whether the record is final.
 Per batch, each window the batch touched is emitted once with its current aggregate
 (``final=False``), unless it closed in the same batch (then only its final record). Records
@@ -102,7 +108,7 @@ class Task:
         self._sessions: dict[str, list[_Slot]] = {}
         self._by_end: dict[int, list[tuple[str, int]]] = {}
         self._ends: list[int] = []
-        self._counters = {"events": 0, "late": 0, "updates": 0, "finals": 0}
+        self._counters = {"events": 0, "late": 0, "miskeyed": 0, "updates": 0, "finals": 0}
 
     @property
     def watermark(self) -> int:
@@ -116,7 +122,7 @@ class Task:
 
     @property
     def counters(self) -> dict[str, int]:
-        """Events, late events, updates and finals emitted so far (a copy)."""
+        """Events, late events, miskeyed records, updates and finals so far (a copy)."""
         return dict(self._counters)
 
     # The hot loop. Measured with `scripts/bench agents`: locals instead of attributes and the
@@ -126,6 +132,7 @@ class Task:
         finals: list[OutputRecord] = []
         touched: dict[tuple[str, int], _Slot] = {}
         late: list[InputRecord] = []
+        miskeyed: list[InputRecord] = []
         now = self._clock()
         self._refresh(now, finals, touched)
         offsets, marks, seen, active = self._offsets, self._marks, self._seen, self._active
@@ -166,6 +173,11 @@ class Task:
                     raise self._bad(record, exc) from exc
                 if type(key) is not str:
                     key = str(key)
+                if record.key != key.encode():
+                    # Not partitioned by the key: counting it would make a partial aggregate.
+                    miskeyed.append(record)
+                    next_offset = offset + 1
+                    continue
                 accepted = False
                 if tumbling:
                     start = t - t % size
@@ -204,7 +216,8 @@ class Task:
                 offsets[part] = next_offset
         self._counters["events"] += counted
         self._counters["late"] += len(late)
-        return Step(self._emit(touched, finals), late)
+        self._counters["miskeyed"] += len(miskeyed)
+        return Step(self._emit(touched, finals), late, miskeyed)
 
     def flush_idle(self, now: float | None = None) -> Step:
         """Close the windows that only the idle rule lets the watermark pass.

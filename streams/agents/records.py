@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,8 @@ class InputRecord:
         partition: Its partition (the task's number).
         offset: The record's offset.
         timestamp_ms: The Kafka record timestamp (event time is read from ``value``).
+        key: The Kafka record key; it must be the UTF-8 string of the value's key field, or the
+            engine sets the record aside (:attr:`Step.miskeyed`).
         value: The decoded value.
     """
 
@@ -31,6 +33,7 @@ class InputRecord:
     partition: int
     offset: int
     timestamp_ms: int
+    key: bytes | None
     value: Mapping[str, Any]
 
 
@@ -51,10 +54,12 @@ class OutputRecord:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """What one batch produced: output updates (finals included) and late input records."""
+    """What one batch produced: output updates (finals included), late input records, and
+    records not keyed by the product's key field (the drivers dead-letter them)."""
 
     updates: list[OutputRecord]
     late: list[InputRecord]
+    miskeyed: list[InputRecord] = field(default_factory=list)
 
 
 def output_key(key: str, window: Window) -> str:

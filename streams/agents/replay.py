@@ -9,7 +9,9 @@ How it reads (BROKER.md): no consumer group (``assign``); start offsets from
 ``offsets_for_times``, which is coarse on Tansu, so records below ``start_ms`` are skipped here;
 end offsets from end-of-partition events, not ListOffsets. Records are consumed in batches and
 decoded without logical-type conversions (:mod:`streams.agents.decoding`); undecodable ones go
-to the input's dead-letter topic, late ones to its ``.late`` topic. Outputs are written with
+to the input's dead-letter topic, and so do those the engine refuses because their Kafka key is
+not their key field's value (reason ``not-keyed-by-<field>``, one warning line per interval);
+late ones go to its ``.late`` topic. Outputs are written with
 our :class:`~streams.kafka.Producer` to the product topic, or to another major version's topic
 for a blue/green backfill. When the input is exhausted, every partition counts as idle, so the
 windows the last events' watermark passes are closed as the live agents would once the inputs
@@ -26,6 +28,7 @@ import logging
 import math
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +37,7 @@ import orjson
 from confluent_kafka import OFFSET_END, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka import Consumer as _KafkaConsumer
 
-from streams.agents.decoding import not_an_input, without_logical_types
+from streams.agents.decoding import MiskeyedLog, not_an_input, not_keyed, without_logical_types
 from streams.agents.definition import DerivedProduct
 from streams.agents.engine import InputRecord, OutputRecord, Task
 from streams.agents.inputs import input_partitions
@@ -278,6 +281,7 @@ class _Replay:
         tasks = {n: Task(self.definition, partition=n, topics=self.topics) for n in numbers}
         consumer.assign([TopicPartition(t, n, starts[(t, n)]) for t, n in sorted(pending)])
         read = outputs = finals = 0
+        miskeyed = MiskeyedLog(self.definition)
         start_ms, end_ms = self.start_ms, self.end_ms
         decode = self._decode
         deadline = time.monotonic() + _STALL_S
@@ -317,17 +321,22 @@ class _Replay:
                 if value is None:
                     continue
                 batches.setdefault(number, []).append(
-                    InputRecord(topic, number, offset, stamp, value)
+                    InputRecord(topic, number, offset, stamp, message.key(), value)
                 )
                 kept.setdefault(number, []).append(message)
             for number, records in batches.items():
                 step = tasks[number].process(records)
                 outputs += self._write(producer, step.updates)
                 finals += sum(1 for u in step.updates if u.final)
-                if step.late:
+                if step.late or step.miskeyed:
                     by_offset = {(m.topic(), m.offset()): m for m in kept[number]}
                     for record in step.late:
                         late.send(by_offset[(record.topic, record.offset)])
+                    for record in step.miskeyed:
+                        original = by_offset[(record.topic, record.offset)]
+                        dead.send(original, not_keyed(self.definition, record), log=False)
+                    for topic, count in Counter(r.topic for r in step.miskeyed).items():
+                        miskeyed.add(topic, count)
             if self.on_progress is not None:
                 self.on_progress(ReplayProgress(read, total, outputs, late.count))
         for task in tasks.values():
@@ -336,6 +345,7 @@ class _Replay:
             finals += sum(1 for u in step.updates if u.final)
         if self.on_progress is not None:
             self.on_progress(ReplayProgress(read, total, outputs, late.count))
+        miskeyed.flush()
         counted = sum(task.counters["events"] - task.counters["late"] for task in tasks.values())
         return read, counted, outputs, finals
 

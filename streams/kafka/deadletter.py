@@ -95,8 +95,12 @@ class DeadLetters:
         )
         self._created.add(topic)
 
-    def send(self, message: Message, error: DeserializationError) -> None:
-        """Dead-letter ``message`` because of ``error`` (a failure is reported by :meth:`flush`)."""
+    def send(self, message: Message, error: DeserializationError, *, log: bool = True) -> None:
+        """Dead-letter ``message`` because of ``error`` (a failure is reported by :meth:`flush`).
+
+        ``log=False`` leaves out the warning line per message, for callers that summarize a
+        reason that can hit every message (the agents' ``not-keyed-by-<field>``).
+        """
         topic = dlq_topic(str(message.topic()))
         self._ensure_topic(topic)
         if self._producer is None:
@@ -129,6 +133,8 @@ class DeadLetters:
                 break
         self._producer.poll(0)
         self.counts[error.reason] += 1
+        if not log:
+            return
         logger.warning(
             "dead-lettered %s[%s]@%s to %s: %s",
             message.topic(),

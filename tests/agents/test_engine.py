@@ -48,7 +48,8 @@ class Feed:
     def __call__(self, *events: tuple[str, int]) -> tuple[list[OutputRecord], list[int]]:
         batch = []
         for key, t in events:
-            batch.append(InputRecord(self.topic, 0, self.offset, 0, {"key": key, "event_time": t}))
+            value = {"key": key, "event_time": t}
+            batch.append(InputRecord(self.topic, 0, self.offset, 0, key.encode(), value))
             self.offset += 1
         step = self.task.process(batch)
         return step.updates, [int(r.value["event_time"]) for r in step.late]
@@ -74,6 +75,7 @@ def test_an_open_window_is_updated_once_per_batch_then_final_once() -> None:
     assert Task(product(), partition=0).counters == {
         "events": 0,
         "late": 0,
+        "miskeyed": 0,
         "updates": 0,
         "finals": 0,
     }
@@ -147,7 +149,7 @@ def test_an_idle_partition_stops_holding_the_watermark_back() -> None:
 
 def test_records_below_the_next_offset_are_skipped() -> None:
     task = Task(product(), partition=0)
-    record = InputRecord(TOPIC, 0, 5, 0, {"key": "a", "event_time": 10})
+    record = InputRecord(TOPIC, 0, 5, 0, b"a", {"key": "a", "event_time": 10})
     task.process([record])
     assert task.process([record]).updates == []
     assert task.snapshot().offsets == {(TOPIC, 0): 6}
@@ -156,9 +158,9 @@ def test_records_below_the_next_offset_are_skipped() -> None:
 def test_foreign_and_malformed_records_are_refused_by_name() -> None:
     task = Task(product(), partition=1)
     with pytest.raises(ConfigError, match=r"record from shop\.clicks\.v1\[0\]@0 is not one of"):
-        task.process([InputRecord(TOPIC, 0, 0, 0, {"key": "a", "event_time": 1})])
+        task.process([InputRecord(TOPIC, 0, 0, 0, b"a", {"key": "a", "event_time": 1})])
     with pytest.raises(ConfigError, match=r"@3 has no usable key field 'key' or event-time"):
-        task.process([InputRecord(TOPIC, 1, 3, 0, {"event_time": 1})])
+        task.process([InputRecord(TOPIC, 1, 3, 0, None, {"event_time": 1})])
     other = Task(product(version=3), partition=1)
     with pytest.raises(ConfigError, match=r"checkpoint is of shop\.counts\.v2 task 1"):
         other.restore(task.snapshot())
@@ -170,7 +172,7 @@ def test_event_times_may_be_decoded_as_datetimes() -> None:
     with pytest.raises(TypeError, match="naive datetime"):
         event_time_ms(datetime(2026, 1, 1))
     task = Task(product(), partition=0)
-    step = task.process([InputRecord(TOPIC, 0, 0, 0, {"key": "a", "event_time": at})])
+    step = task.process([InputRecord(TOPIC, 0, 0, 0, b"a", {"key": "a", "event_time": at})])
     assert step.updates[0].window.start_ms == event_time_ms(at) - 30 * 60_000
 
 
@@ -178,3 +180,25 @@ def test_the_output_key_names_key_and_window_start() -> None:
     assert output_key("u1", Window(3_600_000, 7_200_000)) == "u1@3600000"
     record = OutputRecord("u1", Window(0, 1), {}, final=False)
     assert record.kafka_key == "u1@0"
+
+
+def test_records_not_keyed_by_the_key_field_are_returned_not_counted() -> None:
+    # A null or different Kafka key means the key's events may sit on other partitions too: each
+    # task would count a part of them under the same output key. Such records are set aside.
+    task = Task(product(), partition=0)
+
+    def record(offset: int, kafka_key: bytes | None, key: Any, t: int) -> InputRecord:
+        return InputRecord(TOPIC, 0, offset, 0, kafka_key, {"key": key, "event_time": t})
+
+    null = record(1, None, "a", 10 * HOUR)  # far ahead: must not move the watermark
+    other = record(2, b"b", "a", 20)
+    step = task.process(
+        [record(0, b"a", "a", 10), null, other, record(3, b"7", 7, 30), record(4, b"a", "a", 40)]
+    )
+    assert step.miskeyed == [null, other]
+    assert shown(step.updates) == [("a", 0, 2, False), ("7", 0, 1, False)]
+    assert task.watermark == 40
+    assert task.counters["events"] == 3
+    assert task.counters["miskeyed"] == 2
+    assert task.snapshot().offsets == {(TOPIC, 0): 5}  # read past them: dead letters now
+    assert task.process([other]).miskeyed == []  # a re-delivery is skipped like any other

@@ -84,7 +84,14 @@ def test_the_example_computes_every_field_of_hourly_play_sessions() -> None:
     arrival = sorted(events, key=lambda e: e["event_time"] + rng.randrange(HOUR))
     encode, decode = AvroEncoder(PLAY, schema_id=1), AvroDecoder(PLAY, schema_id=1)
     records = [
-        InputRecord("player.play_events.v1", 4, offset, 0, decode(encode(event)))
+        InputRecord(
+            "player.play_events.v1",
+            4,
+            offset,
+            0,
+            str(event["user_id"]).encode(),
+            decode(encode(event)),
+        )
         for offset, event in enumerate(arrival)
     ]
     task = Task(product, partition=4, clock=lambda: 0.0)

@@ -163,16 +163,20 @@ OTHER = {"type": "record", "name": "Other", "fields": [{"name": "x", "type": "in
 
 
 def produce_poison(derived: Derived, partition: int) -> None:
-    """Two records the agent cannot count: not Avro at all, and valid Avro of another schema
-    (no user_id, no event_time)."""
+    """Three records the agent cannot count: not Avro at all, valid Avro of another schema
+    (no user_id, no event_time), and a play with a null key (not partitioned by user_id)."""
     with SchemaRegistryClient({"url": derived.settings.registry.url}) as registry:
         other = registry.register_schema(
             f"{derived.input.domain}.other-value", Schema(json.dumps(OTHER), "AVRO")
         )
+        play = registry.get_latest_version(derived.input.subject).schema_id
     encoded = AvroEncoder(OTHER, schema_id=other)({"x": 1})
+    schema = (REPO / "schemas/player/PlayEvent.avsc").read_text()
+    unkeyed = AvroEncoder(schema, schema_id=play)(plays(1, seed=3)[0])
     raw = RawProducer({"bootstrap.servers": derived.settings.kafka.bootstrap_servers})
     raw.produce(derived.input.topic, b"not avro", b"poison", partition=partition)
     raw.produce(derived.input.topic, encoded, b"poison", partition=partition)
+    raw.produce(derived.input.topic, unkeyed, None, partition=partition)
     assert raw.flush(10) == 0
 
 
@@ -200,6 +204,7 @@ def input_records(derived: Derived) -> dict[int, list[InputRecord]]:
                 message.partition(),
                 message.offset(),
                 message.timestamp()[1],
+                message.key(),
                 decoder(value),
             )
         )
@@ -348,7 +353,7 @@ def test_exact_after_kill_9_at_several_points(derived: Derived, agents: list[Any
         dict(message.headers())["dlq.reason"]
         for message in read_to_end(_conf(derived.settings), dlq_topic(derived.input.topic))
     }
-    assert reasons == {b"not-framed", b"not-an-input"}, reasons
+    assert reasons == {b"not-framed", b"not-an-input", b"not-keyed-by-user_id"}, reasons
     _, late = expected(derived)
     assert late > 0
     assert count(derived.settings, late_topic(derived.input.topic)) >= late

@@ -206,7 +206,7 @@ def run(
             continue
         value = {"key": step.key, "at": step.t, "n": step.n, "id": step.id}
         topic = TOPICS[step.input]
-        batch.append(InputRecord(topic, TASK, offsets[step.input], 0, value))
+        batch.append(InputRecord(topic, TASK, offsets[step.input], 0, step.key.encode(), value))
         offsets[step.input] += 1
     flush()
     outputs.extend(task.flush_idle().updates)

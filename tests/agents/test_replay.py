@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import random
 import uuid
 from collections.abc import Iterator
@@ -226,3 +227,41 @@ def test_mesh_replay_into_a_new_version_with_a_time_range(mesh: Mesh, tmp_path: 
     assert read_outputs(mesh, mesh.output(2)) == want
     assert summary["late"] == late
     assert count(mesh, mesh.output(1)) == 0
+
+
+def test_events_not_keyed_by_the_user_go_to_the_dead_letter_topic_not_into_counts(
+    mesh: Mesh, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A producer that sends a user's plays with null (or other) keys spreads them over the
+    partitions; each task would count a part of them under the same output key. They are
+    dead-lettered with the reason instead, and a warning line per interval names the topic and
+    count."""
+    rng = random.Random(11)
+    events = sorted(play_events(rng, 60), key=lambda e: e["event_time"])
+    keyed, stray = events[:40], events[40:]
+    user = keyed[0]["user_id"]
+    for event in stray:
+        event["user_id"] = user  # the same user's plays, on every partition
+    produce(mesh, [(T1 + i, event) for i, event in enumerate(keyed)])
+    encode = AvroEncoder(PLAY, schema_id=mesh.play_id)
+    raw = RawProducer({"bootstrap.servers": mesh.bootstrap, "enable.idempotence": True})
+    for i, event in enumerate(stray):
+        key = None if i % 2 else b"someone-else"
+        raw.produce(mesh.input, encode(event), key, partition=i % PARTITIONS, timestamp=T1 + 100)
+    assert raw.flush(10) == 0
+    caplog.set_level(logging.WARNING, logger="streams.agents.decoding")
+    result = replay(mesh.definition, settings=mesh.settings, start_ms=T1)
+    want, late = oracle(keyed)
+    assert read_outputs(mesh, mesh.output()) == want  # the stray plays counted nowhere
+    assert (result.dead_letters, result.counted) == (len(stray), len(keyed) - late)
+    dead = list(read_to_end({"bootstrap.servers": mesh.bootstrap}, f"{mesh.input}.dlq"))
+    assert len(dead) == len(stray)
+    for message in dead:
+        headers = dict(message.headers())
+        assert headers["dlq.reason"] == b"not-keyed-by-user_id"
+        assert b"must be keyed by its user_id" in headers["dlq.error"]
+    assert {message.key() for message in dead} == {None, b"someone-else"}
+    lines = [r.getMessage() for r in caplog.records if "not keyed by user_id" in r.getMessage()]
+    # The first batch's at once, the rest when the replay ends: not a line per record.
+    assert 1 <= len(lines) <= 2, lines
+    assert f"of {mesh.input} ({len(stray)} in all)" in lines[-1]
