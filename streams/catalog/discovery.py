@@ -279,6 +279,7 @@ class Catalog:
             status=entry.product.status,
             note=deprecation.note if deprecation else None,
             replaced_by=deprecation.replaced_by if deprecation else None,
+            key=entry.product.output_port.key,
         )
 
     def _unknown(self, name: str) -> str:

@@ -49,7 +49,11 @@ def _not_json(word: str) -> Any:
     show_default=True,
     help="JSON lines to send, one event per line.",
 )
-@click.option("--key-field", default=None, help="Use this field of each event as the message key.")
+@click.option(
+    "--key-field",
+    default=None,
+    help="Use this field of each event as the message key [default: the descriptor's key].",
+)
 @click.option("--domain", default=None, help="Your domain: refuses products of other domains.")
 @_with_connection
 def produce(
@@ -63,11 +67,14 @@ def produce(
     """Send JSON-lines events to PRODUCT as Avro.
 
     One JSON object per line, from stdin or --input, e.g. `mesh produce player.play_events`.
-    Stops at the first bad line, naming it (events before it are sent).
+    Each event is keyed by its value of the key field of the product's published descriptor
+    (e.g. user_id), unless --key-field names another. Stops at the first bad line, naming it
+    (events before it are sent).
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     name = "stdin" if source is getattr(sys.stdin, "buffer", sys.stdin) else source.name
-    with Producer(settings=settings, domain=domain) as producer:
+    catalog = _catalog(settings)  # the descriptor's key field keys the events
+    with Producer(settings=settings, domain=domain, directory=catalog) as producer:
         # Read as bytes and decode line by line, so invalid UTF-8 is reported with its line.
         for number, raw in enumerate(source, 1):
             try:
@@ -104,6 +111,12 @@ def produce(
                 ) from exc
     plural = "" if producer.sent == 1 else "s"
     click.echo(f"sent {producer.sent} event{plural} to {product}", err=True)
+
+
+def _catalog(settings: Settings) -> Catalog:
+    """The published catalog (empty when nothing was published yet)."""
+    with CatalogStore(settings=settings) as store:
+        return Catalog(store.read())
 
 
 def _directory(product: str, settings: Settings) -> Catalog | None:

@@ -27,12 +27,15 @@ class ProductStatus:
             (no longer served).
         note: The owner's deprecation or retirement note.
         replaced_by: The product version to move to (e.g. ``player.play_events.v2``).
+        key: The descriptor's key field (``outputPort.key``, e.g. ``user_id``): producers key
+            events by its value, so each key's events share a partition. None: not keyed.
     """
 
     topic: str
     status: Literal["active", "deprecated", "retired"]
     note: str | None = None
     replaced_by: str | None = None
+    key: str | None = None
 
 
 class ProductDirectory(Protocol):

@@ -1,5 +1,11 @@
 """Emit events to data products: validated, Avro-encoded, Confluent-framed, with standard headers.
 
+Keys: an event emitted without ``key=`` is keyed by the value of its product's key field (the
+descriptor's ``outputPort.key``, looked up once per product in the ``directory``, e.g. a
+:class:`streams.catalog.Catalog`), so each key's events share a partition, as consumers that
+aggregate by the key (derived products) need. Partitions are chosen by ``murmur2_random``, the
+Java producer's hash, so Python and Java producers put a key on the same partition.
+
 Delivery is never silent: librdkafka reports only failed deliveries back to Python (so success
 costs nothing per message), they are counted, and :meth:`Producer.flush` raises
 :class:`~streams.errors.DeliveryError` if any message was not acknowledged.
@@ -19,9 +25,10 @@ from confluent_kafka import Producer as _KafkaProducer
 from pydantic import BaseModel
 
 from streams.config import Settings
-from streams.errors import DeliveryError, OwnershipError
+from streams.errors import DeliveryError, OwnershipError, SerializationError
 from streams.kafka import headers as std
 from streams.kafka.client import build_client
+from streams.kafka.directory import ProductDirectory
 from streams.kafka.schemas import SchemaSource
 from streams.naming import ProductRef, parse_product
 from streams.serialization import AvroEncoder
@@ -77,6 +84,8 @@ class _Target:
     encode: Callable[[Any], bytes]
     headers: list[tuple[str, str | bytes | None]]  # the fixed ones; copied per message
     has_event_id: bool
+    key_field: str | None  # the descriptor's key field: the default key
+    described: bool  # whether the directory knows the product (else a null key is a guess)
 
 
 class Producer:
@@ -88,10 +97,15 @@ class Producer:
             :class:`~streams.errors.OwnershipError`: only a product's domain may write it.
         schemas: Override the registry access (tests, custom clients).
         config: Extra librdkafka properties (e.g. ``{"compression.type": "lz4"}``).
+        directory: Where descriptors are looked up (e.g. a :class:`streams.catalog.Catalog`):
+            ``emit`` without ``key=`` keys each event by its product's key field. Without one
+            (or for a product it does not know), such events get a null key, and the first
+            one per product logs a warning: consumers aggregating by a key cannot use them.
 
     Example:
-        >>> with Producer(domain="player") as producer:
-        ...     producer.emit("player.play_events", event, key=event["user_id"])
+        >>> catalog = Catalog.from_store(CatalogStore(settings=settings))
+        >>> with Producer(domain="player", directory=catalog) as producer:
+        ...     producer.emit("player.play_events", event)  # keyed by event["user_id"]
     """
 
     def __init__(
@@ -101,15 +115,21 @@ class Producer:
         domain: str | None = None,
         schemas: SchemaSource | None = None,
         config: Mapping[str, str | int | float | bool] | None = None,
+        directory: ProductDirectory | None = None,
     ) -> None:
         settings = settings or Settings()
         self._domain = domain
+        self._directory = directory
+        self._unkeyed: set[str | ProductRef] = set()
         self._schemas = schemas or SchemaSource.from_settings(settings.registry)
         self._failures = _Failures()
         conf: dict[str, Any] = settings.kafka.librdkafka(linger_ms=5)
         conf.update(
             {
                 "enable.idempotence": True,
+                # The Java producer's hash (librdkafka's default is CRC32): a key lands on the
+                # same partition whichever client wrote it, so co-partitioned inputs stay so.
+                "partitioner": "murmur2_random",
                 "delivery.report.only.error": True,
                 "on_delivery": self._failures,
                 **(config or {}),
@@ -133,9 +153,13 @@ class Producer:
     ) -> None:
         """Validate, encode and send one event to ``product`` (``domain.name`` or ``…vN``).
 
+        Without ``key``, the event is keyed by (the text of) its value of the product's key
+        field, per the descriptor in the ``directory``; an explicit ``key`` wins.
+
         Raises:
             SerializationError: The event does not match the product's registered schema
-                (names the field path, the expected type and the value); nothing was sent.
+                (names the field path, the expected type and the value), or has no value for
+                the product's key field; nothing was sent.
             SchemaError: The product has no registered schema.
             OwnershipError: The producer's domain does not own the product.
             TypeError: ``key``, ``trace_id`` or a header value has a wrong type (names the
@@ -157,6 +181,16 @@ class Producer:
         if event.__class__ is not dict:
             event = event.model_dump(mode="python") if isinstance(event, BaseModel) else dict(event)
         value = target.encode(event)
+        if key is None:
+            field = target.key_field
+            if field is not None:
+                key = event.get(field)
+                if key is None:
+                    raise self._no_key(target, field)
+                if key.__class__ is not str:
+                    key = str(key)  # the text the agents compare the Kafka key with
+            elif not target.described and product not in self._unkeyed:
+                self._warn_unkeyed(product, target)
         event_id = event.get("event_id") if target.has_event_id else None
         if event_id is None:
             event_id = f"{self._id_prefix}-{self._sent}"
@@ -198,10 +232,37 @@ class Producer:
             (std.CONTENT_TYPE, std.AVRO_CONTENT_TYPE),
         ]
         has_event_id = '"event_id"' in schema
-        target = _Target(ref.topic, encoder.__call__, fixed, has_event_id)
+        status = None if self._directory is None else self._directory.resolve(ref)
+        key_field = None if status is None else status.key
+        target = _Target(
+            ref.topic, encoder.__call__, fixed, has_event_id, key_field, status is not None
+        )
         self._targets[product] = target
         logger.debug("emitting %s to %s with schema id %d", ref.id, ref.topic, schema_id)
         return target
+
+    def _no_key(self, target: _Target, field: str) -> SerializationError:
+        return SerializationError(
+            f"the event has no value for {field!r}, the key of {target.topic} (its descriptor's "
+            f"outputPort.key), so it cannot go to that key's partition; set {field}, or pass "
+            "key= explicitly. Nothing was sent.",
+            product=target.topic,
+            path=field,
+            expected="a value for the key",
+            value=None,
+        )
+
+    def _warn_unkeyed(self, product: str | ProductRef, target: _Target) -> None:
+        self._unkeyed.add(product)
+        where = "no directory was given" if self._directory is None else "it is not in the catalog"
+        logger.warning(
+            "emitting to %s without a key: its key field is unknown (%s), so events get null "
+            "keys and spread over the partitions, and derived products that aggregate by a key "
+            "dead-letter them; pass a key (key=..., mesh produce --key-field), or publish the "
+            "product (mesh product apply) and give the Producer directory=<a Catalog>",
+            target.topic,
+            where,
+        )
 
     # --- delivery ---------------------------------------------------------------------------
 

@@ -8,8 +8,10 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from streams.catalog import CatalogStore
 from streams.cli import main
-from tests.helpers.kafka import Product, play
+from tests.catalog._entries import descriptor, entry
+from tests.helpers.kafka import PLAY_V2, Product, play
 
 
 def flags(product: Product) -> list[str]:
@@ -129,3 +131,47 @@ def test_tail_reports_an_event_too_deep_for_json_and_goes_on() -> None:
     shallow = json_line(Event(message, {"a": 1}), metadata=True, notice=notices.append)
     assert shallow is not None
     assert orjson.loads(shallow)["offset"] == 7
+
+
+def publish(product: Product, **output_port: str) -> None:
+    """Publish ``product`` in the catalog (as `mesh product apply` would), key ``user_id``."""
+    dom = product.ref.domain
+    port = {**descriptor(dom).model_dump(mode="json", by_alias=True)["outputPort"], **output_port}
+    with CatalogStore(settings=product.settings) as store:
+        store.publish(entry(descriptor(dom, outputPort=port)))
+
+
+def test_produce_keys_by_the_descriptors_key_field(product: Product) -> None:
+    """Derived products count each key in one partition: the key must be the key field."""
+    publish(product)
+    lines = "".join(json.dumps(play(n)) + "\n" for n in range(3))
+    runner = CliRunner()
+    sent = runner.invoke(main, ["produce", product.ref.id, *flags(product)], input=lines)
+    assert sent.exit_code == 0, sent.output
+    assert "without a key" not in sent.stderr
+    override = ["produce", product.ref.id, "--key-field", "track_id", *flags(product)]
+    sent = runner.invoke(main, override, input=json.dumps(play(3)) + "\n")
+    assert sent.exit_code == 0, sent.output
+    keys = [m.key() for m in product.read_raw()]
+    assert keys == [b"user-0", b"user-1", b"user-2", b"track-3"]
+
+
+def test_produce_names_the_line_of_an_event_without_its_key(product: Product) -> None:
+    product.register(PLAY_V2)
+    publish(product, key="country")
+    lines = json.dumps(play(1, country="SE")) + "\n" + json.dumps(play(2, country=None)) + "\n"
+    result = CliRunner().invoke(main, ["produce", product.ref.id, *flags(product)], input=lines)
+    assert result.exit_code == 1
+    assert "stdin:2: the event has no value for 'country', the key of" in result.stderr
+    assert [m.key() for m in product.read_raw()] == [b"SE"]
+
+
+def test_produce_says_when_it_cannot_key_a_product_missing_from_the_catalog(
+    product: Product,
+) -> None:
+    result = CliRunner().invoke(
+        main, ["produce", product.ref.id, *flags(product)], input=json.dumps(play(1)) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert f"emitting to {product.ref.topic} without a key" in result.stderr
+    assert [m.key() for m in product.read_raw()] == [None]

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import subprocess
+import tempfile
+from pathlib import Path
+
 import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from pydantic import BaseModel
@@ -10,8 +18,12 @@ from pydantic import BaseModel
 from streams.config import KafkaSettings
 from streams.errors import DeliveryError, OwnershipError, SchemaError, SerializationError
 from streams.kafka import Producer
+from streams.kafka.directory import ProductStatus
+from streams.kafka.topics import read_to_end
+from streams.local._kafka_dist import resolve_libs
 from streams.naming import ProductRef
-from tests.helpers.kafka import Product, play
+from tests.helpers.brokers import kafka_settings
+from tests.helpers.kafka import PLAY_V1, PLAY_V2, Product, play
 
 
 def test_emit_is_read_by_confluents_deserializer(product: Product) -> None:
@@ -129,3 +141,110 @@ def test_wrong_argument_types_are_named(
             producer.emit(product.ref.id, play(1), **arguments)  # type: ignore[arg-type]
         assert named in str(caught.value)
         assert producer.sent == 0
+
+
+class Directory:
+    """A catalog stand-in: every product is published with ``key`` as its key field."""
+
+    def __init__(self, key: str | None) -> None:
+        self.key = key
+        self.asked: list[ProductRef] = []
+
+    def resolve(self, ref: ProductRef) -> ProductStatus | None:
+        self.asked.append(ref)
+        return ProductStatus(ref.topic, "active", key=self.key)
+
+
+def test_emit_keys_by_the_descriptors_key_field_by_default(product: Product) -> None:
+    """Consumers that aggregate by the key need one key's events on one partition."""
+    directory = Directory("user_id")
+    with Producer(settings=product.settings, directory=directory) as producer:
+        producer.emit(product.ref.id, play(1))
+        producer.emit(product.ref.id, play(2))
+        producer.emit(product.ref.id, play(3), key="explicit")  # an explicit key still wins
+    assert [m.key() for m in product.read_raw()] == [b"user-1", b"user-2", b"explicit"]
+    assert directory.asked == [product.ref]  # resolved once per product, then cached
+
+
+def test_a_key_field_that_is_not_a_string_keys_by_its_text(product: Product) -> None:
+    with Producer(settings=product.settings, directory=Directory("ms_played")) as producer:
+        producer.emit(product.ref.id, play(1))
+    assert [m.key() for m in product.read_raw()] == [b"1001"]
+
+
+def test_an_event_without_a_value_for_the_key_field_is_refused(product: Product) -> None:
+    product.register(PLAY_V2)
+    with Producer(settings=product.settings, directory=Directory("country")) as producer:
+        with pytest.raises(SerializationError, match=r"no value for 'country', the key") as info:
+            producer.emit(product.ref.id, play(1, country=None))
+        assert info.value.path == "country"
+        assert "key=" in str(info.value)
+        producer.emit(product.ref.id, play(2, country="SE"))
+    assert [m.key() for m in product.read_raw()] == [b"SE"]  # nothing sent for the first
+
+
+def test_a_product_whose_descriptor_has_no_key_gets_null_keys_quietly(
+    product: Product, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Producer(settings=product.settings, directory=Directory(None)) as producer:
+        producer.emit(product.ref.id, play(1))
+    assert [m.key() for m in product.read_raw()] == [None]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_without_a_descriptor_emit_sends_null_keys_and_says_so_once(
+    product: Product, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="streams.kafka.producer")
+    unknown = Directory(None)
+    unknown.resolve = lambda ref: None  # type: ignore[method-assign]  # not in the catalog
+    for directory in (None, unknown):
+        caplog.clear()
+        with Producer(settings=product.settings, directory=directory) as producer:
+            producer.emit(product.ref.id, play(1))
+            producer.emit(product.ref.id, play(2))
+        lines = [r.getMessage() for r in caplog.records]
+        assert len(lines) == 1, lines
+        assert f"{product.ref.topic} without a key" in lines[0]
+        assert "key=" in lines[0]
+    assert [m.key() for m in product.read_raw()] == [None] * 4
+
+
+def java_partitions(keys: list[str], partitions: int) -> list[int]:
+    """Where Apache Kafka's Java producer puts each key: its own partitioner, run in Java."""
+    libs = resolve_libs(kafka_settings())
+    source = (
+        "import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;"
+        "public class Where { public static void main(String[] a) {"
+        " int n = Integer.parseInt(a[0]);"
+        " for (int i = 1; i < a.length; i++) System.out.println(BuiltInPartitioner"
+        ".partitionForKey(a[i].getBytes(java.nio.charset.StandardCharsets.UTF_8), n)); } }"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        program = Path(folder) / "Where.java"
+        program.write_text(source)
+        done = subprocess.run(
+            ["java", "-cp", str(libs / "*"), str(program), str(partitions), *keys],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+    return [int(line) for line in done.stdout.split()]
+
+
+def test_a_key_lands_on_the_partition_the_java_producer_chooses(product: Product) -> None:
+    """murmur2_random, the Java client's partitioner: Python and Java producers (Kafka Connect,
+    Kafka Streams, ...) writing one key reach the same partition, so co-partitioning holds."""
+    topic = ProductRef(product.ref.domain, "keyed_plays")
+    admin = AdminClient({"bootstrap.servers": product.bootstrap})
+    admin.create_topics([NewTopic(topic.topic, num_partitions=12)])[topic.topic].result(10)
+    product.registry.register_schema(topic.subject, Schema(json.dumps(PLAY_V1), "AVRO"))
+    keys = [f"user-{n}" for n in range(40)] + ["ü-ñícode", "7"]
+    with Producer(settings=product.settings) as producer:
+        for key in keys:
+            producer.emit(topic.id, play(1), key=key)
+    found = {}
+    for message in read_to_end({"bootstrap.servers": product.bootstrap}, topic.topic):
+        found[message.key().decode()] = message.partition()
+    assert [found[key] for key in keys] == java_partitions(keys, 12)
