@@ -1,4 +1,5 @@
-"""Decoding inputs for the engine: Avro values without logical-type conversions.
+"""Decoding inputs for the engine: Avro values without logical-type conversions, and why a
+record is dead-lettered instead of counted (not an input, not keyed by the key field).
 
 fastavro turns ``uuid`` strings into :class:`uuid.UUID` and ``timestamp-millis`` longs into
 aware datetimes while decoding. The engine needs neither: keys are strings and event times
@@ -69,8 +70,9 @@ def not_keyed(definition: DerivedProduct, record: InputRecord) -> Deserializatio
         f"{record.topic}[{record.partition}]@{record.offset} has {shown}, but its {field!r} is "
         f"{_short(value)}: {definition.ref.id} counts each {field} in one partition, so every "
         f"input event must be keyed by its {field} (the UTF-8 string {str(value)!r}); counted "
-        f"here it would make a partial aggregate. Produce with that key (`mesh produce` and "
-        f"Producer.emit key by the descriptor's key field by default), then replay",
+        "here it would make a partial aggregate. Produce with that key (`mesh produce` keys by "
+        "the descriptor's key field, and so does Producer.emit given directory=<a Catalog>; or "
+        "pass key=), then replay",
         reason=f"not-keyed-by-{field}",
         topic=record.topic,
         partition=record.partition,
@@ -130,7 +132,7 @@ class MiskeyedLog:
         logger.warning(
             "%d records of %s (%d in all) were not keyed by %s, so %s did not count them; they "
             "are in %s with reason not-keyed-by-%s. Produce with key = the %s value "
-            "(mesh produce and Producer.emit do so by default), then replay",
+            "(mesh produce does by default, Producer.emit given a Catalog directory), then replay",
             self._unlogged[topic],
             topic,
             self._total[topic],
