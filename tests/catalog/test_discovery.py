@@ -168,13 +168,14 @@ def test_malformed_name_is_a_config_error(catalog: Catalog) -> None:
 
 def test_resolve_implements_the_directory(catalog: Catalog, dom: str) -> None:
     assert catalog.resolve(ProductRef(dom, "play_events", 2)) == ProductStatus(
-        topic=f"{dom}.play_events.v2", status="active"
+        topic=f"{dom}.play_events.v2", status="active", key="user_id"
     )
     assert catalog.resolve(ProductRef(dom, "play_events", 1)) == ProductStatus(
         topic=f"{dom}.play_events.v1",
         status="deprecated",
         note="v2 adds bitrate",
         replaced_by=f"{dom}.play_events.v2",
+        key="user_id",  # the descriptor's outputPort.key: what producers key events by
     )
     assert catalog.resolve(ProductRef(dom, "play_events", 9)) is None
 
