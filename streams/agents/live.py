@@ -47,13 +47,14 @@ from streams.agents.checkpoints import CheckpointStore
 from streams.agents.definition import DerivedProduct, load_definition
 from streams.agents.inputs import input_partitions
 from streams.agents.lineage import LineageRun
+from streams.agents.summary import WorkerSummary
 from streams.config import KafkaSettings, Settings
 from streams.errors import ConfigError
 from streams.kafka import SchemaSource
 from streams.kafka.client import build_client
 from streams.naming import agent_group
 
-__all__ = ["LiveOptions", "WorkerSummary", "build_app", "run_worker", "run_workers"]
+__all__ = ["LiveOptions", "build_app", "run_worker", "run_workers"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,50 +80,6 @@ class LiveOptions:
     idle_check_s: float = 5.0
     data_dir: Path | None = None
     lineage_every_s: float = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerSummary:
-    """What one live worker did, from its start to its stop.
-
-    Attributes:
-        pid: The worker's process id.
-        events: Input events handled.
-        updates: Window updates written to the product topic (each carries a whole window).
-        late: Events too late for their window (sent to ``<input>.late``).
-        dead_letters: Undecodable events (sent to ``<input>.dlq``).
-        checkpoints: Checkpoints stored.
-        elapsed_s: Seconds from start to stop.
-    """
-
-    pid: int
-    events: int = 0
-    updates: int = 0
-    late: int = 0
-    dead_letters: int = 0
-    checkpoints: int = 0
-    elapsed_s: float = 0.0
-
-    def line(self) -> str:
-        """One line for a log or a terminal."""
-        return (
-            f"{self.events} events, {self.updates} window updates emitted, {self.late} late, "
-            f"{self.dead_letters} dead letters in {self.elapsed_s:.1f} s; "
-            f"{self.checkpoints} checkpoints stored"
-        )
-
-    @classmethod
-    def total(cls, summaries: Sequence[WorkerSummary]) -> WorkerSummary:
-        """The sum of several workers' (pid 0; elapsed: the longest)."""
-        return cls(
-            pid=0,
-            events=sum(s.events for s in summaries),
-            updates=sum(s.updates for s in summaries),
-            late=sum(s.late for s in summaries),
-            dead_letters=sum(s.dead_letters for s in summaries),
-            checkpoints=sum(s.checkpoints for s in summaries),
-            elapsed_s=max((s.elapsed_s for s in summaries), default=0.0),
-        )
 
 
 def _check_output(definition: DerivedProduct, settings: Settings) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from streams.agents.definition import definition_path, load_definition
-from streams.agents.live import LiveOptions, WorkerSummary, run_worker, run_workers
+from streams.agents.live import LiveOptions, run_worker, run_workers
+from streams.agents.summary import WorkerSummary
 from streams.cli._context import connection_settings
 from streams.naming import parse_product
 
