@@ -355,7 +355,8 @@ def test_the_heartbeat_interval_is_injectable_and_beats_while_the_run_lasts() ->
         (state,) = fold_runs(event for _, event in sink.sent).values()
         assert state.status(datetime.datetime.now(datetime.UTC)) == "running"
     kinds = [e["eventType"] for _, e in sink.sent]
-    assert kinds[0] == "START" and kinds[-1] == "COMPLETE"
+    assert kinds[0] == "START"
+    assert kinds[-1] == "COMPLETE"
     assert set(kinds[1:-1]) == {"RUNNING"}
     with pytest.raises(ValueError, match="heartbeat_s must be positive"):
         LineageRun(settings=SETTINGS, definition=example(), processing="BATCH", heartbeat_s=0)
