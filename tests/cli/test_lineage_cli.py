@@ -110,7 +110,7 @@ def _runs() -> list[RunState]:
     return [found[alive], found[killed], found[stopped]]
 
 
-RUNS = _runs()
+RUNS: list[RunState] = []  # made by the `fake` fixture: their ages count from the test's start
 
 
 @pytest.fixture
@@ -119,6 +119,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def load_graph(_settings: Settings) -> tuple[LineageGraph, Catalog]:
         return graph(), catalog()
+
+    RUNS[:] = _runs()
 
     def load_runs(_settings: Settings, key: str) -> list[RunState]:
         return RUNS if key == "d.hourly.v1" else []
