@@ -2,8 +2,10 @@
 
 Starts a broker and the schema registry on free ports (state in ``.mesh/demo``), registers a
 ``PlayEvent`` Avro schema, produces and consumes Avro events with confluent-kafka's own
-serializers, evolves the schema compatibly, shows an incompatible change being refused, and
-stops everything again, also when something fails.
+serializers, evolves the schema compatibly, shows an incompatible change being refused, publishes
+the company's products and emits and consumes their events, runs a derived product's agent
+(`mesh agent run`) in the background and shows its output, replays it into v2 and shows its
+lineage, and stops everything again (the agent by its PID), also when something fails.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ err = Console(stderr=True)
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _demo_agents import tour as agents_tour  # noqa: E402
 from _demo_events import tour as events_tour  # noqa: E402
 
 
@@ -223,11 +226,15 @@ def main() -> int:
             f"ready in {(time.monotonic() - began) * 1000:.0f} ms; logs in {STATE_DIR / 'logs'}",
             highlight=False,
         )
-        ok = tour(info) and events_tour(info)
+        ok = tour(info) and events_tour(info) and agents_tour(info, STATE_DIR / "logs")
     finally:
         stop(STATE_DIR)
         out.print("platform stopped")
-    out.print("[bold green]demo complete" if ok else "[bold red]demo failed")
+    out.print(
+        f"[bold green]demo complete[/] in {time.monotonic() - began:.0f} s"
+        if ok
+        else "[bold red]demo failed"
+    )
     return 0 if ok else 1
 
 

@@ -1,8 +1,14 @@
 """OpenLineage run events (spec 2-0-2) for derived-product agents and replays, on ``_mesh.lineage``.
 
 A run is one execution of an agent job: a live agent is a STREAMING job (START, RUNNING now and
-then, COMPLETE on a clean stop, FAIL on an error), a replay a BATCH job (START, then COMPLETE or
-FAIL). Every event names the job (namespace ``streams``; the output topic, with ``.replay``
+then, COMPLETE on a clean stop, FAIL on an error), a replay a BATCH job (START, RUNNING now and
+then while it lasts, then COMPLETE or FAIL). Every event of a run carries our ``streams_worker``
+run facet (host, pid, heartbeat interval), so readers (:mod:`streams.catalog.runs`) can tell a
+run that stopped showing signs of life (``lost``, e.g. after ``kill -9``) from a running one.
+A starting run closes the runs of its job it supersedes with ABORT: those lost, and those of a
+process on this host that no longer exists.
+
+Every event names the job (namespace ``streams``; the output topic, with ``.replay``
 appended for replays), the run (a uuid), and the input and output datasets named as
 OpenLineage's naming spec names Kafka topics: namespace ``kafka://{bootstrap host}:{port}``,
 name the topic. The job carries the ``jobType`` facet (processingType, integration ``STREAMS``,
@@ -17,7 +23,8 @@ BROKER.md quirk 7): long enough for a lineage backend to catch up after an outag
 agent reads and writes is kept for good in the compacted ``_mesh.agent_runs``
 (:mod:`streams.catalog.agents`), written when a run starts.
 
-:func:`run_event` builds the events (pure); :class:`LineageRun` is what drivers call.
+:func:`~streams.agents.runevent.run_event` builds the events (pure, re-exported here);
+:class:`LineageRun` is what drivers call.
 """
 
 from __future__ import annotations
@@ -26,22 +33,31 @@ import datetime
 import hashlib
 import inspect
 import logging
+import os
+import socket
 import threading
-import traceback
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from streams.agents.definition import DerivedProduct
+from streams.agents.runevent import (
+    JOB_NAMESPACE,
+    SCHEMA_URL,
+    Dataset,
+    EventType,
+    dataset_namespace,
+    message_key,
+    run_event,
+)
 from streams.catalog.agents import AgentRunRecord, AgentRunStore, Processing
+from streams.catalog.runs import ABORT_FACET, WORKER_FACET, RunState, read_runs
 from streams.config import Settings
 from streams.errors import StreamsError
 from streams.kafka.client import build_client
@@ -73,113 +89,6 @@ LINEAGE_TOPIC = lineage_topic()
 LINEAGE_TOPIC_CONFIG = {"cleanup.policy": "delete", "retention.ms": str(7 * 24 * 3600 * 1000)}
 """A history of runs kept 7 days (see the module docstring for why not compacted)."""
 
-JOB_NAMESPACE = "streams"
-SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-JOB_TYPE_SCHEMA_URL = (
-    "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
-)
-ERROR_SCHEMA_URL = (
-    "https://openlineage.io/spec/facets/1-0-0/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
-)
-INTEGRATION = "STREAMS"
-
-EventType = Literal["START", "RUNNING", "COMPLETE", "FAIL"]
-
-
-def _producer_uri() -> str:
-    try:
-        found = version("streams")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        found = "0"
-    return f"urn:streams:{found}"
-
-
-PRODUCER = _producer_uri()
-"""The ``producer`` URI of our events: ``urn:streams:<package version>``."""
-
-
-@dataclass(frozen=True, slots=True)
-class Dataset:
-    """An OpenLineage dataset: for a Kafka topic, ``kafka://host:port`` and the topic."""
-
-    namespace: str
-    name: str
-
-    def to_dict(self) -> dict[str, str]:
-        """The event's form."""
-        return {"namespace": self.namespace, "name": self.name}
-
-
-def dataset_namespace(bootstrap_servers: str) -> str:
-    """``kafka://{host}:{port}`` of the first bootstrap server (OpenLineage's Kafka naming).
-
-    A ``PLAINTEXT://``-style listener prefix is dropped.
-    """
-    first = bootstrap_servers.split(",")[0].strip()
-    return f"kafka://{first.split('://', 1)[-1]}"
-
-
-def message_key(job_namespace: str, job_name: str) -> str:
-    """``run:<namespace>/<name>``: how OpenLineage's KafkaTransport keys a run event."""
-    return f"run:{job_namespace}/{job_name}"
-
-
-def run_event(
-    *,
-    event_type: EventType,
-    run_id: str,
-    job_name: str,
-    processing: Processing,
-    inputs: Sequence[Dataset],
-    outputs: Sequence[Dataset],
-    event_time: datetime.datetime,
-    error: BaseException | None = None,
-    producer: str = PRODUCER,
-) -> dict[str, Any]:
-    """One OpenLineage 2-0-2 RunEvent as a JSON-ready dict.
-
-    Args:
-        event_type: START, RUNNING, COMPLETE or FAIL.
-        run_id: The run's uuid (the same for every event of one run).
-        job_name: The job's name in namespace ``streams``.
-        processing: STREAMING (a live agent) or BATCH (a replay).
-        inputs: The datasets read.
-        outputs: The datasets written.
-        event_time: When it happened (timezone-aware).
-        error: For FAIL, the error (its message and traceback go in ``errorMessage``).
-        producer: The ``producer`` URI.
-    """
-    if event_time.tzinfo is None:
-        raise ValueError("event_time must be timezone-aware")
-    job_type = {
-        "_producer": producer,
-        "_schemaURL": JOB_TYPE_SCHEMA_URL,
-        "processingType": processing,
-        "integration": INTEGRATION,
-        "jobType": "AGENT" if processing == "STREAMING" else "REPLAY",
-    }
-    run: dict[str, Any] = {"runId": str(uuid.UUID(run_id))}
-    if error is not None:
-        run["facets"] = {
-            "errorMessage": {
-                "_producer": producer,
-                "_schemaURL": ERROR_SCHEMA_URL,
-                "message": f"{type(error).__name__}: {error}",
-                "programmingLanguage": "PYTHON",
-                "stackTrace": "".join(traceback.format_exception(error)),
-            }
-        }
-    return {
-        "eventType": event_type,
-        "eventTime": event_time.astimezone(datetime.UTC).isoformat(timespec="milliseconds"),
-        "producer": producer,
-        "schemaURL": SCHEMA_URL,
-        "run": run,
-        "job": {"namespace": JOB_NAMESPACE, "name": job_name, "facets": {"jobType": job_type}},
-        "inputs": [d.to_dict() for d in inputs],
-        "outputs": [d.to_dict() for d in outputs],
-    }
-
 
 def agent_version(definition: DerivedProduct) -> str:
     """``sha256:<16 hex>`` of the file that defines the aggregation (the product's code)."""
@@ -197,6 +106,10 @@ class LineageSink(Protocol):
 
     def record(self, run: AgentRunRecord) -> None:
         """Record in the catalog what the agent reads and writes."""
+        ...
+
+    def runs(self, job_name: str) -> Mapping[str, RunState]:
+        """The runs of ``job_name`` so far, by run id (from the events sent)."""
         ...
 
 
@@ -250,15 +163,19 @@ class KafkaLineageSink:
         """Publish the agent-run record."""
         AgentRunStore(settings=self._settings, timeout_s=self._timeout).publish(run)
 
+    def runs(self, job_name: str) -> Mapping[str, RunState]:
+        """The runs of ``job_name`` on ``_mesh.lineage``."""
+        return read_runs(self._settings, job_names=[job_name], timeout_s=self._timeout)
+
 
 class LineageRun:
     """One run of an agent job and its OpenLineage events; what the drivers call.
 
-    A live agent: ``run = LineageRun(settings=s, definition=d, processing="STREAMING")``, then
-    ``run.start()``, ``run.running()`` now and then, ``run.complete()`` on a clean stop or
-    ``run.fail(exc)``. A replay uses it as a context manager (START on entry, COMPLETE on a
-    clean exit, FAIL with the exception otherwise). Lineage never stops the data: a failure to
-    publish is logged as a warning.
+    Used as a context manager: on entry it records the agent in the catalog, closes the runs of
+    the same job it supersedes (ABORT), emits START and starts a RUNNING heartbeat every
+    ``heartbeat_s``; on exit it stops the heartbeat and emits COMPLETE (a clean exit) or FAIL
+    with the exception. Lineage never stops the data: a failure to publish is logged as a
+    warning.
 
     Args:
         settings: Where Kafka is.
@@ -267,6 +184,9 @@ class LineageRun:
         output_version: The major version written, when not the definition's (a backfill).
         sink: Where events go (default: Kafka with ``settings``).
         clock: The event time source (tests inject one).
+        heartbeat_s: Seconds between RUNNING events; readers call a run lost after
+            :data:`~streams.catalog.runs.LOST_AFTER` intervals without one.
+        alive: Whether a process of this host with that pid exists (tests inject one).
     """
 
     def __init__(
@@ -278,7 +198,11 @@ class LineageRun:
         output_version: int | None = None,
         sink: LineageSink | None = None,
         clock: Callable[[], datetime.datetime] | None = None,
+        heartbeat_s: float = 60.0,
+        alive: Callable[[int], bool] | None = None,
     ) -> None:
+        if heartbeat_s <= 0:
+            raise ValueError(f"heartbeat_s must be positive, not {heartbeat_s}")
         ref = definition.ref
         output = ProductRef(ref.domain, ref.name, output_version or ref.major)
         namespace = dataset_namespace(settings.kafka.bootstrap_servers)
@@ -290,30 +214,84 @@ class LineageRun:
         self.inputs = tuple(Dataset(namespace, port.ref.topic) for port in definition.inputs)
         self.outputs = (Dataset(namespace, output.topic),)
         self.version = agent_version(definition)
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.heartbeat_s = heartbeat_s
         self._sink: LineageSink = sink or KafkaLineageSink(settings=settings)
         self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
+        self._alive = alive or _alive
+        self._heartbeat: Heartbeat | None = None
 
-    def event(self, event_type: EventType, error: BaseException | None = None) -> dict[str, Any]:
-        """The event of this run for ``event_type`` (not sent)."""
+    def event(
+        self,
+        event_type: EventType,
+        error: BaseException | None = None,
+        *,
+        run_id: str | None = None,
+        facets: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The event of this run (or of ``run_id``, a run of the same job) (not sent).
+
+        Events of this run carry the ``streams_worker`` facet; ``facets`` replace it.
+        """
+        worker = {"host": self.host, "pid": self.pid, "heartbeatSeconds": self.heartbeat_s}
         return run_event(
             event_type=event_type,
-            run_id=self.run_id,
+            run_id=run_id or self.run_id,
             job_name=self.job_name,
             processing=self.processing,
             inputs=self.inputs,
             outputs=self.outputs,
             event_time=self._clock(),
             error=error,
+            facets={WORKER_FACET: worker} if facets is None else facets,
         )
 
-    def _emit(self, event_type: EventType, error: BaseException | None = None) -> None:
+    def _send(self, event: dict[str, Any]) -> None:
         try:
-            self._sink.send(self.key, self.event(event_type, error))
+            self._sink.send(self.key, event)
         except (StreamsError, KafkaException) as exc:
-            logger.warning("lineage: %s event of %s not published: %s", event_type, self.key, exc)
+            logger.warning(
+                "lineage: %s event of %s not published: %s", event["eventType"], self.key, exc
+            )
+
+    def _emit(self, event_type: EventType, error: BaseException | None = None) -> None:
+        self._send(self.event(event_type, error))
+
+    def superseded(self, runs: Mapping[str, RunState]) -> list[RunState]:
+        """The runs of this job that never ended and are gone: lost (no sign of life for
+        too long), or run by a process of this host that no longer exists."""
+        now = self._clock()
+        found = []
+        for state in runs.values():
+            if state.run_id == self.run_id or state.ended is not None:
+                continue
+            here = state.host == self.host and state.pid is not None
+            dead = here and (state.pid == self.pid or not self._alive(state.pid or 0))
+            if dead or state.status(now) == "lost":
+                found.append(state)
+        return found
+
+    def close_superseded(self) -> list[str]:
+        """Emit ABORT for each run :meth:`superseded` closes; returns their run ids."""
+        try:
+            runs = self._sink.runs(self.job_name)
+        except (StreamsError, KafkaException) as exc:
+            logger.warning("lineage: earlier runs of %s not read: %s", self.job_name, exc)
+            return []
+        closed = []
+        for state in self.superseded(runs):
+            seen = state.last_seen.isoformat(timespec="seconds") if state.last_seen else "never"
+            where = f" (pid {state.pid} on {state.host})" if state.pid else ""
+            reason = f"no sign of life since {seen}{where}; superseded by run {self.run_id}"
+            facet = {"reason": reason, "supersededBy": self.run_id}
+            self._send(self.event("ABORT", run_id=state.run_id, facets={ABORT_FACET: facet}))
+            logger.info("lineage: run %s of %s aborted: %s", state.run_id, self.job_name, reason)
+            closed.append(state.run_id)
+        return closed
 
     def start(self) -> None:
-        """Record the agent in the catalog and emit START."""
+        """Record the agent in the catalog, close the runs it supersedes, emit START."""
         record = AgentRunRecord(
             job=self.job_name,
             inputs=tuple(d.name for d in self.inputs),
@@ -327,10 +305,11 @@ class LineageRun:
             self._sink.record(record)
         except (StreamsError, KafkaException) as exc:
             logger.warning("lineage: agent run of %s not recorded: %s", self.job_name, exc)
+        self.close_superseded()
         self._emit("START")
 
     def running(self) -> None:
-        """Emit RUNNING (a live agent, now and then)."""
+        """Emit RUNNING (a sign of life)."""
         self._emit("RUNNING")
 
     def complete(self) -> None:
@@ -343,6 +322,7 @@ class LineageRun:
 
     def __enter__(self) -> LineageRun:
         self.start()
+        self._heartbeat = Heartbeat(self.running, every_s=self.heartbeat_s)
         return self
 
     def __exit__(
@@ -351,10 +331,24 @@ class LineageRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
         if exc is None:
             self.complete()
         else:
             self.fail(exc)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists on this host (signal 0 checks, sends nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's
+        return True
+    return True
 
 
 class Heartbeat:

@@ -46,7 +46,8 @@ from streams.agents.batches import BatchProcessor, RawRecord
 from streams.agents.checkpoints import CheckpointStore
 from streams.agents.definition import DerivedProduct, load_definition
 from streams.agents.inputs import input_partitions
-from streams.agents.lineage import Heartbeat, LineageRun
+from streams.agents.lineage import LineageRun
+from streams.agents.summary import WorkerSummary
 from streams.config import KafkaSettings, Settings
 from streams.errors import ConfigError
 from streams.kafka import SchemaSource
@@ -278,8 +279,11 @@ def build_app(
 
 def run_worker(
     definition: DerivedProduct, *, settings: Settings, options: LiveOptions | None = None
-) -> None:
-    """Run one live worker of ``definition`` until SIGINT/SIGTERM.
+) -> WorkerSummary:
+    """Run one live worker of ``definition`` until SIGINT/SIGTERM; returns what it did.
+
+    When it stops it logs one line: what it processed, and that its checkpoints are stored
+    (the batch in hand is finished and checkpointed before faust's agents stop).
 
     Raises:
         ConfigError: An input or the output is not published, or the inputs disagree.
@@ -317,15 +321,34 @@ def run_worker(
             redirect_stdouts=False,
             override_logging=False,
         )
-        with LineageRun(settings=settings, definition=definition, processing="STREAMING") as run:
-            heartbeat = Heartbeat(run.running, every_s=options.lineage_every_s)
+        # faust's progress spinner writes cursor escape codes to stdout (our results stream)
+        # even when it is a pipe or a file, and again on SIGTERM; our log lines report progress.
+        worker.spinner = None
+        with LineageRun(
+            settings=settings,
+            definition=definition,
+            processing="STREAMING",
+            heartbeat_s=options.lineage_every_s,
+        ):
             try:
                 worker.execute_from_commandline()
             except SystemExit as exc:
                 if exc.code not in (0, None):
                     raise
-            finally:
-                heartbeat.stop()
+        counters = processor.counters
+        summary = WorkerSummary(
+            pid=os.getpid(),
+            events=counters.events,
+            updates=counters.updates,
+            late=counters.late,
+            dead_letters=counters.dead_letters,
+            checkpoints=counters.checkpoints,
+            elapsed_s=time.monotonic() - counters.started,
+        )
+        logger.info(
+            "%s: worker (pid %d) stopped: %s", definition.ref.id, summary.pid, summary.line()
+        )
+        return summary
     finally:
         processor.close()
         store.close()
@@ -333,8 +356,11 @@ def run_worker(
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def _worker_process(path: Path, settings: Settings, options: LiveOptions, level: int) -> None:
-    """The entry point of a worker process started by :func:`run_workers`."""
+def _worker_process(
+    path: Path, settings: Settings, options: LiveOptions, level: int, results: Any
+) -> None:
+    """The entry point of a worker process started by :func:`run_workers`; puts its
+    :class:`WorkerSummary` on the ``results`` queue when it stops."""
     handler = logging.StreamHandler()  # to stderr, like the parent's
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)-7s [%(process)d] %(name)s: %(message)s")
@@ -342,7 +368,7 @@ def _worker_process(path: Path, settings: Settings, options: LiveOptions, level:
     package = logging.getLogger("streams")
     package.addHandler(handler)
     package.setLevel(level)
-    run_worker(load_definition(path), settings=settings, options=options)
+    results.put(run_worker(load_definition(path), settings=settings, options=options))
 
 
 def run_workers(
@@ -352,22 +378,24 @@ def run_workers(
     settings: Settings,
     options: LiveOptions | None = None,
     stop_timeout_s: float = 30.0,
-) -> int:
+) -> tuple[int, list[WorkerSummary]]:
     """Run ``workers`` worker processes of the derived product defined in ``path`` (one group).
 
     Each worker is a separate process (faust is single-threaded), so they share the product's
     partitions. On SIGINT/SIGTERM every worker is stopped by its PID (SIGTERM, then SIGKILL
     after ``stop_timeout_s``). A worker that dies is reported; the others take over its
-    partitions. Returns when all have exited: 0 if every worker exited cleanly, else 1.
+    partitions. Returns when all have exited: 0 if every worker exited cleanly, else 1, and
+    the summaries of the workers that stopped cleanly.
     """
     options = options or LiveOptions()
     load_definition(path)  # a broken definition fails here, once, not in every worker
     context = multiprocessing.get_context("spawn")
     level = logging.getLogger("streams").getEffectiveLevel()
+    results = context.SimpleQueue()
     processes = [
         context.Process(
             target=_worker_process,
-            args=(path, settings, options, level),
+            args=(path, settings, options, level, results),
             name=f"mesh-agent-{number}",
         )
         for number in range(1, workers + 1)
@@ -395,7 +423,10 @@ def run_workers(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _stop(processes, stop_timeout_s)
-    return 0 if all(p.exitcode == 0 for p in processes) else 1
+    summaries: list[WorkerSummary] = []
+    while not results.empty():
+        summaries.append(results.get())
+    return (0 if all(p.exitcode == 0 for p in processes) else 1), summaries
 
 
 def _stop(processes: Sequence[Any], timeout_s: float) -> None:

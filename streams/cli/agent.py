@@ -9,6 +9,7 @@ import click
 
 from streams.agents.definition import definition_path, load_definition
 from streams.agents.live import LiveOptions, run_worker, run_workers
+from streams.agents.summary import WorkerSummary
 from streams.cli._context import connection_settings
 from streams.naming import parse_product
 
@@ -57,6 +58,13 @@ def agent() -> None:
     show_default=True,
     help="Seconds between checks for windows held open only by idle partitions.",
 )
+@click.option(
+    "--heartbeat",
+    type=click.FloatRange(min=0.1),
+    default=LiveOptions().lineage_every_s,
+    show_default=True,
+    help="Seconds between OpenLineage RUNNING events (a run silent for 2.5 of them is lost).",
+)
 @click.option("--bootstrap-servers", default=None, help="Kafka address [default: settings].")
 @click.option("--registry-url", default=None, help="Schema registry URL [default: settings].")
 @click.option("--profile", default=None, help="A named settings profile (mesh.toml).")
@@ -67,6 +75,7 @@ def run(
     batch_size: int,
     batch_within: float,
     idle_check: float,
+    heartbeat: float,
     bootstrap_servers: str | None,
     registry_url: str | None,
     profile: str | None,
@@ -75,16 +84,30 @@ def run(
 
     Its code is products/<domain>/<name>.py under --root. Workers started elsewhere with the
     same PRODUCT join the same group. Exact after a crash: a restarted worker resumes from its
-    tasks' checkpoints.
+    tasks' checkpoints. When stopped, each worker logs what it processed and a summary is
+    printed.
     """
     settings = connection_settings(
         bootstrap_servers=bootstrap_servers, registry_url=registry_url, profile=profile
     )
     path = definition_path(root, parse_product(product))
     options = LiveOptions(
-        batch_size=batch_size, batch_within_s=batch_within, idle_check_s=idle_check
+        batch_size=batch_size,
+        batch_within_s=batch_within,
+        idle_check_s=idle_check,
+        lineage_every_s=heartbeat,
     )
     if workers == 1:
-        run_worker(load_definition(path), settings=settings, options=options)
+        summary = run_worker(load_definition(path), settings=settings, options=options)
+        _summarize(product, [summary], workers=1)
         return
-    sys.exit(run_workers(path, workers=workers, settings=settings, options=options))
+    code, summaries = run_workers(path, workers=workers, settings=settings, options=options)
+    _summarize(product, summaries, workers=workers)
+    sys.exit(code)
+
+
+def _summarize(product: str, summaries: list[WorkerSummary], *, workers: int) -> None:
+    """One line on stdout: the totals of the workers that stopped cleanly."""
+    total = WorkerSummary.total(summaries)
+    clean = f"{len(summaries)} of {workers} workers" if workers > 1 else "1 worker"
+    click.echo(f"{product}: stopped ({clean} stopped cleanly): {total.line()}")

@@ -14,9 +14,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import os
+import socket
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,7 @@ from streams.agents.lineage import (
     run_event,
 )
 from streams.catalog.agents import AgentRunRecord
+from streams.catalog.runs import RunState, fold_runs
 from streams.config import KafkaSettings, Settings
 from streams.errors import DeserializationError, StreamsError
 from streams.naming import agent_runs_topic, lineage_topic
@@ -45,11 +50,16 @@ NOW = datetime.datetime(2026, 11, 30, 12, 0, 0, 123000, tzinfo=datetime.UTC)
 SETTINGS = Settings(kafka=KafkaSettings(bootstrap_servers="broker-a:9092,broker-b:9092"))
 
 
-def check_facet(facet: Mapping[str, Any], *required: str) -> None:
+def check_facet(facet: Mapping[str, Any], *required: str, custom: bool = False) -> None:
     for name in ("_producer", "_schemaURL", *required):
         assert isinstance(facet[name], str), name
         assert facet[name], name
-    assert facet["_schemaURL"].startswith("https://openlineage.io/spec/facets/")
+    if custom:  # our own facets (prefixed streams_) extend the spec's base run facet
+        assert facet["_schemaURL"] == (
+            "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet"
+        )
+    else:
+        assert facet["_schemaURL"].startswith("https://openlineage.io/spec/facets/")
 
 
 def check_run_event(event: Mapping[str, Any]) -> None:
@@ -68,8 +78,8 @@ def check_run_event(event: Mapping[str, Any]) -> None:
         assert isinstance(dataset["namespace"], str)
         assert isinstance(dataset["name"], str)
     check_facet(event["job"]["facets"]["jobType"], "processingType", "integration")
-    for facet in event["run"].get("facets", {}).values():
-        check_facet(facet)
+    for name, facet in event["run"].get("facets", {}).items():
+        check_facet(facet, custom=name.startswith("streams_"))
 
 
 def example() -> DerivedProduct:
@@ -77,12 +87,19 @@ def example() -> DerivedProduct:
 
 
 class Sink:
-    """Collects what a LineageRun sends; can be told to fail."""
+    """Collects what a LineageRun sends; can be told to fail; ``history`` are earlier events."""
 
-    def __init__(self, *, broken: bool = False) -> None:
+    def __init__(self, *, broken: bool = False, history: Sequence[dict[str, Any]] = ()) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
         self.records: list[AgentRunRecord] = []
         self.broken = broken
+        self.history = list(history)
+
+    def runs(self, job_name: str) -> dict[str, RunState]:
+        if self.broken:
+            raise StreamsError("Kafka is down")
+        events = [*self.history, *(event for _, event in self.sent)]
+        return fold_runs(e for e in events if e["job"]["name"] == job_name)
 
     def send(self, key: str, event: Mapping[str, Any]) -> None:
         if self.broken:
@@ -119,7 +136,7 @@ def test_dataset_namespace_follows_openlineage_kafka_naming(bootstrap: str, name
     assert dataset_namespace(bootstrap) == namespace
 
 
-@pytest.mark.parametrize("event_type", ["START", "RUNNING", "COMPLETE", "FAIL"])
+@pytest.mark.parametrize("event_type", ["START", "RUNNING", "COMPLETE", "ABORT", "FAIL"])
 def test_run_events_have_every_required_field(event_type: Any) -> None:
     error = ValueError("bad input") if event_type == "FAIL" else None
     run_id = str(uuid.uuid4())
@@ -304,3 +321,132 @@ def test_a_heartbeat_beats_until_stopped() -> None:
     stopped = len(beats)
     time.sleep(0.05)
     assert len(beats) == stopped
+
+
+def test_every_event_of_a_run_says_where_it_runs_and_how_often_it_beats() -> None:
+    sink = Sink()
+    with LineageRun(
+        settings=SETTINGS,
+        definition=example(),
+        processing="STREAMING",
+        sink=sink,
+        heartbeat_s=7.5,
+    ) as run:
+        pass
+    for _, event in sink.sent:
+        check_run_event(event)
+        worker = event["run"]["facets"]["streams_worker"]
+        assert (worker["host"], worker["pid"]) == (socket.gethostname(), os.getpid())
+        assert worker["heartbeatSeconds"] == 7.5
+    (state,) = fold_runs(event for _, event in sink.sent).values()
+    assert (state.run_id, state.heartbeat_s, state.pid) == (run.run_id, 7.5, os.getpid())
+    assert state.status(NOW) == "completed"
+
+
+def test_the_heartbeat_interval_is_injectable_and_beats_while_the_run_lasts() -> None:
+    sink = Sink()
+    with LineageRun(
+        settings=SETTINGS, definition=example(), processing="BATCH", sink=sink, heartbeat_s=0.02
+    ):
+        deadline = time.monotonic() + 5
+        while [e["eventType"] for _, e in sink.sent].count("RUNNING") < 2:
+            assert time.monotonic() < deadline, "no RUNNING heartbeat"
+            time.sleep(0.01)
+        (state,) = fold_runs(event for _, event in sink.sent).values()
+        assert state.status(datetime.datetime.now(datetime.UTC)) == "running"
+    kinds = [e["eventType"] for _, e in sink.sent]
+    assert kinds[0] == "START"
+    assert kinds[-1] == "COMPLETE"
+    assert set(kinds[1:-1]) == {"RUNNING"}
+    with pytest.raises(ValueError, match="heartbeat_s must be positive"):
+        LineageRun(settings=SETTINGS, definition=example(), processing="BATCH", heartbeat_s=0)
+
+
+def _earlier(
+    run_id: str, kind: str, at: datetime.datetime, *, host: str, pid: int
+) -> dict[str, Any]:
+    """An event of an earlier run of the live job, as another worker sent it."""
+    return run_event(
+        event_type=kind,  # type: ignore[arg-type]
+        run_id=run_id,
+        job_name="player.hourly_play_sessions.v1",
+        processing="STREAMING",
+        inputs=[],
+        outputs=[],
+        event_time=at,
+        facets={"streams_worker": {"host": host, "pid": pid, "heartbeatSeconds": 10}},
+    )
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_new_run_aborts_the_runs_of_its_job_it_supersedes() -> None:
+    """Lost runs (silent for more than 2.5 heartbeats) and runs of a process of this host that
+    no longer exists get ABORT, before the new START; running and ended runs are left alone."""
+    here, dead = socket.gethostname(), _dead_pid()
+    ids = {name: str(uuid.uuid4()) for name in ("lost", "dead", "alive", "recent", "ended")}
+    minute = datetime.timedelta(minutes=1)
+    history = [
+        _earlier(ids["lost"], "START", NOW - 10 * minute, host="elsewhere", pid=1),
+        _earlier(ids["lost"], "RUNNING", NOW - 5 * minute, host="elsewhere", pid=1),
+        _earlier(ids["dead"], "START", NOW - minute / 6, host=here, pid=dead),
+        _earlier(ids["alive"], "START", NOW - minute / 6, host=here, pid=os.getppid()),
+        _earlier(ids["recent"], "START", NOW - 5 * minute, host="elsewhere", pid=2),
+        _earlier(ids["recent"], "RUNNING", NOW - minute / 3, host="elsewhere", pid=2),
+        _earlier(ids["ended"], "START", NOW - 10 * minute, host="elsewhere", pid=3),
+        _earlier(ids["ended"], "COMPLETE", NOW - 9 * minute, host="elsewhere", pid=3),
+    ]
+    before = fold_runs(history)
+    assert {name: before[i].status(NOW) for name, i in ids.items()} == {
+        "lost": "lost",
+        "dead": "running",  # by its events alone; its process is gone
+        "alive": "running",
+        "recent": "running",
+        "ended": "completed",
+    }
+    assert before[ids["lost"]].last_seen == NOW - 5 * minute
+    sink = Sink(history=history)
+    run = LineageRun(
+        settings=SETTINGS,
+        definition=example(),
+        processing="STREAMING",
+        sink=sink,
+        clock=lambda: NOW,
+    )
+    run.start()
+    kinds = [(e["eventType"], e["run"]["runId"]) for _, e in sink.sent]
+    assert sorted(kinds[:2]) == sorted([("ABORT", ids["lost"]), ("ABORT", ids["dead"])])
+    assert kinds[2:] == [("START", run.run_id)]
+    for _, event in sink.sent[:2]:
+        check_run_event(event)
+        facet = event["run"]["facets"]["streams_abort"]
+        assert facet["supersededBy"] == run.run_id
+        assert "no sign of life since" in facet["reason"]
+        assert "streams_worker" not in event["run"]["facets"]  # not this process's run
+    after = sink.runs("player.hourly_play_sessions.v1")
+    assert {name: after[i].status(NOW) for name, i in ids.items()} == {
+        "lost": "aborted",
+        "dead": "aborted",
+        "alive": "running",
+        "recent": "running",
+        "ended": "completed",
+    }
+    assert after[run.run_id].status(NOW) == "running"
+    assert f"superseded by run {run.run_id}" in (after[ids["lost"]].error or "")
+
+
+def test_unreadable_history_does_not_stop_the_run(caplog: pytest.LogCaptureFixture) -> None:
+    class Unreadable(Sink):
+        def runs(self, job_name: str) -> dict[str, RunState]:
+            raise StreamsError("Kafka is down")
+
+    sink = Unreadable()
+    run = LineageRun(settings=SETTINGS, definition=example(), processing="STREAMING", sink=sink)
+    with caplog.at_level(logging.WARNING, logger="streams.agents.lineage"):
+        run.start()
+    assert [e["eventType"] for _, e in sink.sent] == ["START"]
+    assert any("earlier runs of" in r.getMessage() for r in caplog.records)

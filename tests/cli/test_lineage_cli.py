@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from streams.catalog import Catalog
 from streams.catalog.agents import AgentRunRecord
 from streams.catalog.lineage import LineageGraph
+from streams.catalog.runs import RunState, fold_runs
 from streams.cli import main
 from streams.config import Settings
 from streams.errors import ConfigError
@@ -81,6 +82,37 @@ def test_resolve_takes_the_highest_version_or_the_one_named() -> None:
         found.resolve("d.hourly.v9")
 
 
+def _runs() -> list[RunState]:
+    """Three runs of d.hourly.v1's agent: one killed -9 long ago, one running, one stopped."""
+    now = datetime.datetime.now(datetime.UTC)
+    minute = datetime.timedelta(minutes=1)
+
+    def event(kind: str, run_id: str, ago: datetime.timedelta) -> dict[str, Any]:
+        worker = {"host": "h", "pid": 7, "heartbeatSeconds": 60}
+        return {
+            "eventType": kind,
+            "eventTime": (now - ago).isoformat(),
+            "run": {"runId": run_id, "facets": {"streams_worker": worker}},
+            "job": {"namespace": "streams", "name": "d.hourly.v1"},
+            "outputs": [{"namespace": "kafka://h:1", "name": "d.hourly.v1"}],
+        }
+
+    killed, alive, stopped = (f"{n}" * 8 + "-0000-4000-8000-000000000000" for n in (1, 2, 3))
+    events = [
+        event("START", killed, 60 * minute),
+        event("RUNNING", killed, 50 * minute),  # then kill -9: nothing more
+        event("START", alive, 30 * minute),
+        event("RUNNING", alive, minute / 2),
+        event("START", stopped, 90 * minute),
+        event("COMPLETE", stopped, 80 * minute),
+    ]
+    found = fold_runs(events)
+    return [found[alive], found[killed], found[stopped]]
+
+
+RUNS: list[RunState] = []  # made by the `fake` fixture: their ages count from the test's start
+
+
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's reads of the catalog and agent-run topics, answered without a broker."""
@@ -88,7 +120,13 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> None:
     def load_graph(_settings: Settings) -> tuple[LineageGraph, Catalog]:
         return graph(), catalog()
 
+    RUNS[:] = _runs()
+
+    def load_runs(_settings: Settings, key: str) -> list[RunState]:
+        return RUNS if key == "d.hourly.v1" else []
+
     monkeypatch.setattr("streams.cli.lineage.load_graph", load_graph)
+    monkeypatch.setattr("streams.cli.lineage.load_runs", load_runs)
     monkeypatch.setattr("streams.cli.product_catalog.load_graph", load_graph)
 
 
@@ -144,3 +182,24 @@ def test_product_show_lists_upstream_and_downstream(runner: CliRunner) -> None:
     rows = dict(line.split(None, 1) for line in text.splitlines() if len(line.split()) > 1)
     assert rows["upstream"].strip() == "-"
     assert rows["downstream"].strip() == "d.hourly.v1, d.hourly.v2"
+
+
+@pytest.mark.usefixtures("fake")
+def test_mesh_lineage_shows_a_killed_run_as_lost_with_its_last_sign_of_life(
+    runner: CliRunner,
+) -> None:
+    data = json.loads(invoke(runner, "lineage", "d.hourly.v1", "--output", "json").stdout)
+    statuses = [(run["run_id"][:1], run["status"]) for run in data["runs"]]
+    assert statuses == [("2", "running"), ("1", "lost"), ("3", "completed")]
+    lost = data["runs"][1]
+    assert lost["last_seen"] == RUNS[1].last_seen.isoformat()  # type: ignore[union-attr]
+    assert lost["ended_at"] is None
+    lines = invoke(runner, "lineage", "d.hourly.v1").stdout.splitlines()
+    rows = {line.split()[0]: line for line in lines if line.split()[:1] in (["running"], ["lost"])}
+    assert "11111111" in rows["lost"], lines
+    assert "last sign of life" in rows["lost"], lines
+    assert "(50m ago)" in rows["lost"], lines
+    assert "22222222" in rows["running"], lines
+    assert "(30s ago)" in rows["running"], lines
+    text = invoke(runner, "lineage", "d.daily").stdout
+    assert "no runs have written d.daily.v1" in text

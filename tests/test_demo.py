@@ -1,0 +1,43 @@
+"""`scripts/demo` end to end: it completes, shows the derived product's agent output, replay and
+lineage, and leaves no agent running."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).parents[1]
+
+
+def test_the_demo_runs_the_agent_and_stops_it() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        cwd=REPO,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "demo complete" in done.stdout
+    # The agent's output records, as `mesh tail` shows them.
+    assert len(re.findall(r"user …\w{4} 2026-11-24T\d\d:00:00\+00:00: \d+ plays", output)) == 5
+    # Stopped by its PID, it said what it did; the replay into v2 and both runs are in lineage.
+    stopped = re.search(r"worker \(pid \d+\) stopped: (\d+) events, (\d+) window updates", output)
+    assert stopped, output[-3000:]
+    assert int(stopped[1]) >= 1200  # at least the agent tour's own plays
+    assert int(stopped[2]) > 0
+    assert "stopped (1 worker stopped cleanly)" in output
+    assert "replayed player.hourly_play_sessions into player.hourly_play_sessions.v2" in output
+    assert re.search(r"completed player\.hourly_play_sessions\.v1 ", output), output[-3000:]
+    assert "\x1b[" not in done.stderr
+    (pid,) = re.findall(r"kill -TERM (\d+)", output)
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid), 0)
