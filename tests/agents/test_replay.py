@@ -57,7 +57,12 @@ def mesh(platform: PlatformInfo, settings: Settings) -> Iterator[Mesh]:
     admin = AdminClient({"bootstrap.servers": platform.bootstrap_servers})
     topics = [f"{domain}.play_events.v1", f"{domain}.hourly_play_sessions.v1"]
     topics.append(f"{domain}.hourly_play_sessions.v2")
-    futures = admin.create_topics([NewTopic(t, num_partitions=PARTITIONS) for t in topics])
+    # Records carry timestamps of 2023: Apache Kafka's retention check (every 5 min) would
+    # delete them under the default 7-day retention, mid-test. Keep them forever.
+    forever = {"retention.ms": "-1"}
+    futures = admin.create_topics(
+        [NewTopic(t, num_partitions=PARTITIONS, config=forever) for t in topics]
+    )
     for future in futures.values():
         future.result(10)
     with SchemaRegistryClient({"url": platform.registry_url}) as registry:
