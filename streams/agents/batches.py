@@ -35,7 +35,7 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 from streams.agents.checkpoints import CheckpointStore
 from streams.agents.decoding import MiskeyedLog, not_an_input, not_keyed, without_logical_types
 from streams.agents.definition import DerivedProduct
-from streams.agents.engine import InputRecord, Step, Task
+from streams.agents.engine import InputRecord, Step, Task, output_key
 from streams.agents.late import LateRecords
 from streams.config import Settings
 from streams.errors import DeserializationError
@@ -238,14 +238,17 @@ class BatchProcessor:
     def flush_idle(self) -> None:
         """Close the windows that only idle input partitions held open; checkpoint if any."""
         steps = {number: task.flush_idle() for number, task in self._tasks.items()}
-        steps = {number: step for number, step in steps.items() if step.updates}
+        steps = {n: step for n, step in steps.items() if step.updates or step.retracted}
         if steps:
             self._publish(steps, {})
 
     def _publish(self, steps: dict[int, Step], raw: dict[tuple[str, int, int], RawRecord]) -> None:
         emit, ref = self._outputs.emit, self.ref
         updates = late = 0
+        tombstone = self._outputs.tombstone
         for step in steps.values():
+            for key, window in step.retracted:
+                tombstone(ref, output_key(key, window))
             for update in step.updates:
                 emit(ref, update.value, key=update.kafka_key)
             updates += len(step.updates)

@@ -106,6 +106,7 @@ class Task:
         self._watermark = _NO_MARK
         self._open: dict[tuple[str, int], _Slot] = {}
         self._sessions: dict[str, list[_Slot]] = {}
+        self._retracted: list[tuple[str, Window]] = []
         self._by_end: dict[int, list[tuple[str, int]]] = {}
         self._ends: list[int] = []
         self._counters = {"events": 0, "late": 0, "miskeyed": 0, "updates": 0, "finals": 0}
@@ -217,7 +218,7 @@ class Task:
         self._counters["events"] += counted
         self._counters["late"] += len(late)
         self._counters["miskeyed"] += len(miskeyed)
-        return Step(self._emit(touched, finals), late, miskeyed)
+        return Step(self._emit(touched, finals), late, miskeyed, self._take_retracted())
 
     def flush_idle(self, now: float | None = None) -> Step:
         """Close the windows that only the idle rule lets the watermark pass.
@@ -227,7 +228,7 @@ class Task:
         finals: list[OutputRecord] = []
         touched: dict[tuple[str, int], _Slot] = {}
         self._refresh(self._clock() if now is None else now, finals, touched)
-        return Step(self._emit(touched, finals), [])
+        return Step(self._emit(touched, finals), [], [], self._take_retracted())
 
     def snapshot(self) -> Checkpoint:
         """The whole state and the offsets it reflects (a deep copy)."""
@@ -373,10 +374,16 @@ class Task:
                 del open_[name]
                 touched.pop(name, None)
                 _drop(self._sessions, key, old)
+                if old[3] != start:  # its output key goes away with it
+                    self._retracted.append((key, Window(old[3], old[0])))
             slot = self._open_window(key, start, end, acc)
         slot[1] = agg.add(slot[1], value)
         touched[(key, start)] = slot
         return True
+
+    def _take_retracted(self) -> list[tuple[str, Window]]:
+        retracted, self._retracted = self._retracted, []
+        return retracted
 
     def _emit(
         self, touched: dict[tuple[str, int], _Slot], finals: list[OutputRecord]

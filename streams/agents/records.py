@@ -60,6 +60,9 @@ class Step:
     updates: list[OutputRecord]
     late: list[InputRecord]
     miskeyed: list[InputRecord] = field(default_factory=list)
+    #: (key, window) of session windows merged into an earlier-starting one: their output keys
+    #: were maybe emitted and must be deleted (a tombstone) so the topic keeps only real sessions.
+    retracted: list[tuple[str, Window]] = field(default_factory=list)
 
 
 def output_key(key: str, window: Window) -> str:

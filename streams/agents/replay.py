@@ -39,7 +39,7 @@ from confluent_kafka import Consumer as _KafkaConsumer
 
 from streams.agents.decoding import MiskeyedLog, not_an_input, not_keyed, without_logical_types
 from streams.agents.definition import DerivedProduct
-from streams.agents.engine import InputRecord, OutputRecord, Task
+from streams.agents.engine import InputRecord, Step, Task, output_key
 from streams.agents.inputs import input_partitions
 from streams.agents.late import LateRecords
 from streams.agents.lineage import LineageRun
@@ -326,7 +326,7 @@ class _Replay:
                 kept.setdefault(number, []).append(message)
             for number, records in batches.items():
                 step = tasks[number].process(records)
-                outputs += self._write(producer, step.updates)
+                outputs += self._write(producer, step)
                 finals += sum(1 for u in step.updates if u.final)
                 if step.late or step.miskeyed:
                     by_offset = {(m.topic(), m.offset()): m for m in kept[number]}
@@ -341,7 +341,7 @@ class _Replay:
                 self.on_progress(ReplayProgress(read, total, outputs, late.count))
         for task in tasks.values():
             step = task.flush_idle(math.inf)  # the input is exhausted: every partition is idle
-            outputs += self._write(producer, step.updates)
+            outputs += self._write(producer, step)
             finals += sum(1 for u in step.updates if u.final)
         if self.on_progress is not None:
             self.on_progress(ReplayProgress(read, total, outputs, late.count))
@@ -379,11 +379,14 @@ class _Replay:
         self.decoders[schema_id] = decoder
         return decoder
 
-    def _write(self, producer: Producer, updates: list[OutputRecord]) -> int:
+    def _write(self, producer: Producer, step: Step) -> int:
+        """Write a step's tombstones (merged-away sessions), then its updates; count the updates."""
         topic = self.output
-        for update in updates:
+        for key, window in step.retracted:
+            producer.tombstone(topic, output_key(key, window))
+        for update in step.updates:
             producer.emit(topic, update.value, key=update.kafka_key)
-        return len(updates)
+        return len(step.updates)
 
     def _unavailable(self, what: str) -> BrokerUnavailableError:
         return BrokerUnavailableError(

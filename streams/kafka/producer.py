@@ -216,6 +216,28 @@ class Producer:
         if not self._sent & 0x3FF:
             self._producer.poll(0)
 
+    def tombstone(self, product: str | ProductRef, key: str | bytes) -> None:
+        """Delete ``key`` from ``product``'s compacted topic: a record with a null value.
+
+        Raises:
+            OwnershipError: The producer's domain does not own the product.
+            TypeError: ``key`` is not a str or bytes; nothing was sent.
+        """
+        if key.__class__ is not str and not isinstance(key, bytes):
+            raise _wrong_argument("key", key, "a str or bytes")
+        target = self._targets.get(product)
+        if target is None:
+            target = self._resolve(product)
+        encoded_key = key.encode() if isinstance(key, str) else key
+        headers = [header for header in target.headers if header[0] == std.DOMAIN]
+        while True:
+            try:
+                self._producer.produce(target.topic, None, encoded_key, headers=headers)
+                break
+            except BufferError:
+                self._producer.poll(0.05)
+        self._sent += 1
+
     def _resolve(self, product: str | ProductRef) -> _Target:
         ref = product if isinstance(product, ProductRef) else parse_product(product)
         if self._domain is not None and ref.domain != self._domain:

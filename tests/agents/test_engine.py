@@ -125,6 +125,19 @@ def test_session_windows_merge_when_an_event_bridges_them() -> None:
     assert task.open_windows == 1
 
 
+def test_a_session_merged_into_an_earlier_one_is_retracted() -> None:
+    minute = 60_000
+    task = Task(product(window=Session(timedelta(minutes=10)), aggregation=Merging()), partition=0)
+    feed = Feed(task)
+    feed(("a", 0), ("a", 15 * minute))  # two sessions, both emitted
+    batch = [InputRecord(TOPIC, 0, 2, 0, b"a", {"key": "a", "event_time": 8 * minute})]
+    step = task.process(batch)
+    # The session at 15 min is now part of the one at 0: its output key must be deleted.
+    assert [(key, w.start_ms) for key, w in step.retracted] == [("a", 15 * minute)]
+    assert [u.kafka_key for u in step.updates] == ["a@0"]
+    assert task.process([]).retracted == []
+
+
 def test_session_windows_need_merge() -> None:
     with pytest.raises(ConfigError, match="the aggregation Count has no merge"):
         Task(product(window=Session(timedelta(minutes=10))), partition=0)

@@ -8,6 +8,7 @@ import logging
 import random
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from streams.agents.decoding import without_logical_types
-from streams.agents.definition import DerivedProduct, InputPort, load_definition
+from streams.agents.definition import DerivedProduct, InputPort, Session, load_definition
 from streams.agents.replay import ReplayProgress, replay
 from streams.cli import main
 from streams.config import Settings
@@ -270,3 +271,31 @@ def test_events_not_keyed_by_the_user_go_to_the_dead_letter_topic_not_into_count
     # The first batch's at once, the rest when the replay ends: not a line per record.
     assert 1 <= len(lines) <= 2, lines
     assert f"of {mesh.input} ({len(stray)} in all)" in lines[-1]
+
+
+def test_a_merged_session_leaves_no_trace_in_the_product_topic(mesh: Mesh) -> None:
+    """Sessions emitted, then bridged by a late-arriving play: the topic keeps one session."""
+    minute = 60_000
+    rng = random.Random(5)
+    user = str(uuid.UUID(int=rng.getrandbits(128)))
+    plays = [dict(e, user_id=user) for e in play_events(rng, 3)]
+    for play, at in zip(plays, (0, 40 * minute, 20 * minute), strict=True):
+        play["event_time"] = T1 + at
+    produce(mesh, [(T1 + i, play) for i, play in enumerate(plays)])
+    sessions = dataclasses.replace(mesh.definition, window=Session(timedelta(minutes=30)))
+    # One record per batch: both first sessions are written before the third play joins them.
+    replay(sessions, settings=mesh.settings, start_ms=T1, batch_size=1)
+    last: dict[str, bytes | None] = {}
+    for message in read_to_end({"bootstrap.servers": mesh.bootstrap}, mesh.output()):
+        last[message.key().decode()] = message.value()
+    assert last[f"{user}@{T1 + 40 * minute}"] is None  # the tombstone of the merged session
+    assert {key for key, value in last.items() if value is not None} == {f"{user}@{T1}"}
+    assert read_session(mesh, last[f"{user}@{T1}"])["plays"] == 3
+
+
+def read_session(mesh: Mesh, data: bytes | None) -> dict[str, Any]:
+    assert data is not None
+    with SchemaRegistryClient({"url": mesh.settings.registry.url}) as registry:
+        schema_id = int.from_bytes(data[1:5], "big")
+        text = registry.get_schema(schema_id).schema_str
+    return AvroDecoder(without_logical_types(json.loads(text)), schema_id=schema_id)(data)

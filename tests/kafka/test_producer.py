@@ -248,3 +248,20 @@ def test_a_key_lands_on_the_partition_the_java_producer_chooses(product: Product
     for message in read_to_end({"bootstrap.servers": product.bootstrap}, topic.topic):
         found[message.key().decode()] = message.partition()
     assert [found[key] for key in keys] == java_partitions(keys, 12)
+
+
+def test_a_tombstone_deletes_a_key_and_only_the_owner_may_send_it(product: Product) -> None:
+    with Producer(settings=product.settings, domain=product.ref.domain) as producer:
+        producer.emit(product.ref.id, play(1), key="user-1@0")
+        producer.tombstone(product.ref.id, "user-1@0")
+    written = product.read_raw()
+    assert [(m.key(), m.value() is None) for m in written] == [
+        (b"user-1@0", False),
+        (b"user-1@0", True),
+    ]
+    assert dict(written[1].headers() or [])["domain"] == product.ref.domain.encode()
+    with Producer(settings=product.settings, domain="someone_else") as producer:
+        with pytest.raises(OwnershipError):
+            producer.tombstone(product.ref.id, "user-1@0")
+        with pytest.raises(TypeError, match="key"):
+            producer.tombstone(product.ref.id, 42)  # type: ignore[arg-type]
