@@ -98,7 +98,14 @@ class DeadLetters:
     def send(self, message: Message, error: DeserializationError) -> None:
         """Dead-letter ``message`` because of ``error`` (a failure is reported by :meth:`flush`)."""
         topic = dlq_topic(str(message.topic()))
-        self._ensure_topic(topic)
+        if topic not in self._created:
+            self._ensure_topic(topic)
+            logger.warning(
+                "dead letters of %s go to %s; read them with `mesh tail %s --dead-letters`",
+                message.topic(),
+                topic,
+                message.topic(),
+            )
         if self._producer is None:
             conf: dict[str, Any] = self._settings.kafka.librdkafka()
             conf.update({"enable.idempotence": True})

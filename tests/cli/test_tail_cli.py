@@ -52,8 +52,15 @@ def test_tail_follow_waits_for_new_events(product: Product) -> None:
     send(product, 1)
     shown = CliRunner().invoke(
         main,
-        ["tail", product.ref.id, "--from-beginning", "--follow", "--idle-timeout", "2"]
-        + flags(product),
+        [
+            "tail",
+            product.ref.id,
+            "--from-beginning",
+            "--follow",
+            "--idle-timeout",
+            "2",
+            *flags(product),
+        ],
     )
     assert shown.exit_code == 0, shown.output
     assert len(shown.stdout.splitlines()) == 1
@@ -133,4 +140,5 @@ def test_tail_help_names_the_side_topics() -> None:
 def test_late_and_dead_letters_are_exclusive() -> None:
     shown = CliRunner().invoke(main, ["tail", "a.b", "--late", "--dead-letters"])
     assert shown.exit_code == 2
-    assert "--late" in shown.output and "--dead-letters" in shown.output
+    assert "--late" in shown.output
+    assert "--dead-letters" in shown.output
