@@ -157,3 +157,17 @@ def test_a_v2_descriptor_shares_the_code_of_its_product(repo: Path) -> None:
         ("GOV016-derived-code", "hourly_play_sessions.v2.yaml"),
         ("GOV016-derived-code", "hourly_play_sessions.yaml"),
     ]
+
+
+def test_after_the_flip_name_yaml_is_the_version_the_code_computes(repo: Path) -> None:
+    """README 'Versions': code version=2 is checked against <name>.yaml, v1 moved aside."""
+    folder = repo / "products/player"
+    v1 = (folder / "hourly_play_sessions.yaml").read_text()
+    (folder / "hourly_play_sessions.v2.yaml").write_text(
+        v1.replace("\nversion: 1\n", "\nversion: 2\n")
+    )
+    edit(repo, "    version=1,\n", "    version=2,\n")
+    assert [v.rule_id for v in lint_code(repo)] == ["GOV016-derived-code"]  # code v2, yaml v1
+    (folder / "hourly_play_sessions.yaml").rename(folder / "hourly_play_sessions.v1.yaml")
+    (folder / "hourly_play_sessions.v2.yaml").rename(folder / "hourly_play_sessions.yaml")
+    assert lint_code(repo) == []
