@@ -72,14 +72,17 @@ def read(
         )
     with consumer:
         _loop(consumer, follow=follow, limit=limit, idle_timeout=idle_timeout, printer=printer)
-        if consumer.dead_letters.count:
+        moved = consumer.dead_letters
+        if moved.count and side is None:
             click.echo(
-                f"{consumer.dead_letters.count} undecodable messages were moved to the dead-letter "
-                f"topic ({dict(consumer.dead_letters.counts)}); read them with "
-                f"`mesh tail {product}{' --late' if side == 'late' else ''} --dead-letters`"
-                if side is None
-                else f"{consumer.dead_letters.count} undecodable late records were moved to "
-                f"{dlq_topic(consumer.topics[0])} ({dict(consumer.dead_letters.counts)})",
+                f"{moved.count} undecodable messages were moved to the dead-letter topic "
+                f"({dict(moved.counts)}); read them with `mesh tail {product} --dead-letters`",
+                err=True,
+            )
+        elif moved.count:
+            click.echo(
+                f"{moved.count} undecodable late records were moved to "
+                f"{dlq_topic(consumer.topics[0])} ({dict(moved.counts)})",
                 err=True,
             )
 
