@@ -145,7 +145,11 @@ def _check_exists(
 def dead_letter_text(event: Event[Any]) -> bytes:
     """A dead letter as a few readable lines: where it is, where it came from, why."""
     letter: DeadLetter = event.value
-    origin = f"{letter.original_topic}[{letter.original_partition}]@{letter.original_offset}"
+    origin = (
+        f"{letter.original_topic}[{letter.original_partition}]@{letter.original_offset}"
+        if letter.original_topic is not None
+        else "an unknown origin (no dlq.original.* headers)"
+    )
     when = _when(letter.original_timestamp_ms)
     lines = [
         f"{event.topic}[{event.partition}]@{event.offset} from {origin}"
@@ -162,7 +166,7 @@ def dead_letter_text(event: Event[Any]) -> bytes:
 
 
 def dead_letter_json(event: Event[Any]) -> bytes:
-    """A dead letter as one JSON object (bytes as text when UTF-8, and always as base64)."""
+    """A dead letter as one JSON object (bytes as text when printable UTF-8, always as base64)."""
     letter: DeadLetter = event.value
     return orjson.dumps(
         {
@@ -194,10 +198,14 @@ def _when(ms: int | None) -> str | None:
 
 
 def _utf8(raw: bytes | None) -> str | None:
+    """The bytes as text when they are UTF-8 without control characters (Avro bytes are not)."""
     try:
-        return None if raw is None else raw.decode("utf-8")
+        text = None if raw is None else raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    if text is None or not text.replace("\n", "").replace("\t", "").isprintable():
+        return None
+    return text
 
 
 def _b64(raw: bytes | None) -> str | None:
@@ -209,7 +217,9 @@ def _show(raw: bytes | None, limit: int = 64) -> str:
     if raw is None:
         return "null"
     text = _utf8(raw)
-    if text is not None and text.isprintable():
-        return text if len(text) <= 4 * limit else f"{text[: 4 * limit]}… ({len(raw)} bytes)"
+    if text is not None:
+        if len(text) > 4 * limit:
+            text = f"{text[: 4 * limit]}… ({len(raw)} bytes)"
+        return orjson.dumps(text).decode() if "\n" in text or "\t" in text else text
     cut = raw[:limit].hex(" ")
     return f"0x {cut}{'…' if len(raw) > limit else ''} ({len(raw)} bytes)"

@@ -142,3 +142,35 @@ def test_late_and_dead_letters_are_exclusive() -> None:
     assert shown.exit_code == 2
     assert "--late" in shown.output
     assert "--dead-letters" in shown.output
+
+
+def test_a_binary_dead_letter_is_shown_in_hex_and_base64() -> None:
+    from confluent_kafka import Message
+
+    from streams.cli._tail import dead_letter_json, dead_letter_text
+    from streams.kafka import Event
+    from streams.kafka.sidetopic import DeadLetter
+
+    value = b"\x00\x00\x00\x00\x07\x02abc"  # Confluent framed Avro: not text
+    message = Message(
+        topic="d.p.v1.dlq",
+        partition=0,
+        offset=3,
+        key=None,
+        value=value,
+        headers=[("dlq.reason", b"corrupt"), ("dlq.error", b"bad")],
+    )
+    event = Event(message, DeadLetter.of(message))
+    text = dead_letter_text(event).decode()
+    assert "from an unknown origin (no dlq.original.* headers)" in text
+    assert "value: 0x 00 00 00 00 07 02 61 62 63 (9 bytes)" in text
+    assert "key: null" in text
+    shown = orjson.loads(dead_letter_json(event))
+    assert shown["value"] is None
+    assert shown["value_base64"] == "AAAAAAcCYWJj"
+    assert shown["original"] == {
+        "topic": None,
+        "partition": None,
+        "offset": None,
+        "timestamp_ms": None,
+    }
