@@ -56,6 +56,13 @@ class LateRecords:
             admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
             create_topic(admin, topic, timeout_s=10)
             self._created.add(topic)
+            logger.warning(
+                "%s: late events of %s go to %s; read them with `mesh tail %s --late`",
+                self._product.decode(),
+                message.topic(),
+                topic,
+                message.topic(),
+            )
         if self._producer is None:
             conf: dict[str, Any] = self._settings.kafka.librdkafka(linger_ms=5)
             conf["enable.idempotence"] = True

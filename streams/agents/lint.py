@@ -11,8 +11,12 @@ same way (``file:line RULE message``):
   event time as a ``timestamp-millis``;
 - ``GOV019-derived-window``: session windows need an aggregation with ``merge``.
 
-Descriptors with no ``.py`` next to them are not checked here (a product may be derived
-outside this platform). The checks live in ``agents`` because loading the code needs it, and
+An ``aggregate`` descriptor with ``inputPorts`` and no code is a ``GOV016`` error: nothing would
+compute it. Other descriptors with no ``.py`` next to them are not checked here (a
+consumer-aligned product may be derived outside this platform), nor is a further version's
+descriptor (``<name>.v2.yaml``), whose code is the product's one ``<name>.py``.
+
+The checks live in ``agents`` because loading the code needs it, and
 governance sits below agents.
 """
 
@@ -22,7 +26,7 @@ import ast
 import traceback
 from pathlib import Path
 
-from streams.agents.definition import DerivedProduct, Session, load_definition
+from streams.agents.definition import DerivedProduct, Session, definition_path, load_definition
 from streams.avro import FieldInfo, ParsedSchema, iter_fields
 from streams.catalog import LoadedProduct, find_root, load_product, product_files, show_path
 from streams.errors import ConfigError, DescriptorError
@@ -74,7 +78,7 @@ def check_code(loaded: LoadedProduct, context: PolicyContext) -> list[Violation]
     """Every code policy on one product (nothing when it has no code next to it)."""
     path = code_path(loaded)
     if not path.is_file():
-        return []
+        return _missing_code(loaded)
     lines = _keyword_lines(path)
     try:
         definition = load_definition(path)
@@ -206,6 +210,34 @@ def _top_field(schema: ParsedSchema, name: str) -> FieldInfo | None:
 def _is_timestamp(info: FieldInfo) -> bool:
     kind = info.value_type
     return isinstance(kind, dict) and kind.get("logicalType") == "timestamp-millis"
+
+
+def _missing_code(loaded: LoadedProduct) -> list[Violation]:
+    """An aggregate with inputs but no code: nothing could compute it.
+
+    A further major version's descriptor (``<name>.v2.yaml``) shares ``<name>.py``, which is
+    checked against ``<name>.yaml``. Other kinds may be derived outside this platform.
+    """
+    product = loaded.product
+    shared = definition_path(loaded.root, product.ref)
+    if shared.is_file() or product.kind != "aggregate" or not product.input_ports:
+        return []
+    inputs = ", ".join(f"InputPort({p.product!r}, {p.version})" for p in product.input_ports)
+    return [
+        _at(
+            loaded.path,
+            loaded.line_of("kind"),
+            "GOV016-derived-code",
+            f"{product.domain}.{product.name} v{product.version} is an aggregate of "
+            f"{', '.join(p.ref.topic for p in product.input_ports)} but has no code: "
+            f"create {show_path(shared)}, which the agents (mesh agent run) and replays run",
+            f"define 'product = DerivedProduct(product={product.domain + '.' + product.name!r}, "
+            f"version={product.version}, inputs=({inputs},), key=..., window=..., "
+            "allowed_lateness=..., aggregation=...)' there; see the example "
+            "products/player/hourly_play_sessions.py (README, 'Derived products'); a product "
+            "computed outside this platform is kind consumer-aligned",
+        )
+    ]
 
 
 def _at(path: Path, line: int, rule_id: str, message: str, hint: str) -> Violation:

@@ -6,7 +6,6 @@ import datetime
 import decimal
 import json
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from typing import IO, Any
@@ -16,9 +15,11 @@ import orjson
 
 from streams.catalog import Catalog, CatalogStore
 from streams.cli._context import connection_settings
+from streams.cli._output import output_option
+from streams.cli._tail import Side, dead_letter_json, dead_letter_text, read
 from streams.config import Settings
 from streams.errors import ConfigError, SerializationError
-from streams.kafka import Consumer, Event, Producer
+from streams.kafka import Event, Producer
 from streams.naming import parse_product
 
 __all__ = ["produce", "tail"]
@@ -177,7 +178,29 @@ def _notice(text: str) -> None:
 
 @click.command()
 @click.argument("product")
-@click.option("--from-beginning", is_flag=True, help="Start at the earliest event.")
+@click.option(
+    "--late",
+    is_flag=True,
+    help="Read PRODUCT's late records (<topic>.late): its events a derived product's window had "
+    "already closed for, decoded like PRODUCT; --metadata shows which product refused each.",
+)
+@click.option(
+    "--dead-letters",
+    is_flag=True,
+    help="Read PRODUCT's dead letters (<topic>.dlq): messages no consumer could decode, with "
+    "their reason, error and original topic/partition/offset.",
+)
+@click.option(
+    "--from-beginning",
+    is_flag=True,
+    help="Start at the earliest event (always so with --late and --dead-letters).",
+)
+@click.option(
+    "--follow/--no-follow",
+    default=None,
+    help="Wait for new events after the end of the topic [default: follow only when reading "
+    "new events, i.e. without --from-beginning, --late or --dead-letters].",
+)
 @click.option(
     "--max", "limit", type=click.IntRange(min=1), default=None, help="Stop after N events."
 )
@@ -185,54 +208,58 @@ def _notice(text: str) -> None:
     "--idle-timeout",
     type=float,
     default=None,
-    help="Stop after this many seconds without events [default: follow forever].",
+    help="Stop after this many seconds without events [default: no limit].",
 )
 @click.option("--metadata", is_flag=True, help="Wrap each event with topic, offset, key, headers.")
+@output_option
 @_with_connection
 def tail(
     product: str,
+    late: bool,
+    dead_letters: bool,
     from_beginning: bool,
+    follow: bool | None,
     limit: int | None,
     idle_timeout: float | None,
     metadata: bool,
+    output: str,
     bootstrap_servers: str | None,
     registry_url: str | None,
 ) -> None:
     """Print PRODUCT's events as JSON lines.
 
-    E.g. `mesh tail player.play_events --from-beginning --max 10`. The product is resolved through
-    the catalog (a deprecated one is flagged, a retired one refused). Undecodable messages are
-    moved to the product's dead-letter topic and counted on stderr.
+    E.g. `mesh tail player.play_events --from-beginning --max 10` prints the first 10 events, or
+    fewer if the topic ends before. The product is resolved through the catalog (a deprecated one
+    is flagged, a retired one refused). Undecodable messages are moved to the product's
+    dead-letter topic and counted on stderr.
+
+    Side topics: `mesh tail player.play_events --late` prints the late records of
+    player.play_events (on player.play_events.v1.late), `mesh tail player.play_events
+    --dead-letters` its dead letters (on player.play_events.v1.dlq), as readable text or, with
+    --output json, one JSON object each.
     """
+    if late and dead_letters:
+        raise click.UsageError("pass --late or --dead-letters, not both (they are two topics)")
+    side: Side | None = "late" if late else "dead-letters" if dead_letters else None
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
-    shown = 0
-    idle_since = time.monotonic()
-    # No group: tail moves nobody's offsets and does not wait for a group join. Tombstones are
-    # shown (as null values): a viewer must not move them to the dead-letter topic.
-    with Consumer(
+    printer: Callable[[Event[Any]], bytes | None]
+    if side == "dead-letters":
+        printer = dead_letter_json if output == "json" else dead_letter_text
+    else:
+
+        def printer(event: Event[Any]) -> bytes | None:
+            return json_line(event, metadata=metadata, notice=_notice)
+
+    start = from_beginning or side is not None
+    read(
         product,
-        group_id=None,
-        tombstones=True,
+        parse_product(product),
+        side=side,
         settings=settings,
-        from_beginning=from_beginning,
         directory=_directory(product, settings),
-    ) as consumer:
-        while limit is None or shown < limit:
-            events = consumer.consume(min(500, (limit or 500) - shown), timeout=0.5)
-            if not events:
-                if idle_timeout is not None and time.monotonic() - idle_since > idle_timeout:
-                    break
-                continue
-            idle_since = time.monotonic()
-            for event in events:
-                line = json_line(event, metadata=metadata, notice=_notice)
-                if line is not None:
-                    sys.stdout.buffer.write(line + b"\n")
-                shown += 1
-            sys.stdout.buffer.flush()
-        if consumer.dead_letters.count:
-            click.echo(
-                f"{consumer.dead_letters.count} undecodable messages were moved to the dead-letter "
-                f"topic ({dict(consumer.dead_letters.counts)})",
-                err=True,
-            )
+        from_beginning=start,
+        follow=not start if follow is None else follow,
+        limit=limit,
+        idle_timeout=idle_timeout,
+        printer=printer,
+    )

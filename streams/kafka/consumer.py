@@ -106,6 +106,8 @@ class Consumer:
         self._batch: Sequence[Message] = ()
         self._handed = 0
         self._rewound: set[_Partition] = set()
+        # Partitions read to their end and given nothing since (see at_end).
+        self._ends: set[_Partition] = set()
         self.dead_letters = DeadLetters(settings=settings)
         conf: dict[str, Any] = settings.kafka.librdkafka(
             # librdkafka insists on a group id even for assign(); this one never joins or commits.
@@ -117,6 +119,7 @@ class Consumer:
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,  # stored for the events handed out (_store)
                 "auto.offset.reset": "earliest" if from_beginning else "latest",
+                "enable.partition.eof": True,  # for at_end; the end events are not handed out
                 **(config or {}),
             }
         )
@@ -210,6 +213,7 @@ class Consumer:
         if error is None:
             return True
         if error.code() == KafkaError._PARTITION_EOF:
+            self._ends.add(_partition(message))
             return False
         if error.fatal() or error.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
             raise BrokerUnavailableError(
@@ -263,17 +267,36 @@ class Consumer:
     # --- reading --------------------------------------------------------------------------
 
     def _fetch(self, max_messages: int, timeout: float) -> list[Message]:
-        return [
-            message
-            for message in self._consumer.consume(max_messages, timeout)
-            if message.error() is None or self._check(message)
-        ]
+        batch = []
+        # In order: a message after its partition's end event means the end moved on.
+        for message in self._consumer.consume(max_messages, timeout):
+            if message.error() is None:
+                if self._ends:
+                    self._ends.discard(_partition(message))
+                batch.append(message)
+            else:
+                self._check(message)  # raises on fatal errors, notes partition ends
+        return batch
+
+    @property
+    def at_end(self) -> bool:
+        """True when every assigned partition was read to its end (its last offset when it was
+        reached) and nothing arrived since: a reader that should not wait for new events stops.
+
+        Dead-lettered messages count as read. Empty partitions reach their end at once.
+        """
+        try:
+            assigned = {(str(tp.topic), int(tp.partition)) for tp in self._consumer.assignment()}
+        except (KafkaException, RuntimeError):
+            return False
+        return bool(assigned) and assigned <= self._ends
 
     def poll(self, timeout: float = 1.0) -> Event[Any] | None:
         """The next event, or None if none arrived within ``timeout`` seconds."""
         message = self._consumer.poll(timeout)
         if message is None or not self._check(message):
             return None
+        self._ends.discard(_partition(message))
         try:
             event = self._decode(message)
         except BaseException:

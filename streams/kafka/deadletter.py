@@ -102,7 +102,14 @@ class DeadLetters:
         reason that can hit every message (the agents' ``not-keyed-by-<field>``).
         """
         topic = dlq_topic(str(message.topic()))
-        self._ensure_topic(topic)
+        if topic not in self._created:
+            self._ensure_topic(topic)
+            logger.warning(
+                "dead letters of %s go to %s; read them with `mesh tail %s --dead-letters`",
+                message.topic(),
+                topic,
+                message.topic(),
+            )
         if self._producer is None:
             conf: dict[str, Any] = self._settings.kafka.librdkafka()
             conf.update({"enable.idempotence": True})

@@ -112,3 +112,62 @@ def test_mesh_product_lint_reports_code_violations(repo: Path) -> None:
     (item,) = json.loads(result.stdout)
     assert item["rule_id"] == "GOV018-derived-fields"
     assert item["path"].endswith(CODE)
+
+
+DESCRIPTOR = "products/player/hourly_play_sessions.yaml"
+
+
+def test_an_aggregate_without_code_is_an_error(repo: Path) -> None:
+    """The trial's aggregate descriptor passed lint with no code: no agent could compute it."""
+    (repo / CODE).unlink()
+    ((rule, file, at, message),) = found(repo)
+    assert (rule, file, at) == ("GOV016-derived-code", "hourly_play_sessions.yaml", 5)  # kind
+    assert "products/player/hourly_play_sessions.py" in message
+    (violation,) = lint_code(repo / DESCRIPTOR)
+    assert violation.severity == "error"
+    assert "product = DerivedProduct(" in violation.hint
+    assert "version=1" in violation.hint
+    assert "example" in violation.hint
+
+
+def test_mesh_product_lint_fails_for_an_aggregate_without_code(repo: Path) -> None:
+    (repo / CODE).unlink()
+    result = CliRunner().invoke(main, ["product", "lint", str(repo), "--output", "json"])
+    assert result.exit_code == 1, result.output
+    (item,) = json.loads(result.stdout)
+    assert item["rule_id"] == "GOV016-derived-code"
+    assert item["path"].endswith(DESCRIPTOR)
+
+
+def test_products_derived_elsewhere_need_no_code(repo: Path) -> None:
+    """generated_playlists is consumer-aligned with inputPorts: an ML job computes it."""
+    assert not (repo / "products/playlists/generated_playlists.py").exists()
+    assert [v for v in lint_code(repo) if "generated_playlists" in (v.path or "")] == []
+
+
+def test_a_v2_descriptor_shares_the_code_of_its_product(repo: Path) -> None:
+    """products/<domain>/<name>.v2.yaml next to <name>.yaml: one code file, <name>.py."""
+    text = (repo / DESCRIPTOR).read_text()
+    assert "\nversion: 1\n" in text
+    v2 = repo / "products/player/hourly_play_sessions.v2.yaml"
+    v2.write_text(text.replace("\nversion: 1\n", "\nversion: 2\n"))
+    assert lint_code(repo) == []
+    (repo / CODE).unlink()
+    assert sorted((v.rule_id, Path(v.path or "").name) for v in lint_code(repo)) == [
+        ("GOV016-derived-code", "hourly_play_sessions.v2.yaml"),
+        ("GOV016-derived-code", "hourly_play_sessions.yaml"),
+    ]
+
+
+def test_after_the_flip_name_yaml_is_the_version_the_code_computes(repo: Path) -> None:
+    """README 'Versions': code version=2 is checked against <name>.yaml, v1 moved aside."""
+    folder = repo / "products/player"
+    v1 = (folder / "hourly_play_sessions.yaml").read_text()
+    (folder / "hourly_play_sessions.v2.yaml").write_text(
+        v1.replace("\nversion: 1\n", "\nversion: 2\n")
+    )
+    edit(repo, "    version=1,\n", "    version=2,\n")
+    assert [v.rule_id for v in lint_code(repo)] == ["GOV016-derived-code"]  # code v2, yaml v1
+    (folder / "hourly_play_sessions.yaml").rename(folder / "hourly_play_sessions.v1.yaml")
+    (folder / "hourly_play_sessions.v2.yaml").rename(folder / "hourly_play_sessions.yaml")
+    assert lint_code(repo) == []

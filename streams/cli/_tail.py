@@ -1,0 +1,225 @@
+"""The reading loop of ``mesh tail``: a product, its late records or its dead letters."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import click
+import orjson
+from confluent_kafka.admin import AdminClient
+
+from streams.catalog import Catalog
+from streams.config import Settings
+from streams.errors import ConfigError
+from streams.kafka import Consumer, Event
+from streams.kafka.client import build_client
+from streams.kafka.sidetopic import DeadLetter, DeadLetterConsumer, SideDirectory
+from streams.kafka.topics import topic_names
+from streams.naming import ProductRef, dlq_topic, late_topic
+
+__all__ = ["Side", "dead_letter_json", "dead_letter_text", "read"]
+
+Side = Literal["late", "dead-letters"]
+
+Printer = Callable[[Event[Any]], bytes | None]
+
+
+def read(
+    product: str,
+    ref: ProductRef,
+    *,
+    side: Side | None,
+    settings: Settings,
+    directory: Catalog | None,
+    from_beginning: bool,
+    follow: bool,
+    limit: int | None,
+    idle_timeout: float | None,
+    printer: Printer,
+) -> None:
+    """Print events until ``limit``, the end of the topic (unless ``follow``), or idleness."""
+    consumer: Consumer
+    if side is None:
+        # No group: tail moves nobody's offsets and does not wait for a group join. Tombstones
+        # are shown (as null values): a viewer must not move them to the dead-letter topic.
+        consumer = Consumer(
+            product,
+            group_id=None,
+            tombstones=True,
+            settings=settings,
+            from_beginning=from_beginning,
+            directory=directory,
+        )
+    else:
+        name = late_topic if side == "late" else dlq_topic
+        sides = SideDirectory(directory, name)
+        status = sides.resolve(ref)
+        if status is not None:
+            _check_exists(status.topic, ref, side, settings, directory)
+        kind = Consumer if side == "late" else DeadLetterConsumer
+        consumer = kind(
+            product,
+            group_id=None,
+            tombstones=True,
+            settings=settings,
+            from_beginning=from_beginning,
+            directory=sides,
+        )
+    with consumer:
+        _loop(consumer, follow=follow, limit=limit, idle_timeout=idle_timeout, printer=printer)
+        moved = consumer.dead_letters
+        if moved.count and side is None:
+            click.echo(
+                f"{moved.count} undecodable messages were moved to the dead-letter topic "
+                f"({dict(moved.counts)}); read them with `mesh tail {product} --dead-letters`",
+                err=True,
+            )
+        elif moved.count:
+            click.echo(
+                f"{moved.count} undecodable late records were moved to "
+                f"{dlq_topic(consumer.topics[0])} ({dict(moved.counts)})",
+                err=True,
+            )
+
+
+def _loop(
+    consumer: Consumer,
+    *,
+    follow: bool,
+    limit: int | None,
+    idle_timeout: float | None,
+    printer: Printer,
+) -> None:
+    shown = 0
+    idle_since = time.monotonic()
+    while limit is None or shown < limit:
+        events = consumer.consume(min(500, (limit or 500) - shown), timeout=0.5)
+        if not events:
+            if not follow and consumer.at_end:
+                break
+            if idle_timeout is not None and time.monotonic() - idle_since > idle_timeout:
+                break
+            continue
+        idle_since = time.monotonic()
+        for event in events:
+            line = printer(event)
+            if line is not None:
+                sys.stdout.buffer.write(line + b"\n")
+            shown += 1
+        sys.stdout.buffer.flush()
+
+
+def _check_exists(
+    topic: str, ref: ProductRef, side: Side, settings: Settings, directory: Catalog | None
+) -> None:
+    """Refuse a side topic that was never created, saying what creates it."""
+    kafka = settings.kafka
+    admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
+    if topic in topic_names(admin, bootstrap=kafka.bootstrap_servers, timeout_s=10):
+        return
+    if side == "dead-letters":
+        raise ConfigError(
+            f"{ref.topic} has no dead letters: {topic} does not exist (a consumer creates it when "
+            f"it first meets a message of {ref.topic} it cannot decode)"
+        )
+    hint = ""
+    entry = None if directory is None else directory.entries.get(ref.topic)
+    inputs = [] if entry is None else [port.ref for port in entry.product.input_ports]
+    if inputs:
+        hint = (
+            f"; {ref.id} is derived: its agents put the late events of its inputs on the inputs' "
+            f".late topics, read them with "
+            + " or ".join(f"`mesh tail {i.id}.v{i.major} --late`" for i in inputs)
+        )
+    raise ConfigError(
+        f"{ref.topic} has no late records: {topic} does not exist (a derived product's agent "
+        f"creates it when it first finds an event of {ref.topic} later than its window)" + hint
+    )
+
+
+def dead_letter_text(event: Event[Any]) -> bytes:
+    """A dead letter as a few readable lines: where it is, where it came from, why."""
+    letter: DeadLetter = event.value
+    origin = (
+        f"{letter.original_topic}[{letter.original_partition}]@{letter.original_offset}"
+        if letter.original_topic is not None
+        else "an unknown origin (no dlq.original.* headers)"
+    )
+    when = _when(letter.original_timestamp_ms)
+    lines = [
+        f"{event.topic}[{event.partition}]@{event.offset} from {origin}"
+        + (f" (written {when})" if when else ""),
+        f"  reason: {letter.reason}",
+        f"  error: {letter.error}",
+        f"  key: {_show(letter.key)}",
+        f"  value: {_show(letter.value)}",
+    ]
+    if letter.headers:
+        shown = ", ".join(f"{k}={_show(v)}" for k, v in letter.headers.items())
+        lines.append(f"  headers: {shown}")
+    return "\n".join(lines).encode()
+
+
+def dead_letter_json(event: Event[Any]) -> bytes:
+    """A dead letter as one JSON object (bytes as text when printable UTF-8, always as base64)."""
+    letter: DeadLetter = event.value
+    return orjson.dumps(
+        {
+            "topic": event.topic,
+            "partition": event.partition,
+            "offset": event.offset,
+            "reason": letter.reason,
+            "error": letter.error,
+            "original": {
+                "topic": letter.original_topic,
+                "partition": letter.original_partition,
+                "offset": letter.original_offset,
+                "timestamp_ms": letter.original_timestamp_ms,
+            },
+            "key": _utf8(letter.key),
+            "key_base64": _b64(letter.key),
+            "value": _utf8(letter.value),
+            "value_base64": _b64(letter.value),
+            "headers": {k: _utf8(v) for k, v in letter.headers.items()},
+        }
+    )
+
+
+def _when(ms: int | None) -> str | None:
+    if ms is None or ms <= 0:
+        return None
+    moment = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _utf8(raw: bytes | None) -> str | None:
+    """The bytes as text when they are UTF-8 without control characters (Avro bytes are not)."""
+    try:
+        text = None if raw is None else raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if text is None or not text.replace("\n", "").replace("\t", "").isprintable():
+        return None
+    return text
+
+
+def _b64(raw: bytes | None) -> str | None:
+    return None if raw is None else base64.b64encode(raw).decode("ascii")
+
+
+def _show(raw: bytes | None, limit: int = 64) -> str:
+    """Text when the bytes are printable UTF-8, else hex (long values cut, with their length)."""
+    if raw is None:
+        return "null"
+    text = _utf8(raw)
+    if text is not None:
+        if len(text) > 4 * limit:
+            text = f"{text[: 4 * limit]}… ({len(raw)} bytes)"
+        return orjson.dumps(text).decode() if "\n" in text or "\t" in text else text
+    cut = raw[:limit].hex(" ")
+    return f"0x {cut}{'…' if len(raw) > limit else ''} ({len(raw)} bytes)"

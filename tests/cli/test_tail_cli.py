@@ -1,0 +1,176 @@
+"""mesh tail: stops at the end of the topic, reads late records and dead letters."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+from click.testing import CliRunner
+from confluent_kafka import Producer as RawProducer
+
+from streams.agents.late import LATE_PRODUCT, LATE_SOURCE, LateRecords
+from streams.cli import main
+from tests.helpers.kafka import Product, play
+
+
+def flags(product: Product) -> list[str]:
+    return [
+        "--bootstrap-servers",
+        product.settings.kafka.bootstrap_servers,
+        "--registry-url",
+        product.settings.registry.url,
+    ]
+
+
+def send(product: Product, count: int) -> None:
+    lines = "".join(json.dumps(play(n)) + "\n" for n in range(count))
+    sent = CliRunner().invoke(main, ["produce", product.ref.id, *flags(product)], input=lines)
+    assert sent.exit_code == 0, sent.output
+
+
+@pytest.mark.timeout(60)
+def test_tail_max_stops_at_the_end_of_the_topic(product: Product) -> None:
+    """The trial saw `tail --max 5` wait forever on a topic with 2 events."""
+    send(product, 2)
+    shown = CliRunner().invoke(
+        main, ["tail", product.ref.id, "--from-beginning", "--max", "5", *flags(product)]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert [orjson.loads(line) for line in shown.stdout.splitlines()] == [play(0), play(1)]
+
+
+@pytest.mark.timeout(60)
+def test_tail_of_an_empty_topic_ends(product: Product) -> None:
+    shown = CliRunner().invoke(main, ["tail", product.ref.id, "--from-beginning", *flags(product)])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == ""
+
+
+@pytest.mark.timeout(60)
+def test_tail_follow_waits_for_new_events(product: Product) -> None:
+    send(product, 1)
+    shown = CliRunner().invoke(
+        main,
+        [
+            "tail",
+            product.ref.id,
+            "--from-beginning",
+            "--follow",
+            "--idle-timeout",
+            "2",
+            *flags(product),
+        ],
+    )
+    assert shown.exit_code == 0, shown.output
+    assert len(shown.stdout.splitlines()) == 1
+
+
+@pytest.mark.timeout(90)
+def test_tail_dead_letters_prints_error_reason_and_origin(product: Product) -> None:
+    raw = RawProducer({"bootstrap.servers": product.bootstrap})
+    raw.produce(product.ref.topic, value=b"not avro", key=b"k1")
+    assert raw.flush(10) == 0
+    send(product, 1)
+    runner = CliRunner()
+    moved = runner.invoke(main, ["tail", product.ref.id, "--from-beginning", *flags(product)])
+    assert moved.exit_code == 0, moved.output
+    assert "--dead-letters" in moved.stderr  # says how to read them
+
+    text = runner.invoke(main, ["tail", product.ref.id, "--dead-letters", *flags(product)])
+    assert text.exit_code == 0, text.output
+    assert f"{product.ref.topic}.dlq" in text.stdout
+    assert f"from {product.ref.topic}[0]@0" in text.stdout
+    assert "reason: not-framed" in text.stdout
+    assert "error:" in text.stdout
+    assert "key: k1" in text.stdout
+    assert "value: not avro" in text.stdout
+
+    as_json = runner.invoke(
+        main, ["tail", product.ref.id, "--dead-letters", "--output", "json", *flags(product)]
+    )
+    assert as_json.exit_code == 0, as_json.output
+    [letter] = [orjson.loads(line) for line in as_json.stdout.splitlines()]
+    assert letter["reason"] == "not-framed"
+    assert letter["error"]
+    assert letter["original"]["topic"] == product.ref.topic
+    assert letter["original"]["partition"] == 0
+    assert letter["original"]["offset"] == 0
+    assert letter["key"] == "k1"
+    assert letter["value"] == "not avro"
+    assert letter["topic"] == f"{product.ref.topic}.dlq"
+
+
+@pytest.mark.timeout(90)
+def test_tail_late_decodes_like_the_input(product: Product) -> None:
+    send(product, 2)
+    [first, _] = product.read_raw()
+    late = LateRecords(settings=product.settings, product="player.hourly_play_sessions.v1")
+    late.send(first)
+    late.close()
+
+    shown = CliRunner().invoke(
+        main, ["tail", product.ref.id, "--late", "--metadata", *flags(product)]
+    )
+    assert shown.exit_code == 0, shown.output
+    [record] = [orjson.loads(line) for line in shown.stdout.splitlines()]
+    assert record["topic"] == f"{product.ref.topic}.late"
+    assert record["value"] == play(0)
+    assert record["headers"][LATE_PRODUCT] == "player.hourly_play_sessions.v1"
+    assert record["headers"][LATE_SOURCE] == f"{product.ref.topic}[0]@0"
+
+
+@pytest.mark.timeout(60)
+def test_tail_late_without_late_records_says_so(product: Product) -> None:
+    shown = CliRunner().invoke(main, ["tail", product.ref.id, "--late", *flags(product)])
+    assert shown.exit_code == 1
+    assert f"{product.ref.topic}.late does not exist" in shown.stderr
+    assert "no late records" in shown.stderr
+
+
+def test_tail_help_names_the_side_topics() -> None:
+    shown = CliRunner().invoke(main, ["tail", "--help"])
+    assert "--late" in shown.output
+    assert "--dead-letters" in shown.output
+    assert ".late" in shown.output
+    assert ".dlq" in shown.output
+    assert "--follow" in shown.output
+
+
+def test_late_and_dead_letters_are_exclusive() -> None:
+    shown = CliRunner().invoke(main, ["tail", "a.b", "--late", "--dead-letters"])
+    assert shown.exit_code == 2
+    assert "--late" in shown.output
+    assert "--dead-letters" in shown.output
+
+
+def test_a_binary_dead_letter_is_shown_in_hex_and_base64() -> None:
+    from confluent_kafka import Message
+
+    from streams.cli._tail import dead_letter_json, dead_letter_text
+    from streams.kafka import Event
+    from streams.kafka.sidetopic import DeadLetter
+
+    value = b"\x00\x00\x00\x00\x07\x02abc"  # Confluent framed Avro: not text
+    message = Message(
+        topic="d.p.v1.dlq",
+        partition=0,
+        offset=3,
+        key=None,
+        value=value,
+        headers=[("dlq.reason", b"corrupt"), ("dlq.error", b"bad")],
+    )
+    event = Event(message, DeadLetter.of(message))
+    text = dead_letter_text(event).decode()
+    assert "from an unknown origin (no dlq.original.* headers)" in text
+    assert "value: 0x 00 00 00 00 07 02 61 62 63 (9 bytes)" in text
+    assert "key: null" in text
+    shown = orjson.loads(dead_letter_json(event))
+    assert shown["value"] is None
+    assert shown["value_base64"] == "AAAAAAcCYWJj"
+    assert shown["original"] == {
+        "topic": None,
+        "partition": None,
+        "offset": None,
+        "timestamp_ms": None,
+    }
