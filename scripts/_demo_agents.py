@@ -111,12 +111,12 @@ def tour(info: PlatformInfo, logs: Path) -> bool:
     step("10. a derived product: `mesh agent run player.hourly_play_sessions`")
     events = plays(1_200)
     out.print(
-        f"$ mesh produce player.play_events --key-field user_id   # {len(events):,} plays, "
-        "3 hours of event time, 12 listeners",
+        f"$ mesh produce player.play_events   # {len(events):,} plays, 3 hours of event time, "
+        "12 listeners, keyed by the descriptor's key user_id",
         highlight=False,
     )
     sent = run(
-        [mesh, "produce", "player.play_events", "--key-field", "user_id", *where],
+        [mesh, "produce", "player.play_events", *where],
         input="".join(json.dumps(event) + "\n" for event in events),
     )
     out.print(sent.stderr.strip() or sent.stdout.strip(), highlight=False)

@@ -30,8 +30,15 @@ def test_the_demo_runs_the_agent_and_stops_it() -> None:
     # The agent's output records, as `mesh tail` shows them.
     assert len(re.findall(r"user …\w{4} 2026-11-24T\d\d:00:00\+00:00: \d+ plays", output)) == 5
     # Stopped by its PID, it said what it did; the replay into v2 and both runs are in lineage.
-    stopped = re.search(r"worker \(pid \d+\) stopped: (\d+) events, (\d+) window updates", output)
+    stopped = re.search(
+        r"worker \(pid \d+\) stopped: (\d+) events, (\d+) window updates emitted, \d+ late, "
+        r"(\d+) dead letters",
+        output,
+    )
     assert stopped, output[-3000:]
+    # Only the two undecodable records step 8 writes on purpose: `mesh produce` keyed every play
+    # by the descriptor's user_id (a null key would dead-letter all 1,200).
+    assert stopped[3] == "2"
     assert int(stopped[1]) >= 1200  # at least the agent tour's own plays
     assert int(stopped[2]) > 0
     assert "stopped (1 worker stopped cleanly)" in output
