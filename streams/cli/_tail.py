@@ -98,7 +98,7 @@ def _loop(
     shown = 0
     idle_since = time.monotonic()
     while limit is None or shown < limit:
-        events = consumer.consume(min(500, (limit or 500) - shown), timeout=0.5)
+        events = consumer.consume(500 if limit is None else min(500, limit - shown), timeout=0.5)
         if not events:
             if not follow and consumer.at_end:
                 break

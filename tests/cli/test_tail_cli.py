@@ -41,6 +41,19 @@ def test_tail_max_stops_at_the_end_of_the_topic(product: Product) -> None:
 
 
 @pytest.mark.timeout(60)
+def test_tail_without_max_prints_every_event_then_ends(product: Product) -> None:
+    """The trial saw tail print 500 events, then spin forever (a batch of 0 after 500)."""
+    send(product, 1_203)
+    shown = CliRunner().invoke(main, ["tail", product.ref.id, "--from-beginning", *flags(product)])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert len(lines) == 1_203
+    assert sorted(orjson.loads(line)["ms_played"] for line in lines) == sorted(
+        play(n)["ms_played"] for n in range(1_203)
+    )
+
+
+@pytest.mark.timeout(60)
 def test_tail_of_an_empty_topic_ends(product: Product) -> None:
     shown = CliRunner().invoke(main, ["tail", product.ref.id, "--from-beginning", *flags(product)])
     assert shown.exit_code == 0, shown.output
