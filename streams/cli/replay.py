@@ -47,8 +47,16 @@ def parse_time(text: str, option: str) -> int:
 
 @click.command("replay")
 @click.argument("product")
-@click.option("--from", "start", required=True, help="First record time (ISO 8601 or epoch ms).")
-@click.option("--to", "end", default=None, help="Leave out records from this time on.")
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    help="First record's Kafka timestamp (when it was produced, not its event time); ISO 8601 "
+    "or epoch ms.",
+)
+@click.option(
+    "--to", "end", default=None, help="Leave out records with a Kafka timestamp from this on."
+)
 @click.option(
     "--into-version",
     type=click.IntRange(min=1),
@@ -79,9 +87,11 @@ def replay_command(
 ) -> None:
     """Recompute PRODUCT (a derived product) from its inputs' history.
 
-    Reads every input record with a timestamp from --from (up to --to, or to the end as it is
-    now) with the product's code in products/<domain>/<name>.py, and writes the results to the
-    product's topic, or to --into-version's topic.
+    Reads every input record with a Kafka timestamp from --from (up to --to, or to the end as
+    it is now) with the product's code in products/<domain>/<name>.py, and writes the results
+    to the product's topic, or to --into-version's topic. The Kafka timestamp is when a record
+    was produced (unless its producer set another): to recompute the hours of an event-time
+    day, start at or before the time those events were produced.
     """
     ref = parse_product(product)
     definition = load_definition(definition_path(root, ref))
@@ -125,6 +135,13 @@ def replay_command(
         "seconds": round(result.seconds, 3),
         "per_second": round(result.per_second),
     }
+    if result.read and not result.counted:
+        err_console().print(
+            f"[yellow]nothing was counted:[/] {result.read:,} records were read, and all were "
+            "after --to, late or dead letters. --from and --to select records by their Kafka "
+            "timestamp (when they were produced), not by their event time.",
+            highlight=False,
+        )
     if output == "json":
         click.echo(json.dumps(fields))
         return

@@ -229,6 +229,14 @@ def test_mesh_replay_into_a_new_version_with_a_time_range(mesh: Mesh, tmp_path: 
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["topic"] == mesh.output(2)
+    assert "nothing was counted" not in result.stderr
+    # A --to before every record's Kafka timestamp (event time is not what it selects by).
+    before = [*args[:3], str(T0), "--to", str(T0 + 1), *args[6:]]
+    empty = CliRunner().invoke(main, before)
+    assert empty.exit_code == 0, empty.output
+    assert json.loads(empty.stdout)["counted"] == 0
+    assert "nothing was counted" in empty.stderr
+    assert "Kafka timestamp" in empty.stderr
     want, late = oracle(after[:middle])
     assert read_outputs(mesh, mesh.output(2)) == want
     assert summary["late"] == late
