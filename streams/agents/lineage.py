@@ -57,7 +57,7 @@ from streams.agents.runevent import (
     run_event,
 )
 from streams.catalog.agents import AgentRunRecord, AgentRunStore, Processing
-from streams.catalog.runs import ABORT_FACET, WORKER_FACET, RunState, read_runs
+from streams.catalog.runs import ABORT_FACET, WORKER_FACET, RunState, pid_alive, read_runs
 from streams.config import Settings
 from streams.errors import StreamsError
 from streams.kafka.client import build_client
@@ -219,7 +219,7 @@ class LineageRun:
         self.heartbeat_s = heartbeat_s
         self._sink: LineageSink = sink or KafkaLineageSink(settings=settings)
         self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
-        self._alive = alive or _alive
+        self._alive = alive or pid_alive
         self._heartbeat: Heartbeat | None = None
 
     def event(
@@ -338,17 +338,6 @@ class LineageRun:
             self.complete()
         else:
             self.fail(exc)
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process with ``pid`` exists on this host (signal 0 checks, sends nothing)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, as another user's
-        return True
-    return True
 
 
 class Heartbeat:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -92,10 +94,17 @@ class RunState:
         run has not ended, else how it ended."""
         if self.ended is not None:
             return self.ended
-        if self.last_seen is None:
+        if self.last_seen is None or self.gone_here():
             return "lost"
         silent = (now - self.last_seen).total_seconds()
         return "lost" if silent > LOST_AFTER * self.heartbeat_s else "running"
+
+    def gone_here(self) -> bool:
+        """Whether the run's process was on this host and no longer exists (e.g. kill -9):
+        no need to wait for its missed heartbeats."""
+        if self.host != socket.gethostname() or self.pid is None:
+            return False
+        return not pid_alive(self.pid)
 
     def to_dict(self, now: datetime.datetime) -> dict[str, Any]:
         """The JSON form, with its status as of ``now``."""
@@ -116,6 +125,17 @@ class RunState:
             "heartbeat_s": self.heartbeat_s,
             "error": self.error,
         }
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists on this host (signal 0 checks, sends nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's
+        return True
+    return True
 
 
 def _apply(state: RunState, event: Mapping[str, Any]) -> RunState:

@@ -403,7 +403,7 @@ def test_a_new_run_aborts_the_runs_of_its_job_it_supersedes() -> None:
     before = fold_runs(history)
     assert {name: before[i].status(NOW) for name, i in ids.items()} == {
         "lost": "lost",
-        "dead": "running",  # by its events alone; its process is gone
+        "dead": "lost",  # its process was on this host and is gone
         "alive": "running",
         "recent": "running",
         "ended": "completed",

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import os
+import socket
+import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -85,3 +89,19 @@ def test_what_is_not_a_run_event_is_skipped() -> None:
     junk: list[Any] = [None, {}, {"eventTime": "yesterday", "run": {"runId": "x"}}]
     junk.append({"eventTime": "2026-11-30T12:00:00", "run": {"runId": "naive"}})
     assert fold_runs([*junk, event("START", T0, "r")]).keys() == {"r"}
+
+
+def test_a_run_whose_process_is_gone_from_this_host_is_lost_at_once() -> None:
+    """No need to wait for missed heartbeats when the process was here and is gone (kill -9)."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    here = socket.gethostname()
+    facets = {"host": here, "pid": gone.pid, "heartbeatSeconds": 60}
+    (state,) = fold_runs([event("START", T0, str(uuid.uuid4()), streams_worker=facets)]).values()
+    assert state.status(T0 + S) == "lost"
+    mine = {"host": here, "pid": os.getpid(), "heartbeatSeconds": 60}
+    (state,) = fold_runs([event("START", T0, str(uuid.uuid4()), streams_worker=mine)]).values()
+    assert state.status(T0 + S) == "running"
+    elsewhere = {"host": "another-host", "pid": gone.pid, "heartbeatSeconds": 60}
+    (state,) = fold_runs([event("START", T0, str(uuid.uuid4()), streams_worker=elsewhere)]).values()
+    assert state.status(T0 + S) == "running"  # only its heartbeats can tell
