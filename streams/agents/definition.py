@@ -19,7 +19,9 @@ pure :class:`streams.agents.engine.Task`, so they cannot drift apart.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -237,6 +239,26 @@ def definition_path(root: Path, ref: ProductRef) -> Path:
     return root / "products" / ref.domain / f"{ref.name}.py"
 
 
+def _missing_code_hint(path: Path) -> str:
+    """What a missing code file means: a product that is not derived, or a misspelt name."""
+    descriptor = path.with_suffix(".yaml")
+    if descriptor.is_file():
+        found = re.search(r"^kind:\s*([\w-]+)", descriptor.read_text(), re.MULTILINE)
+        kind = found[1] if found else "non-derived"
+        return (
+            f"{descriptor} describes the product, a {kind} product without code: only derived "
+            "(aggregate) products are computed by agents and replayed; a "
+            f"{kind} product's events are written by its producers"
+        )
+    names = sorted({p.stem.split(".v")[0] for p in path.parent.glob("*.yaml")})
+    close = difflib.get_close_matches(path.stem, names, n=1)
+    guess = f"did you mean {path.parent.name}.{close[0]}? " if close else ""
+    return (
+        f"{guess}a derived product's code lives next to its descriptor, in "
+        "products/<domain>/<name>.py"
+    )
+
+
 def load_definition(path: Path) -> DerivedProduct:
     """Import a derived product's module by path and return its module-level ``product``.
 
@@ -245,16 +267,7 @@ def load_definition(path: Path) -> DerivedProduct:
             :class:`DerivedProduct`; the message names the file.
     """
     if not path.is_file():
-        descriptor = path.with_suffix(".yaml")
-        hint = (
-            f"{descriptor} describes the product but it has no code: only derived products "
-            "are computed by agents and replayed (a source-aligned product's events come from "
-            "its producers)"
-            if descriptor.is_file()
-            else "a derived product's code lives next to its descriptor, in "
-            "products/<domain>/<name>.py"
-        )
-        raise ConfigError(f"{path}: no such file; {hint}")
+        raise ConfigError(f"{path}: no such file; {_missing_code_hint(path)}")
     name = f"_mesh_product_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:

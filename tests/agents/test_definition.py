@@ -138,8 +138,21 @@ def test_loading_names_the_file_and_the_fix(tmp_path: Path) -> None:
 
 
 def test_a_product_without_code_is_named_as_such(tmp_path: Path) -> None:
-    (tmp_path / "play_events.yaml").write_text("name: play_events\n")
-    with pytest.raises(ConfigError, match="describes the product but it has no code"):
-        load_definition(tmp_path / "play_events.py")
-    with pytest.raises(ConfigError, match="lives next to its descriptor"):
-        load_definition(tmp_path / "nothing.py")
+    folder = tmp_path / "playlists"
+    folder.mkdir()
+    (folder / "generated.yaml").write_text("name: generated\nkind: consumer-aligned\n")
+    with pytest.raises(ConfigError, match="a consumer-aligned product without code") as info:
+        load_definition(folder / "generated.py")
+    assert "source-aligned" not in str(info.value)
+    with pytest.raises(ConfigError, match="lives next to its descriptor") as info:
+        load_definition(folder / "nothing.py")
+    assert "did you mean" not in str(info.value)
+
+
+def test_a_misspelt_product_gets_a_suggestion(tmp_path: Path) -> None:
+    folder = tmp_path / "player"
+    folder.mkdir()
+    (folder / "hourly_play_sessions.yaml").write_text("name: hourly_play_sessions\n")
+    (folder / "hourly_play_sessions.v2.yaml").write_text("name: hourly_play_sessions\n")
+    with pytest.raises(ConfigError, match=r"did you mean player\.hourly_play_sessions\?"):
+        load_definition(folder / "hourly_play_session.py")
