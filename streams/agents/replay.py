@@ -47,6 +47,7 @@ from streams.config import Settings
 from streams.errors import BrokerUnavailableError, ConfigError, DeserializationError
 from streams.kafka import DeadLetters, Producer, SchemaSource
 from streams.kafka.client import build_client
+from streams.kafka.deadletter import dead_lettered
 from streams.naming import ProductRef
 from streams.serialization.avro import AvroDecoder
 from streams.serialization.framing import schema_id_of
@@ -196,7 +197,10 @@ class _Replay:
             {**conf, "group.id": f"{conf['group.id']}-ends"},
             settings=self.settings.kafka,
         )
-        dead = DeadLetters(settings=self.settings)
+        # A replay re-reads records dead-lettered before (by the live agent, an earlier
+        # replay): they are counted, not written twice.
+        known = dead_lettered(self.settings, self.topics)
+        dead = DeadLetters(settings=self.settings, already=known)
         late = LateRecords(settings=self.settings, product=self.output.topic)
         producer = Producer(settings=self.settings, domain=self.output.domain, schemas=self.schemas)
         try:

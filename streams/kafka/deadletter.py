@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -14,7 +14,7 @@ from streams.config import Settings
 from streams.errors import DeliveryError, DeserializationError
 from streams.kafka import headers as std
 from streams.kafka.client import build_client
-from streams.kafka.topics import create_topic
+from streams.kafka.topics import create_topic, read_to_end, topic_names
 from streams.naming import dlq_topic
 
 __all__ = ["DeadLetters"]
@@ -63,6 +63,39 @@ class _Pending:
         return lost
 
 
+def _origin(message: Message) -> Position:
+    return (str(message.topic()), int(message.partition() or 0), int(message.offset() or 0))
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode()
+
+
+def dead_lettered(settings: Settings, topics: Iterable[str]) -> set[Position]:
+    """The originals (topic, partition, offset) whose dead letters ``topics``' dead-letter
+    topics hold already; a dead-letter topic that does not exist holds none (and is not
+    created by asking)."""
+    kafka = settings.kafka
+    admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
+    existing = topic_names(admin, bootstrap=kafka.bootstrap_servers, timeout_s=10)
+    found: set[Position] = set()
+    for topic in topics:
+        if dlq_topic(topic) not in existing:
+            continue
+        for letter in read_to_end(kafka.librdkafka(), dlq_topic(topic)):
+            headers = {k: v for k, v in std.pairs(letter.headers()) if v is not None}
+            try:
+                origin = (
+                    _text(headers[std.DLQ_TOPIC]),
+                    int(_text(headers[std.DLQ_PARTITION])),
+                    int(_text(headers[std.DLQ_OFFSET])),
+                )
+            except (KeyError, ValueError, TypeError):  # not one of ours: nothing to match
+                continue
+            found.add(origin)
+    return found
+
+
 class DeadLetters:
     """Sends messages that cannot be decoded to their topic's dead-letter topic.
 
@@ -73,8 +106,11 @@ class DeadLetters:
     read them again.
     """
 
-    def __init__(self, *, settings: Settings) -> None:
+    def __init__(self, *, settings: Settings, already: Collection[Position] = ()) -> None:
+        """``already``: originals whose dead letters are stored (see :func:`dead_lettered`);
+        meeting one again counts it but writes no second letter (a replay re-reads them)."""
         self._settings = settings
+        self._already = already
         self._producer: Producer | None = None
         self._created: set[str] = set()
         self._pending = _Pending()
@@ -102,6 +138,9 @@ class DeadLetters:
         reason that can hit every message (the agents' ``not-keyed-by-<field>``).
         """
         topic = dlq_topic(str(message.topic()))
+        if self._already and _origin(message) in self._already:
+            self.counts[error.reason] += 1
+            return
         if topic not in self._created:
             self._ensure_topic(topic)
             logger.warning(
@@ -124,7 +163,7 @@ class DeadLetters:
             (std.DLQ_OFFSET, str(message.offset()).encode()),
             (std.DLQ_TIMESTAMP, str(timestamp).encode()),
         ]
-        position = (str(message.topic()), int(message.partition() or 0), int(message.offset() or 0))
+        position = _origin(message)
         delivered = self._pending.add(position)
         while True:
             try:
