@@ -205,14 +205,7 @@ class Producer:
                 for name, item in headers.items()
             )
         encoded_key = key.encode() if isinstance(key, str) else key
-        while True:
-            try:
-                self._producer.produce(target.topic, value, encoded_key, headers=message_headers)
-                break
-            except BufferError:
-                # librdkafka's queue is full: wait for deliveries instead of dropping events.
-                self._producer.poll(0.05)
-        self._sent += 1
+        self._produce(target.topic, value, encoded_key, message_headers)
         if not self._sent & 0x3FF:
             self._producer.poll(0)
 
@@ -230,11 +223,21 @@ class Producer:
             target = self._resolve(product)
         encoded_key = key.encode() if isinstance(key, str) else key
         headers = [header for header in target.headers if header[0] == std.DOMAIN]
+        self._produce(target.topic, None, encoded_key, headers)
+
+    def _produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: list[tuple[str, str | bytes | None]],
+    ) -> None:
         while True:
             try:
-                self._producer.produce(target.topic, None, encoded_key, headers=headers)
+                self._producer.produce(topic, value, key, headers=headers)
                 break
             except BufferError:
+                # librdkafka's queue is full: wait for deliveries instead of dropping events.
                 self._producer.poll(0.05)
         self._sent += 1
 

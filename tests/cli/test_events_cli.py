@@ -11,16 +11,7 @@ from click.testing import CliRunner
 from streams.catalog import CatalogStore
 from streams.cli import main
 from tests.catalog._entries import descriptor, entry
-from tests.helpers.kafka import PLAY_V2, Product, play
-
-
-def flags(product: Product) -> list[str]:
-    return [
-        "--bootstrap-servers",
-        product.settings.kafka.bootstrap_servers,
-        "--registry-url",
-        product.settings.registry.url,
-    ]
+from tests.helpers.kafka import PLAY_V2, Product, flags, play
 
 
 def test_produce_then_tail(product: Product) -> None:

@@ -11,16 +11,7 @@ from confluent_kafka import Producer as RawProducer
 
 from streams.agents.late import LATE_PRODUCT, LATE_SOURCE, LateRecords
 from streams.cli import main
-from tests.helpers.kafka import Product, play
-
-
-def flags(product: Product) -> list[str]:
-    return [
-        "--bootstrap-servers",
-        product.settings.kafka.bootstrap_servers,
-        "--registry-url",
-        product.settings.registry.url,
-    ]
+from tests.helpers.kafka import Product, flags, play
 
 
 def send(product: Product, count: int) -> None:

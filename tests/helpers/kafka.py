@@ -55,6 +55,16 @@ def play(n: int, **extra: Any) -> dict[str, Any]:
     }
 
 
+def flags(product: Product) -> list[str]:
+    """The `mesh` options that point a command at the product's platform."""
+    return [
+        "--bootstrap-servers",
+        product.settings.kafka.bootstrap_servers,
+        "--registry-url",
+        product.settings.registry.url,
+    ]
+
+
 @dataclass
 class Product:
     ref: ProductRef
