@@ -235,9 +235,27 @@ class BatchProcessor:
         self.counters.skipped += skipped
         self.counters.seconds += time.monotonic() - started
 
-    def flush_idle(self) -> None:
-        """Close the windows that only idle input partitions held open; checkpoint if any."""
-        steps = {number: task.flush_idle() for number, task in self._tasks.items()}
+    def flush_idle(self, owned: Collection[int] = ()) -> None:
+        """Close the windows that only idle input partitions held open; checkpoint if any.
+
+        ``owned`` are the task numbers assigned to this worker: those not open yet are opened
+        from their checkpoints, so the windows of a partition that gets no more records close
+        too. An idle task follows the lowest watermark of this worker's active tasks
+        (:meth:`Task.follow`); a worker whose tasks are all idle moves none.
+        """
+        missing = set(owned) - self._tasks.keys()
+        if missing:
+            self._load(missing)
+        tasks = self._tasks
+        steps = {number: task.flush_idle() for number, task in tasks.items()}
+        leading = [task.watermark for task in tasks.values() if task.active]
+        if leading:
+            mark = min(leading)
+            for number, task in tasks.items():
+                if not task.active:
+                    followed, step = task.follow(mark), steps[number]
+                    step.updates.extend(followed.updates)
+                    step.retracted.extend(followed.retracted)
         steps = {n: step for n, step in steps.items() if step.updates or step.retracted}
         if steps:
             self._publish(steps, {})

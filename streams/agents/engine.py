@@ -12,6 +12,10 @@ Event time and the watermark:
   that delivered nothing for ``idle_timeout`` of wall-clock time (the injected ``clock``); when
   every partition is idle, it is the maximum. It never decreases, and it is recomputed after
   every record, so lateness does not depend on where batches are cut;
+- a task whose every partition is idle (and that has a watermark of its own) follows the others:
+  the driver passes it the lowest watermark of the tasks that are still active
+  (:meth:`Task.follow`), so the windows of a partition that stopped receiving events still
+  become final (Flink's idle sources); its events that arrive later are late as any other;
 - a window is final when ``end + allowed_lateness <= watermark``: it is emitted once with
   ``final=True`` and dropped from the state;
 - an event is late when all its windows are final when it arrives (checked before its own
@@ -115,6 +119,12 @@ class Task:
     def watermark(self) -> int:
         """The task's watermark in epoch milliseconds (very negative before any record)."""
         return self._watermark
+
+    @property
+    def active(self) -> bool:
+        """Whether an input partition delivered records within ``idle_timeout`` (as of the last
+        :meth:`process`, :meth:`flush_idle` or :meth:`follow`)."""
+        return bool(self._active)
 
     @property
     def open_windows(self) -> int:
@@ -228,6 +238,20 @@ class Task:
         finals: list[OutputRecord] = []
         touched: dict[tuple[str, int], _Slot] = {}
         self._refresh(self._clock() if now is None else now, finals, touched)
+        return Step(self._emit(touched, finals), [], [], self._take_retracted())
+
+    def follow(self, watermark: int, now: float | None = None) -> Step:
+        """Raise an idle task's watermark to ``watermark`` (the active tasks' lowest), closing
+        what it passes.
+
+        Nothing happens while one of its partitions is active, or before it has a watermark of
+        its own (its first records may be a backlog, which must not be late because of others).
+        """
+        finals: list[OutputRecord] = []
+        touched: dict[tuple[str, int], _Slot] = {}
+        self._refresh(self._clock() if now is None else now, finals, touched)
+        if not self._active and self._watermark != _NO_MARK:
+            self._advance_to(watermark, finals, touched)
         return Step(self._emit(touched, finals), [], [], self._take_retracted())
 
     def snapshot(self) -> Checkpoint:

@@ -169,9 +169,24 @@ class _Runtime:
                 await self._run(self.processor.handle, records)
             self._report()
 
+    def owned(self) -> set[int]:
+        """The task numbers (input partitions) assigned to this worker now."""
+        topics = set(self.processor.topics)
+        return {tp.partition for tp in self.app.consumer.assignment() if tp.topic in topics}
+
     async def flush_idle(self) -> None:
         async with self.lock:
-            await self._run(self.processor.flush_idle)
+            await self._run(self.processor.flush_idle, self.owned())
+
+    async def assigned(self, partitions: Any) -> None:
+        topics = set(self.processor.topics)
+        numbers = sorted({tp.partition for tp in partitions if tp.topic in topics})
+        logger.info(
+            "%s: assigned partitions %s of %s",
+            self.processor.ref.id,
+            numbers,
+            ", ".join(self.processor.topics),
+        )
 
     async def revoked(self, partitions: Any) -> None:
         async with self.lock:
@@ -273,7 +288,11 @@ def build_app(
     async def revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await runtime.revoked(args[0])  # the set of revoked TPs
 
+    async def assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await runtime.assigned(args[0])  # the set of assigned TPs
+
     app.on_partitions_revoked.connect(revoked)
+    app.on_partitions_assigned.connect(assigned)
     return app
 
 

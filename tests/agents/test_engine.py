@@ -160,6 +160,51 @@ def test_an_idle_partition_stops_holding_the_watermark_back() -> None:
     assert task.watermark == 3 * HOUR
 
 
+def test_an_idle_task_follows_the_watermark_of_the_others() -> None:
+    # One input, so a task is one partition: when it falls silent, its last windows close only
+    # by following the other tasks' watermark (as Flink's idle sources do).
+    now = [0.0]
+    definition = product(idle_timeout=timedelta(seconds=30))
+    quiet = Task(definition, partition=0, clock=lambda: now[0])
+    feed = Feed(quiet)
+    updates, _ = feed(("a", 10))
+    assert [u.final for u in updates] == [False]
+    assert quiet.follow(5 * HOUR).updates == []  # not idle yet: its own events decide
+    assert quiet.watermark == 10
+    now[0] = 30.0
+    assert shown(quiet.follow(5 * HOUR).updates) == [("a", 0, 1, True)]
+    assert quiet.watermark == 5 * HOUR
+    assert quiet.follow(4 * HOUR).updates == []
+    assert quiet.watermark == 5 * HOUR
+    # An event that arrives later than the followed watermark allows is late, as any other.
+    updates, late = feed(("a", 20))
+    assert (updates, late) == ([], [20])
+
+
+def test_a_task_that_never_saw_a_record_does_not_follow() -> None:
+    # Its first records may be old (a backlog): they must not be late because of others.
+    now = [100.0]
+    task = Task(product(idle_timeout=timedelta(seconds=30)), partition=0, clock=lambda: now[0])
+    assert task.follow(5 * HOUR).updates == []
+    assert task.watermark < 0
+    updates, late = Feed(task)(("a", 10))
+    assert late == []
+    assert len(updates) == 1
+
+
+def test_a_restored_idle_task_follows_at_once() -> None:
+    now = [0.0]
+    definition = product(idle_timeout=timedelta(seconds=30))
+    task = Task(definition, partition=0, clock=lambda: now[0])
+    Feed(task)(("a", 10))
+    now[0] = 40.0
+    checkpoint = task.snapshot()
+    restored = Task(definition, partition=0, clock=lambda: now[0])
+    restored.restore(checkpoint)
+    assert not restored.active
+    assert shown(restored.follow(2 * HOUR).updates) == [("a", 0, 1, True)]
+
+
 def test_records_below_the_next_offset_are_skipped() -> None:
     task = Task(product(), partition=0)
     record = InputRecord(TOPIC, 0, 5, 0, b"a", {"key": "a", "event_time": 10})

@@ -57,7 +57,8 @@ product = DerivedProduct(
     window=_example.window,
     allowed_lateness=_example.allowed_lateness,
     aggregation=_example.aggregation,
-    idle_timeout=timedelta(hours=1),  # wall clock must not decide anything in these tests
+    # wall clock must not decide anything in these tests (but the one on idle partitions)
+    idle_timeout=timedelta(seconds={idle}),
 )
 """
 
@@ -131,7 +132,7 @@ def _register(url: str, subject: str, path: Path) -> None:
 
 
 @pytest.fixture
-def derived(settings: Settings, tmp_path: Path) -> Derived:
+def derived(settings: Settings, tmp_path: Path, request: pytest.FixtureRequest) -> Derived:
     domain = f"t{uuid.uuid4().hex[:10]}"
     source = ProductRef(domain, "play_events")
     output = ProductRef(domain, "hourly_play_sessions")
@@ -149,7 +150,8 @@ def derived(settings: Settings, tmp_path: Path) -> Derived:
     code = tmp_path / "products" / domain / "hourly_play_sessions.py"
     code.parent.mkdir(parents=True)
     example = REPO / "products/player/hourly_play_sessions.py"
-    code.write_text(DEFINITION.format(example=str(example), domain=domain))
+    idle = getattr(request, "param", 3600)
+    code.write_text(DEFINITION.format(example=str(example), domain=domain, idle=idle))
     return Derived(tmp_path, source, output, settings, load_definition(code))
 
 
@@ -382,7 +384,8 @@ def _tasks_by_pid(log: Path) -> dict[int, set[int]]:
 def test_an_agent_started_later_joins_and_they_split(derived: Derived, agents: list[Any]) -> None:
     """The README: starting more workers elsewhere with the same product joins the same group.
     A second `mesh agent run` joins a running one: it takes tasks over from their checkpoints
-    (a task is opened when its partition's next records arrive) and the output stays exact."""
+    (a task is opened when its partition's next records arrive, or at the next idle check) and
+    the output stays exact."""
     events = plays(2400, seed=13)
     produce(derived, events[:1200])
     first = start(derived, agents)
@@ -463,3 +466,55 @@ def test_two_workers_one_killed_the_other_takes_over(derived: Derived, agents: l
     kinds = [(run["eventType"], run["job"]["facets"]["jobType"]["processingType"]) for run in runs]
     assert kinds.count(("START", "STREAMING")) == 2, kinds
     assert ("COMPLETE", "STREAMING") in kinds, kinds
+
+
+@pytest.mark.parametrize("derived", [2], indirect=True)  # idle_timeout: 2 s
+def test_a_silent_partition_follows_the_others_and_its_windows_become_final(
+    derived: Derived, agents: list[Any]
+) -> None:
+    """The issue: "an idle timeout so one silent partition does not stall everything". Plays
+    stop arriving on partition 0 while the others go on: once it has been silent for the idle
+    timeout, its task follows the other tasks' watermark and its last windows are emitted
+    final, with the same values as a crash-free run. The worker logs its assignment at once."""
+    worker = start(derived, agents, "--idle-check", "0.5")
+    log = derived.root / "agent-0.log"
+    wait_for(
+        "the worker to log its assignment",
+        lambda: "assigned partitions [0, 1, 2, 3]" in log.read_text(),
+        timeout_s=60,
+        processes=[worker],
+    )
+    produce(derived, plays(800, seed=5))
+    partition_of = {
+        str(r.value["user_id"]): part
+        for part, records in input_records(derived).items()
+        for r in records
+    }
+    quiet = {user for user, part in partition_of.items() if part == 0}
+    talkers = sorted(user for user, part in partition_of.items() if part != 0)
+    assert quiet
+    assert talkers
+
+    def silent_windows_final() -> bool:
+        got = actual(derived)
+        mine = [v for k, v in got.items() if k.split("@")[0] in quiet]
+        return bool(mine) and all(v["final"] for v in mine)
+
+    # Only the other partitions get plays, hours later: they move on, partition 0 goes quiet.
+    deadline, n = time.monotonic() + 90, 0
+    while not silent_windows_final():
+        assert time.monotonic() < deadline, f"partition 0's windows stayed open\n{logs(derived)}"
+        assert worker.poll() is None, logs(derived)
+        later = plays(20, seed=n)
+        for i, event in enumerate(later):
+            event["user_id"] = talkers[(n + i) % len(talkers)]
+            event["event_time"] = BASE + 12 * HOUR + n * 60_000 + i
+            event["offline"] = False
+        produce(derived, later)
+        n += 1
+        time.sleep(0.5)
+    want, _ = expected(derived)
+    got = actual(derived)
+    for key, value in want.items():
+        if key.split("@")[0] in quiet:
+            assert got[key] == {**value, "final": True}, key
