@@ -158,6 +158,7 @@ class _Runtime:
         self.processor = processor
         self.lock = asyncio.Lock()
         self._reported = time.monotonic()
+        self._owned: set[int] = set()
 
     async def handle(self, events: Sequence[Any]) -> None:
         async with self.lock:
@@ -169,28 +170,30 @@ class _Runtime:
                 await self._run(self.processor.handle, records)
             self._report()
 
-    def owned(self) -> set[int]:
-        """The task numbers (input partitions) assigned to this worker now."""
-        topics = set(self.processor.topics)
-        return {tp.partition for tp in self.app.consumer.assignment() if tp.topic in topics}
-
     async def flush_idle(self) -> None:
         async with self.lock:
-            await self._run(self.processor.flush_idle, self.owned())
+            await self._run(self.processor.flush_idle, set(self._owned))
 
     async def assigned(self, partitions: Any) -> None:
-        topics = set(self.processor.topics)
-        numbers = sorted({tp.partition for tp in partitions if tp.topic in topics})
+        # The whole new assignment (faust rebalances eagerly: everything was revoked before).
+        # Kept from the signals, not read from the consumer, which can still show the old
+        # assignment mid-rebalance: an idle check must never open a task another worker owns.
+        async with self.lock:
+            topics = set(self.processor.topics)
+            self._owned = {tp.partition for tp in partitions if tp.topic in topics}
+            self.processor.drop(set(self.processor.tasks) - self._owned)
         logger.info(
             "%s: assigned partitions %s of %s",
             self.processor.ref.id,
-            numbers,
+            sorted(self._owned),
             ", ".join(self.processor.topics),
         )
 
     async def revoked(self, partitions: Any) -> None:
         async with self.lock:
-            self.processor.drop({tp.partition for tp in partitions})
+            numbers = {tp.partition for tp in partitions}
+            self._owned -= numbers
+            self.processor.drop(numbers)
 
     async def _run(self, call: Any, *args: Any) -> None:
         # A thread keeps faust's loop (heartbeats, fetches) going while a batch is handled.
