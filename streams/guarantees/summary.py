@@ -1,0 +1,56 @@
+"""What the monitor saw of one product over a span: the contract between measuring and judging.
+
+:mod:`streams.guarantees.measures` builds a :class:`Summary` from the records it observes (the
+sliding window, or one closed hour); :mod:`streams.guarantees.evaluate` compares it with the
+descriptor's promises. Both sides are pure: no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["Failure", "GroupLag", "Summary"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Failure:
+    """One record that broke a quality rule (the first few per span are kept)."""
+
+    partition: int
+    offset: int
+    field: str
+    rule: str  # "not_null" | "range" | "allowed_values"
+    value: str  # the offending value, as repr() cut to 80 characters
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupLag:
+    """One consumer group reading a product: how far behind its committed offsets are."""
+
+    group: str
+    lag: int  # records between its committed offsets and the ends, summed over partitions
+    lag_ms: int | None  # now minus the append time of its oldest unconsumed record (None: 0 lag)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Summary:
+    """One product over ``[start_ms, end_ms)`` of append time (Kafka record timestamps).
+
+    Shares are computed by the evaluator from these counts, so summaries of minutes can be
+    merged into hours exactly.
+    """
+
+    start_ms: int
+    end_ms: int
+    events: int  # decoded records of the product's topic in the span
+    newest_event_ms: int | None  # newest event time ever seen (all partitions), None: no event
+    newest_by_partition: Mapping[int, int] = field(default_factory=dict)  # ever seen
+    latency_p50_ms: float | None = None  # append time - event time, over the span's events
+    latency_p99_ms: float | None = None
+    on_time: int = 0  # events whose append time - event time <= the allowed lateness
+    duplicates: int = 0  # events whose id was already seen within the window
+    invalid: int = 0  # events breaking at least one quality rule
+    failures: tuple[Failure, ...] = ()
+    schema_ids: frozenset[int] = frozenset()
+    dead_letters: int = 0  # records appended to the product's dead-letter topic in the span
