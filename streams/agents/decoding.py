@@ -13,30 +13,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from streams.agents.definition import DerivedProduct
 from streams.agents.records import InputRecord
 from streams.errors import DeserializationError
 from streams.naming import dlq_topic
+from streams.serialization.plain import without_logical_types
 
 __all__ = ["MiskeyedLog", "not_an_input", "not_keyed", "without_logical_types"]
 
 logger = logging.getLogger(__name__)
-
-
-def without_logical_types(schema: Mapping[str, Any] | list[Any] | str) -> Any:
-    """A copy of a parsed schema (JSON structure) with every ``logicalType`` annotation removed.
-
-    Decode with it as the writer schema (and the reader schema, when one is used) so values
-    come back as their base types: ``uuid`` as ``str``, ``timestamp-millis`` as ``int``.
-    """
-    if isinstance(schema, Mapping):
-        return {k: without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
-    if isinstance(schema, list):
-        return [without_logical_types(item) for item in schema]
-    return schema
 
 
 def not_an_input(definition: DerivedProduct, value: Any) -> DeserializationError | None:
