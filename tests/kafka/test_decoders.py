@@ -26,5 +26,5 @@ def test_plain_and_typed_values_by_writer_id(product: Product) -> None:
     assert typed["event_id"] == uuid.UUID(int=1)
     with pytest.raises(DeserializationError, match="tombstone"):
         WriterDecoders(schemas).decode(None)
-    with pytest.raises(DeserializationError, match="magic byte|framing|Confluent"):
+    with pytest.raises(DeserializationError, match=r"magic byte|framing|Confluent"):
         WriterDecoders(schemas).decode(b"not avro")
