@@ -250,7 +250,8 @@ class DeliveryError(StreamsError):
 
 
 class StateError(StreamsError):
-    """A derived product's state that cannot be checkpointed, or a checkpoint that cannot be read.
+    """A derived product's state that cannot be checkpointed, or a checkpoint (of an agent or of
+    the guarantees monitor) that cannot be read.
 
     ``product``, ``key`` and ``window`` name the accumulator at fault, when one is.
     """

@@ -1,0 +1,186 @@
+"""The monitor's checkpoints: one compacted record per product on ``_mesh.monitor_state``.
+
+A record holds everything the monitor knows of one product: its measures (the sliding window
+and the closed hours), the next offsets of the product and dead-letter partitions they reflect,
+the append-time samples for lag, and the last observation of each guarantee. A restarted
+monitor restores them and resumes from those offsets, so nothing is counted twice. Values are
+orjson compressed with zlib; readers keep the last value per key themselves (the embedded
+broker does not compact, BROKER.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka.admin import AdminClient
+
+from streams.config import Settings
+from streams.errors import DeliveryError, StateError
+from streams.kafka.client import build_client
+from streams.kafka.topics import COMPACTED, create_topic, read_to_end
+from streams.naming import internal_topic
+
+__all__ = ["STATE_TOPIC", "ProductState", "StateStore"]
+
+STATE_TOPIC = internal_topic("monitor_state")
+_FORMAT = 1
+_MAX_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(slots=True, kw_only=True)
+class ProductState:
+    """What the monitor keeps of one product (see the module docstring)."""
+
+    topic: str
+    measures: bytes
+    offsets: dict[str, dict[int, int]] = field(default_factory=dict)  # topic -> partition -> next
+    ends: dict[int, int] = field(default_factory=dict)
+    times: dict[int, list[list[int]]] = field(default_factory=dict)
+    previous: dict[str, Any] = field(default_factory=dict)  # guarantee -> observation (JSON)
+
+    def encode(self) -> bytes:
+        body = {
+            "format": _FORMAT,
+            "topic": self.topic,
+            "measures": base64.b64encode(self.measures).decode(),
+            "offsets": {
+                t: {str(p): o for p, o in parts.items()} for t, parts in self.offsets.items()
+            },
+            "ends": {str(p): o for p, o in self.ends.items()},
+            "times": {str(p): s for p, s in self.times.items()},
+            "previous": self.previous,
+        }
+        return zlib.compress(orjson.dumps(body))
+
+    @classmethod
+    def decode(cls, data: bytes, *, source: str) -> ProductState:
+        """Raises StateError (naming ``source``) for a corrupt record or an unknown format."""
+        try:
+            body = orjson.loads(zlib.decompress(data))
+            if body.get("format") != _FORMAT:
+                raise StateError(
+                    f"{source}: monitor state format {body.get('format')!r} is not {_FORMAT}; "
+                    "delete the record (or the topic) to start measuring afresh",
+                    product=source,
+                    key=None,
+                    window=None,
+                )
+            return cls(
+                topic=body["topic"],
+                measures=base64.b64decode(body["measures"]),
+                offsets={
+                    t: {int(p): int(o) for p, o in parts.items()}
+                    for t, parts in body["offsets"].items()
+                },
+                ends={int(p): int(o) for p, o in body["ends"].items()},
+                times={int(p): s for p, s in body["times"].items()},
+                previous=dict(body["previous"]),
+            )
+        except StateError:
+            raise
+        except (zlib.error, KeyError, TypeError, ValueError) as exc:  # base64, orjson: ValueError
+            raise StateError(
+                f"{source}: a corrupt monitor state record ({exc}); delete it to start afresh",
+                product=source,
+                key=None,
+                window=None,
+            ) from exc
+
+
+class StateStore:
+    """Reads and writes the monitor's per-product records.
+
+    Args:
+        settings: Where Kafka is.
+        topic: The state topic (default ``_mesh.monitor_state``; tests pass their own).
+    """
+
+    def __init__(self, *, settings: Settings, topic: str = STATE_TOPIC) -> None:
+        self.topic = topic
+        self._settings = settings
+        self._producer: Producer | None = None
+        self._failures: list[str] = []
+
+    def ensure_topic(self) -> None:
+        kafka = self._settings.kafka
+        admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
+        config = {**COMPACTED, "max.message.bytes": str(_MAX_BYTES)}
+        create_topic(admin, self.topic, config=config)
+
+    def read(self) -> dict[str, ProductState]:
+        """The latest record per product topic (tombstones remove it)."""
+        conf = self._settings.kafka.librdkafka(group_id=f"{self.topic}.reader")
+        latest: dict[str, Message] = {}
+        for message in read_to_end(conf, self.topic):
+            raw = message.key()
+            if raw is not None:
+                latest[raw.decode()] = message
+        found: dict[str, ProductState] = {}
+        for key, message in latest.items():
+            value = message.value()
+            if value is not None:
+                source = f"{self.topic}[{message.partition()}]@{message.offset()}"
+                found[key] = ProductState.decode(value, source=source)
+        return found
+
+    def write(self, states: Iterable[ProductState], *, timeout_s: float = 30.0) -> None:
+        """Store ``states`` and wait until Kafka acknowledged them.
+
+        Raises:
+            DeliveryError: Some were not stored (the monitor must not commit past them).
+        """
+        producer = self._ensure_producer()
+        for state in states:
+            value = state.encode()
+            while True:
+                try:
+                    producer.produce(self.topic, value, state.topic.encode())
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+        remaining = producer.flush(timeout_s)
+        failures, self._failures[:] = list(self._failures), []
+        if remaining or failures:
+            raise DeliveryError(
+                f"{remaining + len(failures)} monitor states were not stored in {self.topic} "
+                f"({'; '.join(failures[:3]) or f'not acknowledged in {timeout_s}s'})",
+                undelivered=remaining + len(failures),
+                failures=[(self.topic, failure) for failure in failures[:20]],
+            )
+
+    def remove(self, topics: Iterable[str]) -> None:
+        """Forget the products of ``topics`` (retired): a tombstone each."""
+        producer = self._ensure_producer()
+        for topic in topics:
+            producer.produce(self.topic, None, topic.encode())
+        producer.flush(10)
+
+    def _ensure_producer(self) -> Producer:
+        if self._producer is None:
+            failures = self._failures
+
+            def delivered(err: KafkaError | None, msg: Message) -> None:
+                if err is not None:
+                    failures.append(f"{msg.key()!r}: {err.str()}")
+
+            conf: dict[str, Any] = self._settings.kafka.librdkafka(linger_ms=5)
+            conf.update(
+                {
+                    "enable.idempotence": True,
+                    "message.max.bytes": _MAX_BYTES,
+                    "on_delivery": delivered,
+                }
+            )
+            self._producer = build_client(Producer, conf, settings=self._settings.kafka)
+        return self._producer
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(5)
+            self._producer = None
