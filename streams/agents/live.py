@@ -16,6 +16,8 @@ its checkpoint, restores the checkpoint, and skips the records the checkpoint al
 overridden; reading from the committed offset and skipping is both simpler and always right.)
 If a batch fails, the worker exits at once without acknowledging it (``os._exit``): faust would
 otherwise acknowledge the batch while unwinding ``take_events`` and commit past the checkpoint.
+A schema registry that cannot be reached is not a failure: the batch waits for it
+(:mod:`streams.agents.outage`).
 
 On revocation faust waits until every event handed to agents is acknowledged (so the batch in
 hand is finished and checkpointed), then sends ``on_partitions_revoked``; the revoked tasks are
@@ -184,7 +186,9 @@ class _Runtime:
             await asyncio.shield(done)
         except asyncio.CancelledError:
             # The worker is stopping: faust acknowledges the batch as the agent unwinds, so
-            # its checkpoint must be stored first. Let the thread finish it.
+            # its checkpoint must be stored first. Let the thread finish it (unless it waits
+            # for the registry: then it gives up, and the batch is not acknowledged).
+            self.processor.schemas.stop_waiting()
             await self._finish(done)
             raise
         except BaseException:
