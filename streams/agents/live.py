@@ -49,6 +49,7 @@ from streams.agents.checkpoints import CheckpointStore
 from streams.agents.definition import DerivedProduct, load_definition
 from streams.agents.inputs import input_partitions
 from streams.agents.lineage import LineageRun
+from streams.agents.oauth import token_provider
 from streams.agents.summary import WorkerSummary
 from streams.config import KafkaSettings, Settings
 from streams.errors import ConfigError
@@ -123,10 +124,8 @@ def _credentials(kafka: KafkaSettings) -> Any:
     if protocol == "SSL":
         return faust.SSLCredentials(context)
     if kafka.sasl_mechanism == "OAUTHBEARER":
-        raise ConfigError(
-            "kafka.sasl_mechanism: OAUTHBEARER is not supported by the live agents (faust's "
-            "Kafka client needs a token provider); use PLAIN or SCRAM-SHA-256/512 for them"
-        )
+        # aiokafka takes a token provider, made from librdkafka's OIDC properties (or refused).
+        return faust.OAuthCredentials(oauth_cb=token_provider(kafka), ssl_context=context)
     password = kafka.sasl_password
     return faust.SASLCredentials(
         username=kafka.sasl_username,
