@@ -6,14 +6,18 @@ only an answer that retrying cannot change (404: the id is unknown) dead-letters
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from confluent_kafka.schema_registry import RegisteredSchema, Schema
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from streams.agents.live import _Runtime
 from streams.agents.outage import PatientSchemaSource
 from streams.errors import DeserializationError, RegistryUnavailableError
 
@@ -99,3 +103,28 @@ def test_stopping_ends_the_wait_with_a_clear_error() -> None:
     with pytest.raises(RegistryUnavailableError, match="the worker is stopping"):
         patient.writer(42)
     assert client.calls == 1
+
+
+def test_a_worker_told_to_stop_ends_the_wait_and_does_not_acknowledge_the_batch() -> None:
+    """faust cancels the agent on SIGTERM; the runtime then lets the batch thread finish, so
+    a batch waiting for the registry must give up (and the worker exit without acknowledging
+    it), or the worker would never stop."""
+    patient = PatientSchemaSource(
+        url=URL, client=FlakyClient(down=10**9), first_wait_s=30, max_wait_s=30
+    )
+    processor = SimpleNamespace(schemas=patient)
+    crashes: list[BaseException | None] = []
+
+    async def scenario() -> None:
+        runtime = _Runtime(app=None, processor=processor)  # type: ignore[arg-type]
+        runtime._crash = lambda: crashes.append(sys.exc_info()[1])  # type: ignore[method-assign]
+        handling = asyncio.ensure_future(runtime._run(patient.writer, 42))
+        await asyncio.sleep(0.3)  # the batch thread is waiting for the registry now
+        handling.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(handling, 10)
+
+    asyncio.run(scenario())
+    [error] = crashes
+    assert isinstance(error, RegistryUnavailableError)
+    assert "the worker is stopping" in str(error)
