@@ -37,6 +37,7 @@ from streams.agents.decoding import MiskeyedLog, not_an_input, not_keyed, withou
 from streams.agents.definition import DerivedProduct
 from streams.agents.engine import InputRecord, Step, Task, output_key
 from streams.agents.late import LateRecords
+from streams.agents.outage import PatientSchemaSource
 from streams.config import Settings
 from streams.errors import DeserializationError
 from streams.kafka import DeadLetters, Producer, SchemaSource
@@ -145,9 +146,15 @@ class BatchProcessor:
         self._clock = clock
         self._tasks: dict[int, Task] = {}
         self._next: dict[_Partition, int] = {}
-        self._schemas = SchemaSource.from_settings(settings.registry)
+        # Waits while the registry is unreachable, holding the batch (streams.agents.outage).
+        self.schemas = PatientSchemaSource(
+            url=settings.registry.url, conf=settings.registry.client_conf()
+        )
+        self._schemas = self.schemas
         self._decoders = _Decoders(self._schemas)
-        self._outputs = Producer(settings=settings, domain=self.ref.domain, config={"acks": "all"})
+        self._outputs = Producer(
+            settings=settings, domain=self.ref.domain, schemas=self.schemas, config={"acks": "all"}
+        )
         self.dead_letters = DeadLetters(settings=settings)
         self.miskeyed = MiskeyedLog(definition)
         self.late = LateRecords(settings=settings, product=self.ref.topic)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from streams.agents.definition import DerivedProduct
@@ -28,18 +29,38 @@ logger = logging.getLogger(__name__)
 
 
 def not_an_input(definition: DerivedProduct, value: Any) -> DeserializationError | None:
-    """Why a decoded value cannot be counted (no key or event-time field), or None.
+    """Why a decoded value cannot be counted (no key, no usable event time), or None.
 
     A record of another schema in an input topic decodes fine but lacks the fields the engine
-    needs; the drivers dead-letter it (reason ``not-an-input``) instead of stopping.
+    needs, and a schema may allow a null key or event time; the drivers dead-letter such a
+    record (reason ``not-an-input``) instead of stopping.
     """
-    if value.__class__ is dict and definition.key in value and definition.event_time in value:
+    if (
+        value.__class__ is dict
+        and value.get(definition.event_time).__class__ is int
+        and value.get(definition.key) is not None
+    ):
         return None
-    fields = sorted(value) if isinstance(value, dict) else type(value).__name__
+    return _refusal(definition, value)
+
+
+def _refusal(definition: DerivedProduct, value: Any) -> DeserializationError | None:
+    key, time, product = definition.key, definition.event_time, definition.ref.id
+    if not isinstance(value, dict):
+        problem = f"the value is a {type(value).__name__}, not a record with fields"
+    elif key not in value or time not in value:
+        problem = f"the record has no {key!r} or {time!r} field (its fields: {sorted(value)})"
+    elif value[key] is None:
+        problem = f"its {key!r} is None"
+    else:
+        stamp = value[time]
+        if isinstance(stamp, datetime) and stamp.tzinfo is not None:
+            return None  # decoded with logical types: the engine converts it
+        problem = f"its {time!r} is {_short(stamp)}, not epoch milliseconds (timestamp-millis)"
     return DeserializationError(
-        f"the record has no {definition.key!r} or {definition.event_time!r} field, which "
-        f"{definition.ref.id} needs (its fields: {fields}); only events of the input product's "
-        "schema belong in its topic",
+        f"{problem}: {product} counts each event by its {key!r} in the window of its {time!r}, "
+        "so both must be set; only events of the input product's schema, with both fields set, "
+        "belong in its topic",
         reason="not-an-input",
     )
 

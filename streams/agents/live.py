@@ -16,6 +16,8 @@ its checkpoint, restores the checkpoint, and skips the records the checkpoint al
 overridden; reading from the committed offset and skipping is both simpler and always right.)
 If a batch fails, the worker exits at once without acknowledging it (``os._exit``): faust would
 otherwise acknowledge the batch while unwinding ``take_events`` and commit past the checkpoint.
+A schema registry that cannot be reached is not a failure: the batch waits for it
+(:mod:`streams.agents.outage`).
 
 On revocation faust waits until every event handed to agents is acknowledged (so the batch in
 hand is finished and checkpointed), then sends ``on_partitions_revoked``; the revoked tasks are
@@ -47,6 +49,7 @@ from streams.agents.checkpoints import CheckpointStore
 from streams.agents.definition import DerivedProduct, load_definition
 from streams.agents.inputs import input_partitions
 from streams.agents.lineage import LineageRun
+from streams.agents.oauth import token_provider
 from streams.agents.summary import WorkerSummary
 from streams.config import KafkaSettings, Settings
 from streams.errors import ConfigError
@@ -121,10 +124,8 @@ def _credentials(kafka: KafkaSettings) -> Any:
     if protocol == "SSL":
         return faust.SSLCredentials(context)
     if kafka.sasl_mechanism == "OAUTHBEARER":
-        raise ConfigError(
-            "kafka.sasl_mechanism: OAUTHBEARER is not supported by the live agents (faust's "
-            "Kafka client needs a token provider); use PLAIN or SCRAM-SHA-256/512 for them"
-        )
+        # aiokafka takes a token provider, made from librdkafka's OIDC properties (or refused).
+        return faust.OAuthCredentials(oauth_cb=token_provider(kafka), ssl_context=context)
     password = kafka.sasl_password
     return faust.SASLCredentials(
         username=kafka.sasl_username,
@@ -202,7 +203,9 @@ class _Runtime:
             await asyncio.shield(done)
         except asyncio.CancelledError:
             # The worker is stopping: faust acknowledges the batch as the agent unwinds, so
-            # its checkpoint must be stored first. Let the thread finish it.
+            # its checkpoint must be stored first. Let the thread finish it (unless it waits
+            # for the registry: then it gives up, and the batch is not acknowledged).
+            self.processor.schemas.stop_waiting()
             await self._finish(done)
             raise
         except BaseException:

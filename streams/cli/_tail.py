@@ -20,13 +20,61 @@ from streams.kafka import Consumer, Event
 from streams.kafka.client import build_client
 from streams.kafka.sidetopic import DeadLetter, DeadLetterConsumer, SideDirectory
 from streams.kafka.topics import topic_names
-from streams.naming import ProductRef, dlq_topic, late_topic
+from streams.naming import ProductRef, dlq_topic, late_topic, parse_product
 
-__all__ = ["Side", "dead_letter_json", "dead_letter_text", "read"]
+__all__ = ["Side", "dead_letter_json", "dead_letter_text", "read", "side_of"]
 
-Side = Literal["late", "dead-letters"]
+Side = Literal["late", "dead-letters", "late-dead-letters"]
+"""Which side topic of a product: ``<topic>.late``, ``<topic>.dlq`` or ``<topic>.late.dlq``."""
+
+_SIDE_TOPICS: dict[Side, Callable[[str], str]] = {
+    "late": late_topic,
+    "dead-letters": dlq_topic,
+    "late-dead-letters": lambda topic: dlq_topic(late_topic(topic)),
+}
+# Longest first: `.late.dlq` also ends in `.dlq`.
+_SUFFIXES: tuple[tuple[str, Side], ...] = (
+    (dlq_topic(late_topic("")), "late-dead-letters"),
+    (late_topic(""), "late"),
+    (dlq_topic(""), "dead-letters"),
+)
 
 Printer = Callable[[Event[Any]], bytes | None]
+
+
+def side_of(name: str, side: Side | None) -> tuple[str, Side | None]:
+    """The product and side topic a ``mesh tail`` argument names.
+
+    A user copies topic names from log lines (`dead letters of X go to X.dlq`), so a side
+    topic's own name reads that side topic: ``X.v1.late``, ``X.v1.dlq``, ``X.v1.late.dlq``.
+    A name that is a product's is always the product's; ``X.v1.late --dead-letters`` is
+    ``X.v1.late.dlq`` (what the dead-letter warnings of ``mesh tail X --late`` suggest).
+
+    Raises:
+        click.UsageError: A side topic's name together with a flag for another side.
+    """
+    try:
+        parse_product(name)
+        return name, side
+    except ConfigError:
+        pass
+    for suffix, named in _SUFFIXES:
+        rest = name.removesuffix(suffix)
+        if rest == name:
+            continue
+        try:
+            parse_product(rest)
+        except ConfigError:
+            return name, side  # not a product's side topic: parse_product's error says why
+        if named == "late" and side == "dead-letters":
+            return rest, "late-dead-letters"  # the dead letters of the late topic: <topic>.dlq
+        if side is not None and side != named:
+            raise click.UsageError(
+                f"{name} is a side topic's name already: read it with `mesh tail {name}` "
+                "(without --late or --dead-letters)"
+            )
+        return rest, named
+    return name, side
 
 
 def read(
@@ -56,11 +104,13 @@ def read(
             directory=directory,
         )
     else:
-        name = late_topic if side == "late" else dlq_topic
-        sides = SideDirectory(directory, name)
+        sides = SideDirectory(directory, _SIDE_TOPICS[side])
         status = sides.resolve(ref)
         if status is not None:
-            _check_exists(status.topic, ref, side, settings, directory)
+            missing = _missing(status.topic, ref, side, settings, directory)
+            if missing is not None:
+                click.echo(missing, err=True)  # a normal state, not an error: exit 0
+                return
         kind = Consumer if side == "late" else DeadLetterConsumer
         consumer = kind(
             product,
@@ -80,9 +130,10 @@ def read(
                 err=True,
             )
         elif moved.count:
+            letters = dlq_topic(consumer.topics[0])
             click.echo(
-                f"{moved.count} undecodable late records were moved to "
-                f"{dlq_topic(consumer.topics[0])} ({dict(moved.counts)})",
+                f"{moved.count} undecodable late records were moved to {letters} "
+                f"({dict(moved.counts)}); read them with `mesh tail {letters}`",
                 err=True,
             )
 
@@ -114,18 +165,23 @@ def _loop(
         sys.stdout.buffer.flush()
 
 
-def _check_exists(
+def _missing(
     topic: str, ref: ProductRef, side: Side, settings: Settings, directory: Catalog | None
-) -> None:
-    """Refuse a side topic that was never created, saying what creates it."""
+) -> str | None:
+    """What to tell the user when the side topic was never created (None when it exists)."""
     kafka = settings.kafka
     admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
     if topic in topic_names(admin, bootstrap=kafka.bootstrap_servers, timeout_s=10):
-        return
+        return None
     if side == "dead-letters":
-        raise ConfigError(
-            f"{ref.topic} has no dead letters: {topic} does not exist (a consumer creates it when "
-            f"it first meets a message of {ref.topic} it cannot decode)"
+        return (
+            f"no dead letters yet (topic {topic} does not exist): a consumer creates it when it "
+            f"first meets a message of {ref.topic} it cannot decode"
+        )
+    if side == "late-dead-letters":
+        return (
+            f"no dead letters of late events yet (topic {topic} does not exist): `mesh tail "
+            f"{ref.id}.v{ref.major} --late` creates it when it meets a late record it cannot decode"
         )
     hint = ""
     entry = None if directory is None else directory.entries.get(ref.topic)
@@ -136,9 +192,9 @@ def _check_exists(
             f".late topics, read them with "
             + " or ".join(f"`mesh tail {i.id}.v{i.major} --late`" for i in inputs)
         )
-    raise ConfigError(
-        f"{ref.topic} has no late records: {topic} does not exist (a derived product's agent "
-        f"creates it when it first finds an event of {ref.topic} later than its window)" + hint
+    return (
+        f"no late events yet (topic {topic} does not exist): a derived product's agent creates "
+        f"it when it first finds an event of {ref.topic} later than its window" + hint
     )
 
 

@@ -16,7 +16,7 @@ import orjson
 from streams.catalog import Catalog, CatalogStore
 from streams.cli._context import connection_settings
 from streams.cli._output import output_option
-from streams.cli._tail import Side, dead_letter_json, dead_letter_text, read
+from streams.cli._tail import Side, dead_letter_json, dead_letter_text, read, side_of
 from streams.config import Settings
 from streams.errors import ConfigError, SerializationError
 from streams.kafka import Event, Producer
@@ -236,14 +236,18 @@ def tail(
     Side topics: `mesh tail player.play_events --late` prints the late records of
     player.play_events (on player.play_events.v1.late), `mesh tail player.play_events
     --dead-letters` its dead letters (on player.play_events.v1.dlq), as readable text or, with
-    --output json, one JSON object each.
+    --output json, one JSON object each. A side topic's own name reads it too
+    (`mesh tail player.play_events.v1.late`), and so `mesh tail player.play_events.v1.late.dlq`
+    reads the late records that `--late` could not decode. A side topic that does not exist
+    yet means nothing went there: tail says so and exits 0.
     """
     if late and dead_letters:
         raise click.UsageError("pass --late or --dead-letters, not both (they are two topics)")
     side: Side | None = "late" if late else "dead-letters" if dead_letters else None
+    product, side = side_of(product, side)
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     printer: Callable[[Event[Any]], bytes | None]
-    if side == "dead-letters":
+    if side in ("dead-letters", "late-dead-letters"):
         printer = dead_letter_json if output == "json" else dead_letter_text
     else:
 

@@ -30,7 +30,7 @@ from streams.kafka.schemas import SchemaSource
 from streams.naming import ProductRef, parse_product
 from streams.serialization import AvroDecoder, parse, schema_id_of
 
-__all__ = ["Consumer", "Event"]
+__all__ = ["Consumer", "Event", "model_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -203,9 +203,7 @@ class Consumer:
         try:
             return self._model.model_validate(record)
         except ValidationError as exc:
-            raise DeserializationError(
-                f"the event does not fit model {self._model.__name__}: {exc}", reason="model"
-            ) from exc
+            raise model_error(self._model, exc) from exc
 
     def _check(self, message: Message) -> bool:
         """True for a data message; False for an ignorable event; raise on fatal errors."""
@@ -399,6 +397,26 @@ class Consumer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def model_error(model: type[BaseModel], exc: ValidationError) -> DeserializationError:
+    """The dead letter's error for an event ``model`` refuses: one line, each field by path."""
+    problems = []
+    for error in exc.errors(include_url=False)[:5]:
+        path = "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
+        ).lstrip(".")
+        shown = repr(error.get("input"))
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        problems.append(f"field {path or '(the event)'!r}: {error['msg']} (got {shown})")
+    more = exc.error_count() - len(problems)
+    return DeserializationError(
+        f"the event does not fit model {model.__name__}: {'; '.join(problems)}"
+        + (f"; and {more} more" if more > 0 else "")
+        + f". Fix the producer, or make {model.__name__} match the product's schema "
+        "(mesh codegen writes it from the schema)",
+        reason="model",
+    )
 
 
 class _Unreadable:

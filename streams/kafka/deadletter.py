@@ -17,7 +17,7 @@ from streams.kafka.client import build_client
 from streams.kafka.topics import create_topic, read_to_end, topic_names
 from streams.naming import dlq_topic
 
-__all__ = ["DeadLetters"]
+__all__ = ["DeadLetters", "error_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,14 @@ class _Pending:
 
 def _origin(message: Message) -> Position:
     return (str(message.topic()), int(message.partition() or 0), int(message.offset() or 0))
+
+
+def error_text(message: Message, error: DeserializationError) -> str:
+    """The ``dlq.error`` header: the error, led by where the message was (``topic[p]@offset``)
+    unless the error names it already, so the text alone says which message is meant."""
+    where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
+    text = str(error)
+    return text if text.startswith(where) else f"{where}: {text}"
 
 
 def _text(value: str | bytes) -> str:
@@ -156,7 +164,7 @@ class DeadLetters:
         _, timestamp = message.timestamp()
         headers = std.pairs(message.headers())
         headers += [
-            (std.DLQ_ERROR, str(error).encode()),
+            (std.DLQ_ERROR, error_text(message, error).encode()),
             (std.DLQ_REASON, error.reason.encode()),
             (std.DLQ_TOPIC, str(message.topic()).encode()),
             (std.DLQ_PARTITION, str(message.partition()).encode()),

@@ -162,7 +162,10 @@ class SchemaSource:
             if exc.http_status_code != 404:
                 return None
             return DeserializationError(
-                f"schema id {schema_id} is not known to the registry at {self.url}",
+                f"schema id {schema_id} is not known to the registry at {self.url}: the "
+                "message was framed with an id of another registry (point --registry-url / "
+                "STREAMS_REGISTRY__URL at the registry its producer used), or its schema was "
+                "deleted (register it again, then replay the dead letters)",
                 reason="unknown-schema",
                 schema_id=schema_id,
             )

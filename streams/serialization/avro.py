@@ -129,7 +129,7 @@ class AvroDecoder:
             ``unreadable-schema``): every value written with it belongs in the dead-letter topic.
     """
 
-    __slots__ = ("_read", "schema_id")
+    __slots__ = ("_read", "_references", "_writer", "schema_id")
 
     def __init__(
         self,
@@ -159,6 +159,8 @@ class AvroDecoder:
             recursive=is_recursive(writer_schema, writer_named),
         )
         self.schema_id = schema_id
+        self._writer = writer  # kept for the error path only (see _corrupt)
+        self._references = references
 
     def __call__(self, data: bytes) -> Any:
         """Decode a framed value (its header is assumed checked by the caller)."""
@@ -176,11 +178,7 @@ class AvroDecoder:
                 schema_id=self.schema_id,
             ) from None
         except Exception as exc:  # fastavro raises many types on corrupt input
-            raise DeserializationError(
-                f"corrupt Avro body for schema id {self.schema_id}: {type(exc).__name__}: {exc}",
-                reason="corrupt",
-                schema_id=self.schema_id,
-            ) from exc
+            raise self._corrupt(data, exc) from exc
         if stream.tell() != len(data):  # one comparison: the value must end where the datum does
             left = len(data) - stream.tell()
             raise DeserializationError(
@@ -190,6 +188,58 @@ class AvroDecoder:
                 schema_id=self.schema_id,
             )
         return value
+
+    def _corrupt(self, data: bytes, exc: Exception) -> DeserializationError:
+        """The dead letter's error: where decoding stopped and why, in plain words."""
+        field = _failing_field(self._writer, self._references, data)
+        where = f" at field {field!r}" if field is not None else ""
+        return DeserializationError(
+            f"corrupt Avro body for schema id {self.schema_id}: decoding stopped{where}, "
+            f"{_plainly(exc)}. The value is damaged, or was written with another schema than "
+            f"id {self.schema_id} (its producer must frame each value with the id of the schema "
+            "it wrote it with); fix the producer, then produce the event again "
+            f"(fastavro: {type(exc).__name__}: {exc})",
+            reason="corrupt",
+            schema_id=self.schema_id,
+        )
+
+
+def _plainly(exc: Exception) -> str:
+    """What fastavro's exception means for the bytes, for the people reading dead letters."""
+    if isinstance(exc, EOFError):
+        return "because the bytes end before the value does"
+    if isinstance(exc, UnicodeDecodeError):
+        return "because a string there is not valid UTF-8"
+    if isinstance(exc, IndexError):
+        return "because a union branch or enum symbol index there is out of range"
+    if isinstance(exc, OverflowError):
+        return "because a date, time or number there is out of range"
+    if isinstance(exc, ValueError):
+        return "because a value there does not fit its type (e.g. a uuid or decimal)"
+    return "because its bytes do not fit the schema"
+
+
+def _failing_field(
+    writer: str | Mapping[str, Any], references: Sequence[str | Mapping[str, Any]], data: bytes
+) -> str | None:
+    """The top-level field of a record schema where decoding ``data`` fails, if it is one.
+
+    Decodes with the record cut to its first 1, 2, ... fields: the first cut that fails ends
+    with the field at fault. Quadratic, but only run for a value that is a dead letter anyway.
+    """
+    try:
+        definition: Any = orjson.loads(writer) if isinstance(writer, str) else writer
+        fields: list[Any] = list(definition["fields"]) if definition["type"] == "record" else []
+    except Exception:  # a schema fastavro loaded but that is no record: nothing to name
+        return None
+    for count in range(1, len(fields) + 1):
+        try:
+            cut, _ = _parse_with({**definition, "fields": fields[:count]}, references)
+            fastavro.schemaless_reader(io.BytesIO(data[HEADER_SIZE:]), cut)
+        except Exception:
+            name = fields[count - 1].get("name") if isinstance(fields[count - 1], dict) else None
+            return str(name) if name is not None else None
+    return None
 
 
 def _parse_with(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.agents.decoding import MiskeyedLog, not_keyed, without_logical_types
+from streams.agents.decoding import MiskeyedLog, not_an_input, not_keyed, without_logical_types
 from streams.agents.definition import DerivedProduct, load_definition
 from streams.agents.records import InputRecord
 from streams.serialization.avro import AvroDecoder, AvroEncoder
@@ -82,3 +82,26 @@ def test_miskeyed_records_are_logged_once_per_interval_with_topic_and_count(
     assert "2 records of player.play_events.v1" in caplog.records[2].getMessage()
     log.flush()
     assert len(caplog.records) == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ({"user_id": "u-1", "event_time": None}, "its 'event_time' is None"),
+        ({"user_id": "u-1", "event_time": "yesterday"}, "its 'event_time' is 'yesterday'"),
+        ({"user_id": None, "event_time": 5}, "its 'user_id' is None"),
+        ("just text", "the value is a str, not a record"),
+        ({"x": 1}, "its fields: ['x']"),
+    ],
+)
+def test_a_value_the_engine_cannot_count_is_refused_with_what_is_wrong(
+    value: object, words: str
+) -> None:
+    refused = not_an_input(_counts(), value)
+    assert refused is not None
+    assert refused.reason == "not-an-input"
+    assert words in str(refused)
+
+
+def test_an_event_with_key_and_time_is_an_input() -> None:
+    assert not_an_input(_counts(), {"user_id": "u-1", "event_time": 5, "more": 1}) is None

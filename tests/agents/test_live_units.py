@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import re
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import faust
+import httpx
 import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
 from streams.agents.live import _credentials
+from streams.agents.oauth import OidcTokenProvider
 from streams.cli import main
 from streams.config import KafkaSettings
 from streams.errors import ConfigError
@@ -46,9 +52,94 @@ def test_sasl_ssl_carries_a_tls_context_without_hostname_check_when_disabled() -
     assert credentials.ssl_context.check_hostname is False
 
 
-def test_oauthbearer_is_refused_with_the_setting_named() -> None:
-    kafka = KafkaSettings(security_protocol="SASL_SSL", sasl_mechanism="OAUTHBEARER")
-    with pytest.raises(ConfigError, match=r"kafka\.sasl_mechanism: OAUTHBEARER"):
+OIDC = {
+    "sasl.oauthbearer.method": "oidc",
+    "sasl.oauthbearer.client.id": "mesh-agents",
+    "sasl.oauthbearer.client.secret": "s3cret",
+    "sasl.oauthbearer.token.endpoint.url": "https://idp.test/oauth2/token",
+    "sasl.oauthbearer.scope": "kafka",
+    "sasl.oauthbearer.extensions": "logicalCluster=lkc-1,identityPoolId=pool-2",
+}
+
+
+def test_oauthbearer_with_oidc_becomes_faust_oauth_credentials() -> None:
+    """The same librdkafka OIDC properties that the confluent-kafka clients use configure
+    faust's client too: a token provider that does the client-credentials grant."""
+    kafka = KafkaSettings(security_protocol="SASL_SSL", sasl_mechanism="OAUTHBEARER", extra=OIDC)
+    credentials = _credentials(kafka)
+    assert isinstance(credentials, faust.OAuthCredentials)
+    assert credentials.ssl_context is not None
+    assert str(credentials.protocol.value) == "SASL_SSL"
+    provider = credentials.oauth_cb
+    assert isinstance(provider, OidcTokenProvider)
+    assert provider.endpoint == "https://idp.test/oauth2/token"
+    assert provider.extensions() == {"logicalCluster": "lkc-1", "identityPoolId": "pool-2"}
+
+
+def test_the_token_is_fetched_with_client_credentials_and_reused_until_it_expires() -> None:
+    asked: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        return httpx.Response(200, json={"access_token": f"t{len(asked)}", "expires_in": 300})
+
+    now = [1000.0]
+    provider = OidcTokenProvider(
+        endpoint="https://idp.test/token",
+        client_id="mesh-agents",
+        client_secret="s3cret",
+        scope="kafka",
+        transport=httpx.MockTransport(answer),
+        clock=lambda: now[0],
+    )
+
+    async def tokens() -> list[str]:
+        first = await provider.token()
+        again = await provider.token()
+        now[0] += 250  # within the 60 s margin of the 300 s lifetime
+        return [first, again, await provider.token()]
+
+    assert asyncio.run(tokens()) == ["t1", "t1", "t2"]
+    form = dict(parse_qsl(asked[0].content.decode()))
+    assert form == {"grant_type": "client_credentials", "scope": "kafka"}
+    assert (
+        asked[0].headers["authorization"]
+        == "Basic " + base64.b64encode(b"mesh-agents:s3cret").decode()
+    )
+
+
+def test_a_refused_token_request_names_the_endpoint_and_the_client() -> None:
+    provider = OidcTokenProvider(
+        endpoint="https://idp.test/token",
+        client_id="mesh-agents",
+        client_secret="wrong",
+        transport=httpx.MockTransport(lambda request: httpx.Response(401, text="invalid_client")),
+    )
+    with pytest.raises(ConfigError, match=re.escape("idp.test/token refused client 'mesh-agents'")):
+        asyncio.run(provider.token())
+
+
+def test_oauthbearer_without_oidc_is_refused_at_start_naming_the_setting() -> None:
+    """librdkafka's unsecured development tokens have no aiokafka equivalent: refused with the
+    setting, what the agents need, and that the other commands (replay) work with it."""
+    kafka = KafkaSettings(
+        security_protocol="SASL_SSL",
+        sasl_mechanism="OAUTHBEARER",
+        extra={"sasl.oauthbearer.config": "principal=dev"},
+    )
+    with pytest.raises(ConfigError) as caught:
+        _credentials(kafka)
+    text = str(caught.value)
+    assert text.startswith("kafka.extra (STREAMS_KAFKA__EXTRA): ")
+    assert "sasl.oauthbearer.method=oidc" in text
+    assert "sasl.oauthbearer.token.endpoint.url" in text
+    assert "mesh replay" in text
+
+
+def test_oidc_without_its_endpoint_names_what_is_missing() -> None:
+    extra = {k: v for k, v in OIDC.items() if k != "sasl.oauthbearer.token.endpoint.url"}
+    kafka = KafkaSettings(security_protocol="SASL_SSL", sasl_mechanism="OAUTHBEARER", extra=extra)
+    with pytest.raises(ConfigError, match=r"needs sasl\.oauthbearer\.token\.endpoint\.url"):
         _credentials(kafka)
 
 

@@ -126,10 +126,60 @@ def test_tail_late_decodes_like_the_input(product: Product) -> None:
 
 @pytest.mark.timeout(60)
 def test_tail_late_without_late_records_says_so(product: Product) -> None:
+    """No late topic yet is a normal state, not an error (exit 0, a note on stderr)."""
     shown = CliRunner().invoke(main, ["tail", product.ref.id, "--late", *flags(product)])
-    assert shown.exit_code == 1
-    assert f"{product.ref.topic}.late does not exist" in shown.stderr
-    assert "no late records" in shown.stderr
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == ""
+    assert f"no late events yet (topic {product.ref.topic}.late does not exist)" in shown.stderr
+    assert "Traceback" not in shown.output
+
+
+@pytest.mark.timeout(60)
+def test_tail_dead_letters_without_any_says_so(product: Product) -> None:
+    shown = CliRunner().invoke(main, ["tail", product.ref.id, "--dead-letters", *flags(product)])
+    assert shown.exit_code == 0, shown.output
+    assert f"no dead letters yet (topic {product.ref.topic}.dlq does not exist)" in shown.stderr
+
+
+@pytest.mark.timeout(90)
+def test_side_topics_can_be_tailed_by_their_names(product: Product) -> None:
+    """`mesh tail <topic>.late`, `<topic>.dlq` and `<topic>.late.dlq` read those topics: a user
+    copies a topic's name from a log line. Undecodable late records go to `<topic>.late.dlq`,
+    and that is readable too."""
+    send(product, 1)
+    [first] = product.read_raw()
+    late = LateRecords(settings=product.settings, product="player.hourly_play_sessions.v1")
+    late.send(first)
+    late.close()
+    raw = RawProducer({"bootstrap.servers": product.bootstrap})
+    raw.produce(f"{product.ref.topic}.late", value=b"not avro", key=b"k9")
+    assert raw.flush(10) == 0
+    runner = CliRunner()
+
+    by_name = runner.invoke(main, ["tail", f"{product.ref.topic}.late", *flags(product)])
+    assert by_name.exit_code == 0, by_name.output
+    assert [orjson.loads(line) for line in by_name.stdout.splitlines()] == [play(0)]
+    assert f"mesh tail {product.ref.topic}.late.dlq" in by_name.stderr  # where the rest went
+
+    letters = runner.invoke(main, ["tail", f"{product.ref.topic}.late.dlq", *flags(product)])
+    assert letters.exit_code == 0, letters.output
+    assert f"from {product.ref.topic}.late[0]@1" in letters.stdout
+    assert "key: k9" in letters.stdout
+
+    same = runner.invoke(
+        main, ["tail", f"{product.ref.topic}.late", "--dead-letters", *flags(product)]
+    )
+    assert same.stdout == letters.stdout, same.output
+
+    none = runner.invoke(main, ["tail", f"{product.ref.topic}.dlq", *flags(product)])
+    assert none.exit_code == 0, none.output
+    assert "no dead letters yet" in none.stderr
+
+
+def test_a_side_topic_name_with_another_side_flag_is_refused() -> None:
+    shown = CliRunner().invoke(main, ["tail", "a.b.v1.dlq", "--late"])
+    assert shown.exit_code == 2
+    assert "`mesh tail a.b.v1.dlq`" in shown.output
 
 
 def test_tail_help_names_the_side_topics() -> None:

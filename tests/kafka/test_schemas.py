@@ -7,10 +7,11 @@ import httpx
 import httpx2
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from streams.catalog._mesh import Mesh
 from streams.config import KafkaSettings, RegistrySettings, Settings
-from streams.errors import RegistryUnavailableError
+from streams.errors import DeserializationError, RegistryUnavailableError
 from streams.kafka import Producer, SchemaSource
 from streams.kafka.schemas import registry_errors, unreachable
 
@@ -78,3 +79,21 @@ def test_other_errors_pass_through() -> None:
     assert unreachable(TypeError("a bug"), "http://r:8081") is None
     with pytest.raises(TypeError), registry_errors("http://r:8081", "anything"):
         raise TypeError("a bug")
+
+
+class _Unknown:
+    """A registry client that knows no schema id."""
+
+    def get_schema(self, schema_id: int) -> None:
+        raise SchemaRegistryError(404, 40403, "Schema not found")
+
+
+def test_an_unknown_schema_id_says_how_to_fix_it() -> None:
+    source = SchemaSource(url="http://registry.test", client=_Unknown())  # type: ignore[arg-type]
+    with pytest.raises(DeserializationError) as caught:
+        source.writer(987)
+    assert caught.value.reason == "unknown-schema"
+    assert caught.value.schema_id == 987
+    text = str(caught.value)
+    assert "schema id 987 is not known to the registry at http://registry.test" in text
+    assert "--registry-url" in text  # the likely fix: the producer used another registry

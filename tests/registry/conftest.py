@@ -30,15 +30,17 @@ class ThreadedRegistry:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return future.result(timeout=60)
 
-    def start(self, *, writable_within_s: float | None = 60.0) -> ThreadedRegistry:
+    def start(self, *, writable_within_s: float | None = 60.0, port: int = 0) -> ThreadedRegistry:
         """Start answering; wait until writes are answered too unless ``writable_within_s`` is None.
+
+        ``port`` 0 picks a free one; a registry restarted on its old port keeps its URL.
 
         Writes wait for the election (seconds on a busy machine); a test that times its
         first write would otherwise measure the election instead.
         """
         self.thread.start()
         self.server = RegistryServer(
-            storage=self.storage, host="127.0.0.1", port=0, limits=self.limits
+            storage=self.storage, host="127.0.0.1", port=port, limits=self.limits
         )
         self._run(self.server.start())
         if writable_within_s is not None:
