@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -59,17 +59,18 @@ class RawRecord(NamedTuple):
     timestamp_ms: int
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, str | bytes | None]]
+    headers: Sequence[tuple[str, str | bytes | None]] | Mapping[str, str | bytes | None]
 
     def message(self) -> Message:
         """The record as a confluent-kafka Message (what dead letters are made of)."""
+        headers = self.headers
         return Message(
             topic=self.topic,
             partition=self.partition,
             offset=self.offset,
             key=self.key,
             value=self.value,
-            headers=self.headers or None,
+            headers=list(headers.items() if isinstance(headers, Mapping) else headers) or None,
             timestamp=(TIMESTAMP_CREATE_TIME, self.timestamp_ms),
         )
 
@@ -202,7 +203,6 @@ class BatchProcessor:
         if missing:
             self._load(missing)
         inputs: dict[int, list[InputRecord]] = {}
-        raw: dict[tuple[str, int, int], RawRecord] = {}
         next_offsets = self._next
         decode = self._decoders.decode
         definition = self.definition
@@ -222,7 +222,6 @@ class BatchProcessor:
                 exc.topic, exc.partition, exc.offset = record.topic, record.partition, record.offset
                 self.dead_letters.send(record.message(), exc)
                 continue
-            raw[(record.topic, record.partition, record.offset)] = record
             inputs.setdefault(record.partition, []).append(
                 InputRecord(
                     record.topic,
@@ -234,6 +233,13 @@ class BatchProcessor:
                 )
             )
         steps = {number: self._tasks[number].process(batch) for number, batch in inputs.items()}
+        # The raw records are needed only to copy late and miskeyed ones (rare): index them
+        # only then, not every record of every batch.
+        raw = (
+            {(record.topic, record.partition, record.offset): record for record in records}
+            if any(step.late or step.miskeyed for step in steps.values())
+            else {}
+        )
         self._publish(steps, raw)
         self.counters.batches += 1
         self.counters.events += sum(len(batch) for batch in inputs.values()) - sum(

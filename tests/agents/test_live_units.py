@@ -1,4 +1,5 @@
-"""The live driver's pieces that need no broker: security settings for faust, the CLI's errors."""
+"""The live driver's pieces that need no broker: security settings for faust, the CLI's errors,
+faust events turned into raw records."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import asyncio
 import base64
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 from urllib.parse import parse_qsl
 
 import faust
@@ -14,7 +17,8 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
-from streams.agents.live import _credentials
+from streams.agents.batches import RawRecord
+from streams.agents.live import _credentials, _raw
 from streams.agents.oauth import OidcTokenProvider
 from streams.cli import main
 from streams.config import KafkaSettings
@@ -154,3 +158,40 @@ def test_agent_run_names_the_missing_definition_file(tmp_path: Path) -> None:
 def test_agent_run_refuses_zero_workers() -> None:
     result = CliRunner().invoke(main, ["agent", "run", "player.x", "--workers", "0"])
     assert result.exit_code == 2
+
+
+def _event(partition: int, offset: int, headers: Any) -> Any:
+    message = SimpleNamespace(
+        topic="t",
+        partition=partition,
+        offset=offset,
+        timestamp=1767225600.1235,
+        key=b"k",
+        value=b"v",
+        headers=headers,
+    )
+    return SimpleNamespace(message=message)
+
+
+def test_raw_keeps_only_owned_partitions_with_millisecond_timestamps() -> None:
+    events = [_event(0, 5, [("h", b"1")]), _event(1, 7, None), _event(0, 6, None)]
+    records = _raw(events, {("t", 0)})
+    assert records == [
+        RawRecord("t", 0, 5, 1767225600124, b"k", b"v", [("h", b"1")]),
+        RawRecord("t", 0, 6, 1767225600124, b"k", b"v", ()),
+    ]
+    assert all(type(record) is RawRecord for record in records)
+
+
+@pytest.mark.parametrize(
+    "headers", [(("h", b"1"), ("g", None)), [("h", b"1"), ("g", None)], {"h": b"1", "g": None}]
+)
+def test_a_raw_record_becomes_a_message_with_its_headers_whatever_faust_gave(headers: Any) -> None:
+    message = _raw([_event(2, 9, headers)], {("t", 2)})[0].message()
+    assert message.headers() == [("h", b"1"), ("g", None)]
+    assert (message.topic(), message.partition(), message.offset()) == ("t", 2, 9)
+    assert message.timestamp()[1] == 1767225600124
+
+
+def test_a_raw_record_without_headers_becomes_a_message_without_headers() -> None:
+    assert _raw([_event(0, 1, ())], {("t", 0)})[0].message().headers() is None
