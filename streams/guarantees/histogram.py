@@ -18,7 +18,7 @@ test_histogram.py`` checks it against sorting).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = ["GAMMA", "INVERSE_LOG_GAMMA", "RELATIVE_ERROR", "ZERO", "Histogram", "bucket_of"]
 
@@ -105,6 +105,6 @@ class Histogram:
         return [[bucket, self.counts[bucket]] for bucket in sorted(self.counts)]
 
     @classmethod
-    def from_pairs(cls, pairs: Iterable[Iterable[int]]) -> Histogram:
+    def from_pairs(cls, pairs: Iterable[Sequence[int]]) -> Histogram:
         """The histogram :meth:`pairs` described."""
-        return cls({bucket: count for bucket, count in pairs})
+        return cls({pair[0]: pair[1] for pair in pairs})
