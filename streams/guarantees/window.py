@@ -177,8 +177,11 @@ class Window:
                 f"window_ms {window_ms} must be a positive multiple of bucket_ms {bucket_ms}, "
                 "e.g. 300000 (5 minutes)"
             )
-        if hours < 1:
-            raise ValueError(f"hours {hours} must keep at least one closed hour, e.g. 24")
+        if hours < 1 or window_ms > hours * HOUR_MS:
+            raise ValueError(
+                f"hours {hours} must keep at least one closed hour and the window "
+                f"({window_ms} ms), e.g. 24"
+            )
         self.window_ms = window_ms
         self.bucket_ms = bucket_ms
         self.size = window_ms // bucket_ms  # buckets in the window
@@ -235,11 +238,9 @@ class Window:
             self._sets()
 
     def _oldest_hour(self) -> int:
-        """The oldest hour kept: the last ``hours_kept`` closed ones (and any with live minutes)."""
+        """The oldest hour kept: the last ``hours_kept`` closed ones (they hold the window)."""
         assert self.end is not None
-        current = self.end * self.bucket_ms // HOUR_MS
-        start_hour = (self.end - self.size) * self.bucket_ms // HOUR_MS
-        return min(current - self.hours_kept, start_hour)
+        return self.end * self.bucket_ms // HOUR_MS - self.hours_kept
 
     def _sets(self) -> None:
         self.id_sets = tuple(span.ids for span in self.minutes.values() if span.ids is not None)
@@ -279,10 +280,7 @@ class Window:
             per_hour.setdefault(hour, Span(ids=False)).merge(self.minutes[bucket])
         current = self.end * self.bucket_ms // HOUR_MS  # the first hour not closed
         first = max(self._first * self.bucket_ms // HOUR_MS, current - self.hours_kept)
-        newest = dict(self.old.newest)
-        for hour in sorted(per_hour):
-            if hour < first:
-                newest_of(newest, per_hour[hour].newest)
+        newest = dict(self.old.newest)  # no hour before ``first`` is kept: they are all here
         closed = []
         for hour in range(first, current):
             span = per_hour.get(hour) or Span(ids=False)
