@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.guarantees.histogram import RELATIVE_ERROR, ZERO, Histogram, bucket_of
 
 latencies = st.lists(st.integers(min_value=-10_000, max_value=2**53), min_size=1, max_size=300)
 quantiles = st.sampled_from([0.0, 0.5, 0.99, 1.0]) | st.floats(min_value=0, max_value=1)
+
+LOADED = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a busy CI box
 
 
 def exact(values: list[int], q: float) -> int:
@@ -25,6 +27,7 @@ def close(estimate: float | None, value: int) -> bool:
     return abs(estimate - value) <= RELATIVE_ERROR * value * (1 + 1e-9)
 
 
+@LOADED
 @given(latencies, quantiles)
 def test_a_quantile_is_within_one_percent_of_the_exact_value_of_its_rank(
     values: list[int], q: float
@@ -36,6 +39,7 @@ def test_a_quantile_is_within_one_percent_of_the_exact_value_of_its_rank(
     assert histogram.count == len(values)
 
 
+@LOADED
 @given(latencies, latencies, quantiles)
 def test_merging_two_histograms_equals_one_that_saw_every_value(
     first: list[int], second: list[int], q: float
@@ -52,6 +56,7 @@ def test_merging_two_histograms_equals_one_that_saw_every_value(
     assert close(left.quantile(q), exact(first + second, q))
 
 
+@LOADED
 @given(latencies)
 def test_pairs_round_trip(values: list[int]) -> None:
     histogram = Histogram()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.catalog import Product
@@ -217,7 +217,7 @@ class Naive:
         assert summary.newest_event_ms == (max(newest.values()) if newest else None)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_the_window_equals_a_naive_count_of_its_records(
     scenario: tuple[list[Event], int, bool],
@@ -230,7 +230,7 @@ def test_the_window_equals_a_naive_count_of_its_records(
     naive.check(summary, (naive.end - 5) * MINUTE, naive.end * MINUTE)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_closed_hours_equal_a_naive_count_of_their_records(
     scenario: tuple[list[Event], int, bool],
@@ -247,7 +247,7 @@ def test_closed_hours_equal_a_naive_count_of_their_records(
         naive.check(summary, summary.start_ms, summary.start_ms + HOUR, hour=summary.start_ms)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.integers(0, 80))
 def test_a_restored_checkpoint_goes_on_counting_as_if_never_stopped(
     scenario: tuple[list[Event], int, bool], cut: int
