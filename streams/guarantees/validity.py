@@ -26,7 +26,6 @@ Check = Callable[[Mapping[str, Any]], list[Broken] | None]
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 80
 _REPR.maxlevel = 6
-_MISSING = object()
 
 
 def shown(value: object) -> str:
@@ -35,73 +34,63 @@ def shown(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _getter(path: str) -> Callable[[Mapping[str, Any]], object]:
-    if "." not in path:
-        return lambda value: value.get(path)
-    parts = path.split(".")
-
-    def get(value: Mapping[str, Any]) -> object:
-        found: object = value
-        for part in parts:
-            if not isinstance(found, Mapping):
-                return None
-            found = found.get(part)
-        return found
-
-    return get
+def _nested(value: Mapping[str, Any], parts: tuple[str, ...]) -> object:
+    found: object = value
+    for part in parts:
+        if not isinstance(found, Mapping):
+            return None
+        found = found.get(part)
+    return found
 
 
-def _rule(rule: QualityRule) -> Callable[[Mapping[str, Any]], object] | None:
-    """A function returning the offending value when ``value`` breaks ``rule``, else _MISSING."""
-    get = _getter(rule.field)
-    if isinstance(rule, NotNullRule):
-        return lambda value: _MISSING if get(value) is not None else None
-    if isinstance(rule, RangeRule):
-        low = float("-inf") if rule.min is None else rule.min
-        high = float("inf") if rule.max is None else rule.max
-
-        def out_of_range(value: Mapping[str, Any]) -> object:
-            found = get(value)
-            if found is None:
-                return _MISSING
-            try:
-                inside = low <= found <= high  # type: ignore[operator]
-            except TypeError:  # not a number: outside any numeric range
-                return found
-            return _MISSING if inside else found
-
-        return out_of_range
-    if isinstance(rule, AllowedValuesRule):
-        allowed = frozenset(rule.values)
-
-        def not_allowed(value: Mapping[str, Any]) -> object:
-            found = get(value)
-            try:
-                ok = found is None or found in allowed
-            except TypeError:  # unhashable: not one of the listed values
-                ok = False
-            return _MISSING if ok else found
-
-        return not_allowed
-    return None  # unique: the duplicates measure
+_NOT_NULL, _RANGE, _ALLOWED = 0, 1, 2
 
 
 def compile_rules(rules: Sequence[QualityRule]) -> Check | None:
     """One check for all per-event rules of a descriptor, or None when it has none."""
-    compiled = [
-        (rule.field, rule.rule, offends) for rule in rules if (offends := _rule(rule)) is not None
-    ]
+    compiled: list[tuple[str, str, tuple[str, ...] | None, int, float, float, frozenset[Any]]] = []
+    for rule in rules:
+        parts = tuple(rule.field.split(".")) if "." in rule.field else None
+        if isinstance(rule, NotNullRule):
+            compiled.append((rule.field, rule.rule, parts, _NOT_NULL, 0, 0, frozenset()))
+        elif isinstance(rule, RangeRule):
+            low = float("-inf") if rule.min is None else rule.min
+            high = float("inf") if rule.max is None else rule.max
+            compiled.append((rule.field, rule.rule, parts, _RANGE, low, high, frozenset()))
+        elif isinstance(rule, AllowedValuesRule):
+            allowed = frozenset(rule.values)
+            compiled.append((rule.field, rule.rule, parts, _ALLOWED, 0, 0, allowed))
+        # unique: the duplicates measure
     if not compiled:
         return None
+    plan = tuple(compiled)
 
     def check(value: Mapping[str, Any]) -> list[Broken] | None:
+        # One loop with the rules' kinds inline, not a closure per rule: the validity share is
+        # measured for every record (scripts/bench_measures.py: about half the closures' cost).
         broken: list[Broken] | None = None
-        for field, name, breaks in compiled:
-            found = breaks(value)
-            if found is not _MISSING:
-                if broken is None:
-                    broken = []
-                broken.append((field, name, found))
+        for field, name, parts, kind, low, high, allowed in plan:
+            found = value.get(field) if parts is None else _nested(value, parts)
+            if kind == _NOT_NULL:
+                if found is not None:
+                    continue
+            elif found is None:
+                continue  # null only breaks not_null
+            elif kind == _RANGE:
+                try:
+                    if low <= found <= high:  # type: ignore[operator]
+                        continue
+                except TypeError:  # not a number: outside any numeric range
+                    pass
+            else:
+                try:
+                    if found in allowed:
+                        continue
+                except TypeError:  # unhashable: not one of the listed values
+                    pass
+            if broken is None:
+                broken = []
+            broken.append((field, name, found))
         return broken
 
     return check
