@@ -100,6 +100,22 @@ class ObservationPublisher:
             BrokerUnavailableError: Kafka cannot be reached.
             DeliveryError: Kafka did not acknowledge some records.
         """
+        self._send(
+            [(self._observations, o.key, o.to_value()) for o in observations]
+            + [(self._alerts, a.key, a.to_value()) for a in alerts]
+        )
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Write tombstones for observation ``keys`` (``<topic>/<guarantee>``), e.g. of a
+        retired product, so readers drop them.
+
+        Raises:
+            BrokerUnavailableError: Kafka cannot be reached.
+            DeliveryError: Kafka did not acknowledge some tombstones.
+        """
+        self._send([(self._observations, key, None) for key in keys])
+
+    def _send(self, records: list[tuple[str, str, bytes | None]]) -> None:
         producer = self._producer or self._start()
         failures: list[tuple[str, str]] = []
 
@@ -107,23 +123,17 @@ class ObservationPublisher:
             if err is not None:
                 failures.append((str(message.topic()), err.str()))
 
-        sent = 0
-        for topic, records in (
-            (self._observations, list(observations)),
-            (self._alerts, list(alerts)),
-        ):
-            for record in records:
-                producer.produce(
-                    topic, key=record.key.encode(), value=record.to_value(), on_delivery=delivered
-                )
-                sent += 1
-        remaining = producer.flush(self._timeout) if sent else 0
+        for topic, key, value in records:
+            producer.produce(topic, key=key.encode(), value=value, on_delivery=delivered)
+        remaining = producer.flush(self._timeout) if records else 0
         if remaining or failures:
+            undelivered = max(remaining, len(failures))
             raise DeliveryError(
-                f"Kafka did not acknowledge {max(remaining, len(failures))} of {sent} "
-                f"observation/alert records: {failures[0][1] if failures else 'timed out'}. "
-                "Check the broker; the monitor publishes again at its next measurement.",
-                undelivered=max(remaining, len(failures)),
+                f"Kafka did not acknowledge {undelivered} of {len(records)} records for "
+                f"{self._observations} / {self._alerts}: "
+                f"{failures[0][1] if failures else 'timed out'}. Check the broker; the monitor "
+                "publishes again at its next measurement.",
+                undelivered=undelivered,
                 failures=failures,
             )
 
