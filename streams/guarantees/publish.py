@@ -11,7 +11,7 @@ configs given at creation, see BROKER.md).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -115,7 +115,7 @@ class ObservationPublisher:
         """
         self._send([(self._observations, key, None) for key in keys])
 
-    def _send(self, records: list[tuple[str, str, bytes | None]]) -> None:
+    def _send(self, records: Sequence[tuple[str, str, bytes | None]]) -> None:
         producer = self._producer or self._start()
         failures: list[tuple[str, str]] = []
 
