@@ -9,8 +9,10 @@ States. A bound is *used* by the observed value: freshness, latency and usage by
 milliseconds, duplicates and dead letters by their share or count, completeness and validity by
 the share of events *missing* (``1 - observed``, against ``1 - promised``). Used beyond the bound
 is ``breached``; beyond 80 % of it (:data:`AT_RISK`) ``at_risk``; else ``met``. A share with no
-events in the window to tell is ``at_risk``. The comparisons are exact (:class:`Fraction`), so a
-value right on an edge is judged the same on every machine.
+events in the window to tell is ``at_risk``, and so is freshness before any event was seen;
+latency without events is ``met`` (no event was late), and so is usage without consumer groups.
+The comparisons are exact (:class:`Fraction`), so a value right on an edge is judged the same on
+every machine.
 """
 
 from __future__ import annotations
