@@ -8,6 +8,7 @@
   checkpoint topic ``_mesh.agents.<domain>.<product>.v<major>.checkpoints``
 - internal topics ``_mesh.<purpose>`` (e.g. ``_mesh.products``)
 - OpenLineage run events ``_mesh.lineage``; agents' inputs and outputs ``_mesh.agent_runs``
+- the monitor's guarantees: observations ``_mesh.observations``, state changes ``_mesh.alerts``
 - value subject ``<topic>-value`` (Confluent's TopicNameStrategy)
 - schema file ``schemas/<domain>/<Record>.avsc``
 """
@@ -24,11 +25,13 @@ __all__ = [
     "ProductRef",
     "agent_group",
     "agent_runs_topic",
+    "alerts_topic",
     "checkpoint_topic",
     "dlq_topic",
     "internal_topic",
     "late_topic",
     "lineage_topic",
+    "observations_topic",
     "parse_product",
     "product_id",
     "schema_file",
@@ -149,6 +152,18 @@ def lineage_topic() -> str:
 def agent_runs_topic() -> str:
     """The compacted catalog of what each agent reads and writes: ``_mesh.agent_runs``."""
     return internal_topic("agent_runs")
+
+
+def observations_topic() -> str:
+    """The compacted topic of the latest observation per product and guarantee:
+    ``_mesh.observations``."""
+    return internal_topic("observations")
+
+
+def alerts_topic() -> str:
+    """Where a guarantee's change of state (met, at risk, breached) is published:
+    ``_mesh.alerts``."""
+    return internal_topic("alerts")
 
 
 def schema_file(root: Path, domain: str, record: str) -> Path:

@@ -7,10 +7,12 @@ import pytest
 from streams.errors import ConfigError
 from streams.naming import (
     agent_group,
+    alerts_topic,
     checkpoint_topic,
     dlq_topic,
     internal_topic,
     late_topic,
+    observations_topic,
     parse_product,
     product_id,
     schema_file,
@@ -34,6 +36,8 @@ def test_the_conventions() -> None:
     assert value_subject("a.b.v1") == "a.b.v1-value"
     assert dlq_topic("a.b.v1") == "a.b.v1.dlq"
     assert internal_topic("products") == "_mesh.products"
+    assert observations_topic() == "_mesh.observations"
+    assert alerts_topic() == "_mesh.alerts"
     assert late_topic("a.b.v1") == "a.b.v1.late"
     derived = parse_product("player.hourly_play_sessions", major=2)
     assert agent_group(derived) == "_mesh.agents.player.hourly_play_sessions.v2"

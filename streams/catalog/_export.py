@@ -7,7 +7,8 @@ the ODPS document lists it as its output port's ``contractId``.
 - ODCS v3.0.2: ``schema`` (one object for the value record, one property per Avro field),
   ``quality`` (library rules ``nullCheck``, ``validValues``, ``duplicateCount``; ranges as
   ``logicalTypeOptions``), ``slaProperties`` (``freshness``, ``latency``, ``retention``,
-  ``availability``; completeness and duplicates as ``text`` quality rules).
+  ``availability``; completeness, duplicates, validity and dead letters as ``text`` quality
+  rules, with the monitor's defaults when the descriptor leaves validity or dead letters out).
 - ODPS v1.0.0: ``description``, ``team``, ``support``, ``inputPorts``, ``outputPorts``.
 """
 
@@ -91,7 +92,11 @@ def export_odcs(product: Product, schema: ParsedSchema) -> dict[str, Any]:
             "logicalType": "object",
             **({"description": record["doc"]} if record.get("doc") else {}),
             "properties": properties,
-            **({"quality": _object_quality(product.guarantees)} if product.guarantees else {}),
+            **(
+                {"quality": _object_quality(product, product.guarantees)}
+                if product.guarantees
+                else {}
+            ),
         }
     ]
     contract["slaProperties"] = _sla(product, record_name)
@@ -242,8 +247,8 @@ def _describe(field: FieldInfo) -> tuple[str, str, bool]:
     return physical, logical, nullable
 
 
-def _object_quality(guarantees: Guarantees) -> list[dict[str, Any]]:
-    return [
+def _object_quality(product: Product, guarantees: Guarantees) -> list[dict[str, Any]]:
+    quality: list[dict[str, Any]] = [
         {
             "type": "text",
             "name": "completeness",
@@ -261,6 +266,28 @@ def _object_quality(guarantees: Guarantees) -> list[dict[str, Any]]:
             ),
         },
     ]
+    validity = product.promised_validity
+    if validity is not None:
+        quality.append(
+            {
+                "type": "text",
+                "name": "validity",
+                "description": (
+                    f"At least {validity:.4%} of published events pass the quality rules."
+                ),
+            }
+        )
+    quality.append(
+        {
+            "type": "text",
+            "name": "deadLetters",
+            "description": (
+                f"At most {product.promised_dead_letters} records per monitoring window go to "
+                f"the dead-letter topic {product.ref.dlq}."
+            ),
+        }
+    )
+    return quality
 
 
 def _sla(product: Product, record_name: str) -> list[dict[str, Any]]:

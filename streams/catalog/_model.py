@@ -147,6 +147,9 @@ class Guarantees(_Model):
     """Service levels the owner promises (exported as ODCS ``slaProperties``).
 
     Shares are fractions: ``completeness: 0.999`` means at most 0.1 % of events are lost.
+
+    ``validity`` and ``maxDeadLetters`` are optional; unset, the monitor holds the product to
+    :attr:`Product.promised_validity` and :attr:`Product.promised_dead_letters`.
     """
 
     freshness: Duration = Field(examples=["5m"])
@@ -154,6 +157,22 @@ class Guarantees(_Model):
     completeness: float = Field(ge=0, le=1, examples=[0.999])
     max_duplicate_share: float = Field(ge=0, le=1, examples=[0.001])
     availability: float = Field(ge=0, le=1, examples=[0.999])
+    validity: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        examples=[0.999],
+        description=(
+            "Share of events passing the quality rules. Default: 1.0 when the descriptor has "
+            "rules other than 'unique', else not measured."
+        ),
+    )
+    max_dead_letters: int | None = Field(
+        default=None,
+        ge=0,
+        examples=[0],
+        description="Dead letters allowed per monitoring window (default 5 min). Default: 0.",
+    )
 
 
 class _Rule(_Model):
@@ -249,3 +268,27 @@ class Product(_Model):
     def topic(self) -> str:
         """The output topic, ``<domain>.<name>.v<version>``."""
         return self.ref.topic
+
+    @property
+    def promised_validity(self) -> float | None:
+        """The share of valid events promised: ``guarantees.validity``, else 1.0 when there are
+        quality rules other than ``unique`` to break, else None (nothing to measure).
+
+        None too when the descriptor has no ``guarantees``.
+        """
+        if self.guarantees is None:
+            return None
+        if self.guarantees.validity is not None:
+            return self.guarantees.validity
+        checked = any(not isinstance(rule, UniqueRule) for rule in self.quality)
+        return 1.0 if checked else None
+
+    @property
+    def promised_dead_letters(self) -> int | None:
+        """Dead letters allowed per monitoring window: ``guarantees.maxDeadLetters``, else 0.
+
+        None when the descriptor has no ``guarantees``.
+        """
+        if self.guarantees is None:
+            return None
+        return self.guarantees.max_dead_letters or 0

@@ -16,6 +16,7 @@ from streams.cli.agent import agent
 from streams.cli.codegen import codegen
 from streams.cli.doctor import doctor
 from streams.cli.events import produce, tail
+from streams.cli.guarantees import guarantees_command
 from streams.cli.kafka import kafka
 from streams.cli.lineage import lineage_command
 from streams.cli.platform import down, status, up
@@ -67,3 +68,4 @@ main.add_command(tail)
 main.add_command(agent)
 main.add_command(replay_command)
 main.add_command(lineage_command)
+main.add_command(guarantees_command)

@@ -137,6 +137,10 @@ def show_product(name: str, bootstrap_servers: str | None, output: Literal["text
     _print_view(view, links)
 
 
+def _or_none(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:g}"
+
+
 def _print_view(view: ProductView, links: dict[str, list[str]]) -> None:
     console = out_console()
     product, entry = view.product, view.entry
@@ -181,7 +185,8 @@ def _print_view(view: ProductView, links: dict[str, list[str]]) -> None:
                 "guarantees",
                 f"freshness {format_duration(g.freshness)}, latency {format_duration(g.latency)}, "
                 f"completeness {g.completeness:g}, max duplicates {g.max_duplicate_share:g}, "
-                f"availability {g.availability:g}",
+                f"availability {g.availability:g}, validity {_or_none(product.promised_validity)}, "
+                f"max dead letters {product.promised_dead_letters}",
             )
         )
     for label, value in rows:

@@ -68,7 +68,12 @@ def test_odcs_contract(tmp_path: Path) -> None:
     assert sla["retention"]["value"] == 30
     assert sla["retention"]["unit"] == "days"
     assert sla["availability"]["unit"] == "%"
-    assert {item["name"] for item in table["quality"]} == {"completeness", "duplicates"}
+    assert {item["name"] for item in table["quality"]} == {
+        "completeness",
+        "duplicates",
+        "validity",
+        "deadLetters",
+    }
 
 
 def test_odps_product(tmp_path: Path) -> None:
@@ -121,3 +126,34 @@ def test_retention() -> None:
     assert format_duration(14 * 86400) == "14d"
     with pytest.raises(ValueError, match="'infinite' or a duration"):
         parse_retention("forever")
+
+
+def test_odcs_validity_and_dead_letters(tmp_path: Path) -> None:
+    make_repo(tmp_path, product(guarantees__validity=0.995, guarantees__maxDeadLetters=2))
+    loaded = load_product(tmp_path / "products" / "player" / "play_events.yaml")
+    quality = {
+        item["name"]: item
+        for item in export_odcs(loaded.product, loaded.schema)["schema"][0]["quality"]
+    }
+    assert set(quality) == {"completeness", "duplicates", "validity", "deadLetters"}
+    assert "99.5000%" in quality["validity"]["description"]
+    assert "At most 2 records" in quality["deadLetters"]["description"]
+
+
+def test_odcs_default_validity_and_dead_letters(tmp_path: Path) -> None:
+    """Unset, the monitor's defaults apply: every event valid (rules beyond unique), no DLQ."""
+    make_repo(tmp_path)
+    loaded = load_product(tmp_path / "products" / "player" / "play_events.yaml")
+    quality = {
+        item["name"]: item
+        for item in export_odcs(loaded.product, loaded.schema)["schema"][0]["quality"]
+    }
+    assert "100.0000%" in quality["validity"]["description"]
+    assert "At most 0 records" in quality["deadLetters"]["description"]
+
+
+def test_odcs_no_validity_without_rules(tmp_path: Path) -> None:
+    make_repo(tmp_path, product(quality=[{"rule": "unique", "field": "event_id"}]))
+    loaded = load_product(tmp_path / "products" / "player" / "play_events.yaml")
+    quality = export_odcs(loaded.product, loaded.schema)["schema"][0]["quality"]
+    assert {item["name"] for item in quality} == {"completeness", "duplicates", "deadLetters"}

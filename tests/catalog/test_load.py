@@ -243,3 +243,37 @@ def test_root_found_outside_the_layout(tmp_path: Path) -> None:
     elsewhere = write_product(tmp_path, product(), tmp_path / "drafts" / "play_events.yaml")
     assert load_product(elsewhere).root == tmp_path.resolve()
     assert PLAY_EVENT["name"] == "PlayEvent"
+
+
+def test_validity_and_dead_letter_guarantees_are_optional(tmp_path: Path) -> None:
+    make_repo(tmp_path)
+    guarantees = load_product(_descriptor(tmp_path)).product.guarantees
+    assert guarantees is not None
+    assert guarantees.validity is None
+    assert guarantees.max_dead_letters is None
+
+
+def test_validity_and_dead_letter_guarantees(tmp_path: Path) -> None:
+    make_repo(tmp_path, product(guarantees__validity=0.99, guarantees__maxDeadLetters=3))
+    guarantees = load_product(_descriptor(tmp_path)).product.guarantees
+    assert guarantees is not None
+    assert guarantees.validity == 0.99
+    assert guarantees.max_dead_letters == 3
+    assert guarantees.model_dump()["maxDeadLetters"] == 3
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("validity", 1.5, "guarantees.validity: Input should be less than or equal to 1"),
+        ("maxDeadLetters", -1, "guarantees.maxDeadLetters: Input should be greater than or equal"),
+        ("maxDeadLetters", 0.5, "guarantees.maxDeadLetters: Input should be a valid integer"),
+    ],
+)
+def test_bad_validity_and_dead_letter_guarantees(
+    tmp_path: Path, key: str, value: float, problem: str
+) -> None:
+    make_repo(tmp_path, product(**{f"guarantees__{key}": value}))
+    path = _descriptor(tmp_path)
+    error = _error(path)
+    assert f":{line_of(path, f'{key}: {value}')}: {problem}" in str(error)

@@ -143,6 +143,7 @@ def test_show_version_text(runner: CliRunner, settings: Settings, dom: str) -> N
     assert f"(use {dom}.play_events.v2)" in result.stdout
     assert "Curated moodboard id." in result.stdout
     assert "v1 (deprecated), v2 (active)" in result.stdout
+    assert "validity not measured, max dead letters 0" in result.stdout
 
 
 def test_show_unknown_exits_1_with_suggestion(
