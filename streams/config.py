@@ -296,6 +296,10 @@ class LocalSettings(BaseModel):
     )
     kafka_version: str = Field(default="4.4.0", description="Apache Kafka version to fetch.")
     kafka_heap: str = Field(default="512m", description="JVM heap of the Kafka broker (-Xmx).")
+    monitor: bool = Field(
+        default=True,
+        description="Start the guarantees monitor (mesh monitor run) beside broker and registry.",
+    )
     controller_port: int = Field(
         default=9093, description="KRaft controller port of the Kafka broker."
     )

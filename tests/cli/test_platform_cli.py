@@ -28,6 +28,7 @@ def test_up_status_down(runner: CliRunner, tmp_path: Path) -> None:
         recorded = json.loads(state_path(tmp_path).read_text())
         assert f"broker    {recorded['bootstrap_servers']}" in result.stdout
         assert f"registry  {recorded['registry_url']}" in result.stdout
+        assert f"monitor   pid {recorded['monitor']['pid']}" in result.stdout
         assert "ready" in result.stderr
 
         again = runner.invoke(main, ["up", "--free-ports", *state])
@@ -41,6 +42,7 @@ def test_up_status_down(runner: CliRunner, tmp_path: Path) -> None:
         assert [(s["name"], s["state"], s["pid"]) for s in report["services"]] == [
             ("broker", "running", recorded["broker"]["pid"]),
             ("registry", "running", recorded["registry"]["pid"]),
+            ("monitor", "running", recorded["monitor"]["pid"]),
         ]
 
         result = runner.invoke(main, ["status", *state])
