@@ -25,7 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 
 from streams.catalog._model import Product
@@ -199,52 +206,97 @@ class Monitor:
         return count
 
     def _consume(self, timeout_s: float) -> int:
+        # The hot loop: per record only what must be (route, decode, collect); offsets, ends
+        # and lag samples are updated per partition and batch below. scripts/bench monitor
+        # measures it against decoding alone.
         messages = self._consumer.consume(self.options.batch, timeout_s)
         routes, decode = self._routes, self._decoders.decode
         batches: dict[str, list[Record]] = {}
         for message in messages:
+            error = message.error()
             topic = message.topic() or ""
             route = routes.get(topic)
             if route is None:
                 continue
-            watched, dead = route
-            partition = message.partition() or 0
-            error = message.error()
             if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    logger.warning("reading %s[%d]: %s", topic, partition, error.str())
-                elif not dead:
-                    watched.ends[partition] = message.offset() or 0
+                self._error(route, message, error)
                 continue
-            offset = message.offset() or 0
-            append_ms = message.timestamp()[1]
-            watched.offsets.setdefault(topic, {})[partition] = offset + 1
+            watched, dead = route
             if dead:
-                watched.measures.dead_letter(append_ms)
+                watched.measures.dead_letter(message.timestamp()[1])
+                watched.offsets.setdefault(topic, {})[message.partition() or 0] = (
+                    message.offset() or 0
+                ) + 1
                 continue
+            value = message.value()
+            try:
+                decoded = decode(value)
+            except DeserializationError as exc:
+                self._undecodable(watched, message, exc)
+                continue
+            records = batches.get(topic)
+            if records is None:
+                records = batches[topic] = []
+            records.append(
+                (
+                    message.partition() or 0,
+                    message.offset() or 0,
+                    message.timestamp()[1],
+                    decoded,
+                    int.from_bytes(value[1:5], "big") if value else 0,
+                )
+            )
+        count = 0
+        for topic, records in batches.items():
+            watched = self._watched[topic]
+            watched.measures.observe_many(records)
+            self._positions(watched, records)
+            count += len(records)
+        self.events += count
+        return count
+
+    @staticmethod
+    def _positions(watched: _Watched, records: list[Record]) -> None:
+        """Next offsets, ends and a lag sample per partition, from one batch's records."""
+        first: dict[int, tuple[int, int]] = {}
+        last: dict[int, int] = {}
+        for partition, offset, append_ms, _, _ in records:
+            if partition not in first:
+                first[partition] = (offset, append_ms)
+            last[partition] = offset
+        offsets = watched.offsets.setdefault(watched.topic, {})
+        for partition, offset in last.items():
+            offsets[partition] = offset + 1
             if offset + 1 > watched.ends.get(partition, 0):
                 watched.ends[partition] = offset + 1
             times = watched.times.get(partition)
             if times is None:
                 times = watched.times[partition] = OffsetTimes()
-            times.add(offset, append_ms)
-            value = message.value()
-            try:
-                decoded = decode(value)
-            except DeserializationError as exc:
-                # Producers through our library cannot write such a record; say so, go on.
-                watched.undecodable += 1
-                if watched.undecodable == 1:
-                    logger.warning("%s[%d]@%d is undecodable: %s", topic, partition, offset, exc)
-                continue
-            schema_id = int.from_bytes(value[1:5], "big") if value else 0
-            batches.setdefault(topic, []).append((partition, offset, append_ms, decoded, schema_id))
-        count = 0
-        for topic, records in batches.items():
-            self._watched[topic].measures.observe_many(records)
-            count += len(records)
-        self.events += count
-        return count
+            times.add(*first[partition])
+
+    @staticmethod
+    def _error(route: tuple[_Watched, bool], message: Message, error: KafkaError) -> None:
+        watched, dead = route
+        partition = message.partition() or 0
+        if error.code() != KafkaError._PARTITION_EOF:
+            logger.warning("reading %s[%d]: %s", message.topic(), partition, error.str())
+        elif not dead:
+            watched.ends[partition] = message.offset() or 0
+
+    @staticmethod
+    def _undecodable(watched: _Watched, message: Message, exc: DeserializationError) -> None:
+        # Producers through our library cannot write such a record; say so once, go on.
+        watched.undecodable += 1
+        offsets = watched.offsets.setdefault(watched.topic, {})
+        offsets[message.partition() or 0] = (message.offset() or 0) + 1
+        if watched.undecodable == 1:
+            logger.warning(
+                "%s[%d]@%d is undecodable (not counted): %s",
+                message.topic(),
+                message.partition(),
+                message.offset(),
+                exc,
+            )
 
     # --- the catalog ----------------------------------------------------------------------
 
