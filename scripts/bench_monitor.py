@@ -37,7 +37,8 @@ from bench_events import ROOT, make_events
 
 from streams.catalog import CatalogEntry, CatalogStore, entry_key, load_product
 from streams.config import KafkaSettings, RegistrySettings, Settings
-from streams.guarantees.runner import Monitor, MonitorOptions
+from streams.guarantees.runner import Monitor
+from streams.guarantees.watched import MonitorOptions
 from streams.kafka import SchemaSource
 from streams.kafka.decoders import WriterDecoders
 from streams.kafka.topics import create_topic

@@ -6,7 +6,8 @@ import click
 
 from streams.catalog._duration import parse_duration
 from streams.cli._context import connection_settings
-from streams.guarantees.runner import MonitorOptions, run_monitor
+from streams.guarantees.runner import run_monitor
+from streams.guarantees.watched import MonitorOptions
 
 __all__ = ["monitor"]
 

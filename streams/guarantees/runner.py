@@ -17,14 +17,11 @@ since are picked up, retired or removed ones dropped.
 from __future__ import annotations
 
 import logging
-import math
 import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-import orjson
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
@@ -35,21 +32,21 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from streams.catalog._model import Product
 from streams.catalog.store import CatalogEntry, CatalogStore
 from streams.config import Settings
-from streams.errors import DeserializationError, StateError
+from streams.errors import DeserializationError
 from streams.guarantees.evaluate import alerts, evaluate
-from streams.guarantees.measures import ProductMeasures, Record
+from streams.guarantees.measures import Record
 from streams.guarantees.publish import ObservationPublisher
 from streams.guarantees.records import Observation
 from streams.guarantees.state import ProductState, StateStore
-from streams.guarantees.usage import OffsetTimes, group_lags, lags_by_topic
+from streams.guarantees.usage import group_lags, lags_by_topic
+from streams.guarantees.watched import MonitorOptions, Watched
 from streams.kafka import SchemaSource
 from streams.kafka.client import build_client
 from streams.kafka.decoders import WriterDecoders
 from streams.kafka.topics import topic_names
-from streams.naming import dlq_topic, internal_topic
+from streams.naming import internal_topic
 
 __all__ = ["MONITOR_GROUP", "MONITOR_READY", "Monitor", "MonitorOptions", "run_monitor"]
 
@@ -60,70 +57,6 @@ MONITOR_GROUP = internal_topic("monitor")
 
 MONITOR_READY = "monitor ready"
 """Logged once the monitor's topics exist and it watches the catalog (``mesh up`` waits for it)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MonitorOptions:
-    """How the monitor measures and how often it publishes.
-
-    Attributes:
-        window_s: The sliding window every guarantee is judged over.
-        publish_every_s: How often observations are published and state checkpointed.
-        catalog_every_s: How often the catalog is read for new and retired products.
-        batch: Most records per consume call.
-        only: Watch only these product topics (None: every product in the catalog).
-        state_topic: Where checkpoints go (default ``_mesh.monitor_state``).
-        observations_topic: Where observations go (default ``_mesh.observations``).
-        alerts_topic: Where alerts go (default ``_mesh.alerts``).
-    """
-
-    window_s: float = 300.0
-    publish_every_s: float = 10.0
-    catalog_every_s: float = 10.0
-    batch: int = 5000
-    only: frozenset[str] | None = None
-    state_topic: str | None = None
-    observations_topic: str | None = None
-    alerts_topic: str | None = None
-
-    @property
-    def window_ms(self) -> int:
-        return round(self.window_s * 1000)
-
-    @property
-    def bucket_ms(self) -> int:
-        """The measures' bucket: a minute, or a fifth of a shorter window; divides an hour."""
-        return math.gcd(min(60_000, max(1, self.window_ms // 5)), self.window_ms, 3_600_000)
-
-
-@dataclass(slots=True)
-class _Watched:
-    """One product under watch: its measures and where its partitions are."""
-
-    product: Product
-    measures: ProductMeasures
-    partitions: list[int]
-    dlq: str
-    offsets: dict[str, dict[int, int]] = field(default_factory=dict)
-    ends: dict[int, int] = field(default_factory=dict)
-    times: dict[int, OffsetTimes] = field(default_factory=dict)
-    previous: dict[str, Observation] = field(default_factory=dict)
-    dlq_assigned: bool = False
-    undecodable: int = 0
-
-    @property
-    def topic(self) -> str:
-        return self.product.topic
-
-    def state(self) -> ProductState:
-        return ProductState(
-            topic=self.topic,
-            measures=self.measures.state(),
-            offsets={t: dict(parts) for t, parts in self.offsets.items()},
-            ends=dict(self.ends),
-            times={p: s.state() for p, s in self.times.items()},
-            previous={k: o.model_dump(mode="json") for k, o in self.previous.items()},
-        )
 
 
 class Monitor:
@@ -146,8 +79,8 @@ class Monitor:
         self._settings = settings
         self._clock = clock
         self._window_ms = self.options.window_ms
-        self._watched: dict[str, _Watched] = {}
-        self._routes: dict[str, tuple[_Watched, bool]] = {}  # topic -> (product, is dead-letter)
+        self._watched: dict[str, Watched] = {}
+        self._routes: dict[str, tuple[Watched, bool]] = {}  # topic -> (product, is dead-letter)
         kafka = settings.kafka
         conf = kafka.librdkafka(
             group_id=MONITOR_GROUP,
@@ -160,9 +93,7 @@ class Monitor:
         self._schemas = SchemaSource.from_settings(settings.registry)
         self._decoders = WriterDecoders(self._schemas)
         self._catalog = CatalogStore(settings=settings)
-        self._store = StateStore(
-            settings=settings, **({"topic": t} if (t := self.options.state_topic) else {})
-        )
+        self._store = StateStore(settings=settings, topic=self.options.state_topic)
         self._publisher = ObservationPublisher(
             settings=settings,
             observations_topic=self.options.observations_topic,
@@ -250,32 +181,13 @@ class Monitor:
         for topic, records in batches.items():
             watched = self._watched[topic]
             watched.measures.observe_many(records)
-            self._positions(watched, records)
+            watched.advance(records)
             count += len(records)
         self.events += count
         return count
 
     @staticmethod
-    def _positions(watched: _Watched, records: list[Record]) -> None:
-        """Next offsets, ends and a lag sample per partition, from one batch's records."""
-        first: dict[int, tuple[int, int]] = {}
-        last: dict[int, int] = {}
-        for partition, offset, append_ms, _, _ in records:
-            if partition not in first:
-                first[partition] = (offset, append_ms)
-            last[partition] = offset
-        offsets = watched.offsets.setdefault(watched.topic, {})
-        for partition, offset in last.items():
-            offsets[partition] = offset + 1
-            if offset + 1 > watched.ends.get(partition, 0):
-                watched.ends[partition] = offset + 1
-            times = watched.times.get(partition)
-            if times is None:
-                times = watched.times[partition] = OffsetTimes()
-            times.add(*first[partition])
-
-    @staticmethod
-    def _error(route: tuple[_Watched, bool], message: Message, error: KafkaError) -> None:
+    def _error(route: tuple[Watched, bool], message: Message, error: KafkaError) -> None:
         watched, dead = route
         partition = message.partition() or 0
         if error.code() != KafkaError._PARTITION_EOF:
@@ -284,7 +196,7 @@ class Monitor:
             watched.ends[partition] = message.offset() or 0
 
     @staticmethod
-    def _undecodable(watched: _Watched, message: Message, exc: DeserializationError) -> None:
+    def _undecodable(watched: Watched, message: Message, exc: DeserializationError) -> None:
         # Producers through our library cannot write such a record; say so once, go on.
         watched.undecodable += 1
         offsets = watched.offsets.setdefault(watched.topic, {})
@@ -323,53 +235,22 @@ class Monitor:
                 watched.dlq_assigned = True
 
     def _add(self, entry: CatalogEntry) -> None:
-        product = entry.product
-        topic = product.topic
+        topic = entry.product.topic
         saved = self._saved.pop(topic, None)
-        window_ms, bucket_ms, fields = (
-            self._window_ms,
-            self.options.bucket_ms,
-            _fields(entry.schema),
-        )
-        measures: ProductMeasures | None = None
-        if saved is not None:
-            try:
-                measures = ProductMeasures.restore(
-                    product,
-                    saved.measures,
-                    window_ms=window_ms,
-                    bucket_ms=bucket_ms,
-                    schema_fields=fields,
-                )
-            except StateError as exc:
-                logger.warning("%s: measuring afresh: %s", topic, exc)
-                saved = None
-        if measures is None:
-            measures = ProductMeasures(
-                product, window_ms=window_ms, bucket_ms=bucket_ms, schema_fields=fields
-            )
         metadata = self._consumer.list_topics(topic, timeout=10).topics[topic]
-        watched = _Watched(
-            product=product,
-            measures=measures,
-            partitions=sorted(metadata.partitions),
-            dlq=dlq_topic(topic),
+        watched = Watched.open(
+            entry, sorted(metadata.partitions), saved=saved, options=self.options
         )
-        if saved is not None:
-            watched.offsets = {t: dict(parts) for t, parts in saved.offsets.items()}
-            watched.ends = dict(saved.ends)
-            watched.times = {p: OffsetTimes.restore(s) for p, s in saved.times.items()}
-            watched.previous = {k: Observation.model_validate(o) for k, o in saved.previous.items()}
         self._watched[topic] = watched
         self._assign(topic, watched)
         logger.info(
             "watching %s (%d partitions)%s",
             topic,
             len(watched.partitions),
-            " from its checkpoint" if saved is not None else "",
+            " from its checkpoint" if watched.restored else "",
         )
 
-    def _assign(self, topic: str, watched: _Watched) -> None:
+    def _assign(self, topic: str, watched: Watched) -> None:
         partitions = (
             watched.partitions
             if topic == watched.topic
@@ -442,17 +323,6 @@ class Monitor:
             self._publisher.close()
             self._schemas.close()
             self._catalog.close()
-
-
-def _fields(schema: str) -> list[str] | None:
-    """The top-level field names of a record schema's text (None: not a record)."""
-    try:
-        parsed = orjson.loads(schema)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(parsed, dict) or not isinstance(parsed.get("fields"), list):
-        return None
-    return [f["name"] for f in parsed["fields"] if isinstance(f, dict) and "name" in f]
 
 
 def run_monitor(*, settings: Settings, options: MonitorOptions | None = None) -> str:

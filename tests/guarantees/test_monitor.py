@@ -21,7 +21,8 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from streams.catalog import CatalogEntry, CatalogStore, Product, entry_key
 from streams.config import Settings
 from streams.guarantees import Observation, observations
-from streams.guarantees.runner import Monitor, MonitorOptions
+from streams.guarantees.runner import Monitor
+from streams.guarantees.watched import MonitorOptions
 from streams.kafka import Producer
 from streams.kafka.topics import create_topic
 from streams.naming import dlq_topic
