@@ -31,6 +31,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 from confluent_kafka.admin import AdminClient
+from pydantic import JsonValue
 
 from streams.catalog.store import CatalogEntry, CatalogStore
 from streams.config import Settings
@@ -308,11 +309,39 @@ class Monitor:
                 previous=watched.previous,
                 duplicates_by=watched.measures.id_field,
             )
+            hours = self._hours(watched, now_ms)
+            current = [
+                o.model_copy(update={"details": {**o.details, "hours": hours.get(o.guarantee, [])}})
+                for o in current
+            ]
             self._publisher.publish(current, alerts(watched.previous, current))
             watched.previous = {o.key: o for o in current}
             published.extend(current)
         self._store.write(w.state() for w in self._watched.values())
         return published
+
+    def _hours(self, watched: Watched, now_ms: int) -> dict[str, list[JsonValue]]:
+        """Per guarantee, each of the last closed hours judged alone: ``[hour start ms,
+        observed, state]``, oldest first (computed again only when an hour closes)."""
+        closed = watched.measures.closed_hours(now_ms)
+        newest = closed[-1].end_ms if closed else 0
+        if watched.hours_at == newest:
+            return watched.hours
+        found: dict[str, list[JsonValue]] = {}
+        for summary in closed:
+            judged = evaluate(
+                watched.product,
+                summary,
+                now_ms=summary.end_ms,
+                window_ms=summary.end_ms - summary.start_ms,
+                duplicates_by=watched.measures.id_field,
+            )
+            for observation in judged:
+                found.setdefault(observation.guarantee, []).append(
+                    [summary.start_ms, observation.observed, observation.state]
+                )
+        watched.hours, watched.hours_at = found, newest
+        return found
 
     def close(self) -> None:
         """Release the clients."""

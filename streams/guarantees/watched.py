@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 
 import orjson
+from pydantic import JsonValue
 
 from streams.catalog._model import Product
 from streams.catalog.store import CatalogEntry
@@ -71,6 +72,8 @@ class Watched:
     dlq_assigned: bool = False
     undecodable: int = 0
     restored: bool = False
+    hours: dict[str, list[JsonValue]] = field(default_factory=dict)  # see Monitor._hours
+    hours_at: int = -1  # the end of the newest closed hour ``hours`` judged
 
     @property
     def topic(self) -> str:
