@@ -36,6 +36,7 @@ __all__ = [
     "BrokerKind",
     "KafkaSettings",
     "LocalSettings",
+    "MonitorSettings",
     "RegistrySettings",
     "SaslMechanism",
     "SecurityProtocol",
@@ -305,6 +306,22 @@ class LocalSettings(BaseModel):
     )
 
 
+class MonitorSettings(BaseModel):
+    """The guarantees monitor (``mesh monitor run``, started by ``mesh up``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window_s: float = Field(
+        default=300.0, gt=0, description="The sliding window guarantees are judged over."
+    )
+    publish_every_s: float = Field(
+        default=10.0, gt=0, description="Seconds between published observations and checkpoints."
+    )
+    catalog_every_s: float = Field(
+        default=10.0, gt=0, description="Seconds between reads of the catalog for new products."
+    )
+
+
 class Settings(BaseSettings):
     """The whole settings tree."""
 
@@ -319,6 +336,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     registry: RegistrySettings = RegistrySettings()
     local: LocalSettings = LocalSettings()
+    monitor: MonitorSettings = MonitorSettings()
 
 
 class _ProfileSource(PydanticBaseSettingsSource):

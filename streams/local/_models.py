@@ -90,8 +90,10 @@ class PlatformStatus:
 
     @property
     def running(self) -> bool:
-        """Whether every service is running."""
-        return all(service.state == "running" for service in self.services)
+        """Whether the broker and the registry run (the monitor is optional: its own row says
+        whether it runs)."""
+        core = [service for service in self.services if service.name != "monitor"]
+        return bool(core) and all(service.state == "running" for service in core)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready view.
