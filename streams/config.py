@@ -411,12 +411,10 @@ def load_settings(
         raise ConfigError(_describe(exc, profile)) from exc
     except SettingsError as exc:
         raise ConfigError(_unparsable(exc, profile)) from exc
-    return Settings.model_construct(
-        _fields_set=loaded.model_fields_set,
-        kafka=loaded.kafka,
-        registry=loaded.registry,
-        local=loaded.local,
-    )
+    # Every field of the tree, named once (a field left out here would silently lose its
+    # environment and profile values).
+    fields = {name: getattr(loaded, name) for name in Settings.model_fields}
+    return Settings.model_construct(_fields_set=loaded.model_fields_set, **fields)
 
 
 def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:
