@@ -21,7 +21,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from streams.catalog import CatalogEntry, CatalogStore, Product, entry_key
 from streams.config import Settings
 from streams.guarantees import Observation, observations
-from streams.guarantees.runner import Monitor
+from streams.guarantees.runner import MONITOR_GROUP, Monitor
 from streams.guarantees.watched import MonitorOptions
 from streams.kafka import Producer
 from streams.kafka.topics import create_topic
@@ -276,6 +276,10 @@ def test_a_restarted_monitor_does_not_count_again(
     # It reads only the 12 new records, and its measures restored from the checkpoint still
     # hold the first 30: nothing missing, nothing counted twice.
     assert measure(12) == (12, 42)
+    # It read as an assigned consumer: no group of its own, no rebalance of anyone.
+    admin = AdminClient(settings.kafka.librdkafka())
+    groups = admin.list_consumer_groups(request_timeout=10).result(10).valid
+    assert MONITOR_GROUP not in {group.group_id for group in groups}
 
 
 def test_each_closed_hour_is_judged_for_the_history(
