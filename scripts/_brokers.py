@@ -45,7 +45,7 @@ def run(
     choice: str, measure: Callable[[str], dict[str, Any]], *, title: str
 ) -> dict[str, dict[str, Any]]:
     """``measure(kind)`` for each broker of ``choice``; prints them side by side when several,
-    then one JSON line ``{kind: figures}``."""
+    then one JSON line: the figures of the one broker, or ``{kind: figures}`` for both."""
     results = {kind: measure(kind) for kind in CHOICES[choice]}
     if len(results) > 1:
         table = Table(title=f"{title}: side by side")
@@ -56,7 +56,8 @@ def run(
         for key in keys:
             table.add_row(key, *(_cell(figures.get(key)) for figures in results.values()))
         Console(stderr=True).print(table)
-    print(json.dumps(results))
+    # One broker: its figures themselves (the keys the issues name at the top level).
+    print(json.dumps(results if len(results) > 1 else next(iter(results.values()))))
     return results
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "BrokerKind",
     "KafkaSettings",
     "LocalSettings",
+    "MonitorSettings",
     "RegistrySettings",
     "SaslMechanism",
     "SecurityProtocol",
@@ -296,8 +297,28 @@ class LocalSettings(BaseModel):
     )
     kafka_version: str = Field(default="4.4.0", description="Apache Kafka version to fetch.")
     kafka_heap: str = Field(default="512m", description="JVM heap of the Kafka broker (-Xmx).")
+    monitor: bool = Field(
+        default=True,
+        description="Start the guarantees monitor (mesh monitor run) beside broker and registry.",
+    )
     controller_port: int = Field(
         default=9093, description="KRaft controller port of the Kafka broker."
+    )
+
+
+class MonitorSettings(BaseModel):
+    """The guarantees monitor (``mesh monitor run``, started by ``mesh up``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window_s: float = Field(
+        default=300.0, gt=0, description="The sliding window guarantees are judged over."
+    )
+    publish_every_s: float = Field(
+        default=10.0, gt=0, description="Seconds between published observations and checkpoints."
+    )
+    catalog_every_s: float = Field(
+        default=10.0, gt=0, description="Seconds between reads of the catalog for new products."
     )
 
 
@@ -315,6 +336,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     registry: RegistrySettings = RegistrySettings()
     local: LocalSettings = LocalSettings()
+    monitor: MonitorSettings = MonitorSettings()
 
 
 class _ProfileSource(PydanticBaseSettingsSource):
@@ -389,12 +411,10 @@ def load_settings(
         raise ConfigError(_describe(exc, profile)) from exc
     except SettingsError as exc:
         raise ConfigError(_unparsable(exc, profile)) from exc
-    return Settings.model_construct(
-        _fields_set=loaded.model_fields_set,
-        kafka=loaded.kafka,
-        registry=loaded.registry,
-        local=loaded.local,
-    )
+    # Every field of the tree, named once (a field left out here would silently lose its
+    # environment and profile values).
+    fields = {name: getattr(loaded, name) for name in Settings.model_fields}
+    return Settings.model_construct(_fields_set=loaded.model_fields_set, **fields)
 
 
 def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:

@@ -47,8 +47,10 @@ def platform(
     broker_kind: BrokerKind, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PlatformInfo]:
     """A running broker and schema registry on free ports, stopped by PID after the session."""
+    # No monitor: it would measure every test's products in the background; the monitor's own
+    # tests run theirs.
     settings = platform_settings(
-        broker_kind, state_dir=tmp_path_factory.mktemp(f"mesh-{broker_kind}")
+        broker_kind, state_dir=tmp_path_factory.mktemp(f"mesh-{broker_kind}"), monitor=False
     )
     with EmbeddedPlatform(settings=settings, free_ports=True) as info:
         yield info

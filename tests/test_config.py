@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from pydantic import ValidationError
 
-from streams.config import KafkaSettings, RegistrySettings, load_settings
+from streams.config import KafkaSettings, RegistrySettings, Settings, load_settings
 from streams.errors import ConfigError
 
 
@@ -177,6 +177,21 @@ def test_precedence_env_over_dotenv_over_profile_over_defaults(
     assert settings.kafka.sasl_username == "from-dotenv"  # .env > profile
     assert settings.kafka.session_timeout_ms == 10000  # profile > defaults
     assert settings.local.broker_port == 9092  # defaults
+
+
+def test_every_part_of_the_tree_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # load_settings once rebuilt the tree field by field and forgot `monitor`: its variables
+    # were read by Settings() but silently dropped by load_settings().
+    monkeypatch.setenv("STREAMS_MONITOR__PUBLISH_EVERY_S", "1.5")
+    monkeypatch.setenv("STREAMS_LOCAL__BROKER_PORT", "19092")
+    monkeypatch.setenv("STREAMS_REGISTRY__URL", "http://env:8081")
+    monkeypatch.setenv("STREAMS_KAFKA__BOOTSTRAP_SERVERS", "env:9092")
+    settings = load_settings()
+    assert settings.monitor.publish_every_s == 1.5
+    assert settings.local.broker_port == 19092
+    assert settings.registry.url == "http://env:8081"
+    assert settings.kafka.bootstrap_servers == "env:9092"
+    assert set(Settings.model_fields) == {"kafka", "registry", "local", "monitor"}
 
 
 def test_flags_beat_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

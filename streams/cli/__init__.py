@@ -19,6 +19,7 @@ from streams.cli.events import produce, tail
 from streams.cli.guarantees import guarantees_command
 from streams.cli.kafka import kafka
 from streams.cli.lineage import lineage_command
+from streams.cli.monitor import monitor
 from streams.cli.platform import down, status, up
 from streams.cli.product import product
 from streams.cli.registry import registry
@@ -69,3 +70,4 @@ main.add_command(agent)
 main.add_command(replay_command)
 main.add_command(lineage_command)
 main.add_command(guarantees_command)
+main.add_command(monitor)

@@ -51,6 +51,11 @@ def local_settings(**overrides: object) -> LocalSettings:
     default=None,
     help="An Apache Kafka distribution to run (its libs/); else the jars of `mesh kafka fetch`.",
 )
+@click.option(
+    "--no-monitor",
+    is_flag=True,
+    help="Do not start the guarantees monitor (mesh monitor run) beside broker and registry.",
+)
 @state_dir_option
 @output_option
 def up(
@@ -59,10 +64,11 @@ def up(
     free_ports: bool,
     broker: Literal["tansu", "kafka"] | None,
     kafka_home: Path | None,
+    no_monitor: bool,
     state_dir: Path | None,
     output: Literal["text", "json"],
 ) -> None:
-    """Start the broker and the schema registry in the background."""
+    """Start the broker, the schema registry and the guarantees monitor in the background."""
     if kafka_home is not None and broker is None:
         broker = "kafka"
     settings = local_settings(
@@ -71,6 +77,7 @@ def up(
         state_dir=state_dir,
         broker=broker,
         kafka_home=kafka_home,
+        monitor=False if no_monitor else None,
     )
     info = local.start(settings, free_ports=free_ports)
     if output == "json":
@@ -82,6 +89,7 @@ def up(
                     "broker_kind": info.broker_kind,
                     "already_running": info.already_running,
                     "state_dir": str(info.state_dir),
+                    "monitor_pid": info.monitor_pid,
                 }
             )
         )
@@ -91,6 +99,14 @@ def up(
         console.print(f"already running (state in {info.state_dir}); nothing changed")
     console.print(f"broker    {info.bootstrap_servers} ({info.broker_kind})", highlight=False)
     console.print(f"registry  {info.registry_url}", highlight=False)
+    if info.monitor_pid is not None:
+        console.print(
+            f"monitor   pid {info.monitor_pid}, publishing to _mesh.observations "
+            "(see `mesh guarantees`)",
+            highlight=False,
+        )
+    else:
+        console.print("monitor   not started (--no-monitor)", highlight=False)
 
 
 @click.command()
@@ -113,7 +129,7 @@ def down(state_dir: Path | None) -> None:
 @output_option
 @click.pass_context
 def status(ctx: click.Context, state_dir: Path | None, output: Literal["text", "json"]) -> None:
-    """Show whether the broker and the registry are running.
+    """Show whether the broker, the registry and the guarantees monitor are running.
 
     Exit 0 when running or stopped, exit 1 when a recorded service is dead (dead-but-recorded:
     run `mesh down`, then `mesh up`).

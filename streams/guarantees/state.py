@@ -101,8 +101,8 @@ class StateStore:
         topic: The state topic (default ``_mesh.monitor_state``; tests pass their own).
     """
 
-    def __init__(self, *, settings: Settings, topic: str = STATE_TOPIC) -> None:
-        self.topic = topic
+    def __init__(self, *, settings: Settings, topic: str | None = None) -> None:
+        self.topic = topic or STATE_TOPIC
         self._settings = settings
         self._producer: Producer | None = None
         self._failures: list[str] = []

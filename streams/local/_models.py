@@ -37,6 +37,8 @@ class PlatformInfo:
         state_dir: Directory holding ``platform.json`` and ``logs/``.
         broker_kind: ``tansu`` (embedded, in memory) or ``kafka`` (Apache Kafka, durable).
         already_running: True when :func:`start` found the platform running and left it alone.
+        monitor_pid: PID of the guarantees monitor (None: started without it).
+        monitor_log: The monitor's log file.
     """
 
     bootstrap_servers: str
@@ -48,6 +50,8 @@ class PlatformInfo:
     state_dir: Path
     broker_kind: BrokerKind = "tansu"
     already_running: bool = False
+    monitor_pid: int | None = None
+    monitor_log: Path | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,8 +90,10 @@ class PlatformStatus:
 
     @property
     def running(self) -> bool:
-        """Whether every service is running."""
-        return all(service.state == "running" for service in self.services)
+        """Whether the broker and the registry run (the monitor is optional: its own row says
+        whether it runs)."""
+        core = [service for service in self.services if service.name != "monitor"]
+        return bool(core) and all(service.state == "running" for service in core)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready view.

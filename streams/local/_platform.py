@@ -1,4 +1,5 @@
-"""Start, stop and inspect the embedded platform: one broker and one schema registry."""
+"""Start, stop and inspect the embedded platform: a broker, a schema registry and the
+guarantees monitor."""
 
 from __future__ import annotations
 
@@ -6,13 +7,12 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from streams.config import LocalSettings
 from streams.errors import PlatformError, PlatformNotRunningError
-from streams.local import _kafka, _process, _services
+from streams.local import _choices, _process, _services
 from streams.local._models import (
     PlatformInfo,
     PlatformStatus,
@@ -21,7 +21,6 @@ from streams.local._models import (
     StopOutcome,
     StopResult,
 )
-from streams.local._ports import check_port_free, find_free_port
 from streams.local._state import (
     PlatformState,
     ServiceName,
@@ -36,7 +35,7 @@ __all__ = ["EmbeddedPlatform", "start", "status", "stop"]
 
 logger = logging.getLogger(__name__)
 
-_SERVICES: tuple[ServiceName, ServiceName] = ("broker", "registry")
+_SERVICES: tuple[ServiceName, ...] = ("broker", "registry", "monitor")
 
 
 def _info(state: PlatformState, *, already_running: bool) -> PlatformInfo:
@@ -50,6 +49,8 @@ def _info(state: PlatformState, *, already_running: bool) -> PlatformInfo:
         state_dir=state.state_dir,
         broker_kind=state.broker_kind,
         already_running=already_running,
+        monitor_pid=state.monitor.pid if state.monitor else None,
+        monitor_log=state.monitor.log if state.monitor else None,
     )
 
 
@@ -57,72 +58,17 @@ def _is_ours(record: ServiceRecord) -> bool:
     return _process.owns(record.pid, command=record.command, ticks=record.start_ticks)
 
 
-def _choose_ports(settings: LocalSettings, *, free_ports: bool) -> tuple[int, int, int]:
-    """Broker, registry and (Kafka only, else 0) KRaft controller ports."""
-    host = settings.host
-    kafka = settings.broker == "kafka"
-    if free_ports:
-        broker_port = find_free_port(host)
-        registry_port = find_free_port(host, exclude=frozenset({broker_port}))
-        if not kafka:
-            return broker_port, registry_port, 0
-        return (
-            broker_port,
-            registry_port,
-            find_free_port(host, exclude=frozenset({broker_port, registry_port})),
-        )
-    wanted = [settings.broker_port, settings.registry_port]
-    if kafka:
-        wanted.append(settings.controller_port)
-    if len(set(wanted)) != len(wanted):
-        raise PlatformError(
-            f"the broker, the registry (and Kafka's controller) cannot share ports {wanted}; "
-            "pass different --broker-port and --registry-port (and STREAMS_LOCAL__CONTROLLER_PORT)"
-        )
-    check_port_free(host, settings.broker_port, flag="--broker-port")
-    check_port_free(host, settings.registry_port, flag="--registry-port")
-    if kafka:
-        check_port_free(
-            host,
-            settings.controller_port,
-            flag="another port in STREAMS_LOCAL__CONTROLLER_PORT (Kafka's controller)",
-        )
-    return settings.broker_port, settings.registry_port, settings.controller_port if kafka else 0
-
-
-def _broker_command(
-    settings: LocalSettings,
-    *,
-    state_dir: Path,
-    port: int,
-    controller_port: int,
-    env: Mapping[str, str],
-    deadline: float,
-) -> list[str]:
-    """The broker's command line; for Kafka also checks Java and the jars and formats storage."""
-    host = settings.host
-    if settings.broker == "tansu":
-        return _services.broker_command(_services.resolve_broker_binary(), host=host, port=port)
-    return _kafka.prepare(
-        settings,
-        state_dir=state_dir,
-        port=port,
-        controller_port=controller_port,
-        env=env,
-        deadline=deadline,
-    )
-
-
 def _existing(state_dir: Path) -> PlatformState | None:
     """The recorded platform if fully running; None if nothing (or only corpses) is recorded."""
     state = read_state(state_dir)
     if state is None:
         return None
-    alive = [record.name for record in state.services if _is_ours(record)]
-    if len(alive) == len(state.services):
+    core = (state.broker, state.registry)  # a dead monitor is restarted by `mesh up`
+    alive = [record.name for record in core if _is_ours(record)]
+    if len(alive) == len(core):
         return state
     if alive:
-        dead = sorted(set(_SERVICES) - set(alive))
+        dead = sorted({"broker", "registry"} - set(alive))
         raise PlatformError(
             f"the platform in {state_dir} is only partly running ({', '.join(dead)} is dead; "
             f"see {state_dir / 'logs'}); run `mesh down` and then `mesh up`"
@@ -132,78 +78,68 @@ def _existing(state_dir: Path) -> PlatformState | None:
     return None
 
 
-def _choose_broker(
-    settings: LocalSettings, state_dir: Path, existing: PlatformState | None
-) -> LocalSettings:
-    """The broker kind to run: the running one, else Kafka where its data is, else the setting.
-
-    Only an explicit choice (flag, environment, profile) can differ from what the state
-    directory holds, and then it is refused rather than starting an empty broker beside the data.
-    """
-    chosen = "broker" in settings.model_fields_set
-    if existing is not None:
-        if chosen and existing.broker_kind != settings.broker:
-            raise PlatformError(
-                f"a platform on {existing.broker_kind} is already running in {state_dir}; "
-                f"run `mesh down` before `mesh up --broker {settings.broker}`"
-            )
-        return settings.model_copy(update={"broker": existing.broker_kind})
-    if not _kafka.holds_data(state_dir):
-        return settings
-    if chosen and settings.broker != "kafka":
-        raise PlatformError(
-            f"{state_dir} holds Apache Kafka's data from an earlier `mesh up --broker kafka`; "
-            f"`mesh up --state-dir {state_dir}` starts that Kafka again (data kept), or choose "
-            f"another --state-dir for {settings.broker}"
-        )
-    if not chosen:
-        logger.info(
-            "starting Apache Kafka: %s holds its data from an earlier `mesh up --broker kafka`",
-            state_dir,
-        )
-    return settings.model_copy(update={"broker": "kafka"})
-
-
-def _open_log(path: Path, command: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        handle.write(f"\n=== {datetime.now(UTC).isoformat()} starting: {' '.join(command)}\n")
-
-
-def _launch(
-    name: ServiceName,
-    command: list[str],
-    *,
-    host: str,
-    port: int,
-    address: str,
-    log_path: Path,
+def _start_monitor(
+    settings: LocalSettings,
+    bootstrap_servers: str,
+    registry_url: str,
+    logs: Path,
     env: Mapping[str, str],
     started: list[int],
-) -> tuple[ServiceRecord, float]:
-    _open_log(log_path, command)
-    began = time.monotonic()
-    pid = _process.spawn(command, log_path=log_path, env=env)
-    started.append(pid)
-    logger.info("started %s (pid %d), logging to %s", name, pid, log_path)
-    record = ServiceRecord(
-        name=name,
-        pid=pid,
-        host=host,
-        port=port,
-        address=address,
-        log=log_path,
-        command=command,
-        started_at=datetime.now(UTC),
-        start_ticks=_process.start_ticks(pid),
+    deadline: float,
+) -> ServiceRecord | None:
+    if not settings.monitor:
+        return None
+    command = _services.monitor_command(
+        bootstrap_servers=bootstrap_servers, registry_url=registry_url
     )
-    return record, began
+    monitor, began = _services.launch(
+        "monitor",
+        command,
+        host=settings.host,
+        port=0,
+        address="_mesh.observations",
+        log_path=logs / "monitor.log",
+        env=_plaintext(env),
+        started=started,
+    )
+    _services.wait_monitor_ready(
+        pid=monitor.pid,
+        log_path=monitor.log,
+        deadline=deadline,
+        timeout_s=settings.start_timeout_s,
+    )
+    return _services.ready(monitor, began)
 
 
-def _ready(record: ServiceRecord, began: float) -> ServiceRecord:
-    ready_ms = round((time.monotonic() - began) * 1000)
-    logger.info("%s ready at %s in %d ms", record.name, record.address, ready_ms)
-    return record.model_copy(update={"ready_ms": ready_ms})
+def _restart_monitor(
+    settings: LocalSettings, state: PlatformState, env: Mapping[str, str] | None
+) -> PlatformState:
+    """Start the monitor of a running platform whose monitor is dead (or was not started)."""
+    logger.info("the guarantees monitor of %s is not running: starting it", state.state_dir)
+    started: list[int] = []
+    try:
+        monitor = _start_monitor(
+            settings,
+            state.bootstrap_servers,
+            state.registry_url,
+            state.state_dir / "logs",
+            dict(os.environ if env is None else env),
+            started,
+            time.monotonic() + settings.start_timeout_s,
+        )
+    except BaseException:
+        for pid in started:
+            _process.terminate(pid, timeout_s=5.0)
+        raise
+    state = state.model_copy(update={"monitor": monitor})
+    write_state(state)
+    return state
+
+
+def _plaintext(env: Mapping[str, str]) -> dict[str, str]:
+    # Our broker is PLAINTEXT: settings exported for another cluster (SASL, TLS) must not reach
+    # the services started beside it, which read the whole `kafka` settings.
+    return {k: v for k, v in env.items() if not k.startswith("STREAMS_KAFKA")}
 
 
 def start(
@@ -212,7 +148,8 @@ def start(
     free_ports: bool = False,
     env: Mapping[str, str] | None = None,
 ) -> PlatformInfo:
-    """Start the broker and the registry in the background, or find them already running.
+    """Start the broker, the registry and (unless ``settings.monitor`` is off) the guarantees
+    monitor in the background, or find them already running.
 
     The processes run in their own session and outlive the caller; :func:`stop` ends them.
 
@@ -232,13 +169,18 @@ def start(
     """
     state_dir = settings.state_dir.absolute()
     existing = _existing(state_dir)
-    settings = _choose_broker(settings, state_dir, existing)
+    settings = _choices.choose_broker(settings, state_dir, existing)
     if existing is not None:
         logger.info("platform in %s is already running", state_dir)
+        monitor = existing.monitor
+        if settings.monitor and (monitor is None or not _is_ours(monitor)):
+            existing = _restart_monitor(settings, existing, env)
         return _info(existing, already_running=True)
 
     host = settings.host
-    broker_port, registry_port, controller_port = _choose_ports(settings, free_ports=free_ports)
+    broker_port, registry_port, controller_port = _choices.choose_ports(
+        settings, free_ports=free_ports
+    )
     bootstrap_servers = f"{host}:{broker_port}"
     registry_url = f"http://{host}:{registry_port}"
     # The services inherit our environment (PATH, locale, proxies) like any child process.
@@ -248,7 +190,7 @@ def start(
     logs = state_dir / "logs"
     started: list[int] = []
     try:
-        broker_cmd = _broker_command(
+        broker_cmd = _choices.broker_command(
             settings,
             state_dir=state_dir,
             port=broker_port,
@@ -256,7 +198,7 @@ def start(
             env=child_env,
             deadline=deadline,
         )
-        broker, began = _launch(
+        broker, began = _services.launch(
             "broker",
             broker_cmd,
             host=host,
@@ -274,21 +216,19 @@ def start(
             deadline=deadline,
             timeout_s=timeout_s,
         )
-        broker = _ready(broker, began)
+        broker = _services.ready(broker, began)
 
         registry_cmd = _services.registry_command(
             host=host, port=registry_port, bootstrap_servers=bootstrap_servers
         )
-        registry, began = _launch(
+        registry, began = _services.launch(
             "registry",
             registry_cmd,
             host=host,
             port=registry_port,
             address=registry_url,
             log_path=logs / "registry.log",
-            # Our broker is PLAINTEXT: settings exported for another cluster (SASL, TLS) must
-            # not reach its registry, which reads the whole `kafka` settings.
-            env={k: v for k, v in child_env.items() if not k.startswith("STREAMS_KAFKA")},
+            env=_plaintext(child_env),
             started=started,
         )
         _services.wait_registry_ready(
@@ -298,7 +238,10 @@ def start(
             deadline=deadline,
             timeout_s=timeout_s,
         )
-        registry = _ready(registry, began)
+        registry = _services.ready(registry, began)
+        monitor = _start_monitor(
+            settings, bootstrap_servers, registry_url, logs, child_env, started, deadline
+        )
 
         state = PlatformState(
             bootstrap_servers=bootstrap_servers,
@@ -308,6 +251,7 @@ def start(
             started_at=broker.started_at,
             broker=broker,
             registry=registry,
+            monitor=monitor,
         )
         write_state(state)
     except BaseException:
@@ -382,6 +326,8 @@ def status(state_dir: Path) -> PlatformStatus:
         )
         for record in state.services
     )
+    if state.monitor is None:
+        services += (ServiceStatus(name="monitor", state="stopped"),)
     return PlatformStatus(state_dir=state_dir, services=services, broker_kind=state.broker_kind)
 
 

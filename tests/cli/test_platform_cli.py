@@ -28,6 +28,7 @@ def test_up_status_down(runner: CliRunner, tmp_path: Path) -> None:
         recorded = json.loads(state_path(tmp_path).read_text())
         assert f"broker    {recorded['bootstrap_servers']}" in result.stdout
         assert f"registry  {recorded['registry_url']}" in result.stdout
+        assert f"monitor   pid {recorded['monitor']['pid']}" in result.stdout
         assert "ready" in result.stderr
 
         again = runner.invoke(main, ["up", "--free-ports", *state])
@@ -41,6 +42,7 @@ def test_up_status_down(runner: CliRunner, tmp_path: Path) -> None:
         assert [(s["name"], s["state"], s["pid"]) for s in report["services"]] == [
             ("broker", "running", recorded["broker"]["pid"]),
             ("registry", "running", recorded["registry"]["pid"]),
+            ("monitor", "running", recorded["monitor"]["pid"]),
         ]
 
         result = runner.invoke(main, ["status", *state])
@@ -161,3 +163,19 @@ def test_plain_up_reuses_the_kafka_data_of_the_state_dir(runner: CliRunner, tmp_
     finally:
         if state_path(tmp_path).exists():
             stop(tmp_path, timeout_s=15.0)
+
+
+def test_up_without_the_monitor(runner: CliRunner, tmp_path: Path) -> None:
+    state = ["--state-dir", str(tmp_path)]
+    try:
+        result = runner.invoke(main, ["up", "--free-ports", "--no-monitor", *state])
+        assert result.exit_code == 0, result.output
+        assert "monitor   not started (--no-monitor)" in result.stdout
+        result = runner.invoke(main, ["status", "--output", "json", *state])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert report["running"] is True  # broker and registry: the monitor is optional
+        assert [(s["name"], s["state"]) for s in report["services"]][2] == ("monitor", "stopped")
+    finally:
+        if state_path(tmp_path).exists():
+            stop(tmp_path, timeout_s=5.0)

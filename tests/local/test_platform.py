@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -102,24 +104,58 @@ def test_status_then_stop_kills_exactly_the_recorded_pids(own_platform: Platform
     state_dir = own_platform.state_dir
     report = status(state_dir)
     assert report.running
+    assert own_platform.monitor_pid is not None
     assert [(s.name, s.state, s.pid) for s in report.services] == [
         ("broker", "running", own_platform.broker_pid),
         ("registry", "running", own_platform.registry_pid),
+        ("monitor", "running", own_platform.monitor_pid),
     ]
     assert report.services[0].address == own_platform.bootstrap_servers
     assert report.services[1].address == own_platform.registry_url
 
     result = stop(state_dir)
     assert [(s.name, s.pid, s.outcome) for s in result.services] == [
+        ("monitor", own_platform.monitor_pid, "stopped"),
         ("registry", own_platform.registry_pid, "stopped"),
         ("broker", own_platform.broker_pid, "stopped"),
     ]
     assert _gone(own_platform.broker_pid)
     assert _gone(own_platform.registry_pid)
+    assert _gone(own_platform.monitor_pid)
     assert not state_path(state_dir).exists()
-    assert [s.state for s in status(state_dir).services] == ["stopped", "stopped"]
+    assert [s.state for s in status(state_dir).services] == ["stopped"] * 3
     with pytest.raises(PlatformNotRunningError, match="nothing to stop"):
         stop(state_dir)
+
+
+def test_a_dead_monitor_is_started_again_by_the_next_start(
+    own_platform: PlatformInfo, tmp_path: Path
+) -> None:
+    # The broker and registry hold the data; the monitor resumes from its checkpoints, so
+    # `mesh up` restarts just the monitor instead of calling the platform "partly running".
+    assert own_platform.monitor_pid is not None
+    os.kill(own_platform.monitor_pid, signal.SIGKILL)
+    while not _gone(own_platform.monitor_pid):
+        time.sleep(0.05)
+    assert [s.state for s in status(tmp_path).services][2] == "dead-but-recorded"
+    again = start(LocalSettings(state_dir=tmp_path), free_ports=True)
+    assert again.already_running
+    assert again.broker_pid == own_platform.broker_pid
+    assert again.monitor_pid not in (None, own_platform.monitor_pid)
+    assert [s.state for s in status(tmp_path).services] == ["running"] * 3
+    assert "monitor ready" in (tmp_path / "logs" / "monitor.log").read_text()
+
+
+def test_the_monitor_can_be_left_out(tmp_path: Path) -> None:
+    with EmbeddedPlatform(
+        settings=LocalSettings(state_dir=tmp_path, monitor=False), free_ports=True
+    ) as info:
+        assert info.monitor_pid is None
+        assert [(s.name, s.state) for s in status(tmp_path).services] == [
+            ("broker", "running"),
+            ("registry", "running"),
+            ("monitor", "stopped"),
+        ]
 
 
 def test_embedded_platform_context_manager(tmp_path: Path) -> None:
@@ -227,6 +263,7 @@ def test_recycled_pid_is_never_killed(tmp_path: Path) -> None:
         assert [s.state for s in status(tmp_path).services] == [
             "dead-but-recorded",
             "dead-but-recorded",
+            "stopped",  # a state without a monitor (--no-monitor, or an older platform.json)
         ]
         result = stop(tmp_path, timeout_s=1.0)
         assert {s.name: s.outcome for s in result.services} == {

@@ -1,0 +1,152 @@
+"""The demo's guarantees tour: the monitor `mesh up` started measures player.play_events; a
+burst of invalid plays breaches validity, and the product recovers once they leave the window.
+
+The demo's platform runs its monitor with a 5 s window and publishes every second
+(``STREAMS_MONITOR__*``, see ``MONITOR_ENV``), so a breach and its recovery take seconds, not
+the default five minutes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from streams.config import KafkaSettings, RegistrySettings, Settings
+from streams.guarantees import alerts, observations
+from streams.kafka import Producer
+from streams.local import PlatformInfo
+
+WINDOW_S = 5
+MONITOR_ENV = {
+    "STREAMS_MONITOR__WINDOW_S": str(WINDOW_S),
+    "STREAMS_MONITOR__PUBLISH_EVERY_S": "1",
+    "STREAMS_MONITOR__CATALOG_EVERY_S": "1",
+}
+PRODUCT = "player.play_events"
+out = Console()
+err = Console(stderr=True)
+
+
+def step(title: str) -> None:
+    out.rule(f"[bold cyan]{title}", align="left")
+
+
+def _play(n: int, *, invalid: bool = False) -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4(),
+        "event_time": datetime.datetime.now(datetime.UTC),
+        "user_id": uuid.UUID(int=n % 7),
+        "track_id": uuid.uuid4(),
+        "device": "IOS",
+        "country": "DE",
+        "ms_played": -5 if invalid else 120_000,  # the descriptor's range rule: 0..86400000
+        "context_type": "PLAYLIST",
+        "context_id": None,
+        "end_reason": "TRACK_DONE",
+        "offline": False,
+        "app_version": "8.9.2",
+        "session_hint": None,
+    }
+
+
+def _plays(settings: Settings, seconds: float, *, invalid_every: int = 0) -> int:
+    """Fresh plays, 40 a second, for ``seconds``; every ``invalid_every``-th one invalid."""
+    sent = 0
+    with Producer(settings=settings, domain="player") as producer:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            for _ in range(4):
+                invalid = bool(invalid_every) and sent % invalid_every == 0
+                event = _play(sent, invalid=invalid)
+                producer.emit(PRODUCT, event, key=str(event["user_id"]))
+                sent += 1
+            producer.flush()
+            time.sleep(0.1)
+    return sent
+
+
+def _state(settings: Settings, guarantee: str, after_ms: int) -> str | None:
+    """The state of ``guarantee`` in an observation measured after ``after_ms``, if any yet."""
+    found = [
+        o
+        for o in observations(PRODUCT, settings=settings)
+        if o.guarantee == guarantee and o.measured_at_ms > after_ms
+    ]
+    return found[0].state if found else None
+
+
+def _wait_for(settings: Settings, guarantee: str, state: str, *, invalid_every: int) -> bool:
+    """Keep producing until ``guarantee`` of player.play_events is ``state`` in a window that
+    only holds plays of this phase (30 s at most)."""
+    after_ms = int(time.time() * 1000) + WINDOW_S * 1000  # the window forgets what was before
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        _plays(settings, 1.0, invalid_every=invalid_every)
+        if _state(settings, guarantee, after_ms) == state:
+            return True
+    err.print(f"[red]{PRODUCT} {guarantee} did not become {state} within 30 s")
+    return False
+
+
+def _guarantees(mesh: str, where: list[str]) -> int:
+    out.print(f"$ mesh guarantees {PRODUCT}", highlight=False)
+    env = {**os.environ, "COLUMNS": str(out.width)}
+    shown = subprocess.run(
+        [mesh, "guarantees", PRODUCT, *where[:2]],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env=env,
+    )
+    out.file.write(shown.stdout)
+    out.print(f"(exit {shown.returncode}: 1 when a guarantee is breached)")
+    return shown.returncode
+
+
+def tour(info: PlatformInfo) -> bool:
+    settings = Settings(
+        kafka=KafkaSettings(bootstrap_servers=info.bootstrap_servers),
+        registry=RegistrySettings(url=info.registry_url),
+    )
+    mesh = str(Path(sys.executable).parent / "mesh")
+    where = ["--bootstrap-servers", info.bootstrap_servers, "--registry-url", info.registry_url]
+    began = datetime.datetime.now(datetime.UTC)
+
+    step("13. guarantees, measured continuously: the monitor `mesh up` started")
+    out.print(
+        f"fresh, valid plays for a while (the demo's monitor judges a {WINDOW_S} s window; "
+        "the default is 5 minutes)"
+    )
+    if not _wait_for(settings, "validity", "met", invalid_every=0):
+        return False
+    if _guarantees(mesh, where) != 0:
+        return False
+
+    out.print("now one play in ten has ms_played = -5, outside the descriptor's range rule")
+    if not _wait_for(settings, "validity", "breached", invalid_every=10):
+        return False
+    if _guarantees(mesh, where) != 1:
+        return False
+
+    out.print("valid plays again: once the invalid ones leave the window, validity is met")
+    if not _wait_for(settings, "validity", "met", invalid_every=0):
+        return False
+    _guarantees(mesh, where)
+    out.print("the alerts on _mesh.alerts (streams.guarantees.alerts):")
+    for alert in alerts(settings=settings, since=began):
+        if alert.product == PRODUCT and alert.guarantee == "validity":
+            out.print(
+                f"  {alert.guarantee}: {alert.previous} -> {alert.state} "
+                f"(promised {alert.promised}, observed {alert.observed})",
+                highlight=False,
+            )
+    return True
