@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streams.agents.definition import Window
+from streams.serialization.plain import event_time_ms
 
 __all__ = ["InputRecord", "OutputRecord", "Step", "event_time_ms", "output_key"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +65,3 @@ class Step:
 def output_key(key: str, window: Window) -> str:
     """``<key>@<window start ms>``: the compacted product topic keeps one value per window."""
     return f"{key}@{window.start_ms}"
-
-
-def event_time_ms(value: object) -> int:
-    """Epoch milliseconds of a ``timestamp-millis`` value, decoded as int or aware datetime."""
-    if type(value) is int:
-        return value
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise TypeError(f"naive datetime {value!r}: event times must be timezone-aware")
-        return (value - _EPOCH) // _MS
-    raise TypeError(f"{value!r} is not an event time (int milliseconds or aware datetime)")

@@ -26,6 +26,7 @@ from streams.guarantees.histogram import INVERSE_LOG_GAMMA, ZERO
 from streams.guarantees.summary import Failure, Summary
 from streams.guarantees.validity import compile_rules, shown
 from streams.guarantees.window import MAX_FAILURES, Span, Window
+from streams.serialization.plain import event_time_ms
 
 __all__ = ["ProductMeasures", "Record", "event_time_ms"]
 
@@ -35,23 +36,6 @@ Record = tuple[int, int, int, Mapping[str, Any], int]
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MS = datetime.timedelta(milliseconds=1)
 _VERSION = 1
-
-
-def event_time_ms(value: object) -> int:
-    """Epoch milliseconds of a ``timestamp-millis`` value, decoded as int or aware datetime.
-
-    The rule of :func:`streams.agents.records.event_time_ms` (which this layer may not import).
-
-    Raises:
-        TypeError: ``value`` is neither (a naive datetime included).
-    """
-    if type(value) is int:
-        return value
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            raise TypeError(f"naive datetime {value!r}: event times must be timezone-aware")
-        return (value - _EPOCH) // _MS
-    raise TypeError(f"{value!r} is not an event time (int milliseconds or aware datetime)")
 
 
 class ProductMeasures:

@@ -10,9 +10,13 @@ against 35k/s). The bytes read are the same: a logical type only annotates its b
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["without_logical_types"]
+__all__ = ["event_time_ms", "without_logical_types"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 
 def without_logical_types(schema: Mapping[str, Any] | list[Any] | str) -> Any:
@@ -26,3 +30,19 @@ def without_logical_types(schema: Mapping[str, Any] | list[Any] | str) -> Any:
     if isinstance(schema, list):
         return [without_logical_types(item) for item in schema]
     return schema
+
+
+def event_time_ms(value: object) -> int:
+    """Epoch milliseconds of a ``timestamp-millis`` value, decoded plain (int) or with its
+    logical type (an aware datetime).
+
+    Raises:
+        TypeError: ``value`` is neither (a naive datetime included).
+    """
+    if type(value) is int:
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError(f"naive datetime {value!r}: event times must be timezone-aware")
+        return (value - _EPOCH) // _MS
+    raise TypeError(f"{value!r} is not an event time (int milliseconds or aware datetime)")
