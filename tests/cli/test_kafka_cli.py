@@ -47,7 +47,11 @@ def test_up_without_jars_says_what_to_run(runner: CliRunner, tmp_path: Path) -> 
     assert not state_path(tmp_path).exists()
 
 
-def test_up_kafka_home_status_down_up_keeps_topics(runner: CliRunner, tmp_path: Path) -> None:
+def test_up_kafka_home_status_down_then_plain_up_keeps_topics(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """`mesh up --kafka-home`, status, down; then a plain `mesh up` starts Kafka again on the
+    state dir's data (one test: each Kafka start costs the suite ~15 s)."""
     home = resolve_libs(kafka_settings()).parent  # any folder holding libs/ will do
     state = ["--state-dir", str(tmp_path)]
     up = ["up", "--free-ports", "--kafka-home", str(home), "--output", "json", *state]
@@ -73,9 +77,16 @@ def test_up_kafka_home_status_down_up_keeps_topics(runner: CliRunner, tmp_path: 
         assert "stopped" in result.stdout
         assert not state_path(tmp_path).exists()
 
-        result = runner.invoke(main, up)
+        refused = runner.invoke(main, ["up", "--broker", "tansu", "--free-ports", *state])
+        assert refused.exit_code == 1, refused.output
+        assert "holds Apache Kafka's data" in refused.stderr
+        assert not state_path(tmp_path).exists()
+
+        result = runner.invoke(main, ["up", "--free-ports", *state])
         assert result.exit_code == 0, result.output
-        bootstrap = json.loads(result.stdout)["bootstrap_servers"]
+        assert "(kafka)" in result.stdout
+        assert "starting Apache Kafka" in result.stderr
+        bootstrap = json.loads(state_path(tmp_path).read_text())["bootstrap_servers"]
         topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
         assert "kept.across.restarts" in topics
     finally:

@@ -5,18 +5,14 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from confluent_kafka.admin import AdminClient
 
 from streams.cli import main
-from streams.local import start, stop
+from streams.local import stop
 from streams.local._state import state_path
-from tests.helpers.brokers import kafka_settings
-from tests.helpers.kafka import create_topic
 from tests.local.test_platform import _fake_state
 
 
@@ -136,33 +132,6 @@ def test_status_of_a_dead_platform_exits_1(runner: CliRunner, tmp_path: Path) ->
         assert result.exit_code == 1, result.output
         assert "dead-but-recorded" in result.stdout
     assert "exit 1" in runner.invoke(main, ["status", "--help"]).stdout
-
-
-def test_plain_up_reuses_the_kafka_data_of_the_state_dir(runner: CliRunner, tmp_path: Path) -> None:
-    """`mesh up` after `mesh up --broker kafka` starts Kafka again, data kept (Kafka tier)."""
-    kafka = kafka_settings(state_dir=tmp_path)
-    state = ["--state-dir", str(tmp_path), "--free-ports"]
-    topic = f"t{uuid.uuid4().hex}"
-    try:
-        first = start(kafka, free_ports=True)
-        create_topic(first.bootstrap_servers, topic)
-        stop(tmp_path, timeout_s=15.0)
-
-        refused = runner.invoke(main, ["up", "--broker", "tansu", *state])
-        assert refused.exit_code == 1, refused.output
-        assert "holds Apache Kafka's data" in refused.stderr
-        assert not state_path(tmp_path).exists()
-
-        result = runner.invoke(main, ["up", *state])
-        assert result.exit_code == 0, result.output
-        assert "(kafka)" in result.stdout
-        assert "starting Apache Kafka" in result.stderr
-        servers = json.loads(state_path(tmp_path).read_text())["bootstrap_servers"]
-        topics = AdminClient({"bootstrap.servers": servers}).list_topics(timeout=10).topics
-        assert topic in topics
-    finally:
-        if state_path(tmp_path).exists():
-            stop(tmp_path, timeout_s=15.0)
 
 
 def test_up_without_the_monitor(runner: CliRunner, tmp_path: Path) -> None:

@@ -65,7 +65,10 @@ def _schemas(url: str) -> dict[str, list[tuple[int, int, str]]]:
         }
 
 
-def test_schemas_and_catalog_survive_a_broker_restart(durable: LocalSettings) -> None:
+def test_schemas_catalog_and_committed_offsets_survive_a_broker_restart(
+    durable: LocalSettings,
+) -> None:
+    # One restart for all three (a Kafka restart costs ~15 s of the suite's budget).
     info = start(durable, free_ports=True)
     settings = _settings(info)
     result = apply(load_products(REPO), settings=settings)
@@ -79,6 +82,7 @@ def test_schemas_and_catalog_survive_a_broker_restart(durable: LocalSettings) ->
     with CatalogStore(settings=settings) as store:
         catalog = {key: entry.to_value() for key, entry in store.read().items()}
     assert set(catalog) >= set(result.published)
+    topic, group = _commit_three_of_five(info.bootstrap_servers)
 
     info = _restart(durable)
     settings = _settings(info)
@@ -95,30 +99,28 @@ def test_schemas_and_catalog_survive_a_broker_restart(durable: LocalSettings) ->
     with CatalogStore(settings=settings) as store:
         assert {key: entry.to_value() for key, entry in store.read().items()} == catalog
     assert apply(load_products(REPO), settings=settings).changes == ()
+    _assert_reads_from_the_commit(info.bootstrap_servers, topic, group)
 
 
-def test_committed_offsets_survive_a_broker_restart(durable: LocalSettings) -> None:
-    info = start(durable, free_ports=True)
+def _commit_three_of_five(bootstrap: str) -> tuple[str, str]:
+    """A topic of five records and a group that committed offset 3 on it."""
     topic, group = f"t{uuid.uuid4().hex[:8]}.offsets.v1", f"g-{uuid.uuid4().hex[:8]}"
-    create_topic(info.bootstrap_servers, topic)
-    producer = Producer({"bootstrap.servers": info.bootstrap_servers})
+    create_topic(bootstrap, topic)
+    producer = Producer({"bootstrap.servers": bootstrap})
     for n in range(5):
         producer.produce(topic, value=str(n).encode())
     assert producer.flush(10) == 0
-    consumer = Consumer({"bootstrap.servers": info.bootstrap_servers, "group.id": group})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
     try:
         consumer.commit(offsets=[TopicPartition(topic, 0, 3)], asynchronous=False)
     finally:
         consumer.close()
+    return topic, group
 
-    info = _restart(durable)
 
+def _assert_reads_from_the_commit(bootstrap: str, topic: str, group: str) -> None:
     consumer = Consumer(
-        {
-            "bootstrap.servers": info.bootstrap_servers,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-        }
+        {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest"}
     )
     try:
         [committed] = consumer.committed([TopicPartition(topic, 0)], timeout=30)
@@ -134,5 +136,5 @@ def test_committed_offsets_survive_a_broker_restart(durable: LocalSettings) -> N
         assert values == [b"3", b"4"]
     finally:
         consumer.close()
-    admin = AdminClient({"bootstrap.servers": info.bootstrap_servers})
+    admin = AdminClient({"bootstrap.servers": bootstrap})
     assert topic in admin.list_topics(timeout=10).topics
