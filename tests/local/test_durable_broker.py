@@ -30,7 +30,7 @@ def durable(broker_kind: BrokerKind, tmp_path: Path) -> Iterator[LocalSettings]:
     """Settings of a platform of this test's own; stopped by PID at the end."""
     if broker_kind == "tansu":
         pytest.skip("Tansu keeps every record in memory: a restart loses them (BROKER.md)")
-    settings = platform_settings(broker_kind, state_dir=tmp_path)
+    settings = platform_settings(broker_kind, state_dir=tmp_path, monitor=False)
     try:
         yield settings
     finally:
