@@ -17,13 +17,14 @@ from types import TracebackType
 from typing import Any
 
 import orjson
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from pydantic import ValidationError
 
 from streams.catalog._model import Product
 from streams.config import Settings
 from streams.errors import BrokerUnavailableError, DeliveryError, DeserializationError
+from streams.kafka.acked import send_acked
 from streams.kafka.client import build_client
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.naming import internal_topic, topic_for
@@ -220,22 +221,14 @@ class CatalogStore:
                 message_timeout_ms=int(self._timeout * 1000),
             )
             self._producer = build_client(Producer, conf, settings=kafka)
-        failures: list[tuple[str, str]] = []
-
-        def delivered(err: KafkaError | None, _message: Message) -> None:
-            if err is not None:
-                failures.append((PRODUCTS_TOPIC, err.str()))
-
-        self._producer.produce(
-            PRODUCTS_TOPIC, key=key.encode(), value=value, partition=0, on_delivery=delivered
-        )
-        remaining = self._producer.flush(self._timeout)
-        if remaining or failures:
+        record = (PRODUCTS_TOPIC, key.encode(), value)
+        unacked = send_acked(self._producer, [record], timeout_s=self._timeout, partition=0)
+        if unacked:
             raise DeliveryError(
                 f"Kafka did not acknowledge catalog record {key!r} in {PRODUCTS_TOPIC}: "
-                f"{failures[0][1] if failures else 'timed out'}. Check the broker and retry.",
-                undelivered=max(remaining, len(failures)),
-                failures=failures,
+                f"{unacked.reason}. Check the broker and retry.",
+                undelivered=unacked.count,
+                failures=unacked.failures,
             )
 
     def remove(self, key: str) -> None:

@@ -14,12 +14,13 @@ import logging
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from streams.config import Settings
 from streams.errors import BrokerUnavailableError, DeliveryError
 from streams.guarantees.records import Alert, Observation
+from streams.kafka.acked import send_acked
 from streams.kafka.client import build_client
 from streams.kafka.topics import COMPACTED, create_topic, topic_names
 from streams.naming import alerts_topic as default_alerts_topic
@@ -117,24 +118,15 @@ class ObservationPublisher:
 
     def _send(self, records: Sequence[tuple[str, str, bytes | None]]) -> None:
         producer = self._producer or self._start()
-        failures: list[tuple[str, str]] = []
-
-        def delivered(err: KafkaError | None, message: Message) -> None:
-            if err is not None:
-                failures.append((str(message.topic()), err.str()))
-
-        for topic, key, value in records:
-            producer.produce(topic, key=key.encode(), value=value, on_delivery=delivered)
-        remaining = producer.flush(self._timeout) if records else 0
-        if remaining or failures:
-            undelivered = max(remaining, len(failures))
+        outgoing = [(topic, key.encode(), value) for topic, key, value in records]
+        unacked = send_acked(producer, outgoing, timeout_s=self._timeout)
+        if unacked:
             raise DeliveryError(
-                f"Kafka did not acknowledge {undelivered} of {len(records)} records for "
-                f"{self._observations} / {self._alerts}: "
-                f"{failures[0][1] if failures else 'timed out'}. Check the broker; the monitor "
-                "publishes again at its next measurement.",
-                undelivered=undelivered,
-                failures=failures,
+                f"Kafka did not acknowledge {unacked.count} of {len(records)} records for "
+                f"{self._observations} / {self._alerts}: {unacked.reason}. Check the broker; "
+                "the monitor publishes again at its next measurement.",
+                undelivered=unacked.count,
+                failures=unacked.failures,
             )
 
     def _start(self) -> Producer:

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import base64
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from streams.config import Settings
 from streams.errors import DeliveryError, StateError
+from streams.kafka.acked import Outgoing, send_acked
 from streams.kafka.client import build_client
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end
 from streams.naming import internal_topic
@@ -105,7 +106,6 @@ class StateStore:
         self.topic = topic or STATE_TOPIC
         self._settings = settings
         self._producer: Producer | None = None
-        self._failures: list[str] = []
 
     def ensure_topic(self) -> None:
         kafka = self._settings.kafka
@@ -135,50 +135,30 @@ class StateStore:
         Raises:
             DeliveryError: Some were not stored (the monitor must not commit past them).
         """
-        producer = self._ensure_producer()
-        for state in states:
-            value = state.encode()
-            while True:
-                try:
-                    producer.produce(self.topic, value, state.topic.encode())
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-        remaining = producer.flush(timeout_s)
-        failures, self._failures[:] = list(self._failures), []
-        if remaining or failures:
-            raise DeliveryError(
-                f"{remaining + len(failures)} monitor states were not stored in {self.topic} "
-                f"({'; '.join(failures[:3]) or f'not acknowledged in {timeout_s}s'})",
-                undelivered=remaining + len(failures),
-                failures=[(self.topic, failure) for failure in failures[:20]],
-            )
+        records = [(self.topic, s.topic.encode(), s.encode()) for s in states]
+        self._send(records, "monitor states were not stored", timeout_s)
 
-    def remove(self, topics: Iterable[str]) -> None:
-        """Forget the products of ``topics`` (retired): a tombstone each."""
-        producer = self._ensure_producer()
-        for topic in topics:
-            producer.produce(self.topic, None, topic.encode())
-        producer.flush(10)
+    def remove(self, topics: Iterable[str], *, timeout_s: float = 30.0) -> None:
+        """Forget the products of ``topics`` (retired): a tombstone each.
 
-    def _ensure_producer(self) -> Producer:
+        Raises:
+            DeliveryError: Some tombstones were not stored.
+        """
+        records = [(self.topic, topic.encode(), None) for topic in topics]
+        self._send(records, "monitor state tombstones were not stored", timeout_s)
+
+    def _send(self, records: Sequence[Outgoing], what: str, timeout_s: float) -> None:
         if self._producer is None:
-            failures = self._failures
-
-            def delivered(err: KafkaError | None, msg: Message) -> None:
-                if err is not None:
-                    failures.append(f"{msg.key()!r}: {err.str()}")
-
             conf: dict[str, Any] = self._settings.kafka.librdkafka(linger_ms=5)
-            conf.update(
-                {
-                    "enable.idempotence": True,
-                    "message.max.bytes": _MAX_BYTES,
-                    "on_delivery": delivered,
-                }
-            )
+            conf.update({"enable.idempotence": True, "message.max.bytes": _MAX_BYTES})
             self._producer = build_client(Producer, conf, settings=self._settings.kafka)
-        return self._producer
+        unacked = send_acked(self._producer, records, timeout_s=timeout_s)
+        if unacked:
+            raise DeliveryError(
+                f"{unacked.count} {what} in {self.topic} ({unacked.reason})",
+                undelivered=unacked.count,
+                failures=unacked.failures[:20],
+            )
 
     def close(self) -> None:
         if self._producer is not None:
