@@ -112,6 +112,28 @@ def _guarantees(mesh: str, where: list[str]) -> int:
     return shown.returncode
 
 
+def _product_show(mesh: str, where: list[str]) -> bool:
+    """``mesh product show``'s guarantees part (the descriptor and schema come before it)."""
+    out.print(f"$ mesh product show {PRODUCT}   (its guarantees; descriptor and schema skipped)")
+    env = {**os.environ, "COLUMNS": str(out.width)}
+    shown = subprocess.run(
+        [mesh, "product", "show", PRODUCT, *where[:2]],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env=env,
+    )
+    lines = shown.stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("observed")), None)
+    if shown.returncode != 0 or start is None:
+        err.print(f"[red]mesh product show {PRODUCT} failed:\n{shown.stdout}{shown.stderr}")
+        return False
+    out.file.write("\n".join(lines[start:]) + "\n")
+    out.print("(a sparkline per guarantee: its last 24 closed hours; a young platform has few)")
+    return True
+
+
 def tour(info: PlatformInfo) -> bool:
     settings = Settings(
         kafka=KafkaSettings(bootstrap_servers=info.bootstrap_servers),
@@ -135,6 +157,8 @@ def tour(info: PlatformInfo) -> bool:
     if not _wait_for(settings, "validity", "breached", invalid_every=10):
         return False
     if _guarantees(mesh, where) != 1:
+        return False
+    if not _product_show(mesh, where):
         return False
 
     out.print("valid plays again: once the invalid ones leave the window, validity is met")
