@@ -238,8 +238,7 @@ def _print_observations(found: Sequence[Observation]) -> None:
     console.print(
         Text("last 24 hours", style="bold")
         + Text(
-            " (a bar per closed hour, oldest first: its height the value, its colour the "
-            "state; · nothing observed)",
+            " (a bar per closed hour, oldest first; · nothing observed)",
             style="dim",
         )
     )
