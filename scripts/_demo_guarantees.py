@@ -12,6 +12,7 @@ import datetime
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -73,6 +74,22 @@ def _plays(settings: Settings, seconds: float, *, invalid_every: int = 0) -> int
     return sent
 
 
+def _producing(
+    settings: Settings, *, invalid_every: int
+) -> tuple[threading.Event, threading.Thread]:
+    """Go on producing plays in the background until the event is set, so the window the
+    monitor judges keeps this phase's plays while the commands run."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            _plays(settings, 0.5, invalid_every=invalid_every)
+
+    thread = threading.Thread(target=run, name="demo-plays", daemon=True)
+    thread.start()
+    return stop, thread
+
+
 def _state(settings: Settings, guarantee: str, after_ms: int) -> str | None:
     """The state of ``guarantee`` in an observation measured after ``after_ms``, if any yet."""
     found = [
@@ -114,7 +131,7 @@ def _guarantees(mesh: str, where: list[str]) -> int:
 
 def _product_show(mesh: str, where: list[str]) -> bool:
     """``mesh product show``'s guarantees part (the descriptor and schema come before it)."""
-    out.print(f"$ mesh product show {PRODUCT}   (its guarantees; descriptor and schema skipped)")
+    out.print(f"$ mesh product show {PRODUCT}   (its end: the guarantees)", highlight=False)
     env = {**os.environ, "COLUMNS": str(out.width)}
     shown = subprocess.run(
         [mesh, "product", "show", PRODUCT, *where[:2]],
@@ -158,7 +175,13 @@ def tour(info: PlatformInfo) -> bool:
         return False
     if _guarantees(mesh, where) != 1:
         return False
-    if not _product_show(mesh, where):
+    stop, producing = _producing(settings, invalid_every=10)
+    try:
+        shown = _product_show(mesh, where)
+    finally:
+        stop.set()
+        producing.join()
+    if not shown:
         return False
 
     out.print("valid plays again: once the invalid ones leave the window, validity is met")
