@@ -12,6 +12,7 @@ import datetime
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -73,6 +74,22 @@ def _plays(settings: Settings, seconds: float, *, invalid_every: int = 0) -> int
     return sent
 
 
+def _producing(
+    settings: Settings, *, invalid_every: int
+) -> tuple[threading.Event, threading.Thread]:
+    """Go on producing plays in the background until the event is set, so the window the
+    monitor judges keeps this phase's plays while the commands run."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            _plays(settings, 0.5, invalid_every=invalid_every)
+
+    thread = threading.Thread(target=run, name="demo-plays", daemon=True)
+    thread.start()
+    return stop, thread
+
+
 def _state(settings: Settings, guarantee: str, after_ms: int) -> str | None:
     """The state of ``guarantee`` in an observation measured after ``after_ms``, if any yet."""
     found = [
@@ -112,6 +129,28 @@ def _guarantees(mesh: str, where: list[str]) -> int:
     return shown.returncode
 
 
+def _product_show(mesh: str, where: list[str]) -> bool:
+    """``mesh product show``'s guarantees part (the descriptor and schema come before it)."""
+    out.print(f"$ mesh product show {PRODUCT}   (its end: the guarantees)", highlight=False)
+    env = {**os.environ, "COLUMNS": str(out.width)}
+    shown = subprocess.run(
+        [mesh, "product", "show", PRODUCT, *where[:2]],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env=env,
+    )
+    lines = shown.stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("observed")), None)
+    if shown.returncode != 0 or start is None:
+        err.print(f"[red]mesh product show {PRODUCT} failed:\n{shown.stdout}{shown.stderr}")
+        return False
+    out.file.write("\n".join(lines[start:]) + "\n")
+    out.print("(a sparkline per guarantee: its last 24 closed hours; a young platform has few)")
+    return True
+
+
 def tour(info: PlatformInfo) -> bool:
     settings = Settings(
         kafka=KafkaSettings(bootstrap_servers=info.bootstrap_servers),
@@ -135,6 +174,14 @@ def tour(info: PlatformInfo) -> bool:
     if not _wait_for(settings, "validity", "breached", invalid_every=10):
         return False
     if _guarantees(mesh, where) != 1:
+        return False
+    stop, producing = _producing(settings, invalid_every=10)
+    try:
+        shown = _product_show(mesh, where)
+    finally:
+        stop.set()
+        producing.join()
+    if not shown:
         return False
 
     out.print("valid plays again: once the invalid ones leave the window, validity is met")

@@ -4,6 +4,8 @@ holds it, not as local files say, so every machine on the mesh sees the same pro
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Sequence
 from typing import Any, Literal, get_args
 
 import click
@@ -20,8 +22,10 @@ from streams.catalog import (
     format_duration,
 )
 from streams.cli._context import connection_settings
-from streams.cli._output import out_console, output_option
+from streams.cli._guarantees_view import NO_OBSERVATIONS, history_table, humanise, product_table
+from streams.cli._output import err_console, out_console, output_option
 from streams.cli.lineage import load_graph
+from streams.guarantees import Observation, observations
 
 __all__ = ["list_products", "show_product"]
 
@@ -126,15 +130,22 @@ def show_product(name: str, bootstrap_servers: str | None, output: Literal["text
     """Show product NAME (domain.product for its latest version, or domain.product.vN).
 
     Upstream and downstream are the products it is derived from and the ones derived from it,
-    by the descriptors' inputPorts and by what agents and replays read and wrote.
+    by the descriptors' inputPorts and by what agents and replays read and wrote. The
+    guarantees are what the monitor last observed, with each one's last 24 closed hours.
     """
-    graph, catalog = load_graph(connection_settings(bootstrap_servers=bootstrap_servers))
+    settings = connection_settings(bootstrap_servers=bootstrap_servers)
+    graph, catalog = load_graph(settings)
     view = catalog.show(name)
     links = {"upstream": graph.inputs(view.entry.key), "downstream": graph.outputs(view.entry.key)}
+    found = observations(view.product.topic, settings=settings)
     if output == "json":
-        click.echo(json.dumps(view.to_dict() | links, indent=2))
+        observed = {"observations": [o.model_dump(mode="json") for o in found]}
+        click.echo(json.dumps(view.to_dict() | links | observed, indent=2))
+        if not found:
+            err_console().print(Text(NO_OBSERVATIONS, style="yellow"))
         return
     _print_view(view, links)
+    _print_observations(found)
 
 
 def _or_none(value: float | None) -> str:
@@ -205,3 +216,30 @@ def _print_view(view: ProductView, links: dict[str, list[str]]) -> None:
             field.doc or Text("undocumented", style="red"),
         )
     console.print(fields)
+
+
+def _print_observations(found: Sequence[Observation]) -> None:
+    console = out_console()
+    if not found:
+        console.print(Text("observed: ", style="bold") + Text(NO_OBSERVATIONS, style="yellow"))
+        return
+    now_ms = int(time.time() * 1000)
+    measured = max(o.measured_at_ms for o in found)
+    window = max(o.window_ms for o in found)
+    console.print(
+        Text("observed", style="bold")
+        + Text(
+            f" {humanise(max(0, now_ms - measured), 'ms')} ago, over the last "
+            f"{humanise(window, 'ms')}",
+            style="dim",
+        )
+    )
+    console.print(product_table(found, now_ms=now_ms, title=False))
+    console.print(
+        Text("last 24 hours", style="bold")
+        + Text(
+            " (a bar per closed hour, oldest first; · nothing observed)",
+            style="dim",
+        )
+    )
+    console.print(history_table(found))

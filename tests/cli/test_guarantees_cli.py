@@ -1,4 +1,5 @@
-"""``mesh guarantees``: the mesh's promises beside what was observed, against the test platform.
+"""``mesh guarantees`` and the guarantees in ``mesh product show``: the mesh's promises beside
+what was observed, against the test platform (how tables are drawn: test_guarantees_view.py).
 
 Observations go to the session's shared ``_mesh.observations`` (the command reads that topic), so
 every test uses products in its own uuid domain and names it on the command line.
@@ -16,33 +17,11 @@ from click.testing import CliRunner, Result
 import streams.cli.guarantees as guarantees_cli
 from streams.catalog import CatalogStore, Product
 from streams.cli import main
-from streams.cli.guarantees import NO_OBSERVATIONS, humanise
+from streams.cli._guarantees_view import NO_OBSERVATIONS
+from streams.cli._sparkline import HOUR_MS, MISSING
 from streams.config import Settings
-from streams.guarantees import ObservationPublisher, Summary, Unit, evaluate
+from streams.guarantees import ObservationPublisher, Summary, evaluate
 from tests.catalog._entries import descriptor, domain, entry
-
-
-@pytest.mark.parametrize(
-    ("value", "unit", "text"),
-    [
-        (None, "ms", "-"),
-        (250, "ms", "250 ms"),
-        (1_500, "ms", "1.5s"),
-        (30_000, "ms", "30s"),
-        (59_999, "ms", "1m"),
-        (90_000, "ms", "1m 30s"),
-        (3_600_000, "ms", "1h"),
-        (3_605_000, "ms", "1h"),
-        (3_720_000, "ms", "1h 2m"),
-        (2 * 86_400_000 + 3 * 3_600_000 + 5_000, "ms", "2d 3h"),
-        (0.999, "share", "99.9 %"),
-        (1.0, "share", "100 %"),
-        (0.0012, "share", "0.12 %"),
-        (12_345, "count", "12,345"),
-    ],
-)
-def test_humanise(value: float | None, unit: Unit, text: str) -> None:
-    assert humanise(value, unit) == text
 
 
 def _publish(settings: Settings, product: Product, **changes: Any) -> None:
@@ -60,8 +39,14 @@ def _publish(settings: Settings, product: Product, **changes: Any) -> None:
     summary = Summary(**(values | changes))
     with CatalogStore(settings=settings) as store:
         store.publish(entry(product))
+    judged = evaluate(product, summary, now_ms=now, window_ms=300_000)
+    # As the monitor does, each observation carries its last closed hours judged alone.
+    last = now // HOUR_MS * HOUR_MS - HOUR_MS
+    hours = [[last - HOUR_MS, 1_000, "met"], [last, 90_000, "breached"]]
     with ObservationPublisher(settings=settings) as publisher:
-        publisher.publish(evaluate(product, summary, now_ms=now, window_ms=300_000))
+        publisher.publish(
+            [o.model_copy(update={"details": o.details | {"hours": hours}}) for o in judged]
+        )
 
 
 @pytest.fixture
@@ -74,10 +59,10 @@ def dom(settings: Settings) -> str:
     return name
 
 
-def mesh(runner: CliRunner, settings: Settings, *args: str) -> Result:
+def mesh(runner: CliRunner, settings: Settings, *args: str, command: str = "guarantees") -> Result:
     return runner.invoke(
         main,
-        ["guarantees", *args, "--bootstrap-servers", settings.kafka.bootstrap_servers],
+        [*command.split(), *args, "--bootstrap-servers", settings.kafka.bootstrap_servers],
         env={"COLUMNS": "250"},
     )
 
@@ -88,13 +73,17 @@ def test_a_breached_product_exits_1_with_the_table(
     result = mesh(runner, settings, f"{dom}.play_events")
     assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
-    (fresh,) = [line for line in lines if " freshness " in line]
-    assert f"{dom}.play_events.v1" in fresh
-    assert "player-platform" in fresh
+    # One table per product version, titled with the product and its owner.
+    (title,) = [
+        index for index, line in enumerate(lines) if line.startswith(f"{dom}.play_events.v1 ")
+    ]
+    assert "owner player-platform" in lines[title]
+    assert "1 breached" in lines[title]
+    (fresh,) = [line for line in lines[title:] if line.startswith("freshness ")]
     assert "<= 1m" in fresh
     assert "1m 30s" in fresh
     assert "breached" in fresh
-    (complete,) = [line for line in lines if " completeness " in line]
+    (complete,) = [line for line in lines[title:] if line.startswith("completeness ")]
     assert ">= 99.9 %" in complete
     assert "at risk" in complete
     assert "10 late of 10,000" in complete
@@ -158,6 +147,35 @@ def test_a_product_not_observed_yet(runner: CliRunner, settings: Settings) -> No
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.stdout) == []
     assert NO_OBSERVATIONS in as_json.stderr
+    shown = mesh(runner, settings, f"{name}.play_events", command="product show")
+    assert shown.exit_code == 0, shown.output
+    assert f"observed: {NO_OBSERVATIONS}" in shown.stdout
+    assert "last 24 hours" not in shown.stdout
+
+
+def test_product_show_has_the_guarantees_and_their_last_hours(
+    runner: CliRunner, settings: Settings, dom: str
+) -> None:
+    as_json = mesh(
+        runner, settings, f"{dom}.play_events", "--output", "json", command="product show"
+    )
+    assert as_json.exit_code == 0, as_json.output
+    found = {o["guarantee"]: o for o in json.loads(as_json.stdout)["observations"]}
+    assert found["freshness"]["state"] == "breached"
+    assert found["freshness"]["observed"] >= 90_000
+    assert [state for _, _, state in found["freshness"]["details"]["hours"]] == ["met", "breached"]
+    assert {o["topic"] for o in found.values()} == {f"{dom}.play_events.v1"}
+    text = mesh(runner, settings, f"{dom}.play_events", command="product show")
+    assert text.exit_code == 0, text.output
+    lines = text.stdout.splitlines()
+    (heading,) = [index for index, line in enumerate(lines) if line.startswith("observed ")]
+    (fresh,) = [line for line in lines[heading:] if line.startswith("freshness ")][:1]
+    assert "<= 1m" in fresh
+    assert "breached" in fresh
+    (spark,) = [line for line in lines[heading:] if line.startswith("freshness ")][1:]
+    assert MISSING * 22 + "▁█" in spark
+    assert "1s to 1m 30s" in spark
+    assert "1 breached" in spark
 
 
 def test_watch_refreshes_until_ctrl_c(

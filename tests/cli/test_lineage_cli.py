@@ -115,7 +115,8 @@ RUNS: list[RunState] = []  # made by the `fake` fixture: their ages count from t
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI's reads of the catalog and agent-run topics, answered without a broker."""
+    """The CLI's reads of the catalog, agent-run and observations topics, answered without a
+    broker."""
 
     def load_graph(_settings: Settings) -> tuple[LineageGraph, Catalog]:
         return graph(), catalog()
@@ -128,6 +129,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("streams.cli.lineage.load_graph", load_graph)
     monkeypatch.setattr("streams.cli.lineage.load_runs", load_runs)
     monkeypatch.setattr("streams.cli.product_catalog.load_graph", load_graph)
+    monkeypatch.setattr("streams.cli.product_catalog.observations", lambda *_a, **_k: [])
 
 
 def invoke(runner: CliRunner, *args: str) -> Any:
