@@ -44,10 +44,19 @@ def humanise(value: float | None, unit: Unit) -> str:
     if value is None:
         return "-"
     if unit == "share":
-        return f"{value * 100:.6g} %"
+        return _percent(value)
     if unit == "count":
         return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
     return _duration(value)
+
+
+def _percent(share: float) -> str:
+    """Four significant digits (``88.24 %``), more where they would hide a miss (``99.9999 %``,
+    never ``100 %`` for less than everything)."""
+    text = f"{share * 100:.4g}"
+    if share < 1 and float(text) >= 100:
+        text = f"{share * 100:.7g}"
+    return f"{text} %"
 
 
 def _duration(ms: float) -> str:

@@ -42,6 +42,8 @@ TOPIC = "subscriptions_and_billing.subscription_lifecycle_events.v12"
         (0.999, "share", "99.9 %"),
         (1.0, "share", "100 %"),
         (0.0012, "share", "0.12 %"),
+        (0.8823529, "share", "88.24 %"),
+        (0.999999, "share", "99.9999 %"),
         (12_345, "count", "12,345"),
     ],
 )
@@ -143,9 +145,9 @@ def test_at_80_columns_no_key_cell_is_cut() -> None:
     expected = {
         "freshness": ["<= 1m", "2d 3h", "breached", "1m 30s ago"],
         "latency": ["<= 30s", "25s", "at risk", "1m 30s ago", "p50 12s"],
-        "completeness": [">= 99.9 %", "99.876 %", "breached", "1m 30s ago"],
+        "completeness": [">= 99.9 %", "99.88 %", "breached", "1m 30s ago"],
         "duplicates": ["<= 0.1 %", "0.0125 %", "met", "1m 30s ago", "by event_id"],
-        "validity": [">= 100 %", "98.765 %", "breached", "23h 59m ago"],
+        "validity": [">= 100 %", "98.77 %", "breached", "23h 59m ago"],
         "dead_letters": ["<= 0", "12,345", "breached", "1m 30s ago"],
         "usage": ["<= 1m", "1.2s", "met", "1m 30s ago", "1 group(s)"],
         "volume": ["-", "1,003,400", "met", "1m 30s ago"],
