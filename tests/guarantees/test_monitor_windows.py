@@ -108,7 +108,7 @@ def publish(settings: Settings, product: Product, schema: dict[str, Any]) -> int
                 published_at=datetime.datetime.now(datetime.UTC),
             )
         )
-    return schema_id
+    return int(schema_id)
 
 
 def completeness(settings: Settings, topic: str, product: Product) -> Observation | None:
@@ -141,13 +141,13 @@ def test_a_window_not_emitted_breaches_completeness_until_its_final_comes(
     # Four due windows with u1 and u2 each, one event moving the input's time past them; u3's
     # only event in the second window came late (the agent routed it to .late): 8 pairs due.
     base = (int(time.time() * 1000) - 120_000) // SIZE * SIZE
-    events = [
+    events: list[dict[str, Any]] = [
         {"event_id": str(uuid.uuid4()), "user_id": user, "event_time": base + w * SIZE + 5}
         for w in range(4)
         for user in ("u1", "u2")
     ]
     events.append({"event_id": "e-tick", "user_id": "u1", "event_time": base + 5 * SIZE})
-    refused = {"event_id": "e-late", "user_id": "u3", "event_time": base + SIZE + 7}
+    refused: dict[str, Any] = {"event_id": "e-late", "user_id": "u3", "event_time": base + SIZE + 7}
     producer = Producer(settings=settings)
     raw = RawProducer({"bootstrap.servers": settings.kafka.bootstrap_servers})
     try:
