@@ -35,10 +35,7 @@ checked (the caller says so in the observation).
 
 from __future__ import annotations
 
-import base64
-import sys
 import zlib
-from array import array
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -47,13 +44,13 @@ import orjson
 from streams.errors import StateError
 from streams.guarantees.duplicates import id_hash
 from streams.guarantees.measures import Record
+from streams.guarantees.pairs import MAX_EXAMPLES, Live, merged, summed
 from streams.guarantees.summary import Missing, Windows
 from streams.guarantees.window import HOUR_MS
 from streams.serialization.plain import event_time_ms
 
 __all__ = [
     "LATE_PRODUCT_HEADER",
-    "MAX_EXAMPLES",
     "MAX_NAMES",
     "MAX_WINDOWS",
     "WindowCompleteness",
@@ -67,62 +64,9 @@ MAX_WINDOWS = 1000
 """Live windows kept at most (the oldest are dropped beyond)."""
 MAX_NAMES = 256
 """Key names kept per window, to name missing pairs."""
-MAX_EXAMPLES = 5
-"""Missing pairs and window starts named per span."""
 
 _VERSION = 1
 _NO_MARK = -(2**63)
-
-
-class _Live:
-    """One window's pairs: input events minus late copies per key hash, finals, names."""
-
-    __slots__ = ("counts", "due_ms", "emitted", "late", "names")
-
-    def __init__(self) -> None:
-        self.counts: dict[int, int] = {}
-        self.emitted: set[int] = set()
-        self.names: dict[int, str] = {}
-        self.late = 0
-        self.due_ms: int | None = None  # wall-clock ms from which it is due
-
-    def expected(self) -> list[int]:
-        return [h for h, n in self.counts.items() if n > 0]
-
-    def to_json(self) -> list[Any]:
-        keys = sorted(self.counts)
-        return [
-            self.due_ms,
-            self.late,
-            _pack("Q", keys),
-            _pack("q", [self.counts[k] for k in keys]),
-            _pack("Q", sorted(self.emitted)),
-            sorted([h, name] for h, name in self.names.items()),
-        ]
-
-    @classmethod
-    def from_json(cls, data: list[Any]) -> _Live:
-        live = cls()
-        live.due_ms, live.late = data[0], data[1]
-        live.counts = dict(zip(_unpack("Q", data[2]), _unpack("q", data[3]), strict=True))
-        live.emitted = set(_unpack("Q", data[4]))
-        live.names = {int(h): str(name) for h, name in data[5]}
-        return live
-
-
-def _pack(code: str, values: list[int]) -> str:
-    packed = array(code, values)
-    if sys.byteorder == "big":  # pragma: no cover - the checkpoint is little-endian
-        packed.byteswap()
-    return base64.b64encode(packed.tobytes()).decode()
-
-
-def _unpack(code: str, text: str) -> list[int]:
-    packed = array(code)
-    packed.frombytes(base64.b64decode(text))
-    if sys.byteorder == "big":  # pragma: no cover
-        packed.byteswap()
-    return packed.tolist()
 
 
 def _name(key: object) -> str:
@@ -188,7 +132,7 @@ class WindowCompleteness:
         self.hours_kept = hours
         self._newest: dict[tuple[str, int], list[int]] = {}  # -> [event ms, append ms]
         self._mark = _NO_MARK
-        self._live: dict[int, _Live] = {}  # window start -> its pairs
+        self._live: dict[int, Live] = {}  # window start -> its pairs
         self._hours: dict[int, list[Any]] = {}  # hour start -> [exp, emitted, windows, late, ...]
         self.horizon = _NO_MARK  # windows starting at or before it are folded or dropped
         self.dropped = 0
@@ -216,12 +160,12 @@ class WindowCompleteness:
         """Windows whose pairs are kept now."""
         return len(self._live)
 
-    def _window(self, start: int) -> _Live | None:
+    def _window(self, start: int) -> Live | None:
         if start <= self.horizon:
             return None
         live = self._live.get(start)
         if live is None:
-            live = self._live[start] = _Live()
+            live = self._live[start] = Live()
             if len(self._live) > MAX_WINDOWS:
                 oldest = min(self._live)
                 del self._live[oldest]
@@ -323,11 +267,11 @@ class WindowCompleteness:
         for hour in [hour for hour in self._hours if hour < oldest]:
             del self._hours[hour]
 
-    def _fold(self, start: int, live: _Live) -> None:
+    def _fold(self, start: int, live: Live) -> None:
         assert live.due_ms is not None
         hour = live.due_ms // HOUR_MS * HOUR_MS
         counts = self._hours.setdefault(hour, [0, 0, 0, 0, [], []])
-        found = _windows([(start, live)])
+        found = summed([(start, live)])
         counts[0] += found.expected
         counts[1] += found.emitted
         counts[2] += found.windows
@@ -346,7 +290,7 @@ class WindowCompleteness:
         if not recent and due:
             latest = max(w.due_ms or 0 for _, w in due)
             recent = [(s, w) for s, w in due if w.due_ms == latest]
-        return _windows(sorted(recent, key=lambda item: item[0]))
+        return summed(sorted(recent, key=lambda item: item[0]))
 
     def closed_hours(self, now_ms: int) -> dict[int, Windows]:
         """Per closed hour (start ms) in which windows became due, those windows."""
@@ -365,12 +309,12 @@ class WindowCompleteness:
                         Missing(key=k, key_hash=h, window_start_ms=s) for k, h, s in missing
                     ),
                 )
-        by_hour: dict[int, list[tuple[int, _Live]]] = {}
+        by_hour: dict[int, list[tuple[int, Live]]] = {}
         for start, live in sorted(self._live.items()):
             if live.due_ms is not None and live.due_ms < current:
                 by_hour.setdefault(live.due_ms // HOUR_MS * HOUR_MS, []).append((start, live))
         for hour, items in by_hour.items():
-            found[hour] = _merged(found.get(hour), _windows(items))
+            found[hour] = merged(found.get(hour), summed(items))
         return dict(sorted(found.items()))
 
     def state(self) -> bytes:
@@ -422,7 +366,7 @@ class WindowCompleteness:
             found.horizon = int(saved["horizon"])
             found.dropped = int(saved["dropped"])
             found._newest = {(str(t), int(p)): [int(e), int(a)] for t, p, e, a in saved["newest"]}
-            found._live = {int(s): _Live.from_json(live) for s, live in saved["live"]}
+            found._live = {int(s): Live.from_json(live) for s, live in saved["live"]}
             found._hours = {int(hour): counts for hour, counts in saved["hour_counts"]}
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(
@@ -432,43 +376,3 @@ class WindowCompleteness:
                 window=None,
             ) from exc
         return found
-
-
-def _windows(items: list[tuple[int, _Live]]) -> Windows:
-    """The counts of ``items`` (window start, pairs), in window-start order."""
-    expected = emitted = late = 0
-    missing: list[Missing] = []
-    for start, live in items:
-        late += live.late
-        for hashed in live.expected():
-            expected += 1
-            if hashed in live.emitted:
-                emitted += 1
-            elif len(missing) < MAX_EXAMPLES:
-                missing.append(
-                    Missing(key=live.names.get(hashed), key_hash=hashed, window_start_ms=start)
-                )
-    starts = tuple(sorted((start for start, _ in items), reverse=True)[:MAX_EXAMPLES])
-    return Windows(
-        expected=expected,
-        emitted=emitted,
-        windows=len(items),
-        late=late,
-        window_starts=starts,
-        missing=tuple(missing),
-    )
-
-
-def _merged(first: Windows | None, second: Windows) -> Windows:
-    if first is None:
-        return second
-    return Windows(
-        expected=first.expected + second.expected,
-        emitted=first.emitted + second.emitted,
-        windows=first.windows + second.windows,
-        late=first.late + second.late,
-        window_starts=tuple(
-            sorted({*first.window_starts, *second.window_starts}, reverse=True)[:MAX_EXAMPLES]
-        ),
-        missing=(*first.missing, *second.missing)[:MAX_EXAMPLES],
-    )
