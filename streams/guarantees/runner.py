@@ -41,7 +41,12 @@ from streams.catalog.agents import AgentRunStore
 from streams.catalog.store import CatalogEntry, CatalogStore
 from streams.config import Settings
 from streams.errors import DeserializationError, StreamsError
-from streams.guarantees.aggregates import WindowChecks, hours_with_windows, with_windows
+from streams.guarantees.aggregates import (
+    WindowChecks,
+    has_inputs,
+    hours_with_windows,
+    with_windows,
+)
 from streams.guarantees.evaluate import alerts, evaluate
 from streams.guarantees.measures import Record
 from streams.guarantees.publish import ObservationPublisher
@@ -254,6 +259,9 @@ class Monitor:
 
     def _check_windows(self, existing: set[str]) -> None:
         """Set up the window check of each aggregate (see :mod:`.aggregates`) and its routes."""
+        if not any(has_inputs(w.product) for w in self._watched.values()):
+            self._checks.fed, self._checks.late = {}, {}
+            return  # no aggregate: no need to read the agents' runs
         try:
             runs = self._runs.read()
         except (StreamsError, KafkaException) as exc:  # best effort: checks go on as they were
