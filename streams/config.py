@@ -320,6 +320,14 @@ class MonitorSettings(BaseModel):
     catalog_every_s: float = Field(
         default=10.0, gt=0, description="Seconds between reads of the catalog for new products."
     )
+    window_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "Wall-clock seconds an aggregate's agent has to emit a window once its inputs "
+            "passed the window's end and allowed lateness, before the window counts as missing."
+        ),
+    )
 
 
 class Settings(BaseSettings):

@@ -46,7 +46,7 @@ import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 
-from streams.agents.definition import DerivedProduct
+from streams.agents.definition import DerivedProduct, Hopping, Session, Tumbling
 from streams.agents.runevent import (
     JOB_NAMESPACE,
     SCHEMA_URL,
@@ -56,7 +56,7 @@ from streams.agents.runevent import (
     message_key,
     run_event,
 )
-from streams.catalog.agents import AgentRunRecord, AgentRunStore, Processing
+from streams.catalog.agents import AgentRunRecord, AgentRunStore, Processing, WindowKind
 from streams.catalog.runs import ABORT_FACET, WORKER_FACET, RunState, pid_alive, read_runs
 from streams.config import Settings
 from streams.errors import StreamsError
@@ -85,6 +85,8 @@ logger = logging.getLogger(__name__)
 
 LINEAGE_TOPIC = lineage_topic()
 """``_mesh.lineage``."""
+
+_MS = datetime.timedelta(milliseconds=1)
 
 LINEAGE_TOPIC_CONFIG = {"cleanup.policy": "delete", "retention.ms": str(7 * 24 * 3600 * 1000)}
 """A history of runs kept 7 days (see the module docstring for why not compacted)."""
@@ -292,6 +294,17 @@ class LineageRun:
 
     def start(self) -> None:
         """Record the agent in the catalog, close the runs it supersedes, emit START."""
+        definition = self.definition
+        window = definition.window
+        # What the guarantees monitor needs to tell which windows the inputs imply.
+        kind: WindowKind = (
+            "tumbling"
+            if isinstance(window, Tumbling)
+            else "hopping"
+            if isinstance(window, Hopping)
+            else "session"
+        )
+        size = window.gap if isinstance(window, Session) else window.size
         record = AgentRunRecord(
             job=self.job_name,
             inputs=tuple(d.name for d in self.inputs),
@@ -300,6 +313,12 @@ class LineageRun:
             processing=self.processing,
             run_id=self.run_id,
             started_at=self._clock(),
+            key=definition.key,
+            event_time=definition.event_time,
+            window_kind=kind,
+            window_size_ms=size // _MS,
+            window_advance_ms=window.advance // _MS if isinstance(window, Hopping) else None,
+            allowed_lateness_ms=definition.lateness_ms,
         )
         try:
             self._sink.record(record)

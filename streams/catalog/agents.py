@@ -4,8 +4,12 @@ Descriptors say what a product is derived from (``inputPorts``); this topic says
 code actually read and wrote. Each live agent and each replay publishes one record when it
 starts, keyed by its job name (``<domain>.<name>.v<major>`` for the live agent, with
 ``.replay`` appended for a replay), so the compacted topic keeps the latest run of each job:
-its inputs and outputs (product topics), the code's version (a hash of its file) and how it
-ran. Readers keep the last value per key themselves (BROKER.md: Tansu does not really compact).
+its inputs and outputs (product topics), the code's version (a hash of its file), how it
+ran, and what it computes: the key field, the event-time field, the window (``tumbling``,
+``hopping`` or ``session``, sizes in ms) and the allowed lateness, which the guarantees monitor
+reads to tell which windows an aggregate's inputs imply. Records written before those fields
+existed still parse (the fields are None). Readers keep the last value per key themselves
+(BROKER.md: Tansu does not really compact).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from streams.kafka.client import build_client
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.naming import agent_runs_topic
 
-__all__ = ["AGENT_RUNS_TOPIC", "AgentRunRecord", "AgentRunStore", "Processing"]
+__all__ = ["AGENT_RUNS_TOPIC", "AgentRunRecord", "AgentRunStore", "Processing", "WindowKind"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +37,8 @@ AGENT_RUNS_TOPIC = agent_runs_topic()
 """The compacted topic of agent runs, ``_mesh.agent_runs``."""
 
 Processing = Literal["STREAMING", "BATCH"]
+WindowKind = Literal["tumbling", "hopping", "session"]
+_WINDOW_KINDS: tuple[WindowKind, ...] = ("tumbling", "hopping", "session")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,12 @@ class AgentRunRecord:
         processing: ``STREAMING`` (a live agent) or ``BATCH`` (a replay).
         run_id: The OpenLineage run id of that run.
         started_at: When the run started (UTC).
+        key: The input field the aggregation is keyed by (None: an older record).
+        event_time: The input field holding the event time.
+        window_kind: ``tumbling``, ``hopping`` or ``session``.
+        window_size_ms: The window's size (a session's gap).
+        window_advance_ms: A hopping window's advance.
+        allowed_lateness_ms: How long after a window's end its events still count.
     """
 
     job: str
@@ -56,20 +68,36 @@ class AgentRunRecord:
     processing: Processing
     run_id: str
     started_at: datetime.datetime
+    key: str | None = None
+    event_time: str | None = None
+    window_kind: WindowKind | None = None
+    window_size_ms: int | None = None
+    window_advance_ms: int | None = None
+    allowed_lateness_ms: int | None = None
 
     def to_value(self) -> bytes:
-        """The record value (JSON)."""
-        return orjson.dumps(
-            {
-                "job": self.job,
-                "inputs": list(self.inputs),
-                "outputs": list(self.outputs),
-                "agent_version": self.agent_version,
-                "processing": self.processing,
-                "run_id": self.run_id,
-                "started_at": self.started_at.astimezone(datetime.UTC).isoformat(),
-            }
-        )
+        """The record value (JSON; the window as ``{"kind", "size_ms"[, "advance_ms"]}``)."""
+        data: dict[str, Any] = {
+            "job": self.job,
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+            "agent_version": self.agent_version,
+            "processing": self.processing,
+            "run_id": self.run_id,
+            "started_at": self.started_at.astimezone(datetime.UTC).isoformat(),
+        }
+        if self.key is not None:
+            data["key"] = self.key
+        if self.event_time is not None:
+            data["event_time"] = self.event_time
+        if self.window_kind is not None:
+            window: dict[str, Any] = {"kind": self.window_kind, "size_ms": self.window_size_ms}
+            if self.window_advance_ms is not None:
+                window["advance_ms"] = self.window_advance_ms
+            data["window"] = window
+        if self.allowed_lateness_ms is not None:
+            data["allowed_lateness_ms"] = self.allowed_lateness_ms
+        return orjson.dumps(data)
 
     @classmethod
     def from_value(cls, value: bytes) -> AgentRunRecord:
@@ -83,6 +111,15 @@ class AgentRunRecord:
             processing = data["processing"]
             if processing not in ("STREAMING", "BATCH"):
                 raise ValueError(f"processing must be STREAMING or BATCH, not {processing!r}")
+            window = data.get("window")
+            kind, size, advance = None, None, None
+            if window is not None:
+                kind = window["kind"]
+                if kind not in _WINDOW_KINDS:
+                    raise ValueError(f"window kind must be tumbling, hopping or session: {kind!r}")
+                size = _millis(window, "size_ms")
+                advance = _millis(window, "advance_ms") if "advance_ms" in window else None
+            lateness = data.get("allowed_lateness_ms")
             return cls(
                 job=str(data["job"]),
                 inputs=tuple(str(t) for t in data["inputs"]),
@@ -91,6 +128,12 @@ class AgentRunRecord:
                 processing=processing,
                 run_id=str(data["run_id"]),
                 started_at=datetime.datetime.fromisoformat(str(data["started_at"])),
+                key=None if data.get("key") is None else str(data["key"]),
+                event_time=None if data.get("event_time") is None else str(data["event_time"]),
+                window_kind=kind,
+                window_size_ms=size,
+                window_advance_ms=advance,
+                allowed_lateness_ms=None if lateness is None else int(lateness),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise DeserializationError(
@@ -99,6 +142,13 @@ class AgentRunRecord:
                 reason="agent-run",
                 topic=AGENT_RUNS_TOPIC,
             ) from exc
+
+
+def _millis(window: dict[str, Any], name: str) -> int:
+    value = window.get(name)
+    if type(value) is not int or value <= 0:
+        raise ValueError(f"window {name} must be a positive integer of milliseconds, not {value!r}")
+    return value
 
 
 class AgentRunStore:

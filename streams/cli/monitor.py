@@ -81,6 +81,7 @@ def run(
         window_s=defaults.window_s if window is None else _seconds(window),
         publish_every_s=publish_every or defaults.publish_every_s,
         catalog_every_s=catalog_every or defaults.catalog_every_s,
+        window_grace_s=defaults.window_grace_s,
         only=frozenset(only) or None,
     )
     summary = run_monitor(settings=settings, options=options)

@@ -13,6 +13,11 @@ also an :class:`Alert` on ``_mesh.alerts``. Read them with :func:`observations` 
         print(alert.topic, alert.guarantee, alert.previous, "->", alert.state)
 
 :func:`evaluate` judges a :class:`Summary` (what was measured) against a descriptor; it is pure.
+
+Completeness is the share of events on time, except for an aggregate computed by a live agent
+with tumbling windows (its run on ``_mesh.agent_runs`` says so): then it is the share of the
+(key, window) pairs its inputs imply, in windows that are due, that it emitted final
+(:mod:`streams.guarantees.windows`; :mod:`streams.guarantees.aggregates` says which products).
 """
 
 from __future__ import annotations

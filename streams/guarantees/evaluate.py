@@ -5,6 +5,14 @@ Pure: no clock (``now_ms`` is given), no I/O. Every guarantee the product promis
 under ``not_measured`` in the details of the ``volume`` observation, which every product gets
 (a product without ``guarantees`` gets only that one).
 
+Completeness is the share of events appended within the allowed lateness (the latency promise)
+after their event time, except for an aggregate whose windows the monitor checks
+(:attr:`Summary.windows`, see :mod:`streams.guarantees.windows`): then it is the share of the
+(key, window) pairs its inputs imply, in the windows that are due, that it emitted final, and the
+details name a few missing pairs. A product with inputs whose windows are not checked (hopping or
+session windows, no live agent recorded yet) gets the on-time share with the reason under
+``details["windows"]``.
+
 States. A bound is *used* by the observed value: freshness, latency and usage by their
 milliseconds, duplicates and dead letters by their share or count, completeness and validity by
 the share of events *missing* (``1 - observed``, against ``1 - promised``). Used beyond the bound
@@ -25,7 +33,7 @@ from pydantic import JsonValue
 
 from streams.catalog import Product, UniqueRule
 from streams.guarantees.records import Alert, Guarantee, Observation, State, Unit, observation_key
-from streams.guarantees.summary import GroupLag, Summary
+from streams.guarantees.summary import GroupLag, Summary, Windows
 
 __all__ = ["AT_RISK", "MAX_FAILURES", "alerts", "duplicate_field", "evaluate"]
 
@@ -34,6 +42,8 @@ AT_RISK = Fraction(4, 5)
 
 MAX_FAILURES = 5
 """Failing records listed in a validity observation's details."""
+
+_NO_RUN = "no live agent of this product has recorded its window in _mesh.agent_runs yet"
 
 
 def duplicate_field(product: Product, fields: Iterable[str]) -> str | None:
@@ -101,12 +111,14 @@ def evaluate(
         latency_ms = guarantees.latency * 1000
         judged.append(_freshness(summary, now_ms=now_ms, promised_ms=freshness_ms))
         judged.append(_latency(summary, promised_ms=latency_ms))
-        if product.kind == "source-aligned":
-            judged.append(_completeness(summary, guarantees.completeness, latency_ms))
+        if summary.windows is not None:
+            judged.append(_window_completeness(summary.windows, guarantees.completeness))
         else:
-            not_measured["completeness"] = (
-                f"measured for source-aligned products only so far ({product.kind})"
-            )
+            found = _completeness(summary, guarantees.completeness, latency_ms)
+            if product.kind != "source-aligned" or product.input_ports:
+                reason = summary.windows_unmeasured or _NO_RUN
+                found.details["windows"] = f"not measured: {reason}"
+            judged.append(found)
         by = duplicates_by or duplicate_field(product, ())
         if by is None:
             not_measured["duplicates"] = (
@@ -242,6 +254,30 @@ def _completeness(summary: Summary, promised: float, allowed_lateness_ms: int) -
     return _Judged(
         "completeness", promised, summary.on_time / summary.events, "share", state, details
     )
+
+
+def _window_completeness(windows: Windows, promised: float) -> _Judged:
+    missing: list[JsonValue] = [
+        {"key": m.key, "key_hash": f"{m.key_hash:016x}", "window_start_ms": m.window_start_ms}
+        for m in windows.missing
+    ]
+    starts: list[JsonValue] = [*windows.window_starts]
+    details: dict[str, JsonValue] = {
+        "measure": "windows",
+        "expected": windows.expected,
+        "emitted": windows.emitted,
+        "windows": windows.windows,
+        "late": windows.late,
+        "window_starts": starts,
+        "missing": missing,
+    }
+    if windows.expected == 0:
+        details["reason"] = "no due windows with input events to tell"
+        return _Judged("completeness", promised, None, "share", "at_risk", details)
+    missing_share = 1 - Fraction(windows.emitted, windows.expected)
+    state = _state(missing_share, 1 - _share(promised))
+    observed = windows.emitted / windows.expected
+    return _Judged("completeness", promised, observed, "share", state, details)
 
 
 def _duplicates(summary: Summary, promised: float, by: str) -> _Judged:

@@ -5,7 +5,8 @@
 ``now`` of its choosing. Per record it updates one minute bucket (:mod:`.window`): the latency
 histogram (:mod:`.histogram`), on-time count, newest event time of the partition, duplicate ids
 (:mod:`.duplicates`), quality rules (:mod:`.validity`) and schema ids. Hours are built from the
-minutes as they leave the window, never by a second update per record.
+minutes as they leave the window, never by a second update per record. An aggregate's windows
+are checked beside these, by :mod:`.windows`, from its inputs' records and its own.
 """
 
 from __future__ import annotations

@@ -11,7 +11,11 @@ observations to the compacted ``_mesh.observations`` and the state changes to ``
 then stores each product's checkpoint (measures + the offsets they reflect) on
 ``_mesh.monitor_state``; a restarted monitor restores them and resumes from those offsets, so
 nothing is counted twice. The catalog is read again every ``catalog_every_s``: products applied
-since are picked up, retired or removed ones dropped.
+since are picked up, retired or removed ones dropped; so is ``_mesh.agent_runs``, to check the
+windows of aggregates computed by a live agent with a tumbling window
+(:mod:`~streams.guarantees.aggregates`): their inputs' records, the copies the agent routed to
+``<input>.late`` (also read, by the same consumer) and their own final records feed a
+:class:`~streams.guarantees.windows.WindowCompleteness`, checkpointed with the product.
 """
 
 from __future__ import annotations
@@ -33,9 +37,16 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient
 from pydantic import JsonValue
 
+from streams.catalog.agents import AgentRunStore
 from streams.catalog.store import CatalogEntry, CatalogStore
 from streams.config import Settings
-from streams.errors import DeserializationError
+from streams.errors import DeserializationError, StreamsError
+from streams.guarantees.aggregates import (
+    WindowChecks,
+    has_inputs,
+    hours_with_windows,
+    with_windows,
+)
 from streams.guarantees.evaluate import alerts, evaluate
 from streams.guarantees.measures import Record
 from streams.guarantees.publish import ObservationPublisher
@@ -82,6 +93,7 @@ class Monitor:
         self._window_ms = self.options.window_ms
         self._watched: dict[str, Watched] = {}
         self._routes: dict[str, tuple[Watched, bool]] = {}  # topic -> (product, is dead-letter)
+        self._checks = WindowChecks()
         kafka = settings.kafka
         conf = kafka.librdkafka(
             group_id=MONITOR_GROUP,
@@ -94,6 +106,7 @@ class Monitor:
         self._schemas = SchemaSource.from_settings(settings.registry)
         self._decoders = WriterDecoders(self._schemas)
         self._catalog = CatalogStore(settings=settings)
+        self._runs = AgentRunStore(settings=settings)
         self._store = StateStore(settings=settings, topic=self.options.state_topic)
         self._publisher = ObservationPublisher(
             settings=settings,
@@ -149,6 +162,9 @@ class Monitor:
             topic = message.topic() or ""
             route = routes.get(topic)
             if route is None:
+                aggregates = self._checks.late.get(topic)
+                if aggregates is not None:
+                    self._checks.late_copy(message, aggregates, decode)
                 continue
             if error is not None:
                 self._error(route, message, error)
@@ -183,6 +199,11 @@ class Monitor:
             watched = self._watched[topic]
             watched.measures.observe_many(records)
             watched.advance(records)
+            if watched.windows is not None:
+                watched.windows.emit(record[3] for record in records)
+            for aggregate in self._checks.fed.get(topic, ()):
+                if aggregate.windows is not None:
+                    aggregate.windows.expect(topic, records)
             count += len(records)
         self.events += count
         return count
@@ -234,6 +255,33 @@ class Monitor:
             if watched is not None and not watched.dlq_assigned and watched.dlq in existing:
                 self._assign(watched.dlq, watched)
                 watched.dlq_assigned = True
+        self._check_windows(existing)
+
+    def _check_windows(self, existing: set[str]) -> None:
+        """Set up the window check of each aggregate (see :mod:`.aggregates`) and its routes."""
+        if not any(has_inputs(w.product) for w in self._watched.values()):
+            self._checks.fed, self._checks.late = {}, {}
+            return  # no aggregate: no need to read the agents' runs
+        try:
+            runs = self._runs.read()
+        except (StreamsError, KafkaException) as exc:  # best effort: checks go on as they were
+            logger.warning("could not read the agents' runs: %s", exc)
+            return
+        grace_ms = round(self.options.window_grace_s * 1000)
+        self._checks.configure(self._watched, runs, window_ms=self._window_ms, grace_ms=grace_ms)
+        for topic, aggregates in self._checks.unassigned(existing):
+            self._assign_late(topic, aggregates)
+
+    def _assign_late(self, topic: str, aggregates: list[Watched]) -> None:
+        partitions = sorted(self._consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        starts = [
+            min(w.offsets.get(topic, {}).get(p, OFFSET_BEGINNING) for w in aggregates)
+            for p in partitions
+        ]
+        self._consumer.incremental_assign(
+            [TopicPartition(topic, p, s) for p, s in zip(partitions, starts, strict=True)]
+        )
+        self._checks.assigned.add(topic)
 
     def _add(self, entry: CatalogEntry) -> None:
         topic = entry.product.topic
@@ -299,7 +347,7 @@ class Monitor:
             usage = lags_by_topic(
                 {g: o for g, o in mine.items() if o}, ends, times, now_ms=now_ms
             ).get(topic, [])
-            summary = watched.measures.window(now_ms)
+            summary = with_windows(watched, watched.measures.window(now_ms), now_ms)
             current = evaluate(
                 watched.product,
                 summary,
@@ -327,6 +375,7 @@ class Monitor:
         newest = closed[-1].end_ms if closed else 0
         if watched.hours_at == newest:
             return watched.hours
+        closed = hours_with_windows(watched, closed, now_ms)
         found: dict[str, list[JsonValue]] = {}
         for summary in closed:
             judged = evaluate(

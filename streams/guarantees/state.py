@@ -2,7 +2,8 @@
 
 A record holds everything the monitor knows of one product: its measures (the sliding window
 and the closed hours), the next offsets of the product and dead-letter partitions they reflect,
-the append-time samples for lag, and the last observation of each guarantee. A restarted
+the append-time samples for lag, the last observation of each guarantee, and for an aggregate
+whose windows are checked, that check's state (optional: older records have none). A restarted
 monitor restores them and resumes from those offsets, so nothing is counted twice. Values are
 orjson compressed with zlib; readers keep the last value per key themselves (the embedded
 broker does not compact, BROKER.md).
@@ -44,9 +45,10 @@ class ProductState:
     ends: dict[int, int] = field(default_factory=dict)
     times: dict[int, list[list[int]]] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)  # guarantee -> observation (JSON)
+    windows: bytes | None = None  # an aggregate's window check (see .windows), if it has one
 
     def encode(self) -> bytes:
-        body = {
+        body: dict[str, Any] = {
             "format": _FORMAT,
             "topic": self.topic,
             "measures": base64.b64encode(self.measures).decode(),
@@ -57,6 +59,8 @@ class ProductState:
             "times": {str(p): s for p, s in self.times.items()},
             "previous": self.previous,
         }
+        if self.windows is not None:
+            body["windows"] = base64.b64encode(self.windows).decode()
         return zlib.compress(orjson.dumps(body))
 
     @classmethod
@@ -82,6 +86,7 @@ class ProductState:
                 ends={int(p): int(o) for p, o in body["ends"].items()},
                 times={int(p): s for p, s in body["times"].items()},
                 previous=dict(body["previous"]),
+                windows=None if body.get("windows") is None else base64.b64decode(body["windows"]),
             )
         except StateError:
             raise

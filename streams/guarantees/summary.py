@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Failure", "GroupLag", "Summary"]
+__all__ = ["Failure", "GroupLag", "Missing", "Summary", "Windows"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,6 +34,30 @@ class GroupLag:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Missing:
+    """One (key, window) an aggregate's inputs imply that was not emitted final."""
+
+    key: str | None  # None: the key's name was not kept (only its hash; see .windows)
+    key_hash: int  # 64-bit hash of the key
+    window_start_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Windows:
+    """An aggregate's windows over a span: (key, window) pairs its inputs imply vs. emitted.
+
+    Counts cover the windows that became due in the span (see :mod:`streams.guarantees.windows`).
+    """
+
+    expected: int  # (key, window start) pairs with input events, not all routed to .late
+    emitted: int  # of those, the pairs the output has a final record for
+    windows: int  # due windows counted
+    late: int = 0  # input events of those windows the agent routed to <input>.late
+    window_starts: tuple[int, ...] = ()  # the newest few due windows counted, newest first
+    missing: tuple[Missing, ...] = ()  # the first few expected pairs not emitted
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Summary:
     """One product over ``[start_ms, end_ms)`` of append time (Kafka record timestamps).
 
@@ -54,3 +78,5 @@ class Summary:
     failures: tuple[Failure, ...] = ()
     schema_ids: frozenset[int] = frozenset()
     dead_letters: int = 0  # records appended to the product's dead-letter topic in the span
+    windows: Windows | None = None  # an aggregate's windows (None: not measured, see below)
+    windows_unmeasured: str | None = None  # why an aggregate's windows are not measured

@@ -16,6 +16,7 @@ from streams.guarantees.measures import ProductMeasures, Record
 from streams.guarantees.records import Observation
 from streams.guarantees.state import ProductState
 from streams.guarantees.usage import OffsetTimes
+from streams.guarantees.windows import WindowCompleteness
 from streams.naming import dlq_topic
 
 __all__ = ["MonitorOptions", "Watched"]
@@ -36,6 +37,8 @@ class MonitorOptions:
         state_topic: Where checkpoints go (default ``_mesh.monitor_state``).
         observations_topic: Where observations go (default ``_mesh.observations``).
         alerts_topic: Where alerts go (default ``_mesh.alerts``).
+        window_grace_s: Wall-clock time an aggregate's agent has to emit a window once it is
+            due, before the window counts as missing (see :mod:`.windows`).
     """
 
     window_s: float = 300.0
@@ -46,6 +49,7 @@ class MonitorOptions:
     state_topic: str | None = None
     observations_topic: str | None = None
     alerts_topic: str | None = None
+    window_grace_s: float = 30.0
 
     @property
     def window_ms(self) -> int:
@@ -74,6 +78,10 @@ class Watched:
     restored: bool = False
     hours: dict[str, list[JsonValue]] = field(default_factory=dict)  # see Monitor._hours
     hours_at: int = -1  # the end of the newest closed hour ``hours`` judged
+    windows: WindowCompleteness | None = None  # an aggregate's window check (see .windows)
+    windows_reason: str | None = None  # why a product with inputs has no window check
+    saved_windows: bytes | None = None  # its checkpoint, until the check is set up
+    fields: list[str] | None = None  # the value schema's top-level fields
 
     @property
     def topic(self) -> str:
@@ -87,6 +95,7 @@ class Watched:
             ends=dict(self.ends),
             times={p: s.state() for p, s in self.times.items()},
             previous={k: o.model_dump(mode="json") for k, o in self.previous.items()},
+            windows=self.saved_windows if self.windows is None else self.windows.state(),
         )
 
     @classmethod
@@ -124,6 +133,7 @@ class Watched:
             measures=measures,
             partitions=partitions,
             dlq=dlq_topic(product.topic),
+            fields=fields,
         )
         if saved is not None:
             watched.restored = True
@@ -131,6 +141,7 @@ class Watched:
             watched.ends = dict(saved.ends)
             watched.times = {p: OffsetTimes.restore(s) for p, s in saved.times.items()}
             watched.previous = {k: Observation.model_validate(o) for k, o in saved.previous.items()}
+            watched.saved_windows = saved.windows
         return watched
 
     def advance(self, records: list[Record]) -> None:

@@ -21,13 +21,14 @@ import sys
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from streams.agents.definition import DerivedProduct, load_definition
+from streams.agents.definition import DerivedProduct, Hopping, Session, load_definition
 from streams.agents.lineage import (
     LINEAGE_TOPIC_CONFIG,
     Dataset,
@@ -214,7 +215,26 @@ def test_a_batch_run_is_start_then_complete() -> None:
         processing="BATCH",
         run_id=run.run_id,
         started_at=NOW,
+        key="user_id",
+        event_time="event_time",
+        window_kind="tumbling",
+        window_size_ms=3_600_000,
+        allowed_lateness_ms=3_600_000,
     )
+
+
+def test_the_run_record_names_hopping_and_session_windows() -> None:
+    for window, fields in (
+        (Hopping(timedelta(hours=1), timedelta(minutes=10)), ("hopping", 3_600_000, 600_000)),
+        (Session(timedelta(minutes=30)), ("session", 1_800_000, None)),
+    ):
+        sink = Sink()
+        definition = dataclasses.replace(example(), window=window)
+        LineageRun(
+            settings=SETTINGS, definition=definition, processing="STREAMING", sink=sink
+        ).start()
+        (record,) = sink.records
+        assert (record.window_kind, record.window_size_ms, record.window_advance_ms) == fields
 
 
 def test_a_failed_run_emits_fail_with_the_error_and_reraises() -> None:

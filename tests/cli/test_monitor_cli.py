@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -10,10 +11,12 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from streams.cli import main
 from streams.config import Settings
+from streams.guarantees.watched import MonitorOptions
 
 
 def test_a_window_that_is_no_duration_is_refused(runner: CliRunner) -> None:
@@ -68,3 +71,20 @@ def test_it_runs_until_sigterm_and_says_what_it_did(settings: Settings, tmp_path
             process.wait(10)
     assert process.returncode == 0, log.read_text()
     assert out.decode().startswith("monitor stopped: 0 events of 0 products"), out
+
+
+def test_the_window_grace_comes_from_the_settings(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = importlib.import_module("streams.cli.monitor")  # the package shadows it
+    seen: list[MonitorOptions] = []
+
+    def run(*, settings: Settings, options: MonitorOptions) -> str:
+        seen.append(options)
+        return "ran"
+
+    monkeypatch.setattr(command, "run_monitor", run)
+    monkeypatch.setenv("STREAMS_MONITOR__WINDOW_GRACE_S", "5")
+    result = runner.invoke(main, ["monitor", "run"])
+    assert result.exit_code == 0, result.output
+    assert seen[0].window_grace_s == 5.0

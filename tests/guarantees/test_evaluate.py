@@ -9,7 +9,7 @@ import pytest
 from streams.catalog import Product
 from streams.guarantees.evaluate import alerts, duplicate_field, evaluate
 from streams.guarantees.records import Observation
-from streams.guarantees.summary import Failure, GroupLag, Summary
+from streams.guarantees.summary import Failure, GroupLag, Missing, Summary, Windows
 from tests.catalog._entries import descriptor
 
 NOW = 1_800_000_000_000
@@ -123,11 +123,57 @@ def test_completeness_edges(on_time: int, state: str) -> None:
     assert found.details["allowed_lateness_ms"] == 30_000
 
 
-def test_completeness_of_an_aggregate_is_not_measured_and_says_so() -> None:
-    found = judge(prod=product(kind="aggregate"))
-    assert "completeness" not in found
-    reason = found["volume"].details["not_measured"]["completeness"]  # type: ignore[index,call-overload]
-    assert "source-aligned" in reason
+def test_an_aggregate_without_its_windows_measured_gets_the_on_time_share_and_the_reason() -> None:
+    reason = "no live agent has recorded its window in _mesh.agent_runs yet"
+    found = judge(prod=product(kind="aggregate"), summ=summary(windows_unmeasured=reason))
+    completeness = found["completeness"]
+    assert (completeness.observed, completeness.state) == (1.0, "met")
+    assert completeness.details["windows"] == f"not measured: {reason}"
+    assert "not_measured" not in found["volume"].details
+    # A source-aligned product has no inputs: nothing to say about windows.
+    assert "windows" not in judge()["completeness"].details
+
+
+@pytest.mark.parametrize(
+    ("emitted", "state"),
+    # promise 0.999 of 10,000 pairs: a budget of 10 missing, at risk beyond 8
+    [(10_000, "met"), (9_992, "met"), (9_991, "at_risk"), (9_989, "breached")],
+)
+def test_an_aggregate_is_complete_when_its_due_windows_were_emitted(
+    emitted: int, state: str
+) -> None:
+    missing = (Missing(key="u1", key_hash=5, window_start_ms=NOW - 7_200_000),)
+    windows = Windows(
+        expected=10_000,
+        emitted=emitted,
+        windows=2,
+        late=3,
+        window_starts=(NOW - 3_600_000, NOW - 7_200_000),
+        missing=missing if emitted < 10_000 else (),
+    )
+    found = judge(prod=product(kind="aggregate"), summ=summary(windows=windows, on_time=0))
+    completeness = found["completeness"]
+    assert (completeness.observed, completeness.state) == (emitted / 10_000, state)
+    details = completeness.details
+    assert (details["measure"], details["expected"], details["emitted"]) == (
+        "windows",
+        10_000,
+        emitted,
+    )
+    assert (details["windows"], details["late"]) == (2, 3)
+    assert details["window_starts"] == [NOW - 3_600_000, NOW - 7_200_000]
+    if emitted < 10_000:
+        assert details["missing"] == [
+            {"key": "u1", "key_hash": "0000000000000005", "window_start_ms": NOW - 7_200_000}
+        ]
+
+
+def test_an_aggregate_without_due_windows_is_at_risk() -> None:
+    windows = Windows(expected=0, emitted=0, windows=0)
+    found = judge(prod=product(kind="aggregate"), summ=summary(windows=windows))
+    completeness = found["completeness"]
+    assert (completeness.observed, completeness.state) == (None, "at_risk")
+    assert "no due windows" in completeness.details["reason"]  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(

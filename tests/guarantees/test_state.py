@@ -27,6 +27,10 @@ def _state(topic: str = "player.play_events.v1") -> ProductState:
 def test_a_state_round_trips() -> None:
     state = _state()
     assert ProductState.decode(state.encode(), source="x") == state
+    assert "windows" not in orjson.loads(zlib.decompress(state.encode()))  # as before
+    aggregate = _state()
+    aggregate.windows = b"\x01window check"
+    assert ProductState.decode(aggregate.encode(), source="x") == aggregate
 
 
 def test_corrupt_and_foreign_records_are_named() -> None:
