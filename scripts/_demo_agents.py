@@ -39,27 +39,37 @@ def step(title: str) -> None:
 
 
 def plays(count: int, *, users: int = 12, hours: int = 3) -> list[dict[str, Any]]:
-    """PlayEvents as JSON lines for `mesh produce`: ``hours`` of event time, a few listeners."""
+    """PlayEvents as JSON lines for `mesh produce`: ``hours`` of event time, a few listeners.
+
+    A listener's play lasts at most the time since their previous play (and since the start of
+    the hour), so nobody plays more than an hour of audio in an hour: the hourly sessions pass
+    the descriptor's ``total_ms_played`` range rule, which the monitor checks."""
     rng = random.Random(9)
     user_ids = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(users)]
-    return [
-        {
-            "event_id": str(uuid.UUID(int=rng.getrandbits(128))),
-            "event_time": START_MS + n * hours * HOUR_MS // count,
-            "user_id": rng.choice(user_ids),
-            "track_id": str(uuid.UUID(int=rng.getrandbits(128) % 400)),
-            "device": rng.choice(["IOS", "ANDROID", "WEB"]),
-            "country": "SE",
-            "ms_played": rng.randrange(5_000, 240_000),
-            "context_type": "PLAYLIST",
-            "context_id": None,
-            "end_reason": rng.choice(["TRACK_DONE", "TRACK_DONE", "SKIPPED_FORWARD"]),
-            "offline": False,
-            "app_version": "8.9.2",
-            "session_hint": None,
-        }
-        for n in range(count)
-    ]
+    previous: dict[str, int] = {}
+    events = []
+    for n in range(count):
+        at, user = START_MS + n * hours * HOUR_MS // count, rng.choice(user_ids)
+        since = at - max(previous.get(user, 0), at // HOUR_MS * HOUR_MS)
+        previous[user] = at
+        events.append(
+            {
+                "event_id": str(uuid.UUID(int=rng.getrandbits(128))),
+                "event_time": at,
+                "user_id": user,
+                "track_id": str(uuid.UUID(int=rng.getrandbits(128) % 400)),
+                "device": rng.choice(["IOS", "ANDROID", "WEB"]),
+                "country": "SE",
+                "ms_played": min(rng.randrange(5_000, 240_000), max(since, 1_000)),
+                "context_type": "PLAYLIST",
+                "context_id": None,
+                "end_reason": rng.choice(["TRACK_DONE", "TRACK_DONE", "SKIPPED_FORWARD"]),
+                "offline": False,
+                "app_version": "8.9.2",
+                "session_hint": None,
+            }
+        )
+    return events
 
 
 class Agent:

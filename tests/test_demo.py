@@ -7,9 +7,11 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).parents[1]
 
@@ -48,3 +50,22 @@ def test_the_demo_runs_the_agent_and_stops_it() -> None:
     (pid,) = re.findall(r"kill -TERM (\d+)", output)
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid), 0)
+
+
+def test_the_demos_plays_make_valid_hourly_sessions() -> None:
+    """The monitor checks the aggregate's quality rules: the demo's plays must not fit more
+    than an hour of audio into one listener's hour (they once did: validity 43 %)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        from _demo_agents import HOUR_MS, plays
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    descriptor = yaml.safe_load(
+        (REPO / "products" / "player" / "hourly_play_sessions.yaml").read_text()
+    )
+    (limit,) = (rule["max"] for rule in descriptor["quality"] if rule["field"] == "total_ms_played")
+    played: Counter[tuple[str, int]] = Counter()
+    for event in plays(1200):
+        played[event["user_id"], event["event_time"] // HOUR_MS] += event["ms_played"]
+    assert len(played) == 36
+    assert max(played.values()) <= limit
