@@ -21,14 +21,17 @@ from confluent_kafka import KafkaError, Message
 from streams.catalog import Product
 from streams.catalog.agents import AgentRunRecord
 from streams.errors import DeserializationError, StateError
+from streams.guarantees.measures import Record
 from streams.guarantees.summary import Summary, Windows
 from streams.guarantees.watched import Watched
 from streams.guarantees.windows import LATE_PRODUCT_HEADER, WindowCompleteness
+from streams.kafka.topics import read_to_end
 from streams.naming import late_topic
 
 __all__ = [
     "IDLE_MS",
     "WindowChecks",
+    "expect_past",
     "has_inputs",
     "hours_with_windows",
     "window_options",
@@ -116,6 +119,7 @@ class WindowChecks:
         self.fed: dict[str, list[Watched]] = {}
         self.late: dict[str, list[Watched]] = {}
         self.assigned: set[str] = set()
+        self.unseen: list[Watched] = []  # checks started afresh: their inputs' past is unread
 
     def configure(
         self,
@@ -150,6 +154,8 @@ class WindowChecks:
             fresh = WindowCompleteness(**found)
             if product.windows is None or product.windows.settings != fresh.settings:
                 product.windows = _restored(product, fresh, found)
+                if product.windows is fresh:
+                    self.unseen.append(product)
             product.windows.grace_ms = grace_ms
             for name in found["inputs"]:
                 fed.setdefault(name, []).append(product)
@@ -188,6 +194,62 @@ class WindowChecks:
                 watched.windows.late([decode(message.value())])
             except DeserializationError as exc:
                 logger.warning("%s[%d]@%d is undecodable: %s", topic, partition, offset, exc)
+
+
+def expect_past(
+    aggregate: Watched,
+    watched: Mapping[str, Watched],
+    conf: Mapping[str, Any],
+    decode: Callable[[bytes | None], Mapping[str, Any]],
+    *,
+    now_ms: int,
+) -> None:
+    """A check started afresh (typically: the agent first ran after the monitor had read its
+    inputs and outputs) takes in the records the monitor already read, appended within the
+    horizon the check can still judge (two windows, the allowed lateness and the sliding
+    window): it reads the inputs and the aggregate's own topic again, from their beginning up
+    to where the monitor is. Records the monitor has not read yet come the usual way."""
+    windows = aggregate.windows
+    if windows is None:
+        return
+    since_ms = now_ms - (2 * windows.size_ms + windows.lateness_ms + windows.window_ms)
+    for topic in [*sorted(windows.inputs), aggregate.topic]:
+        source = watched.get(topic)
+        until = source.offsets.get(topic, {}) if source is not None else {}
+        records = _read_again(conf, topic, until, decode, since_ms)
+        if topic == aggregate.topic:
+            windows.emit(record[3] for record in records)
+        else:
+            windows.expect(topic, records)
+        if records:
+            logger.info(
+                "%s: checking its windows with %d records of %s read before its agent ran",
+                aggregate.topic,
+                len(records),
+                topic,
+            )
+
+
+def _read_again(
+    conf: Mapping[str, Any],
+    topic: str,
+    until: Mapping[int, int],
+    decode: Callable[[bytes | None], Mapping[str, Any]],
+    since_ms: int,
+) -> list[Record]:
+    records: list[Record] = []
+    for message in read_to_end(conf, topic, until=until):
+        appended, value = message.timestamp()[1], message.value()
+        if appended < since_ms or not value:
+            continue
+        try:
+            decoded = decode(value)
+        except DeserializationError:
+            continue  # the monitor counted it when it first read it
+        schema_id = int.from_bytes(value[1:5], "big")
+        partition, offset = message.partition() or 0, message.offset() or 0
+        records.append((partition, offset, appended, decoded, schema_id))
+    return records
 
 
 def _restored(

@@ -43,6 +43,7 @@ from streams.config import Settings
 from streams.errors import DeserializationError, StreamsError
 from streams.guarantees.aggregates import (
     WindowChecks,
+    expect_past,
     has_inputs,
     hours_with_windows,
     with_windows,
@@ -271,6 +272,11 @@ class Monitor:
         self._checks.configure(self._watched, runs, window_ms=self._window_ms, grace_ms=grace_ms)
         for topic, aggregates in self._checks.unassigned(existing):
             self._assign_late(topic, aggregates)
+        unseen, self._checks.unseen = self._checks.unseen, []
+        conf = self._settings.kafka.librdkafka(group_id=MONITOR_GROUP)
+        now_ms = int(self._clock() * 1000)
+        for aggregate in unseen:
+            expect_past(aggregate, self._watched, conf, self._decoders.decode, now_ms=now_ms)
 
     def _assign_late(self, topic: str, aggregates: list[Watched]) -> None:
         partitions = sorted(self._consumer.list_topics(topic, timeout=10).topics[topic].partitions)

@@ -73,11 +73,17 @@ def create_topic(
 
 
 def read_to_end(
-    conf: Mapping[str, Any], topic: str, *, timeout_s: float = 30.0
+    conf: Mapping[str, Any],
+    topic: str,
+    *,
+    timeout_s: float = 30.0,
+    until: Mapping[int, int] | None = None,
 ) -> Iterator[Message]:
     """Every record of every partition of ``topic`` from the beginning, up to its current end.
 
     Uses ``assign()`` (no group join). ``timeout_s`` is how long to wait without progress.
+    ``until``: only these partitions, each up to (not including) its offset, or its end if
+    sooner.
 
     Raises:
         BrokerUnavailableError: Kafka failed, or the end was not reached in time.
@@ -97,6 +103,10 @@ def read_to_end(
     try:
         metadata = consumer.list_topics(topic, timeout=timeout_s)
         partitions = sorted(metadata.topics[topic].partitions)
+        if until is not None:
+            partitions = [p for p in partitions if until.get(p, 0) > 0]
+        if not partitions:
+            return
         consumer.assign([_TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         pending = set(partitions)
         deadline = time.monotonic() + timeout_s
@@ -118,6 +128,12 @@ def read_to_end(
                     f"reading {topic!r} failed: {error.str()}", bootstrap_servers=bootstrap
                 )
             deadline = time.monotonic() + timeout_s
+            if until is not None:
+                partition, offset = message.partition() or 0, message.offset() or 0
+                if offset + 1 >= until[partition]:
+                    pending.discard(partition)
+                if offset >= until[partition]:
+                    continue
             yield message
     finally:
         consumer.close()

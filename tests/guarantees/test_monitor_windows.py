@@ -174,23 +174,6 @@ def test_a_window_not_emitted_breaches_completeness_until_its_final_comes(
                 if (user, window) != ("u2", 2):
                     final(user, window)
         producer.flush()
-        AgentRunStore(settings=settings).publish(
-            AgentRunRecord(
-                job=sessions.topic,
-                inputs=(plays.topic,),
-                outputs=(sessions.topic,),
-                agent_version="sha256:0123456789abcdef",
-                processing="STREAMING",
-                run_id=str(uuid.uuid4()),
-                started_at=datetime.datetime.now(datetime.UTC),
-                key="user_id",
-                event_time="event_time",
-                window_kind="tumbling",
-                window_size_ms=SIZE,
-                allowed_lateness_ms=0,
-            )
-        )
-
         suffix = uuid.uuid4().hex[:8]
         options = MonitorOptions(
             window_s=60,
@@ -208,6 +191,29 @@ def test_a_window_not_emitted_breaches_completeness_until_its_final_comes(
         thread = threading.Thread(target=monitor.run, args=(stop,), daemon=True)
         thread.start()
         try:
+            # The usual order: the monitor has read the inputs (and outputs) before the agent
+            # first runs and says what its windows are; it reads the inputs' past again then.
+            deadline = time.monotonic() + 20
+            while monitor.events < len(events) + 1 + 7 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert monitor.events == len(events) + 1 + 7
+            AgentRunStore(settings=settings).publish(
+                AgentRunRecord(
+                    job=sessions.topic,
+                    inputs=(plays.topic,),
+                    outputs=(sessions.topic,),
+                    agent_version="sha256:0123456789abcdef",
+                    processing="STREAMING",
+                    run_id=str(uuid.uuid4()),
+                    started_at=datetime.datetime.now(datetime.UTC),
+                    key="user_id",
+                    event_time="event_time",
+                    window_kind="tumbling",
+                    window_size_ms=SIZE,
+                    allowed_lateness_ms=0,
+                )
+            )
+
             found = None
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
