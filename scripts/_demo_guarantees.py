@@ -26,7 +26,6 @@ from streams.kafka import Producer
 from streams.local import PlatformInfo
 
 WINDOW_S = 5
-AGGREGATE = "player.hourly_play_sessions"
 MONITOR_ENV = {
     "STREAMS_MONITOR__WINDOW_S": str(WINDOW_S),
     "STREAMS_MONITOR__PUBLISH_EVERY_S": "1",
@@ -153,31 +152,6 @@ def _product_show(mesh: str, where: list[str]) -> bool:
     return True
 
 
-def _aggregate(settings: Settings) -> bool:
-    """The aggregate's completeness: the (listener, hour) pairs its inputs imply, emitted final."""
-    deadline = time.monotonic() + 30
-    while True:
-        found = [
-            o
-            for o in observations(AGGREGATE, settings=settings)
-            if o.guarantee == "completeness" and o.details.get("measure") == "windows"
-        ]
-        if found or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    if not found:
-        err.print(f"[red]{AGGREGATE}: no window completeness observed within 30 s")
-        return False
-    (seen,) = found
-    out.print(
-        f"{AGGREGATE} completeness: {seen.details.get('emitted')} of the "
-        f"{seen.details.get('expected')} (listener, hour) pairs its inputs imply were emitted "
-        f"final -> {seen.state} (promised >= {seen.promised})",
-        highlight=False,
-    )
-    return seen.state == "met"
-
-
 def tour(info: PlatformInfo) -> bool:
     settings = Settings(
         kafka=KafkaSettings(bootstrap_servers=info.bootstrap_servers),
@@ -215,8 +189,6 @@ def tour(info: PlatformInfo) -> bool:
     if not _wait_for(settings, "validity", "met", invalid_every=0):
         return False
     _guarantees(mesh, where)
-    if not _aggregate(settings):
-        return False
     out.print("the alerts on _mesh.alerts (streams.guarantees.alerts):")
     for alert in alerts(settings=settings, since=began):
         if alert.product == PRODUCT and alert.guarantee == "validity":
