@@ -46,6 +46,9 @@ def test_the_demo_runs_the_agent_and_stops_it() -> None:
     assert "stopped (1 worker stopped cleanly)" in output
     assert "replayed player.hourly_play_sessions into player.hourly_play_sessions.v2" in output
     assert re.search(r"completed player\.hourly_play_sessions\.v1 ", output), output[-3000:]
+    # The monitor checks the aggregate's windows: its agent stopped, the hours due since are
+    # missing (step 13).
+    assert re.search(r"completeness breached: \d+ of the \d+ \(listener, hour\) pairs due", output)
     assert "\x1b[" not in done.stderr
     (pid,) = re.findall(r"kill -TERM (\d+)", output)
     with pytest.raises(ProcessLookupError):
