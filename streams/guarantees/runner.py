@@ -35,7 +35,6 @@ from confluent_kafka import (
     TopicPartition,
 )
 from confluent_kafka.admin import AdminClient
-from pydantic import JsonValue
 
 from streams.catalog.agents import AgentRunStore
 from streams.catalog.store import CatalogEntry, CatalogStore
@@ -45,15 +44,14 @@ from streams.guarantees.aggregates import (
     WindowChecks,
     expect_past,
     has_inputs,
-    hours_with_windows,
-    with_windows,
 )
-from streams.guarantees.evaluate import alerts, evaluate
+from streams.guarantees.evaluate import alerts
+from streams.guarantees.judge import judge
 from streams.guarantees.measures import Record
 from streams.guarantees.publish import ObservationPublisher
 from streams.guarantees.records import Observation
 from streams.guarantees.state import ProductState, StateStore
-from streams.guarantees.usage import group_lags, lags_by_topic
+from streams.guarantees.usage import group_lags
 from streams.guarantees.watched import MonitorOptions, Watched
 from streams.kafka import SchemaSource
 from streams.kafka.client import build_client
@@ -346,57 +344,13 @@ class Monitor:
             committed = {}
         self.publications += 1
         published: list[Observation] = []
-        for topic, watched in self._watched.items():
-            ends = {(topic, p): o for p, o in watched.ends.items()}
-            times = {(topic, p): s for p, s in watched.times.items()}
-            mine = {g: {k: v for k, v in o.items() if k[0] == topic} for g, o in committed.items()}
-            usage = lags_by_topic(
-                {g: o for g, o in mine.items() if o}, ends, times, now_ms=now_ms
-            ).get(topic, [])
-            summary = with_windows(watched, watched.measures.window(now_ms), now_ms)
-            current = evaluate(
-                watched.product,
-                summary,
-                now_ms=now_ms,
-                window_ms=self._window_ms,
-                usage=usage,
-                previous=watched.previous,
-                duplicates_by=watched.measures.id_field,
-            )
-            hours = self._hours(watched, now_ms)
-            current = [
-                o.model_copy(update={"details": {**o.details, "hours": hours.get(o.guarantee, [])}})
-                for o in current
-            ]
+        for watched in self._watched.values():
+            current = judge(watched, committed, now_ms=now_ms, window_ms=self._window_ms)
             self._publisher.publish(current, alerts(watched.previous, current))
             watched.previous = {o.key: o for o in current}
             published.extend(current)
         self._store.write(w.state() for w in self._watched.values())
         return published
-
-    def _hours(self, watched: Watched, now_ms: int) -> dict[str, list[JsonValue]]:
-        """Per guarantee, each of the last closed hours judged alone: ``[hour start ms,
-        observed, state]``, oldest first (computed again only when an hour closes)."""
-        closed = watched.measures.closed_hours(now_ms)
-        newest = closed[-1].end_ms if closed else 0
-        if watched.hours_at == newest:
-            return watched.hours
-        closed = hours_with_windows(watched, closed, now_ms)
-        found: dict[str, list[JsonValue]] = {}
-        for summary in closed:
-            judged = evaluate(
-                watched.product,
-                summary,
-                now_ms=summary.end_ms,
-                window_ms=summary.end_ms - summary.start_ms,
-                duplicates_by=watched.measures.id_field,
-            )
-            for observation in judged:
-                found.setdefault(observation.guarantee, []).append(
-                    [summary.start_ms, observation.observed, observation.state]
-                )
-        watched.hours, watched.hours_at = found, newest
-        return found
 
     def close(self) -> None:
         """Release the clients."""
