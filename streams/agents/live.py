@@ -261,6 +261,7 @@ def run_worker(
             dead_letters=counters.dead_letters,
             checkpoints=counters.checkpoints,
             elapsed_s=time.monotonic() - counters.started,
+            busy_s=counters.seconds,
         )
         logger.info(
             "%s: worker (pid %d) stopped: %s", definition.ref.id, summary.pid, summary.line()
