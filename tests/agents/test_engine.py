@@ -313,7 +313,7 @@ def test_a_snapshot_copies_only_the_windows_changed_since_the_last_one(
     assert shown(updates) == [("b", 0, 2, False), ("a", 0, 3, False)]
 
 
-def test_a_closed_window_leaves_the_snapshot_and_a_reopened_one_is_copied_anew() -> None:
+def test_a_closed_window_leaves_the_next_snapshot() -> None:
     definition = product(aggregation=Plays())
     task = Task(definition, partition=0, clock=lambda: 0.0)
     feed = Feed(task)
