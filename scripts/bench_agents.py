@@ -6,6 +6,8 @@ Measured in one run, on one embedded platform (``--broker``):
   rate is taken between the first and the last checkpoint record (their timestamps), so the
   worker's start-up and group join are not counted; its output is compared record by record
   with the engine run in-process over the same input (``correct``);
+  the worker's summary line gives the batch processor's own time per event
+  (``live_batch_us_per_event``);
 - **faust no-op**: a faust agent with the same app settings and ``take_events`` batches that
   does nothing with its events: faust's own ceiling on this machine.
 Targets (issue 9): live >= 5,000 events/s per worker and >= 0.8x the no-op agent.
@@ -24,6 +26,7 @@ import json
 import logging
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -211,8 +214,9 @@ def measure_live(setup: Setup, *, timeout_s: float = 600) -> dict[str, Any]:
     ]  # fmt: skip
     total = sum(setup.ends.values())
     started = time.monotonic()
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(command, cwd=setup.root, stderr=stderr)
+    out = setup.root / "live.out"  # the summary line it prints when stopped
+    with log.open("wb") as stderr, out.open("wb") as stdout:
+        process = subprocess.Popen(command, cwd=setup.root, stdout=stdout, stderr=stderr)
     try:
         store = CheckpointStore(setup.output, partitions=PARTITIONS, settings=settings)
         deadline = time.monotonic() + timeout_s
@@ -231,11 +235,14 @@ def measure_live(setup: Setup, *, timeout_s: float = 600) -> dict[str, Any]:
     first_batch = min(BATCH, total)  # the first checkpoint's batch is not timed
     seconds = (max(stamps) - min(stamps)) / 1000
     correct = setup.expected() == setup.actual()
+    busy = re.search(r"([\d.]+) µs per event in batches", out.read_text(errors="replace"))
     return {
         "live_per_s": round((total - first_batch) / seconds) if seconds > 0 else None,
         "live_wall_s": round(time.monotonic() - started, 1),
         "live_checkpoints": len(stamps),
         "live_peak_rss_mb": round(rss, 1),
+        # The batch processor's own time (decode, engine, outputs, checkpoints) per event.
+        "live_batch_us_per_event": float(busy.group(1)) if busy else None,
         "live_correct": correct,
     }
 

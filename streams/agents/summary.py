@@ -20,6 +20,7 @@ class WorkerSummary:
         dead_letters: Undecodable events (sent to ``<input>.dlq``).
         checkpoints: Checkpoints stored.
         elapsed_s: Seconds from start to stop.
+        busy_s: Seconds spent handling batches (decoding, computing, emitting, checkpointing).
     """
 
     pid: int
@@ -29,6 +30,7 @@ class WorkerSummary:
     dead_letters: int = 0
     checkpoints: int = 0
     elapsed_s: float = 0.0
+    busy_s: float = 0.0
 
     def line(self) -> str:
         """One line for a log or a terminal."""
@@ -36,6 +38,11 @@ class WorkerSummary:
             f"{self.events} events, {self.updates} window updates emitted, {self.late} late, "
             f"{self.dead_letters} dead letters in {self.elapsed_s:.1f} s; "
             f"{self.checkpoints} checkpoints stored"
+            + (
+                f"; {self.busy_s / self.events * 1e6:.1f} µs per event in batches"
+                if self.events and self.busy_s
+                else ""
+            )
         )
 
     @classmethod
@@ -49,4 +56,5 @@ class WorkerSummary:
             dead_letters=sum(s.dead_letters for s in summaries),
             checkpoints=sum(s.checkpoints for s in summaries),
             elapsed_s=max((s.elapsed_s for s in summaries), default=0.0),
+            busy_s=sum(s.busy_s for s in summaries),
         )

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from streams.agents import engine
 from streams.agents.definition import DerivedProduct, Hopping, InputPort, Session, Tumbling, Window
 from streams.agents.engine import InputRecord, OutputRecord, Task, event_time_ms, output_key
+from streams.agents.state import decode_checkpoint, encode_checkpoint
 from streams.errors import ConfigError
 
 HOUR = 3_600_000
@@ -260,3 +262,74 @@ def test_records_not_keyed_by_the_key_field_are_returned_not_counted() -> None:
     assert task.counters["miskeyed"] == 2
     assert task.snapshot().offsets == {(TOPIC, 0): 5}  # read past them: dead letters now
     assert task.process([other]).miskeyed == []  # a re-delivery is skipped like any other
+
+
+class Plays:
+    """An accumulator that is a container, so a snapshot's copy of it is a new object."""
+
+    def init(self) -> list[int]:
+        return []
+
+    def add(self, acc: list[int], event: Mapping[str, Any]) -> list[int]:
+        acc.append(int(event["event_time"]))
+        return acc
+
+    def result(self, acc: list[int], key: str, window: Window) -> dict[str, Any]:
+        return {"count": len(acc), "final": None}
+
+
+def test_a_snapshot_copies_only_the_windows_changed_since_the_last_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    definition = product(aggregation=Plays())
+    task = Task(definition, partition=0, clock=lambda: 0.0)
+    feed = Feed(task)
+    feed(("a", 10), ("b", 20))
+    first = {w.key: w.acc for w in task.snapshot().windows}
+    copied: list[Any] = []
+    real_dump = engine.dump
+
+    def counting_dump(value: Any, **where: Any) -> Any:
+        copied.append(where["key"])
+        return real_dump(value, **where)
+
+    monkeypatch.setattr(engine, "dump", counting_dump)
+    feed(("a", 30))
+    second = {w.key: w.acc for w in task.snapshot().windows}
+    assert copied == ["a"]  # b did not change: its copy is reused
+    assert second == {"a": [10, 30], "b": [20]}
+    assert second["b"] is first["b"]
+    assert first["a"] == [10]  # the earlier snapshot is not changed by the later one
+    task.snapshot()
+    assert copied == ["a"]  # nothing changed since: nothing copied
+
+    # A restart restores the reused window as well as the changed one.
+    data = encode_checkpoint(task.snapshot())
+    restored = Task(definition, partition=0, clock=lambda: 0.0)
+    restored.restore(decode_checkpoint(data, source="test"))
+    again = Feed(restored)
+    again.offset = feed.offset
+    updates, _ = again(("b", 40), ("a", 50))
+    assert shown(updates) == [("b", 0, 2, False), ("a", 0, 3, False)]
+
+
+def test_a_closed_window_leaves_the_next_snapshot() -> None:
+    definition = product(aggregation=Plays())
+    task = Task(definition, partition=0, clock=lambda: 0.0)
+    feed = Feed(task)
+    feed(("a", 10))
+    assert [w.acc for w in task.snapshot().windows] == [[10]]
+    feed(("b", 2 * HOUR))  # the watermark passes a's window (1 h + 10 min lateness)
+    assert [(w.key, w.acc) for w in task.snapshot().windows] == [("b", [2 * HOUR])]
+
+
+def test_a_failed_batch_makes_the_next_snapshot_copy_every_window() -> None:
+    definition = product(aggregation=Plays())
+    task = Task(definition, partition=0, clock=lambda: 0.0)
+    feed = Feed(task)
+    feed(("a", 10))
+    task.snapshot()
+    good = InputRecord(TOPIC, 0, feed.offset, 0, b"a", {"key": "a", "event_time": 20})
+    with pytest.raises(ConfigError):
+        task.process([good, InputRecord(TOPIC, 0, feed.offset + 1, 0, b"a", {"key": "a"})])
+    assert [w.acc for w in task.snapshot().windows] == [[10, 20]]

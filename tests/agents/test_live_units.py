@@ -18,8 +18,9 @@ from click.testing import CliRunner
 from pydantic import SecretStr
 
 from streams.agents.batches import RawRecord
-from streams.agents.live import _credentials, _raw
+from streams.agents.live import _credentials
 from streams.agents.oauth import OidcTokenProvider
+from streams.agents.runtime import raw_records
 from streams.cli import main
 from streams.config import KafkaSettings
 from streams.errors import ConfigError
@@ -175,7 +176,7 @@ def _event(partition: int, offset: int, headers: Any) -> Any:
 
 def test_raw_keeps_only_owned_partitions_with_millisecond_timestamps() -> None:
     events = [_event(0, 5, [("h", b"1")]), _event(1, 7, None), _event(0, 6, None)]
-    records = _raw(events, {("t", 0)})
+    records = raw_records(events, {("t", 0)})
     assert records == [
         RawRecord("t", 0, 5, 1767225600124, b"k", b"v", [("h", b"1")]),
         RawRecord("t", 0, 6, 1767225600124, b"k", b"v", ()),
@@ -187,11 +188,11 @@ def test_raw_keeps_only_owned_partitions_with_millisecond_timestamps() -> None:
     "headers", [(("h", b"1"), ("g", None)), [("h", b"1"), ("g", None)], {"h": b"1", "g": None}]
 )
 def test_a_raw_record_becomes_a_message_with_its_headers_whatever_faust_gave(headers: Any) -> None:
-    message = _raw([_event(2, 9, headers)], {("t", 2)})[0].message()
+    message = raw_records([_event(2, 9, headers)], {("t", 2)})[0].message()
     assert message.headers() == [("h", b"1"), ("g", None)]
     assert (message.topic(), message.partition(), message.offset()) == ("t", 2, 9)
     assert message.timestamp()[1] == 1767225600124
 
 
 def test_a_raw_record_without_headers_becomes_a_message_without_headers() -> None:
-    assert _raw([_event(0, 1, ())], {("t", 0)})[0].message().headers() is None
+    assert raw_records([_event(0, 1, ())], {("t", 0)})[0].message().headers() is None

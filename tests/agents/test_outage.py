@@ -17,8 +17,8 @@ import pytest
 from confluent_kafka.schema_registry import RegisteredSchema, Schema
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from streams.agents.live import _Runtime
 from streams.agents.outage import PatientSchemaSource
+from streams.agents.runtime import Runtime
 from streams.errors import DeserializationError, RegistryUnavailableError
 
 URL = "http://registry.test:8081"
@@ -116,7 +116,7 @@ def test_a_worker_told_to_stop_ends_the_wait_and_does_not_acknowledge_the_batch(
     crashes: list[BaseException | None] = []
 
     async def scenario() -> None:
-        runtime = _Runtime(app=None, processor=processor)  # type: ignore[arg-type]
+        runtime = Runtime(app=None, processor=processor)  # type: ignore[arg-type]
         runtime._crash = lambda: crashes.append(sys.exc_info()[1])  # type: ignore[method-assign]
         handling = asyncio.ensure_future(runtime._run(patient.writer, 42))
         await asyncio.sleep(0.3)  # the batch thread is waiting for the registry now

@@ -32,3 +32,11 @@ def test_totals_add_up_and_take_the_longest_time() -> None:
     )
     assert total.elapsed_s == 7.5
     assert WorkerSummary.total([]).line().startswith("0 events")
+
+
+def test_the_time_spent_in_batches_is_shown_per_event_when_measured() -> None:
+    one = WorkerSummary(pid=7, events=2000, checkpoints=4, elapsed_s=3.0, busy_s=0.05)
+    assert one.line().endswith("4 checkpoints stored; 25.0 µs per event in batches")
+    total = WorkerSummary.total([one, WorkerSummary(pid=8, events=2000, busy_s=0.03)])
+    assert total.busy_s == 0.08
+    assert total.line().endswith("; 20.0 µs per event in batches")
