@@ -21,6 +21,7 @@ from streams.catalog import Catalog, CatalogStore
 from streams.cli._context import connection_settings
 from streams.cli._guarantees_view import NO_OBSERVATIONS, mesh_view
 from streams.cli._output import err_console, out_console
+from streams.config import Settings
 from streams.guarantees import Observation, observations
 
 __all__ = ["guarantees_command"]
@@ -30,6 +31,31 @@ WATCH_EVERY_S = 2.0
 
 def _view(found: Sequence[Observation], owners: dict[str, str]) -> RenderableType:
     return mesh_view(found, owners, now_ms=int(time.time() * 1000))
+
+
+def _watch_plainly(
+    product: str | None,
+    settings: Settings,
+    owners: dict[str, str],
+    found: list[Observation],
+) -> list[Observation]:
+    """``--watch`` into a pipe or file: a rule with the time, then the table, each time the
+    monitor published something new (redrawing in place needs a terminal); until Ctrl-C or
+    SIGTERM (the output so far is already written). Returns the last observations read."""
+    console, shown = out_console(), None
+    try:
+        while True:
+            newest = max((o.measured_at_ms for o in found), default=None)
+            if newest != shown:
+                console.rule(time.strftime("%H:%M:%S"))
+                console.print(_view(found, owners))
+                console.file.flush()
+                shown = newest
+            time.sleep(WATCH_EVERY_S)
+            found = observations(product, settings=settings)
+    except KeyboardInterrupt:
+        pass
+    return found
 
 
 def _exit_code(found: Sequence[Observation]) -> int:
@@ -84,7 +110,10 @@ def guarantees_command(
     if not watch:
         out_console().print(_view(found, owners))
         ctx.exit(_exit_code(found))
-    with Live(_view(found, owners), console=out_console(), auto_refresh=False) as live:
+    console = out_console()
+    if not console.is_terminal:  # a pipe or a file: a new table per publication, at once
+        ctx.exit(_exit_code(_watch_plainly(product, settings, owners, found)))
+    with Live(_view(found, owners), console=console, auto_refresh=False) as live:
         try:
             while True:
                 time.sleep(WATCH_EVERY_S)

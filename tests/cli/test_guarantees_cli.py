@@ -199,3 +199,27 @@ def test_watch_is_a_table(runner: CliRunner, settings: Settings) -> None:
     result = mesh(runner, settings, "--watch", "--output", "json")
     assert result.exit_code == 2
     assert "alerts(follow=True)" in result.stderr
+
+
+def test_watch_into_a_pipe_prints_each_new_publication_at_once(
+    runner: CliRunner, settings: Settings, dom: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redrawing in place needs a terminal: into a pipe, a new table per publication (a new
+    user saw nothing at all from `mesh guarantees --watch | cat`)."""
+    first = guarantees_cli.observations(f"{dom}.play_events", settings=settings)
+    later = [o.model_copy(update={"measured_at_ms": o.measured_at_ms + 5_000}) for o in first]
+    reads = iter([first, later, later])
+    monkeypatch.setattr(guarantees_cli, "observations", lambda *_a, **_k: next(reads))
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(guarantees_cli.time, "sleep", sleep)
+    result = mesh(runner, settings, f"{dom}.play_events", "--watch")
+    assert result.exit_code == 1, result.output
+    # Three reads, two publications: two tables, each under a rule with the time.
+    assert result.stdout.count(f"{dom}.play_events.v1  owner") == 2
+    assert len(naps) == 3
