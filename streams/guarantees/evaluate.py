@@ -135,6 +135,10 @@ def evaluate(
             judged.append(_validity(summary, validity))
         judged.append(_dead_letters(summary, product.promised_dead_letters or 0, product.ref.dlq))
         judged.append(_usage(usage, promised_ms=freshness_ms))
+        not_measured["availability"] = (
+            f"promised {guarantees.availability:g}, not measured yet: it needs probes of the "
+            "broker and the registry from outside, which the monitor does not run"
+        )
     judged.append(_volume(summary, not_measured))
     return [
         _observation(product, item, now_ms=now_ms, window_ms=window_ms, previous=previous)

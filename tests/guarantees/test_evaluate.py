@@ -71,7 +71,11 @@ def test_a_healthy_product_meets_every_guarantee() -> None:
     volume = found[-1]
     assert (volume.promised, volume.observed, volume.unit) == (None, 10_000, "count")
     assert volume.details["schema_ids"] == [7]
-    assert "not_measured" not in volume.details
+    # Only availability is not measured, and the volume observation says so (README).
+    not_measured = volume.details["not_measured"]
+    assert isinstance(not_measured, dict)
+    assert list(not_measured) == ["availability"]
+    assert "not measured yet" in str(not_measured["availability"])
 
 
 def test_a_product_without_guarantees_gets_only_volume() -> None:
@@ -129,7 +133,7 @@ def test_an_aggregate_without_its_windows_measured_gets_the_on_time_share_and_th
     completeness = found["completeness"]
     assert (completeness.observed, completeness.state) == (1.0, "met")
     assert completeness.details["windows"] == f"not measured: {reason}"
-    assert "not_measured" not in found["volume"].details
+    assert "completeness" not in found["volume"].details["not_measured"]  # type: ignore[operator]
     # A source-aligned product has no inputs: nothing to say about windows.
     assert "windows" not in judge()["completeness"].details
 
