@@ -90,12 +90,17 @@ def up(
                     "already_running": info.already_running,
                     "state_dir": str(info.state_dir),
                     "monitor_pid": info.monitor_pid,
+                    "monitor_restarted": info.monitor_restarted,
                 }
             )
         )
         return
     console = out_console()
-    if info.already_running:
+    if info.already_running and info.monitor_restarted:
+        console.print(
+            f"already running (state in {info.state_dir}); its monitor was not: started it again"
+        )
+    elif info.already_running:
         console.print(f"already running (state in {info.state_dir}); nothing changed")
     console.print(f"broker    {info.bootstrap_servers} ({info.broker_kind})", highlight=False)
     console.print(f"registry  {info.registry_url}", highlight=False)

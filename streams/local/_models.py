@@ -39,6 +39,8 @@ class PlatformInfo:
         already_running: True when :func:`start` found the platform running and left it alone.
         monitor_pid: PID of the guarantees monitor (None: started without it).
         monitor_log: The monitor's log file.
+        monitor_restarted: True when :func:`start` found the platform running without its
+            monitor and started the monitor again (the only thing it changed).
     """
 
     bootstrap_servers: str
@@ -52,6 +54,7 @@ class PlatformInfo:
     already_running: bool = False
     monitor_pid: int | None = None
     monitor_log: Path | None = None
+    monitor_restarted: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 _SERVICES: tuple[ServiceName, ...] = ("broker", "registry", "monitor")
 
 
-def _info(state: PlatformState, *, already_running: bool) -> PlatformInfo:
+def _info(
+    state: PlatformState, *, already_running: bool, monitor_restarted: bool = False
+) -> PlatformInfo:
     return PlatformInfo(
         bootstrap_servers=state.bootstrap_servers,
         registry_url=state.registry_url,
@@ -51,6 +53,7 @@ def _info(state: PlatformState, *, already_running: bool) -> PlatformInfo:
         already_running=already_running,
         monitor_pid=state.monitor.pid if state.monitor else None,
         monitor_log=state.monitor.log if state.monitor else None,
+        monitor_restarted=monitor_restarted,
     )
 
 
@@ -173,9 +176,10 @@ def start(
     if existing is not None:
         logger.info("platform in %s is already running", state_dir)
         monitor = existing.monitor
-        if settings.monitor and (monitor is None or not _is_ours(monitor)):
+        restarted = settings.monitor and (monitor is None or not _is_ours(monitor))
+        if restarted:
             existing = _restart_monitor(settings, existing, env)
-        return _info(existing, already_running=True)
+        return _info(existing, already_running=True, monitor_restarted=restarted)
 
     host = settings.host
     broker_port, registry_port, controller_port = _choices.choose_ports(

@@ -140,8 +140,10 @@ def test_a_dead_monitor_is_started_again_by_the_next_start(
     assert [s.state for s in status(tmp_path).services][2] == "dead-but-recorded"
     again = start(LocalSettings(state_dir=tmp_path), free_ports=True)
     assert again.already_running
+    assert again.monitor_restarted  # what `mesh up` reports, instead of "nothing changed"
     assert again.broker_pid == own_platform.broker_pid
     assert again.monitor_pid not in (None, own_platform.monitor_pid)
+    assert not start(LocalSettings(state_dir=tmp_path), free_ports=True).monitor_restarted
     assert [s.state for s in status(tmp_path).services] == ["running"] * 3
     assert "monitor ready" in (tmp_path / "logs" / "monitor.log").read_text()
 
