@@ -26,17 +26,33 @@ __all__ = [
     "humanise",
     "mesh_view",
     "product_table",
+    "staleness",
 ]
 
 NO_OBSERVATIONS = (
-    "no observations yet: is the monitor running? `mesh status` shows it, `mesh up` starts it "
-    "(or run `mesh monitor run`)"
+    "no observations yet: a product shows here once the monitor has measured it (shortly after "
+    "`mesh product apply`); if none come, is it running? `mesh status` shows it, `mesh up` "
+    "starts it"
 )
 
 STATE_LABELS: dict[State, str] = {"met": "met", "at_risk": "at risk", "breached": "breached"}
 _STYLES: dict[State, str] = {"met": "green", "at_risk": "yellow", "breached": "bold red"}
 # Completeness and validity promise at least a share; every other guarantee at most a value.
 _AT_LEAST = {"completeness", "validity"}
+
+
+def staleness(found: Sequence[Observation], *, now_ms: int, publish_every_s: float) -> str | None:
+    """A warning when even the newest observation is older than three publications (at least
+    a minute): the monitor stopped publishing, so these values are history, not now."""
+    if not found:
+        return None
+    age_ms = now_ms - max(o.measured_at_ms for o in found)
+    if age_ms <= max(3 * publish_every_s * 1000, 60_000):
+        return None
+    return (
+        f"these observations are {_duration(age_ms)} old, and the monitor publishes every "
+        f"{publish_every_s:g} s: is it running? `mesh status` shows it, `mesh up` starts it"
+    )
 
 
 def humanise(value: float | None, unit: Unit) -> str:

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from streams.catalog import Catalog, CatalogStore
 from streams.cli._context import connection_settings
-from streams.cli._guarantees_view import NO_OBSERVATIONS, mesh_view
+from streams.cli._guarantees_view import NO_OBSERVATIONS, mesh_view, staleness
 from streams.cli._output import err_console, out_console
 from streams.config import Settings
 from streams.guarantees import Observation, observations
@@ -101,6 +101,10 @@ def guarantees_command(
     found = observations(product, settings=settings)
     if product is not None and not found:
         catalog.show(product)  # an unknown product fails here, with close matches
+    now_ms = int(time.time() * 1000)
+    stale = staleness(found, now_ms=now_ms, publish_every_s=settings.monitor.publish_every_s)
+    if stale is not None:
+        err_console().print(Text(stale, style="yellow"))
     if output == "json":
         click.echo(json.dumps([o.model_dump(mode="json") for o in found], indent=2))
         if not found:

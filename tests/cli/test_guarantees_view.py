@@ -16,6 +16,7 @@ from streams.cli._guarantees_view import (
     humanise,
     mesh_view,
     product_table,
+    staleness,
 )
 from streams.cli._sparkline import HOUR_MS, MISSING
 from streams.guarantees import Observation, State, Unit
@@ -242,3 +243,16 @@ def test_history_ends_at_the_last_hour_closed_when_measured() -> None:
     )
     (row,) = [cells(line) for line in render(history_table([stale])) if line.startswith("lat")]
     assert row == ["latency", MISSING * 19 + "▁█" + MISSING * 3, "100 ms to 200 ms", "1 at risk"]
+
+
+def test_observations_the_monitor_stopped_publishing_are_called_stale() -> None:
+    """A dead monitor leaves its last observations behind: say they are old, and what to do."""
+    found = [observation("freshness", 60_000, 1_000, "ms", "met")]  # measured at NOW
+    assert staleness(found, now_ms=NOW + 30_000, publish_every_s=10) is None
+    assert staleness([], now_ms=NOW + 10**9, publish_every_s=10) is None
+    warning = staleness(found, now_ms=NOW + 300_000, publish_every_s=10)
+    assert warning is not None
+    assert warning.startswith("these observations are 5m old")
+    assert "`mesh up` starts it" in warning
+    # Slow publishing is not staleness: three publications may pass first.
+    assert staleness(found, now_ms=NOW + 300_000, publish_every_s=120) is None
