@@ -80,7 +80,7 @@ def run(
     registry_url: str | None,
     profile: str | None,
 ) -> None:
-    """Run PRODUCT's agent (e.g. player.hourly_play_sessions) until Ctrl-C or SIGTERM.
+    """Run PRODUCT's agent (say player.hourly_play_sessions) until Ctrl-C or SIGTERM.
 
     Its code is products/<domain>/<name>.py under --root. Workers started elsewhere with the
     same PRODUCT join the same group. Exact after a crash: a restarted worker resumes from its
