@@ -4,8 +4,6 @@ product shows no breach; a restarted monitor does not count again."""
 
 from __future__ import annotations
 
-import datetime
-import json
 import threading
 import time
 import uuid
@@ -16,17 +14,17 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka import Producer as RawProducer
 from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from streams.catalog import CatalogEntry, CatalogStore, Product, entry_key
+from streams.catalog import Product
 from streams.config import Settings
 from streams.guarantees import Observation, observations
 from streams.guarantees.runner import MONITOR_GROUP, Monitor
 from streams.guarantees.watched import MonitorOptions
 from streams.kafka import Producer
-from streams.kafka.topics import create_topic
 from streams.naming import dlq_topic
 from streams.serialization import AvroEncoder
+from tests.guarantees._products import publish
 
 WINDOW_S = 6
 SCHEMA: dict[str, Any] = {
@@ -122,31 +120,11 @@ DEFECTS = {
 @pytest.fixture
 def mesh(settings: Settings) -> dict[str, Watched]:
     """One product per defect, published in the catalog with its schema and topic."""
-    admin = AdminClient(settings.kafka.librdkafka())
     found: dict[str, Watched] = {}
-    with (
-        SchemaRegistryClient({"url": settings.registry.url}) as registry,
-        CatalogStore(settings=settings) as catalog,
-    ):
-        catalog.ensure_topic()
-        for name in DEFECTS:
-            product = descriptor(f"t{uuid.uuid4().hex[:10]}")
-            create_topic(admin, product.topic, config={"retention.ms": "86400000"})
-            create_topic(admin, dlq_topic(product.topic))
-            schema_id = registry.register_schema(
-                product.ref.subject, Schema(json.dumps(SCHEMA), "AVRO")
-            )
-            catalog.publish(
-                CatalogEntry(
-                    key=entry_key(product),
-                    product=product,
-                    schema=json.dumps(SCHEMA),
-                    schema_id=schema_id,
-                    subject=product.ref.subject,
-                    published_at=datetime.datetime.now(datetime.UTC),
-                )
-            )
-            found[name] = Watched(name, product)
+    for name in DEFECTS:
+        product = descriptor(f"t{uuid.uuid4().hex[:10]}")
+        publish(settings, product, SCHEMA, dlq=True)
+        found[name] = Watched(name, product)
     return found
 
 

@@ -5,7 +5,6 @@ brings it back to met. The agent's output is produced by hand (a faust worker is
 from __future__ import annotations
 
 import datetime
-import json
 import threading
 import time
 import uuid
@@ -13,10 +12,9 @@ from typing import Any
 
 from confluent_kafka import Producer as RawProducer
 from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from streams.agents.late import LATE_PRODUCT
-from streams.catalog import CatalogEntry, CatalogStore, Product, entry_key
+from streams.catalog import Product
 from streams.catalog.agents import AgentRunRecord, AgentRunStore
 from streams.config import Settings
 from streams.guarantees import Observation, observations
@@ -28,6 +26,7 @@ from streams.kafka import Producer
 from streams.kafka.topics import create_topic
 from streams.naming import late_topic
 from streams.serialization import AvroEncoder
+from tests.guarantees._products import publish
 
 SIZE = 10_000
 TIME = {"type": "long", "logicalType": "timestamp-millis"}
@@ -85,30 +84,6 @@ def descriptor(domain: str, name: str, record: str, **changes: Any) -> Product:
             **changes,
         }
     )
-
-
-def publish(settings: Settings, product: Product, schema: dict[str, Any]) -> int:
-    admin = AdminClient(settings.kafka.librdkafka())
-    create_topic(admin, product.topic, config={"retention.ms": "86400000"})
-    with (
-        SchemaRegistryClient({"url": settings.registry.url}) as registry,
-        CatalogStore(settings=settings) as catalog,
-    ):
-        catalog.ensure_topic()
-        schema_id = registry.register_schema(
-            product.ref.subject, Schema(json.dumps(schema), "AVRO")
-        )
-        catalog.publish(
-            CatalogEntry(
-                key=entry_key(product),
-                product=product,
-                schema=json.dumps(schema),
-                schema_id=schema_id,
-                subject=product.ref.subject,
-                published_at=datetime.datetime.now(datetime.UTC),
-            )
-        )
-    return int(schema_id)
 
 
 def completeness(settings: Settings, topic: str, product: Product) -> Observation | None:
