@@ -27,6 +27,15 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# The longest tests first: with two xdist workers, a 70 s test collected last (the demo)
+# keeps one worker busy while the other has nothing left to do.
+_FIRST = ("tests/test_demo.py::",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(_FIRST))  # stable: order kept
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "broker_kind" not in metafunc.fixturenames:
         return
