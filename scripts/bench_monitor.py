@@ -16,7 +16,6 @@ and the peak RSS of each.
 from __future__ import annotations
 
 import argparse
-import datetime
 import multiprocessing
 import resource
 import sys
@@ -27,21 +26,19 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 from confluent_kafka import Producer as RawProducer
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _brokers
 from bench_events import ROOT, make_events
 
-from streams.catalog import CatalogEntry, CatalogStore, entry_key, load_product
+from streams.catalog import apply, load_product
 from streams.config import KafkaSettings, RegistrySettings, Settings
 from streams.guarantees.runner import Monitor
 from streams.guarantees.watched import MonitorOptions
 from streams.kafka import SchemaSource
 from streams.kafka.decoders import WriterDecoders
-from streams.kafka.topics import create_topic
 from streams.serialization import AvroEncoder
 
 TARGET = 0.5
@@ -130,23 +127,10 @@ def _setup(settings: Settings, events: list[dict[str, Any]]) -> str:
     """The product in the catalog, its topic and schema, the events written; its topic."""
     loaded = load_product(ROOT / "products/player/play_events.yaml", root=ROOT)
     product = loaded.product
-    admin = AdminClient(settings.kafka.librdkafka())
-    create_topic(admin, product.topic, partitions=PARTITIONS)
-    text = (ROOT / "schemas/player/PlayEvent.avsc").read_text()
+    apply([loaded], settings=settings)  # what `mesh product apply` does: topic, schema, entry
+    text = loaded.schema_text
     with SchemaRegistryClient({"url": settings.registry.url}) as registry:
-        schema_id = registry.register_schema(product.ref.subject, Schema(text, "AVRO"))
-    with CatalogStore(settings=settings) as catalog:
-        catalog.ensure_topic()
-        catalog.publish(
-            CatalogEntry(
-                key=entry_key(product),
-                product=product,
-                schema=text,
-                schema_id=schema_id,
-                subject=product.ref.subject,
-                published_at=datetime.datetime.now(datetime.UTC),
-            )
-        )
+        schema_id = registry.get_latest_version(product.ref.subject).schema_id
     encode = AvroEncoder(text, schema_id=schema_id)
     producer = RawProducer({"bootstrap.servers": settings.kafka.bootstrap_servers, "linger.ms": 20})
     now = int(time.time() * 1000)
