@@ -18,18 +18,13 @@ from confluent_kafka.admin import AdminClient
 from streams.config import Settings
 from streams.errors import DeliveryError
 from streams.kafka.client import build_client
-from streams.kafka.headers import pairs
+from streams.kafka.headers import LATE_PRODUCT, LATE_SOURCE, pairs
 from streams.kafka.topics import create_topic
 from streams.naming import late_topic
 
 __all__ = ["LATE_PRODUCT", "LATE_SOURCE", "LateRecords"]
 
 logger = logging.getLogger(__name__)
-
-LATE_PRODUCT = "late.product"
-"""Header: the product (``<domain>.<name>.v<major>``) whose window had closed."""
-LATE_SOURCE = "late.source"
-"""Header: ``<topic>[<partition>]@<offset>`` of the original record."""
 
 
 class LateRecords:

@@ -24,7 +24,8 @@ from streams.errors import DeserializationError, StateError
 from streams.guarantees.measures import Record
 from streams.guarantees.summary import Summary, Windows
 from streams.guarantees.watched import Watched
-from streams.guarantees.windows import LATE_PRODUCT_HEADER, WindowCompleteness
+from streams.guarantees.windows import WindowCompleteness
+from streams.kafka.headers import LATE_PRODUCT
 from streams.kafka.topics import read_to_end
 from streams.naming import late_topic
 
@@ -182,7 +183,7 @@ class WindowChecks:
                 logger.warning("reading %s[%d]: %s", topic, partition, error.str())
             return
         offset = message.offset() or 0
-        product = dict(message.headers() or []).get(LATE_PRODUCT_HEADER)
+        product = dict(message.headers() or []).get(LATE_PRODUCT)
         for watched in aggregates:
             offsets = watched.offsets.setdefault(topic, {})
             if offset < offsets.get(partition, 0):

@@ -50,15 +50,11 @@ from streams.guarantees.window import HOUR_MS
 from streams.serialization.plain import event_time_ms
 
 __all__ = [
-    "LATE_PRODUCT_HEADER",
     "MAX_NAMES",
     "MAX_WINDOWS",
     "WindowCompleteness",
 ]
 
-LATE_PRODUCT_HEADER = "late.product"
-"""The header naming the product whose agent routed a copy to ``<input>.late``; the agents write
-it (``streams.agents.late.LATE_PRODUCT``, which this layer may not import; a test pins both)."""
 
 MAX_WINDOWS = 1000
 """Live windows kept at most (the oldest are dropped beyond)."""

@@ -1,4 +1,4 @@
-"""Standard headers every event carries, and the dead-letter headers."""
+"""Standard headers every event carries, and the dead-letter and late-copy headers."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ __all__ = [
     "DLQ_TOPIC",
     "DOMAIN",
     "EVENT_ID",
+    "LATE_PRODUCT",
+    "LATE_SOURCE",
     "TRACE_ID",
     "Headers",
     "as_dict",
@@ -33,6 +35,12 @@ DLQ_TOPIC = "dlq.original.topic"
 DLQ_PARTITION = "dlq.original.partition"
 DLQ_OFFSET = "dlq.original.offset"
 DLQ_TIMESTAMP = "dlq.original.timestamp"
+
+LATE_PRODUCT = "late.product"
+"""A ``.late`` copy's header: the product (``<domain>.<name>.v<major>``) whose window had closed
+(the agents write it, the monitor reads it)."""
+LATE_SOURCE = "late.source"
+"""A ``.late`` copy's header: ``<topic>[<partition>]@<offset>`` of the original record."""
 
 Headers = list[tuple[str, bytes]]
 

@@ -13,7 +13,7 @@ from typing import Any
 from confluent_kafka import Producer as RawProducer
 from confluent_kafka.admin import AdminClient
 
-from streams.agents.late import LATE_PRODUCT
+from streams.agents import late as agents_late
 from streams.catalog import Product
 from streams.catalog.agents import AgentRunRecord, AgentRunStore
 from streams.config import Settings
@@ -21,8 +21,8 @@ from streams.guarantees import Observation, observations
 from streams.guarantees.duplicates import id_hash
 from streams.guarantees.runner import Monitor
 from streams.guarantees.watched import MonitorOptions
-from streams.guarantees.windows import LATE_PRODUCT_HEADER
 from streams.kafka import Producer
+from streams.kafka.headers import LATE_PRODUCT
 from streams.kafka.topics import create_topic
 from streams.naming import late_topic
 from streams.serialization import AvroEncoder
@@ -98,7 +98,7 @@ def completeness(settings: Settings, topic: str, product: Product) -> Observatio
 def test_a_window_not_emitted_breaches_completeness_until_its_final_comes(
     settings: Settings,
 ) -> None:
-    assert LATE_PRODUCT_HEADER == LATE_PRODUCT  # the header the agents write
+    assert agents_late.LATE_PRODUCT == LATE_PRODUCT  # the header the agents write
     domain = f"t{uuid.uuid4().hex[:10]}"
     plays = descriptor(domain, "plays", "Play")
     sessions = descriptor(
@@ -129,7 +129,7 @@ def test_a_window_not_emitted_breaches_completeness_until_its_final_comes(
         for event in [*events, refused]:
             producer.emit(plays.ref, event, key=event["user_id"])
         value = AvroEncoder(PLAY, schema_id=play_schema_id)(refused)
-        raw.produce(late, value, b"u3", headers=[(LATE_PRODUCT_HEADER, sessions.topic.encode())])
+        raw.produce(late, value, b"u3", headers=[(LATE_PRODUCT, sessions.topic.encode())])
         assert raw.flush(10) == 0
 
         def final(user: str, window: int) -> None:
