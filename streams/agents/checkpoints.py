@@ -32,6 +32,7 @@ from confluent_kafka.admin import AdminClient
 from streams.agents.state import Checkpoint, decode_checkpoint, encode_checkpoint
 from streams.config import Settings
 from streams.errors import BrokerUnavailableError, ConfigError, DeliveryError
+from streams.kafka.acked import Outgoing, send_acked
 from streams.kafka.client import build_client
 from streams.kafka.topics import COMPACTED, create_topic
 from streams.naming import ProductRef, checkpoint_topic
@@ -59,7 +60,6 @@ class CheckpointStore:
         self.partitions = partitions
         self._settings = settings
         self._producer: _KafkaProducer | None = None
-        self._failures: list[str] = []
 
     # --- the topic ------------------------------------------------------------------------
 
@@ -165,18 +165,11 @@ class CheckpointStore:
 
     def _ensure_producer(self) -> _KafkaProducer:
         if self._producer is None:
-            failures = self._failures
-
-            def delivered(err: KafkaError | None, msg: Message) -> None:
-                if err is not None:
-                    failures.append(f"{msg.topic()}[{msg.partition()}]: {err.str()}")
-
             conf: dict[str, Any] = self._settings.kafka.librdkafka(linger_ms=0)
             conf.update(
                 {
                     "enable.idempotence": True,  # implies acks=all
                     "message.max.bytes": MAX_CHECKPOINT_BYTES,
-                    "on_delivery": delivered,
                 }
             )
             self._producer = build_client(_KafkaProducer, conf, settings=self._settings.kafka)
@@ -191,38 +184,25 @@ class CheckpointStore:
         Raises:
             DeliveryError: Some were not stored; the tasks must not go on as if they were.
         """
-        producer = self._ensure_producer()
-        size = 0
+        records: list[Outgoing] = []
         for checkpoint in checkpoints:
-            value = encode_checkpoint(checkpoint)
-            size += len(value)
             if checkpoint.task >= self.partitions:
                 raise ConfigError(
                     f"{self.ref.id} task {checkpoint.task} has no partition in {self.topic} "
                     f"({self.partitions} partitions)"
                 )
-            while True:
-                try:
-                    producer.produce(
-                        self.topic,
-                        value,
-                        str(checkpoint.task).encode(),
-                        partition=checkpoint.task,
-                    )
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-        remaining = producer.flush(timeout_s)
-        failures, self._failures[:] = list(self._failures), []
-        if remaining or failures:
+            key = str(checkpoint.task).encode()
+            records.append((self.topic, key, encode_checkpoint(checkpoint), checkpoint.task))
+        unacked = send_acked(self._ensure_producer(), records, timeout_s=timeout_s)
+        if unacked:
             raise DeliveryError(
-                f"{remaining + len(failures)} checkpoints of {self.ref.id} were not stored in "
-                f"{self.topic} ({'; '.join(failures[:3]) or f'not acknowledged in {timeout_s}s'})"
-                "; the agent stops so that its tasks restart from their last stored checkpoint",
-                undelivered=remaining + len(failures),
-                failures=[(self.topic, failure) for failure in failures[:20]],
+                f"{unacked.count} checkpoints of {self.ref.id} were not stored in {self.topic} "
+                f"({unacked.reason}); the agent stops so that its tasks restart from their last "
+                "stored checkpoint",
+                undelivered=unacked.count,
+                failures=unacked.failures[:20],
             )
-        return size
+        return sum(len(value or b"") for _, _, value, *_ in records)
 
     def close(self) -> None:
         """Release the producer (after :meth:`write`, nothing is pending)."""

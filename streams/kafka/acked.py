@@ -16,8 +16,8 @@ from confluent_kafka import KafkaError, Message, Producer
 
 __all__ = ["Unacked", "send_acked"]
 
-Outgoing = tuple[str, bytes | None, bytes | None]
-"""A record to send: topic, key, value (None: a tombstone)."""
+Outgoing = tuple[str, bytes | None, bytes | None] | tuple[str, bytes | None, bytes | None, int]
+"""A record to send: topic, key, value (None: a tombstone), and optionally its partition."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +56,10 @@ def send_acked(
 
     Args:
         producer: The producer (``acks=all`` and idempotence are the caller's choice).
-        records: ``(topic, key, value)`` triples.
+        records: ``(topic, key, value)`` triples, or ``(topic, key, value, partition)``.
         timeout_s: How long to wait in all, for queue space and for acknowledgements.
-        partition: Send every record to this partition (None: the producer's partitioner).
+        partition: The partition of the records that name none (None: the producer's
+            partitioner).
 
     Returns:
         What was not acknowledged; falsy when everything was.
@@ -91,7 +92,9 @@ def _produce(
     deadline: float,
 ) -> bool:
     """Produce one record, waiting for queue space until ``deadline``; False if out of time."""
-    topic, key, value = record
+    topic, key, value = record[:3]
+    if len(record) == 4:
+        partition = record[3]
     while True:
         try:
             if partition is None:

@@ -98,3 +98,10 @@ def test_records_never_acknowledged_or_never_queued_count_as_unacked() -> None:
     unacked = _send(producer, [("slow", None, b"1"), ("slow", None, b"2")], timeout_s=0.2)
     assert unacked.count == 2  # one waiting for its ack, one that never got queue space
     assert unacked.reason == "not acknowledged within 0.2 s"
+
+
+def test_a_record_may_name_its_own_partition() -> None:
+    producer = FakeProducer()
+    unacked = _send(producer, [("a", b"k", b"v", 3), ("a", b"k", b"w")], timeout_s=1, partition=0)
+    assert not unacked
+    assert producer.sent == [("a", b"k", b"v", 3), ("a", b"k", b"w", 0)]
