@@ -1,13 +1,15 @@
 """Benchmark: derived-product agents on PlayEvents (Avro, 1,000 users, 24 hours).
 
 Measured in one run, on one embedded platform (``--broker``):
-- **live**: one ``mesh agent run`` worker (faust, ``take_events`` batches, our decoding, the
-  engine, outputs, checkpoints) computing ``hourly_play_sessions`` over the whole input. Its
-  rate is taken between the first and the last checkpoint record (their timestamps), so the
-  worker's start-up and group join are not counted; its output is compared record by record
-  with the engine run in-process over the same input (``correct``);
+- **live**: one ``mesh agent run`` worker (faust, ``take_events`` batches; our decoding, the
+  engine, outputs and checkpoints in the worker's batch process) computing
+  ``hourly_play_sessions`` over the whole input. Its rate is taken between the first and the
+  last checkpoint record (their timestamps), so the worker's start-up and group join are not
+  counted; its output is compared record by record with the engine run in-process over the
+  same input (``correct``);
   the worker's summary line gives the batch processor's own time per event
-  (``live_batch_us_per_event``);
+  (``live_batch_us_per_event``); its peak RSS and CPU seconds (``live_cpu_s``, start-up
+  included) add up both processes of the worker, so the second core it uses shows;
 - **faust no-op**: a faust agent with the same app settings and ``take_events`` batches that
   does nothing with its events: faust's own ceiling on this machine.
 Targets (issue 9): live >= 5,000 events/s per worker and >= 0.8x the no-op agent.
@@ -185,11 +187,35 @@ def _json(value: Any) -> Any:
     return round(value.timestamp() * 1000) if hasattr(value, "timestamp") else str(value)
 
 
+def _family(pid: int) -> list[int]:
+    """``pid`` and its descendants (the live worker's batch process is its child)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            todo.extend(int(child) for child in task.read_text().split())
+    return found
+
+
 def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The peak RSS of ``pid`` and its descendants, summed."""
+    total = 0.0
+    for member in _family(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, start-up included) of ``pid`` and its descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for member in _family(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -228,7 +254,7 @@ def measure_live(setup: Setup, *, timeout_s: float = 600) -> dict[str, Any]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the live worker did not finish:\n{log.read_text()[-3000:]}")
             time.sleep(1)
-        rss = _peak_rss_mb(process.pid)
+        rss, cpu = _peak_rss_mb(process.pid), _cpu_s(process.pid)
     finally:
         _stop(process)
     stamps = [m.timestamp()[1] for m in read_to_end(setup._conf(), checkpoint_topic(setup.output))]
@@ -241,6 +267,8 @@ def measure_live(setup: Setup, *, timeout_s: float = 600) -> dict[str, Any]:
         "live_wall_s": round(time.monotonic() - started, 1),
         "live_checkpoints": len(stamps),
         "live_peak_rss_mb": round(rss, 1),
+        # Both processes of the worker (faust's, and the batch process beside it).
+        "live_cpu_s": round(cpu, 1),
         # The batch processor's own time (decode, engine, outputs, checkpoints) per event.
         "live_batch_us_per_event": float(busy.group(1)) if busy else None,
         "live_correct": correct,
@@ -263,6 +291,7 @@ def _noop_worker(bootstrap: str, topic: str, total: int) -> None:
         consumer_auto_offset_reset="earliest",
         topic_partitions=PARTITIONS,
         web_enabled=False,
+        stream_buffer_maxsize=max(4096, 2 * BATCH),  # as the live worker's app
         key_serializer="raw",
         value_serializer="raw",
         datadir=data,
@@ -278,7 +307,8 @@ def _noop_worker(bootstrap: str, topic: str, total: int) -> None:
             if state["n"] >= total:
                 seconds = time.monotonic() - state["first"]
                 rate = (total - state["skip"]) / seconds if seconds > 0 else None
-                print(json.dumps({"faust_noop_per_s": rate, "rss": _peak_rss_mb(os.getpid())}))
+                figures = {"faust_noop_per_s": rate, "rss": _peak_rss_mb(os.getpid())}
+                print(json.dumps(figures | {"cpu": _cpu_s(os.getpid())}))
                 sys.stdout.flush()
                 os._exit(0)
             await asyncio.sleep(0)
@@ -305,6 +335,7 @@ def measure_faust_noop(setup: Setup, *, timeout_s: float = 600) -> dict[str, Any
     return {
         "faust_noop_per_s": round(figures["faust_noop_per_s"]),
         "faust_noop_peak_rss_mb": round(figures["rss"], 1),
+        "faust_noop_cpu_s": round(figures["cpu"], 1),
     }
 
 

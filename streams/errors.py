@@ -21,7 +21,8 @@ at the boundary (``raise ... from exc``). Messages name the offending value and 
     ├── SerializationError              an event does not match its product's schema
     ├── DeserializationError            bytes that cannot be decoded (they go to the DLQ)
     ├── DeliveryError                   messages Kafka did not acknowledge
-    └── StateError                      an agent's state that cannot be checkpointed or read
+    ├── StateError                      an agent's state that cannot be checkpointed or read
+    └── BatchProcessError               a live worker's batch process failed or died
 
     UserWarning
     └── ProductDeprecatedWarning        a consumer reads a product its owner deprecated
@@ -32,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "BatchProcessError",
     "BrokerUnavailableError",
     "ConfigError",
     "DeliveryError",
@@ -263,6 +265,10 @@ class StateError(StreamsError):
         self.product = product
         self.key = key
         self.window = window
+
+
+class BatchProcessError(StreamsError):
+    """A live worker's batch process failed a call (its traceback is in the message) or died."""
 
 
 class ProductDeprecatedWarning(UserWarning):

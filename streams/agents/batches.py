@@ -131,6 +131,8 @@ class BatchProcessor:
         settings: Where Kafka and the registry are.
         store: The checkpoint store (its topic must exist).
         clock: Wall-clock seconds for the tasks' idle timeout (injected by tests).
+        before_checkpoint: Called before each checkpoint write; raises to prevent it (the
+            batch process checks that its worker still runs, :mod:`streams.agents.offload`).
     """
 
     def __init__(
@@ -140,8 +142,10 @@ class BatchProcessor:
         settings: Settings,
         store: CheckpointStore,
         clock: Callable[[], float] = time.monotonic,
+        before_checkpoint: Callable[[], None] | None = None,
     ) -> None:
         self.definition = definition
+        self._before_checkpoint = before_checkpoint
         self.ref = definition.ref
         self.topics = [port.ref.topic for port in definition.inputs]
         self.counters = Counters()
@@ -167,6 +171,10 @@ class BatchProcessor:
     def tasks(self) -> list[int]:
         """The task numbers running here."""
         return sorted(self._tasks)
+
+    def stop_waiting(self) -> None:
+        """End any wait for the registry: the batch in hand fails and is not checkpointed."""
+        self.schemas.stop_waiting()
 
     # --- tasks ----------------------------------------------------------------------------
 
@@ -308,6 +316,8 @@ class BatchProcessor:
         self.late.flush()
         self.dead_letters.flush()
         if steps:
+            if self._before_checkpoint is not None:
+                self._before_checkpoint()
             self.counters.checkpoint_bytes += self._store.write(
                 self._tasks[number].snapshot() for number in steps
             )

@@ -3,7 +3,8 @@
 faust-streaming provides the worker, the consumer group and partition assignment (several
 workers of one product split its partitions; inputs are co-partitioned, and faust assigns the
 same partition number of every input to one worker), and batching with ``take_events``. Our
-runtime owns windowing, state and the commit protocol (:mod:`streams.agents.batches`): faust's
+runtime owns windowing, state and the commit protocol (:mod:`streams.agents.batches`, run in a
+process of its own by :mod:`streams.agents.offload` so faust's loop keeps its core): faust's
 windowed tables are not used (they expire windows by wall clock and are not exact after a
 crash).
 
@@ -43,13 +44,13 @@ import faust
 from confluent_kafka.admin import AdminClient
 from faust.worker import Worker
 
-from streams.agents.batches import BatchProcessor
 from streams.agents.checkpoints import CheckpointStore
 from streams.agents.definition import DerivedProduct, load_definition
 from streams.agents.inputs import input_partitions
 from streams.agents.lineage import LineageRun
 from streams.agents.oauth import token_provider
-from streams.agents.runtime import Runtime
+from streams.agents.offload import RemoteProcessor
+from streams.agents.runtime import Processor, Runtime
 from streams.agents.summary import WorkerSummary
 from streams.config import KafkaSettings, Settings
 from streams.errors import ConfigError
@@ -140,12 +141,13 @@ def build_app(
     *,
     settings: Settings,
     partitions: int,
-    processor: BatchProcessor,
+    processor: Processor,
     options: LiveOptions,
     data_dir: Path,
 ) -> Any:
     """The faust app of one derived product: one agent over its inputs, batching."""
     kafka = settings.kafka
+    size, within = options.batch_size, options.batch_within_s
     app = faust.App(
         agent_group(definition.ref),
         broker=[f"kafka://{server.strip()}" for server in kafka.bootstrap_servers.split(",")],
@@ -155,6 +157,10 @@ def build_app(
         consumer_auto_offset_reset="earliest",
         topic_partitions=partitions,
         web_enabled=False,
+        # faust fetches ahead into this buffer while the batch process works; with room for
+        # two batches the next one is ready when the last one is checkpointed (faust's
+        # default, 4096, is less than one batch).
+        stream_buffer_maxsize=max(4096, 2 * size),
         key_serializer="raw",
         value_serializer="raw",
         datadir=str(data_dir),
@@ -169,7 +175,6 @@ def build_app(
         partitions=partitions,
     )
     runtime = Runtime(app, processor)
-    size, within = options.batch_size, options.batch_within_s
 
     async def compute(stream: Any) -> None:
         async for events in stream.take_events(size, within=within):
@@ -194,10 +199,28 @@ def build_app(
     return app
 
 
+class _Worker(Worker):
+    """faust's worker, which also tells the batch process when a stop begins.
+
+    On SIGTERM or SIGINT faust first waits until the batch in hand is acknowledged, and only
+    then cancels the agents: a batch held while the registry is down would make the worker
+    wait for the registry, however long it is down. Told at once, the batch process gives up
+    waiting (the batch fails; nothing of it is acknowledged) and the worker exits.
+    """
+
+    processor: Processor | None = None
+
+    def _schedule_shutdown(self, sig: signal.Signals) -> None:
+        if self.processor is not None:
+            self.processor.stop_waiting()
+        super()._schedule_shutdown(sig)
+
+
 def run_worker(
-    definition: DerivedProduct, *, settings: Settings, options: LiveOptions | None = None
+    path: Path, *, settings: Settings, options: LiveOptions | None = None
 ) -> WorkerSummary:
-    """Run one live worker of ``definition`` until SIGINT/SIGTERM; returns what it did.
+    """Run one live worker of the derived product defined in ``path`` until SIGINT/SIGTERM;
+    returns what it did.
 
     When it stops it logs one line: what it processed, and that its checkpoints are stored
     (the batch in hand is finished and checkpointed before faust's agents stop).
@@ -209,11 +232,16 @@ def run_worker(
     options = options or LiveOptions()
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    definition = load_definition(path)
     partitions = input_partitions(definition, settings)
     _check_output(definition, settings)
     store = CheckpointStore(definition.ref, partitions=partitions, settings=settings)
-    store.ensure_topic()
-    processor = BatchProcessor(definition, settings=settings, store=store)
+    try:
+        store.ensure_topic()
+    finally:
+        store.close()
+    # Started before faust, whose threads must not be running when a process is started.
+    processor = RemoteProcessor(definition, path, settings=settings, partitions=partitions)
     data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="mesh-agent-"))
     try:
         app = build_app(
@@ -231,7 +259,7 @@ def run_worker(
             ", ".join(port.ref.topic for port in definition.inputs),
             partitions,
         )
-        worker = Worker(
+        worker = _Worker(
             app,
             loglevel="WARNING",
             quiet=True,
@@ -241,6 +269,7 @@ def run_worker(
         # faust's progress spinner writes cursor escape codes to stdout (our results stream)
         # even when it is a pipe or a file, and again on SIGTERM; our log lines report progress.
         worker.spinner = None
+        worker.processor = processor
         with LineageRun(
             settings=settings,
             definition=definition,
@@ -269,7 +298,6 @@ def run_worker(
         return summary
     finally:
         processor.close()
-        store.close()
         if options.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -286,7 +314,7 @@ def _worker_process(
     package = logging.getLogger("streams")
     package.addHandler(handler)
     package.setLevel(level)
-    results.put(run_worker(load_definition(path), settings=settings, options=options))
+    results.put(run_worker(path, settings=settings, options=options))
 
 
 def run_workers(

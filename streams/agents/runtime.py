@@ -1,8 +1,9 @@
 """The glue between a live worker's faust app and its batch processor: one batch at a time.
 
 faust hands the agent batches of events on its event loop; :class:`Runtime` keeps the records of
-the partitions this worker owns (:func:`raw_records`), runs :class:`BatchProcessor` on them in a
-thread (so faust's loop keeps heartbeating and fetching), and follows the assignment signals. A
+the partitions this worker owns (:func:`raw_records`), hands them to the batch processor (in a
+process of its own, :mod:`streams.agents.offload`) from a thread, so faust's loop keeps
+heartbeating and fetching meanwhile, and follows the assignment signals. A
 batch that fails stops the worker at once (``os._exit``), before faust can acknowledge it: see
 :mod:`streams.agents.live` for why that keeps the output exact after a crash.
 """
@@ -13,12 +14,13 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol
 
-from streams.agents.batches import BatchProcessor, RawRecord
+from streams.agents.batches import Counters, RawRecord
+from streams.naming import ProductRef
 
-__all__ = ["Runtime", "raw_records"]
+__all__ = ["Processor", "Runtime", "raw_records"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +47,30 @@ def raw_records(events: Sequence[Any], owned: set[tuple[str, int]]) -> list[RawR
     ]
 
 
+class Processor(Protocol):
+    """What the runtime needs of a batch processor (:class:`~streams.agents.batches.
+    BatchProcessor`, or :class:`~streams.agents.offload.RemoteProcessor` running one)."""
+
+    ref: ProductRef
+    topics: list[str]
+    counters: Counters
+
+    @property
+    def tasks(self) -> list[int]: ...
+
+    def handle(self, records: Sequence[RawRecord]) -> None: ...
+
+    def flush_idle(self, owned: Collection[int] = ()) -> None: ...
+
+    def drop(self, numbers: Collection[int]) -> None: ...
+
+    def stop_waiting(self) -> None: ...
+
+
 class Runtime:
     """The per-worker glue between faust and the batch processor (one batch at a time)."""
 
-    def __init__(self, app: Any, processor: BatchProcessor) -> None:
+    def __init__(self, app: Any, processor: Processor) -> None:
         self.app = app
         self.processor = processor
         self.lock = asyncio.Lock()
@@ -97,7 +119,7 @@ class Runtime:
             # The worker is stopping: faust acknowledges the batch as the agent unwinds, so
             # its checkpoint must be stored first. Let the thread finish it (unless it waits
             # for the registry: then it gives up, and the batch is not acknowledged).
-            self.processor.schemas.stop_waiting()
+            self.processor.stop_waiting()
             await self._finish(done)
             raise
         except BaseException:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from streams.agents.definition import definition_path, load_definition
+from streams.agents.definition import definition_path
 from streams.agents.live import LiveOptions, run_worker, run_workers
 from streams.agents.summary import WorkerSummary
 from streams.cli._context import connection_settings
@@ -98,7 +98,7 @@ def run(
         lineage_every_s=heartbeat,
     )
     if workers == 1:
-        summary = run_worker(load_definition(path), settings=settings, options=options)
+        summary = run_worker(path, settings=settings, options=options)
         _summarize(product, [summary], workers=1)
         return
     code, summaries = run_workers(path, workers=workers, settings=settings, options=options)

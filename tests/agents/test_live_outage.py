@@ -4,8 +4,12 @@ goes on, instead of exiting (a registry restart must not stop the derived produc
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -164,3 +168,59 @@ def test_the_worker_waits_for_the_registry_and_goes_on(
     assert "answered again" in log.read_text()
     want = expected(derived, new_id)
     assert actual(derived) == want, logs(derived)
+
+
+@pytest.mark.brokers("tansu")
+def test_a_worker_stopped_while_it_waits_for_the_registry_exits_without_a_checkpoint(
+    derived: Derived, agents: list[Any], registry: Registry
+) -> None:
+    """SIGTERM while the batch process waits for the registry: the worker tells it to give up
+    (the wait is in another process, so this crosses the process boundary), exits at once
+    without acknowledging the held batch, and its batch process is gone too."""
+    events = plays(400, seed=6)
+    produce(derived, events[:200])
+    agent = start(derived, agents)
+    first = ends(derived)
+    wait_for(
+        "the first events", lambda: progress(derived) == first, timeout_s=60, processes=[agent]
+    )
+    with SchemaRegistryClient({"url": registry.url}) as client:
+        new_id = client.register_schema(
+            derived.input.subject, Schema(json.dumps(evolved()), "AVRO")
+        )
+    registry.stop()
+    produce_raw(derived, new_id, events[200:])
+    log = derived.root / "agent-0.log"
+    wait_for(
+        "the worker to wait for the registry",
+        lambda: f"needs schema id {new_id} is held" in log.read_text(),
+        timeout_s=30,
+        processes=[agent],
+    )
+    children = _children(agent.pid)
+    assert children, "the worker has a batch process"
+    os.kill(agent.pid, signal.SIGTERM)
+    assert agent.wait(30) == 70, logs(derived)  # a batch failed: nothing acknowledged
+    assert "the worker is stopping" in log.read_text()
+    assert progress(derived) == first
+    for child in children:
+        assert not _running(child), f"batch process {child} outlived its worker"
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task").glob("*/children")
+    return [int(child) for task in tasks for child in task.read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        if state == "Z":
+            return False
+        time.sleep(0.2)
+    return True

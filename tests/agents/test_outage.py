@@ -112,7 +112,7 @@ def test_a_worker_told_to_stop_ends_the_wait_and_does_not_acknowledge_the_batch(
     patient = PatientSchemaSource(
         url=URL, client=FlakyClient(down=10**9), first_wait_s=30, max_wait_s=30
     )
-    processor = SimpleNamespace(schemas=patient)
+    processor = SimpleNamespace(stop_waiting=patient.stop_waiting)
     crashes: list[BaseException | None] = []
 
     async def scenario() -> None:
