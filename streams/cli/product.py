@@ -12,10 +12,17 @@ from rich.table import Table
 from rich.text import Text
 
 from streams.agents.lint import lint_code
-from streams.catalog import LoadedProduct, export_odcs, export_odps, load_product, product_files
+from streams.catalog import (
+    LoadedProduct,
+    choose_version,
+    export_odcs,
+    export_odps,
+    load_product,
+    product_files,
+)
 from streams.cli._output import out_console, output_option
 from streams.cli.product_apply import apply_command, plan_command
-from streams.cli.product_catalog import list_products, show_product
+from streams.cli.product_catalog import list_products, show_product, version_option
 from streams.errors import ConfigError, DescriptorError
 from streams.governance import lint as lint_products
 from streams.naming import parse_product
@@ -82,6 +89,7 @@ def lint(ctx: click.Context, path: Path, output: Literal["text", "json"]) -> Non
 
 @product.command()
 @click.argument("name")
+@version_option
 @click.option(
     "--format",
     "fmt",
@@ -96,14 +104,14 @@ def lint(ctx: click.Context, path: Path, output: Literal["text", "json"]) -> Non
     show_default=True,
     help="Repository root holding products/ and schemas/.",
 )
-def export(name: str, fmt: Literal["odcs", "odps"], root: Path) -> None:
+def export(name: str, version: int | None, fmt: Literal["odcs", "odps"], root: Path) -> None:
     """Print product NAME as an ODCS or ODPS document (YAML).
 
-    NAME is e.g. player.play_events, or player.play_events.v2 for one major version.
+    NAME is e.g. player.play_events (its latest active version), or player.play_events.v2
+    (or --version 2) for one major version.
     """
-    wanted = parse_product(name)
-    versioned = name.count(".") == 2  # parse_product accepted it, so the third part is v<N>
-    matches: list[LoadedProduct] = []
+    wanted = parse_product(name, major=version)
+    matches: dict[int, LoadedProduct] = {}
     failures: list[DescriptorError] = []
     for path in product_files(root):
         try:
@@ -111,10 +119,8 @@ def export(name: str, fmt: Literal["odcs", "odps"], root: Path) -> None:
         except DescriptorError as exc:
             failures.append(exc)
             continue
-        if loaded.product.id == wanted.id and (
-            not versioned or loaded.product.version == wanted.major
-        ):
-            matches.append(loaded)
+        if loaded.product.id == wanted.id:
+            matches.setdefault(loaded.product.version, loaded)
     if not matches:
         if failures:
             # The product asked for may be in one of the files that do not load.
@@ -123,7 +129,9 @@ def export(name: str, fmt: Literal["odcs", "odps"], root: Path) -> None:
             f"no product {name!r} under {root / 'products'}; check the spelling "
             "(<domain>.<name>[.v<major>]) or run 'mesh product lint'"
         )
-    loaded = max(matches, key=lambda item: item.product.version)
+    statuses = {major: loaded.product.status for major, loaded in matches.items()}
+    chosen = choose_version(name, statuses, version=version, where=f"{root / 'products'}")
+    loaded = matches[chosen.major]
     document = (
         export_odcs(loaded.product, loaded.schema) if fmt == "odcs" else export_odps(loaded.product)
     )

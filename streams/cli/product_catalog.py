@@ -27,9 +27,19 @@ from streams.cli._output import err_console, out_console, output_option
 from streams.cli.lineage import load_graph
 from streams.guarantees import Observation, observations
 
-__all__ = ["list_products", "show_product"]
+__all__ = ["list_products", "show_product", "version_option"]
 
 _STATUS = {"active": "green", "deprecated": "yellow", "retired": "red"}
+
+version_option = click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Use major version N [default: the latest active version; PRODUCT.vN picks one too].",
+)
+"""``--version N``: every command naming a product takes it (see ``Catalog.pick``)."""
 
 _bootstrap = click.option(
     "--bootstrap-servers",
@@ -124,10 +134,13 @@ def list_products(
 
 @click.command()
 @click.argument("name")
+@version_option
 @_bootstrap
 @output_option
-def show_product(name: str, bootstrap_servers: str | None, output: Literal["text", "json"]) -> None:
-    """Show product NAME (domain.product for its latest version, or domain.product.vN).
+def show_product(
+    name: str, version: int | None, bootstrap_servers: str | None, output: Literal["text", "json"]
+) -> None:
+    """Show product NAME (domain.product for its latest active version, or domain.product.vN).
 
     Upstream and downstream are the products it is derived from and the ones derived from it,
     by the descriptors' inputPorts and by what agents and replays read and wrote. The
@@ -135,7 +148,7 @@ def show_product(name: str, bootstrap_servers: str | None, output: Literal["text
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers)
     graph, catalog = load_graph(settings)
-    view = catalog.show(name)
+    view = catalog.show(name, version=version)
     links = {"upstream": graph.inputs(view.entry.key), "downstream": graph.outputs(view.entry.key)}
     found = observations(view.product.topic, settings=settings)
     if output == "json":
