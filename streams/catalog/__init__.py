@@ -16,12 +16,15 @@ from streams.catalog._duration import INFINITE, format_duration, parse_duration,
 from streams.catalog._export import export_odcs, export_odps
 from streams.catalog._load import (
     LoadedProduct,
+    Selection,
     find_root,
     load_path,
     load_product,
     load_products,
     problems_of,
     product_files,
+    repository_root,
+    select,
 )
 from streams.catalog._model import (
     CLASSIFICATIONS,
@@ -78,6 +81,7 @@ __all__ = [
     "RangeRule",
     "Retention",
     "SchemaField",
+    "Selection",
     "SourceMap",
     "Status",
     "UniqueRule",
@@ -100,5 +104,7 @@ __all__ = [
     "problems_of",
     "product_files",
     "read_yaml",
+    "repository_root",
+    "select",
     "show_path",
 ]

@@ -8,7 +8,6 @@ from typing import Literal
 
 import click
 import yaml
-from rich.table import Table
 from rich.text import Text
 
 from streams.agents.lint import lint_code
@@ -19,17 +18,22 @@ from streams.catalog import (
     export_odps,
     load_product,
     product_files,
+    select,
 )
 from streams.cli._output import out_console, output_option
-from streams.cli.product_apply import apply_command, plan_command
+from streams.cli.product_apply import (
+    apply_command,
+    plan_command,
+    violation_line,
+    violation_table,
+)
 from streams.cli.product_catalog import list_products, show_product, version_option
 from streams.errors import ConfigError, DescriptorError
+from streams.governance import Violation
 from streams.governance import lint as lint_products
 from streams.naming import parse_product
 
 __all__ = ["product"]
-
-_STYLES = {"error": "bold red", "warning": "yellow"}
 
 
 @click.group()
@@ -52,39 +56,37 @@ product.add_command(show_product, name="show")
 def lint(ctx: click.Context, path: Path, output: Literal["text", "json"]) -> None:
     """Check descriptors (and derived products' code) against the policies; exit 1 on any error.
 
-    PATH is the repository root (default: the current directory) or one descriptor.
+    PATH is the repository (default: the one around the current directory), any folder inside
+    it (e.g. products/ or products/player), or one descriptor. On a terminal the violations are
+    a table; piped or redirected, one 'file:line: RULE message; fix' line each.
     """
     violations = sorted(
-        [*lint_products(path), *lint_code(path)],
+        [*lint_products(path), *_lint_code(path)],
         key=lambda v: (v.path or "", v.line or 0, v.rule_id, v.message),
     )
     errors = sum(1 for item in violations if item.severity == "error")
+    console = out_console()
     if output == "json":
         click.echo(json.dumps([item.to_dict() for item in violations], indent=2))
     elif not violations:
-        out_console().print(Text("no violations", style="green"))
+        console.print(Text("no violations", style="green"))
     else:
-        table = Table(title_justify="left", show_lines=False)
-        table.add_column("severity", no_wrap=True)
-        table.add_column("rule", no_wrap=True)
-        # Long absolute paths fold rather than squeeze the message out of a narrow terminal.
-        table.add_column("where", overflow="fold", ratio=1)
-        table.add_column("message", overflow="fold", ratio=2)
-        table.add_column("hint", overflow="fold", ratio=2)
-        for item in violations:
-            table.add_row(
-                Text(item.severity, style=_STYLES[item.severity]),
-                item.rule_id,
-                item.location,
-                item.message,
-                Text(item.hint, style="dim"),
-            )
-        console = out_console()
-        console.print(table)
+        if console.is_terminal:
+            console.print(violation_table(violations))
+        else:
+            for item in violations:
+                click.echo(violation_line(item))
         warnings = len(violations) - errors
         console.print(f"{errors} error(s), {warnings} warning(s)")
     if errors:
         ctx.exit(1)
+
+
+def _lint_code(path: Path) -> list[Violation]:
+    selection = select(path)
+    if selection.whole or not selection.files:
+        return lint_code(selection.root)
+    return [item for file in selection.files for item in lint_code(file)]
 
 
 @product.command()
