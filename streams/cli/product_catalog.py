@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, get_args
 
 import click
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -114,19 +115,24 @@ def list_products(
     if not entries:
         console.print(Text("no products match", style="yellow"))
         return
-    table = Table(title_justify="left")
-    for column in ("product", "kind", "status", "classification", "owner"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("purpose", overflow="fold", ratio=1)
+    # Key and status stay whole on one line; the rest wraps in one column on word boundaries,
+    # so the table reads at 80 columns (six columns side by side were cut to a few letters).
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("product", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("kind · classification · owner / purpose", overflow="fold", ratio=1)
     for entry in entries:
         product = entry.product
-        table.add_row(
-            entry.key,
+        facts = (
             product.kind,
-            Text(product.status, style=_STATUS[product.status]),
             product.classification or "-",
             product.owner.team if product.owner else "-",
-            product.description.purpose if product.description else "-",
+        )
+        purpose = product.description.purpose if product.description else "-"
+        table.add_row(
+            entry.key,
+            Text(product.status, style=_STATUS[product.status]),
+            Text(" · ".join(facts) + "\n") + Text(purpose, style="dim"),
         )
     console.print(table)
     console.print(f"{len(entries)} product version(s)")
@@ -216,7 +222,9 @@ def _print_view(view: ProductView, links: dict[str, list[str]]) -> None:
     for label, value in rows:
         facts.add_row(label, value)
     console.print(facts)
-    fields = Table(title="schema", title_justify="left")
+    fields = Table(
+        title="schema", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
+    )
     fields.add_column("field", no_wrap=True)
     fields.add_column("type", overflow="fold")
     fields.add_column("pii", no_wrap=True)
