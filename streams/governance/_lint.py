@@ -25,6 +25,7 @@ from streams.governance._schema_rules import (
     check_fields_exist,
     check_inputs,
     check_kind_inputs,
+    check_logical_types,
     check_pii,
     check_schema_location,
 )
@@ -51,6 +52,7 @@ POLICIES: tuple[Policy, ...] = (
     check_fields_exist,
     check_lifecycle,
     check_duplicates,
+    check_logical_types,
 )
 """Every policy, in the order their rule ids are numbered."""
 
