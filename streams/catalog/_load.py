@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, get_args, get_origin
 
@@ -100,6 +100,10 @@ class Selection:
     path: Path
     root: Path
     files: tuple[Path, ...]
+    _resolved: frozenset[Path] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_resolved", frozenset(file.resolve() for file in self.files))
 
     @property
     def whole(self) -> bool:
@@ -108,7 +112,7 @@ class Selection:
 
     def selects(self, path: Path) -> bool:
         """Whether ``path`` is one of the descriptors selected."""
-        return path.resolve() in {file.resolve() for file in self.files}
+        return path.resolve() in self._resolved
 
 
 def select(path: Path) -> Selection:
