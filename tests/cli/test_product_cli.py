@@ -14,7 +14,7 @@ from rich.console import Console
 from streams.cli import main
 from streams.cli.product_apply import violation_table
 from streams.governance import lint as lint_products
-from tests.catalog._repo import DELETE, REPO, line_of, make_repo, product
+from tests.catalog._repo import DELETE, REPO, line_of, make_repo, product, write_product
 
 
 def test_lint_clean_repository_exits_0(runner: CliRunner) -> None:
@@ -138,3 +138,26 @@ def test_lint_table_on_a_terminal_reads_at_80_columns(
     words = [" ".join(line.split()) for line in lines]
     assert ":1 GOV001-required product declares no owner" in words
     assert any("GOV008-partitions 500 partitions is outside" in line for line in lines)
+
+
+def test_export_picks_the_latest_active_version_or_the_one_asked(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """v2 is declared but not active yet: the bare name is v1, as in every other command."""
+    not_yet = {"note": "v2 is being backfilled", "sunset": "2030-01-01"}
+    make_repo(tmp_path, product())
+    write_product(
+        tmp_path,
+        product(version=2, status="deprecated", deprecation=not_yet),
+        tmp_path / "products/player/play_events.v2.yaml",
+    )
+    args = ["product", "export", "player.play_events", "--root", str(tmp_path), "--format", "odcs"]
+    latest = runner.invoke(main, args)
+    assert latest.exit_code == 0, latest.output
+    assert yaml.safe_load(latest.stdout)["id"] == "player.play_events.v1"
+    chosen = runner.invoke(main, [*args, "--version", "2"])
+    assert chosen.exit_code == 0, chosen.output
+    assert yaml.safe_load(chosen.stdout)["id"] == "player.play_events.v2"
+    missing = runner.invoke(main, [*args, "--version", "3"])
+    assert missing.exit_code == 1
+    assert "has no version 3" in missing.stderr
