@@ -10,7 +10,11 @@
 - OpenLineage run events ``_mesh.lineage``; agents' inputs and outputs ``_mesh.agent_runs``
 - the monitor's guarantees: observations ``_mesh.observations``, state changes ``_mesh.alerts``
 - value subject ``<topic>-value`` (Confluent's TopicNameStrategy)
-- schema file ``schemas/<domain>/<Record>.avsc``
+- schema file ``schemas/<domain>/<Record>.avsc``; a superseded major version's schema, kept after
+  a breaking change so the old version can be deprecated and retired,
+  ``schemas/<domain>/<Record>.v<major>.avsc`` (same record name, so its subject stays compatible)
+- descriptor file ``products/<domain>/<product>.yaml``; a superseded major version's
+  ``products/<domain>/<product>.v<major>.yaml``
 """
 
 from __future__ import annotations
@@ -35,12 +39,14 @@ __all__ = [
     "parse_product",
     "product_id",
     "schema_file",
+    "superseded_major",
     "topic_for",
     "value_subject",
 ]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 _RECORD = re.compile(r"[A-Z][A-Za-z0-9]*\Z")
+_SUPERSEDED = re.compile(r"\.v(?P<major>[1-9][0-9]*)\.[a-z]+\Z")
 _REF = re.compile(r"(?P<domain>[^.]+)\.(?P<name>[^.]+)(?:\.v(?P<major>\d+))?\Z")
 
 
@@ -166,8 +172,19 @@ def alerts_topic() -> str:
     return internal_topic("alerts")
 
 
-def schema_file(root: Path, domain: str, record: str) -> Path:
-    """``<root>/schemas/<domain>/<Record>.avsc``."""
+def schema_file(root: Path, domain: str, record: str, *, major: int | None = None) -> Path:
+    """``<root>/schemas/<domain>/<Record>.avsc``, or ``<Record>.v<major>.avsc`` for the schema
+    of a superseded major version (see :func:`superseded_major`)."""
     if not _RECORD.match(record):
         raise ConfigError(f"invalid record name {record!r}: use PascalCase (e.g. 'PlayEvent')")
-    return root / "schemas" / _check("domain", domain) / f"{record}.avsc"
+    if major is not None and major < 1:
+        raise ConfigError(f"invalid major version {major} for {record!r}: versions start at 1")
+    suffix = "" if major is None else f".v{major}"
+    return root / "schemas" / _check("domain", domain) / f"{record}{suffix}.avsc"
+
+
+def superseded_major(path: Path) -> int | None:
+    """The major version of a superseded version's file (``PlayEvent.v1.avsc``,
+    ``play_events.v1.yaml``), or None for a current one (``PlayEvent.avsc``)."""
+    match = _SUPERSEDED.search(path.name)
+    return int(match["major"]) if match else None

@@ -16,6 +16,7 @@ from streams.naming import (
     parse_product,
     product_id,
     schema_file,
+    superseded_major,
     topic_for,
     value_subject,
 )
@@ -65,3 +66,15 @@ def test_bad_names_say_how_to_fix(ref: str, words: str) -> None:
 def test_conflicting_versions() -> None:
     with pytest.raises(ConfigError, match="names version 1"):
         parse_product("a.b.v1", major=2)
+
+
+def test_a_superseded_versions_files() -> None:
+    assert schema_file(Path("/r"), "player", "PlayEvent", major=1) == Path(
+        "/r/schemas/player/PlayEvent.v1.avsc"
+    )
+    with pytest.raises(ConfigError, match="versions start at 1"):
+        schema_file(Path("/r"), "player", "PlayEvent", major=0)
+    assert superseded_major(Path("schemas/player/PlayEvent.v12.avsc")) == 12
+    assert superseded_major(Path("products/player/play_events.v1.yaml")) == 1
+    assert superseded_major(Path("schemas/player/PlayEvent.avsc")) is None
+    assert superseded_major(Path("products/player/play_events_v1.yaml")) is None

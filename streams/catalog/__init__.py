@@ -6,7 +6,8 @@ reports every problem as :class:`~streams.errors.DescriptorError` with ``file:li
 
 Published products live in the compacted topic ``_mesh.products`` (:class:`CatalogStore`, one
 :class:`CatalogEntry` per product version); :class:`Catalog` lists, searches and shows them, and
-resolves product names for :class:`streams.kafka.Consumer`.
+resolves product names for :class:`streams.kafka.Consumer`. A bare product name means its latest
+active major version everywhere (:func:`choose_version`, :meth:`Catalog.pick`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from streams.catalog._duration import INFINITE, format_duration, parse_duration,
 from streams.catalog._export import export_odcs, export_odps
 from streams.catalog._load import (
     LoadedProduct,
+    Selection,
     find_root,
     load_path,
     load_product,
     load_products,
     problems_of,
     product_files,
+    repository_root,
+    select,
 )
 from streams.catalog._model import (
     CLASSIFICATIONS,
@@ -42,6 +46,7 @@ from streams.catalog._model import (
     Status,
     UniqueRule,
 )
+from streams.catalog._version import choose_version, is_versioned
 from streams.catalog._yaml import Location, SourceMap, descriptor_error, read_yaml, show_path
 from streams.catalog.apply import ApplyResult, apply
 from streams.catalog.discovery import Catalog, ProductView, SchemaField, VersionInfo
@@ -76,17 +81,20 @@ __all__ = [
     "RangeRule",
     "Retention",
     "SchemaField",
+    "Selection",
     "SourceMap",
     "Status",
     "UniqueRule",
     "VersionInfo",
     "apply",
+    "choose_version",
     "descriptor_error",
     "entry_key",
     "export_odcs",
     "export_odps",
     "find_root",
     "format_duration",
+    "is_versioned",
     "load_path",
     "load_product",
     "load_products",
@@ -96,5 +104,7 @@ __all__ = [
     "problems_of",
     "product_files",
     "read_yaml",
+    "repository_root",
+    "select",
     "show_path",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, get_args, get_origin
 
@@ -18,11 +18,14 @@ from streams.errors import InvalidSchemaError
 
 __all__ = [
     "LoadedProduct",
+    "Selection",
     "find_root",
     "load_product",
     "load_products",
     "problems_of",
     "product_files",
+    "repository_root",
+    "select",
 ]
 
 _SCHEMA_KEY: Location = ("outputPort", "schema")
@@ -71,6 +74,62 @@ def find_root(path: Path) -> Path:
         if (parent / "schemas").is_dir() or (parent / "products").is_dir():
             return parent
     return path.parent
+
+
+def repository_root(path: Path) -> Path | None:
+    """The nearest folder at or above ``path`` that holds ``products/``, if any."""
+    path = path.resolve()
+    for folder in (path, *path.parents):
+        if (folder / "products").is_dir():
+            return folder
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The descriptors a command's PATH means, and the repository they belong to.
+
+    Attributes:
+        path: The PATH given.
+        root: The repository root (``schema`` paths are relative to it; the other products
+            there are loaded too, so inputs can be checked).
+        files: The descriptors selected: the file given, or every ``products/*/*.yaml`` below
+            the folder given.
+    """
+
+    path: Path
+    root: Path
+    files: tuple[Path, ...]
+    _resolved: frozenset[Path] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_resolved", frozenset(file.resolve() for file in self.files))
+
+    @property
+    def whole(self) -> bool:
+        """Whether PATH is the repository root itself (everything is selected)."""
+        return self.path.resolve() == self.root.resolve()
+
+    def selects(self, path: Path) -> bool:
+        """Whether ``path`` is one of the descriptors selected."""
+        return path.resolve() in self._resolved
+
+
+def select(path: Path) -> Selection:
+    """The descriptors at ``path``: one descriptor file, or any folder of a repository.
+
+    A folder inside the repository (``products/``, ``products/player``) selects the descriptors
+    below it, a folder holding ``products/`` all of them; the root is found upwards, so a
+    command works from any folder of the repository. A folder with neither selects nothing.
+    """
+    if path.is_file():
+        return Selection(path=path, root=find_root(path), files=(path,))
+    root = repository_root(path)
+    if root is None:
+        return Selection(path=path, root=path, files=())
+    folder = path.resolve()
+    files = tuple(file for file in product_files(root) if file.resolve().is_relative_to(folder))
+    return Selection(path=path, root=root, files=files)
 
 
 def product_files(root: Path) -> list[Path]:
@@ -294,11 +353,11 @@ def _example(model: type[BaseModel] | None, key: str) -> str:
 
 
 def load_path(path: Path) -> list[LoadedProduct]:
-    """The products at ``path``: a repository root, or one ``products/<domain>/<name>.yaml``.
+    """The products at ``path``: a descriptor, or the descriptors below a folder of a
+    repository (see :func:`select`).
 
     Raises:
         DescriptorError: A descriptor cannot be loaded.
     """
-    if path.is_file():
-        return [load_product(path)]
-    return load_products(path)
+    selection = select(path)
+    return [load_product(file, root=selection.root) for file in selection.files]

@@ -73,6 +73,22 @@ Retention = Annotated[
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
+def _whole_major(value: object) -> object:
+    """Refuse ``version: 1.0`` (or ``true``): a major version is a whole number, and pydantic
+    would quietly turn 1.0 into 1 (and ``1.5`` is no version at all)."""
+    if isinstance(value, bool | float):
+        shown = str(value).lower() if isinstance(value, bool) else repr(value)
+        raise ValueError(
+            f"the major version is a whole number: write e.g. 'version: 1', not {shown} "
+            "(a minor change keeps the major version; a breaking one takes the next)"
+        )
+    return value
+
+
+MajorVersion = Annotated[int, BeforeValidator(_whole_major), Field(ge=1, examples=[1])]
+"""A major version: a whole number from 1 (``1.0`` and ``true`` are refused, not coerced)."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(
         frozen=True,
@@ -121,7 +137,7 @@ class InputPort(_Model):
     """A product this one is derived from, at one major version."""
 
     product: str = Field(examples=["player.play_events"])
-    version: int = Field(default=1, ge=1, examples=[1])
+    version: MajorVersion = 1
 
     @field_validator("product")
     @classmethod
@@ -233,7 +249,7 @@ class Product(_Model):
 
     name: str = Field(examples=["play_events"])
     domain: str = Field(examples=["player"])
-    version: int = Field(ge=1, examples=[1])
+    version: MajorVersion
     kind: Kind
     status: Status = "active"
     deprecation: Deprecation | None = None

@@ -55,6 +55,7 @@ def apply(
     *,
     settings: Settings,
     on_change: Callable[[Change], None] | None = None,
+    force: bool = False,
 ) -> ApplyResult:
     """Create topics, set compatibility levels, register schemas and publish descriptors.
 
@@ -62,6 +63,8 @@ def apply(
         products: Loaded descriptors that passed governance (``streams.governance.lint``).
         settings: How to reach Kafka and the schema registry.
         on_change: Called after each change is made (e.g. to print progress).
+        force: Revive retired versions whose descriptor is no longer ``retired`` (without it,
+            that is a blocked change and nothing is changed).
 
     Returns:
         The changes made; none when the mesh already matched (applying twice changes nothing).
@@ -76,7 +79,7 @@ def apply(
     """
     done: list[Change] = []
     with Mesh(settings=settings) as mesh:
-        changes = plan_with(products, mesh)
+        changes = plan_with(products, mesh, force=force)
         _refuse_blocked(changes)
         by_key = {entry_key(loaded.product): loaded for loaded in products}
         for change in changes:

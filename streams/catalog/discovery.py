@@ -26,12 +26,15 @@ from streams.catalog._model import (
     Product,
     Status,
 )
+from streams.catalog._version import choose_version
 from streams.catalog.store import PRODUCTS_TOPIC, CatalogEntry, CatalogStore
 from streams.errors import ConfigError, InvalidSchemaError
 from streams.kafka.directory import ProductStatus
 from streams.naming import ProductRef, parse_product
 
 __all__ = ["Catalog", "ProductView", "SchemaField", "VersionInfo"]
+
+_WHERE = f"the catalog ({PRODUCTS_TOPIC})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,27 +230,41 @@ class Catalog:
             found.append(entry)
         return found
 
-    def show(self, name: str) -> ProductView:
-        """One product: ``domain.product`` (its latest version) or ``domain.product.vN``.
+    def versions_of(self, product_id: str) -> dict[int, Status]:
+        """Every published major version of ``product_id`` with its status, oldest first."""
+        return {
+            e.product.version: e.product.status
+            for e in self._entries.values()
+            if e.product.id == product_id
+        }
+
+    def pick(self, name: str, *, version: int | None = None) -> ProductRef:
+        """The product version a command means by ``name``: the one resolver of the CLI.
+
+        ``domain.product.vN`` or ``version`` pick that version, which must be published; a bare
+        ``domain.product`` is its latest active major version (see
+        :func:`~streams.catalog.choose_version`). A product the catalog does not know is read
+        by the naming convention (version 1 unless one is given): callers that need it
+        published check :meth:`resolve`.
+
+        Raises:
+            ConfigError: The name is malformed, or names a version that is not published.
+        """
+        ref = parse_product(name, major=version)
+        return choose_version(name, self.versions_of(ref.id), version=version, where=_WHERE)
+
+    def show(self, name: str, *, version: int | None = None) -> ProductView:
+        """One product: ``domain.product`` (its latest active version) or ``domain.product.vN``.
 
         Raises:
             ConfigError: The name is malformed, or no such product (version) is published; the
                 message lists close matches.
         """
-        ref = parse_product(name)
+        ref = parse_product(name, major=version)
         versions = [e for e in self._entries.values() if e.product.id == ref.id]
         if not versions:
             raise ConfigError(self._unknown(name))
-        if name.count(".") == 2:  # parse_product accepted it, so the third part is v<N>
-            chosen = self._entries.get(ref.topic)
-            if chosen is None:
-                published = ", ".join(f"v{e.product.version}" for e in versions)
-                raise ConfigError(
-                    f"product {ref.id} has no version {ref.major} in the catalog "
-                    f"({PRODUCTS_TOPIC}); published versions: {published}"
-                )
-        else:
-            chosen = versions[-1]
+        chosen = self._entries[self.pick(name, version=version).topic]
         consumers = sorted(
             other.key
             for other in self._entries.values()

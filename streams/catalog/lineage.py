@@ -8,10 +8,12 @@ Nodes are product versions (``<domain>.<name>.v<major>``, their topics). An edge
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from streams.catalog._model import Status
+from streams.catalog._version import choose_version, is_versioned
 from streams.catalog.agents import AgentRunRecord
 from streams.catalog.store import CatalogEntry
 from streams.errors import ConfigError
@@ -84,26 +86,28 @@ class LineageGraph:
         """The direct downstream products of ``key``, sorted."""
         return sorted(b for a, b in self.edges if a == key)
 
-    def resolve(self, name: str, *, known: Iterable[str] = ()) -> str:
-        """The node for ``domain.product.vN``, or for ``domain.product`` its highest version.
+    def resolve(self, name: str, *, known: Mapping[str, CatalogEntry] | Iterable[str] = ()) -> str:
+        """The node for ``domain.product.vN``, or for ``domain.product`` its latest active
+        version (see :func:`~streams.catalog.choose_version`).
 
         Args:
             name: The product as the user wrote it.
-            known: Other product versions that exist (e.g. the catalog's keys).
+            known: Other product versions that exist: the catalog's entries (their status
+                counts), or keys (versions only seen in agents' runs count as active).
 
         Raises:
             ConfigError: The name is malformed, or no such product is known.
         """
         ref = parse_product(name)
-        candidates = self.nodes | set(known)
-        if name.count(".") == 2:
-            if ref.topic in candidates:
-                return ref.topic
-        else:
-            versions = [parse_product(key) for key in candidates if key.count(".") == 2]
-            same = sorted((r.major, r.topic) for r in versions if r.id == ref.id)
-            if same:
-                return same[-1][1]
+        entries = known if isinstance(known, Mapping) else {}
+        statuses: dict[int, Status] = {}
+        for key in self.nodes | set(known):
+            other = parse_product(key) if is_versioned(key) else None
+            if other is not None and other.id == ref.id:
+                entry = entries.get(key)
+                statuses[other.major] = "active" if entry is None else entry.product.status
+        if statuses and (not is_versioned(name) or ref.major in statuses):
+            return choose_version(name, statuses).topic
         raise ConfigError(
             f"no product {name!r} in the catalog or among the agents' runs; see "
             "'mesh product list', or publish it with 'mesh product apply'"

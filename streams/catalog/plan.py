@@ -9,7 +9,9 @@ For each product the plan compares three places with the files:
 - the catalog topic ``_mesh.products``: the published entry equals the descriptor and schema.
 
 What cannot be done in place (fewer or more partitions, a breaking schema change) is planned as
-a ``blocked`` change that says how to do it instead: publish a new major version.
+a ``blocked`` change that says how to do it instead: publish a new major version. Reviving a
+retired version (its descriptor no longer ``retired``) is blocked too unless ``force`` is given:
+its consumers were told it is gone.
 """
 
 from __future__ import annotations
@@ -79,12 +81,15 @@ class Change:
         }
 
 
-def plan(products: Sequence[LoadedProduct], *, settings: Settings) -> list[Change]:
+def plan(
+    products: Sequence[LoadedProduct], *, settings: Settings, force: bool = False
+) -> list[Change]:
     """The changes that would make Kafka, the registry and the catalog match ``products``.
 
     Args:
         products: Loaded (and normally linted) descriptors.
         settings: How to reach Kafka and the schema registry.
+        force: Allow reviving retired versions (else their publication is ``blocked``).
 
     Returns:
         The changes, product by product in the order given; ``[]`` when the mesh matches.
@@ -94,16 +99,18 @@ def plan(products: Sequence[LoadedProduct], *, settings: Settings) -> list[Chang
         RegistryUnavailableError: The schema registry cannot be reached.
     """
     with Mesh(settings=settings) as mesh:
-        return plan_with(products, mesh)
+        return plan_with(products, mesh, force=force)
 
 
-def plan_with(products: Sequence[LoadedProduct], mesh: Mesh) -> list[Change]:
+def plan_with(
+    products: Sequence[LoadedProduct], mesh: Mesh, *, force: bool = False
+) -> list[Change]:
     """:func:`plan` with clients that are already open (``apply`` reuses them to make it)."""
     topics = mesh.topics()
     entries = mesh.store.read()
     changes: list[Change] = []
     for loaded in products:
-        changes += _plan_product(loaded, mesh, topics, entries)
+        changes += _plan_product(loaded, mesh, topics, entries, force=force)
     return changes
 
 
@@ -120,6 +127,8 @@ def _plan_product(
     mesh: Mesh,
     topics: dict[str, int],
     entries: dict[str, CatalogEntry],
+    *,
+    force: bool,
 ) -> list[Change]:
     product = loaded.product
     ref = product.ref
@@ -129,9 +138,24 @@ def _plan_product(
     changes += _plan_topic(key, ref.dlq, product, wanted, topics, mesh, dlq=True)
     schema_id, schema_changes = _plan_schema(key, loaded, mesh)
     changes += schema_changes
-    why = _publish_reason(loaded, entries.get(key), schema_id)
+    published = entries.get(key)
+    why = _publish_reason(loaded, published, schema_id)
     if why:
         changes.append(Change(key, "publish-descriptor", key, why))
+    revived = published is not None and published.product.status == "retired" != product.status
+    if revived and not force:
+        changes.append(
+            Change(
+                key,
+                "blocked",
+                key,
+                f"{key} is retired in the catalog but its descriptor says "
+                f"'status: {product.status}': reviving it brings back a version its "
+                "consumers were told is gone. Apply with --force to revive it, or keep "
+                "'status: retired'",
+                blocking=True,
+            )
+        )
     return changes
 
 

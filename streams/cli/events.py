@@ -17,10 +17,11 @@ from streams.catalog import Catalog, CatalogStore
 from streams.cli._context import connection_settings
 from streams.cli._output import output_option
 from streams.cli._tail import Side, dead_letter_json, dead_letter_text, read, side_of
+from streams.cli.product_catalog import version_option
 from streams.config import Settings
 from streams.errors import ConfigError, SerializationError
 from streams.kafka import Event, Producer
-from streams.naming import parse_product
+from streams.naming import ProductRef
 
 __all__ = ["produce", "tail"]
 
@@ -56,12 +57,14 @@ def _not_json(word: str) -> Any:
     help="Use this field of each event as the message key [default: the descriptor's key].",
 )
 @click.option("--domain", default=None, help="Your domain: refuses products of other domains.")
+@version_option
 @_with_connection
 def produce(
     product: str,
     source: IO[bytes],
     key_field: str | None,
     domain: str | None,
+    version: int | None,
     bootstrap_servers: str | None,
     registry_url: str | None,
 ) -> None:
@@ -75,6 +78,7 @@ def produce(
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     name = "stdin" if source is getattr(sys.stdin, "buffer", sys.stdin) else source.name
     catalog = _catalog(settings)  # the descriptor's key field keys the events
+    ref = catalog.pick(product, version=version)  # unversioned: the latest active version
     with Producer(settings=settings, domain=domain, directory=catalog) as producer:
         # Read as bytes and decode line by line, so invalid UTF-8 is reported with its line.
         for number, raw in enumerate(source, 1):
@@ -101,7 +105,7 @@ def produce(
             if key_field and key is None:
                 raise ConfigError(f"{name}:{number}: the event has no {key_field!r} for the key")
             try:
-                producer.emit(product, event, key=None if key is None else str(key))
+                producer.emit(ref, event, key=None if key is None else str(key))
             except SerializationError as exc:
                 raise SerializationError(
                     f"{name}:{number}: {exc}",
@@ -111,7 +115,7 @@ def produce(
                     value=exc.value,
                 ) from exc
     plural = "" if producer.sent == 1 else "s"
-    click.echo(f"sent {producer.sent} event{plural} to {product}", err=True)
+    click.echo(f"sent {producer.sent} event{plural} to {ref.topic}", err=True)
 
 
 def _catalog(settings: Settings) -> Catalog:
@@ -120,14 +124,12 @@ def _catalog(settings: Settings) -> Catalog:
         return Catalog(store.read())
 
 
-def _directory(product: str, settings: Settings) -> Catalog | None:
-    """The catalog, when it lists ``product``; otherwise None (read by naming convention)."""
-    with CatalogStore(settings=settings) as store:
-        catalog = Catalog(store.read())
-    if catalog.resolve(parse_product(product)) is None:
+def _directory(product: str, ref: ProductRef, catalog: Catalog) -> Catalog | None:
+    """The catalog, when it lists ``ref``; otherwise None (read by naming convention)."""
+    if catalog.resolve(ref) is None:
         click.echo(
             f"note: {product} is not in the catalog (mesh product apply publishes it); "
-            f"reading {parse_product(product).topic} by the naming convention",
+            f"reading {ref.topic} by the naming convention",
             err=True,
         )
         return None
@@ -211,6 +213,7 @@ def _notice(text: str) -> None:
     help="Stop after this many seconds without events [default: no limit].",
 )
 @click.option("--metadata", is_flag=True, help="Wrap each event with topic, offset, key, headers.")
+@version_option
 @output_option
 @_with_connection
 def tail(
@@ -222,6 +225,7 @@ def tail(
     limit: int | None,
     idle_timeout: float | None,
     metadata: bool,
+    version: int | None,
     output: str,
     bootstrap_servers: str | None,
     registry_url: str | None,
@@ -246,6 +250,12 @@ def tail(
     side: Side | None = "late" if late else "dead-letters" if dead_letters else None
     product, side = side_of(product, side)
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
+    catalog = _catalog(settings)
+    ref = catalog.pick(product, version=version)  # unversioned: the latest active version
+    directory = _directory(product, ref, catalog)
+    if directory is not None and ref.topic != product:
+        click.echo(f"reading {ref.topic}", err=True)  # name the version used
+    product = ref.topic
     printer: Callable[[Event[Any]], bytes | None]
     if side in ("dead-letters", "late-dead-letters"):
         printer = dead_letter_json if output == "json" else dead_letter_text
@@ -257,10 +267,10 @@ def tail(
     start = from_beginning or side is not None
     read(
         product,
-        parse_product(product),
+        ref,
         side=side,
         settings=settings,
-        directory=_directory(product, settings),
+        directory=directory,
         from_beginning=start,
         follow=not start if follow is None else follow,
         limit=limit,

@@ -8,21 +8,32 @@ from typing import Literal
 
 import click
 import yaml
-from rich.table import Table
 from rich.text import Text
 
 from streams.agents.lint import lint_code
-from streams.catalog import LoadedProduct, export_odcs, export_odps, load_product, product_files
+from streams.catalog import (
+    LoadedProduct,
+    choose_version,
+    export_odcs,
+    export_odps,
+    load_product,
+    product_files,
+    select,
+)
 from streams.cli._output import out_console, output_option
-from streams.cli.product_apply import apply_command, plan_command
-from streams.cli.product_catalog import list_products, show_product
+from streams.cli.product_apply import (
+    apply_command,
+    plan_command,
+    violation_line,
+    violation_table,
+)
+from streams.cli.product_catalog import list_products, show_product, version_option
 from streams.errors import ConfigError, DescriptorError
+from streams.governance import Violation
 from streams.governance import lint as lint_products
 from streams.naming import parse_product
 
 __all__ = ["product"]
-
-_STYLES = {"error": "bold red", "warning": "yellow"}
 
 
 @click.group()
@@ -45,43 +56,42 @@ product.add_command(show_product, name="show")
 def lint(ctx: click.Context, path: Path, output: Literal["text", "json"]) -> None:
     """Check descriptors (and derived products' code) against the policies; exit 1 on any error.
 
-    PATH is the repository root (default: the current directory) or one descriptor.
+    PATH is the repository (default: the one around the current directory), any folder inside
+    it (e.g. products/ or products/player), or one descriptor. On a terminal the violations are
+    a table; piped or redirected, one 'file:line: RULE message; fix' line each.
     """
     violations = sorted(
-        [*lint_products(path), *lint_code(path)],
+        [*lint_products(path), *_lint_code(path)],
         key=lambda v: (v.path or "", v.line or 0, v.rule_id, v.message),
     )
     errors = sum(1 for item in violations if item.severity == "error")
+    console = out_console()
     if output == "json":
         click.echo(json.dumps([item.to_dict() for item in violations], indent=2))
     elif not violations:
-        out_console().print(Text("no violations", style="green"))
+        console.print(Text("no violations", style="green"))
     else:
-        table = Table(title_justify="left", show_lines=False)
-        table.add_column("severity", no_wrap=True)
-        table.add_column("rule", no_wrap=True)
-        # Long absolute paths fold rather than squeeze the message out of a narrow terminal.
-        table.add_column("where", overflow="fold", ratio=1)
-        table.add_column("message", overflow="fold", ratio=2)
-        table.add_column("hint", overflow="fold", ratio=2)
-        for item in violations:
-            table.add_row(
-                Text(item.severity, style=_STYLES[item.severity]),
-                item.rule_id,
-                item.location,
-                item.message,
-                Text(item.hint, style="dim"),
-            )
-        console = out_console()
-        console.print(table)
+        if console.is_terminal:
+            console.print(violation_table(violations))
+        else:
+            for item in violations:
+                click.echo(violation_line(item))
         warnings = len(violations) - errors
         console.print(f"{errors} error(s), {warnings} warning(s)")
     if errors:
         ctx.exit(1)
 
 
+def _lint_code(path: Path) -> list[Violation]:
+    selection = select(path)
+    if selection.whole or not selection.files:
+        return lint_code(selection.root)
+    return [item for file in selection.files for item in lint_code(file)]
+
+
 @product.command()
 @click.argument("name")
+@version_option
 @click.option(
     "--format",
     "fmt",
@@ -96,14 +106,14 @@ def lint(ctx: click.Context, path: Path, output: Literal["text", "json"]) -> Non
     show_default=True,
     help="Repository root holding products/ and schemas/.",
 )
-def export(name: str, fmt: Literal["odcs", "odps"], root: Path) -> None:
+def export(name: str, version: int | None, fmt: Literal["odcs", "odps"], root: Path) -> None:
     """Print product NAME as an ODCS or ODPS document (YAML).
 
-    NAME is e.g. player.play_events, or player.play_events.v2 for one major version.
+    NAME is e.g. player.play_events (its latest active version), or player.play_events.v2
+    (or --version 2) for one major version.
     """
-    wanted = parse_product(name)
-    versioned = name.count(".") == 2  # parse_product accepted it, so the third part is v<N>
-    matches: list[LoadedProduct] = []
+    wanted = parse_product(name, major=version)
+    matches: dict[int, LoadedProduct] = {}
     failures: list[DescriptorError] = []
     for path in product_files(root):
         try:
@@ -111,10 +121,8 @@ def export(name: str, fmt: Literal["odcs", "odps"], root: Path) -> None:
         except DescriptorError as exc:
             failures.append(exc)
             continue
-        if loaded.product.id == wanted.id and (
-            not versioned or loaded.product.version == wanted.major
-        ):
-            matches.append(loaded)
+        if loaded.product.id == wanted.id:
+            matches.setdefault(loaded.product.version, loaded)
     if not matches:
         if failures:
             # The product asked for may be in one of the files that do not load.
@@ -123,7 +131,9 @@ def export(name: str, fmt: Literal["odcs", "odps"], root: Path) -> None:
             f"no product {name!r} under {root / 'products'}; check the spelling "
             "(<domain>.<name>[.v<major>]) or run 'mesh product lint'"
         )
-    loaded = max(matches, key=lambda item: item.product.version)
+    statuses = {major: loaded.product.status for major, loaded in matches.items()}
+    chosen = choose_version(name, statuses, version=version, where=f"{root / 'products'}")
+    loaded = matches[chosen.major]
     document = (
         export_odcs(loaded.product, loaded.schema) if fmt == "odcs" else export_odps(loaded.product)
     )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, get_args
 
 import click
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -27,9 +28,19 @@ from streams.cli._output import err_console, out_console, output_option
 from streams.cli.lineage import load_graph
 from streams.guarantees import Observation, observations
 
-__all__ = ["list_products", "show_product"]
+__all__ = ["list_products", "show_product", "version_option"]
 
 _STATUS = {"active": "green", "deprecated": "yellow", "retired": "red"}
+
+version_option = click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Use major version N [default: the latest active version; PRODUCT.vN picks one too].",
+)
+"""``--version N``: every command naming a product takes it (see ``Catalog.pick``)."""
 
 _bootstrap = click.option(
     "--bootstrap-servers",
@@ -104,19 +115,24 @@ def list_products(
     if not entries:
         console.print(Text("no products match", style="yellow"))
         return
-    table = Table(title_justify="left")
-    for column in ("product", "kind", "status", "classification", "owner"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("purpose", overflow="fold", ratio=1)
+    # Key and status stay whole on one line; the rest wraps in one column on word boundaries,
+    # so the table reads at 80 columns (six columns side by side were cut to a few letters).
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("product", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("kind · classification · owner / purpose", overflow="fold", ratio=1)
     for entry in entries:
         product = entry.product
-        table.add_row(
-            entry.key,
+        facts = (
             product.kind,
-            Text(product.status, style=_STATUS[product.status]),
             product.classification or "-",
             product.owner.team if product.owner else "-",
-            product.description.purpose if product.description else "-",
+        )
+        purpose = product.description.purpose if product.description else "-"
+        table.add_row(
+            entry.key,
+            Text(product.status, style=_STATUS[product.status]),
+            Text(" · ".join(facts) + "\n") + Text(purpose, style="dim"),
         )
     console.print(table)
     console.print(f"{len(entries)} product version(s)")
@@ -124,10 +140,13 @@ def list_products(
 
 @click.command()
 @click.argument("name")
+@version_option
 @_bootstrap
 @output_option
-def show_product(name: str, bootstrap_servers: str | None, output: Literal["text", "json"]) -> None:
-    """Show product NAME (domain.product for its latest version, or domain.product.vN).
+def show_product(
+    name: str, version: int | None, bootstrap_servers: str | None, output: Literal["text", "json"]
+) -> None:
+    """Show product NAME (domain.product for its latest active version, or domain.product.vN).
 
     Upstream and downstream are the products it is derived from and the ones derived from it,
     by the descriptors' inputPorts and by what agents and replays read and wrote. The
@@ -135,7 +154,7 @@ def show_product(name: str, bootstrap_servers: str | None, output: Literal["text
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers)
     graph, catalog = load_graph(settings)
-    view = catalog.show(name)
+    view = catalog.show(name, version=version)
     links = {"upstream": graph.inputs(view.entry.key), "downstream": graph.outputs(view.entry.key)}
     found = observations(view.product.topic, settings=settings)
     if output == "json":
@@ -203,7 +222,9 @@ def _print_view(view: ProductView, links: dict[str, list[str]]) -> None:
     for label, value in rows:
         facts.add_row(label, value)
     console.print(facts)
-    fields = Table(title="schema", title_justify="left")
+    fields = Table(
+        title="schema", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
+    )
     fields.add_column("field", no_wrap=True)
     fields.add_column("type", overflow="fold")
     fields.add_column("pii", no_wrap=True)

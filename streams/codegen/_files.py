@@ -8,7 +8,7 @@ from pathlib import Path
 from streams.avro import parse_schema
 from streams.codegen._render import render_models
 from streams.errors import ConfigError, InvalidSchemaError, SchemaError
-from streams.naming import schema_file
+from streams.naming import schema_file, superseded_major
 
 __all__ = ["generate", "stale", "write"]
 
@@ -47,7 +47,9 @@ def generate(root: Path) -> dict[Path, str]:
         )
     modules: dict[Path, str] = {}
     for directory in sorted(path for path in schemas.iterdir() if path.is_dir()):
-        files = sorted(directory.glob("*.avsc"))
+        # A superseded major version's copy (<Record>.v1.avsc) has the current record's name:
+        # models are generated from the current schema only.
+        files = sorted(p for p in directory.glob("*.avsc") if superseded_major(p) is None)
         if not files:
             continue
         domain = directory.name

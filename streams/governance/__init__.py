@@ -9,7 +9,9 @@ Rule ids: ``GOV000-descriptor`` (file does not load), ``GOV001-required``, ``GOV
 ``GOV003-location``, ``GOV004-schema-location``, ``GOV005-field-docs``, ``GOV006-pii``,
 ``GOV007-classification``, ``GOV008-partitions``, ``GOV009-retention``,
 ``GOV010-compatibility``, ``GOV011-kind-inputs``, ``GOV012-inputs``, ``GOV013-fields``,
-``GOV014-lifecycle``, ``GOV015-duplicate``, ``GOV020-breaking-change``.
+``GOV014-lifecycle``, ``GOV015-duplicate``, ``GOV020-breaking-change``,
+``GOV021-logical-type`` (``GOV016``..``GOV019`` are the derived products' code rules of
+:mod:`streams.agents.lint`).
 """
 
 from __future__ import annotations

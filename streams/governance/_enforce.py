@@ -18,9 +18,10 @@ def checked_apply(
     *,
     settings: Settings,
     on_change: Callable[[Change], None] | None = None,
+    force: bool = False,
 ) -> ApplyResult:
-    """Lint ``path`` (a repository root or one descriptor), refuse on any governance error,
-    then apply its products.
+    """Lint ``path`` (a repository, a folder inside one, or one descriptor), refuse on any
+    governance error, then apply its products (``force`` revives retired versions).
 
     Raises:
         GovernanceError: A governance policy reports an error; nothing was changed.
@@ -36,4 +37,4 @@ def checked_apply(
             f"('mesh product lint' lists them):\n{lines}",
             violations=errors,
         )
-    return apply(load_path(path), settings=settings, on_change=on_change)
+    return apply(load_path(path), settings=settings, on_change=on_change, force=force)

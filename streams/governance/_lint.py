@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from streams.catalog import LoadedProduct, find_root, load_product, product_files, show_path
+from streams.catalog import LoadedProduct, load_product, product_files, select, show_path
 from streams.errors import DescriptorError
 from streams.governance._config import GovernanceConfig, load_governance
 from streams.governance._context import Policy, PolicyContext
@@ -25,6 +25,7 @@ from streams.governance._schema_rules import (
     check_fields_exist,
     check_inputs,
     check_kind_inputs,
+    check_logical_types,
     check_pii,
     check_schema_location,
 )
@@ -51,6 +52,7 @@ POLICIES: tuple[Policy, ...] = (
     check_fields_exist,
     check_lifecycle,
     check_duplicates,
+    check_logical_types,
 )
 """Every policy, in the order their rule ids are numbered."""
 
@@ -76,18 +78,20 @@ def check(
 
 
 def lint(path: Path, *, config: GovernanceConfig | None = None) -> list[Violation]:
-    """Every violation of the products under a repository root, or of one descriptor.
+    """Every violation of the descriptors at ``path``: a repository, any folder inside one
+    (``products/``, ``products/player``), or one descriptor file.
 
     Files that cannot be loaded become ``GOV000-descriptor`` violations with their ``file:line``
-    instead of stopping the run.
+    instead of stopping the run. The repository's other products are loaded too (so inputs can
+    be checked), but only the descriptors selected by ``path`` are reported.
 
     Args:
-        path: A repository root (with ``products/`` and ``schemas/``) or one descriptor file;
-            for a file, the other products are still loaded, so its inputs can be checked.
+        path: A repository root (with ``products/`` and ``schemas/``), a folder inside it, or
+            one descriptor file (see :func:`streams.catalog.select`).
         config: Thresholds; by default read from ``<root>/governance.yaml``.
     """
-    single = path.resolve() if path.is_file() else None
-    root = find_root(path) if single is not None else path
+    selection = select(path)
+    root = selection.root
     found: list[Violation] = []
     if config is None:
         try:
@@ -96,17 +100,18 @@ def lint(path: Path, *, config: GovernanceConfig | None = None) -> list[Violatio
             found += _from_error(exc)
             config = GovernanceConfig()
     files = product_files(root)
-    if single is not None and single not in {file.resolve() for file in files}:
-        files.append(path)
-    if single is None and not files:
+    # A descriptor outside products/<domain>/ is still checked (GOV003 says where it belongs).
+    files += [file for file in selection.files if file.resolve() not in _resolved(files)]
+    if not selection.files:
         found.append(
             Violation(
                 rule_id=DESCRIPTOR_RULE,
                 severity="warning",
-                path=show_path(root),
+                path=show_path(path),
                 line=None,
                 message="no product descriptors found",
-                hint="add products/<domain>/<name>.yaml, or point lint at the repository root",
+                hint="add products/<domain>/<name>.yaml, or point lint at the repository root, "
+                "a folder below products/ or a descriptor",
             )
         )
     loaded: list[LoadedProduct] = []
@@ -114,13 +119,17 @@ def lint(path: Path, *, config: GovernanceConfig | None = None) -> list[Violatio
         try:
             loaded.append(load_product(file, root=root))
         except DescriptorError as exc:
-            if single is None or file.resolve() == single:
+            if selection.selects(file):
                 found += _from_error(exc)
     context = PolicyContext.build(loaded, config=config, root=root)
     for product in loaded:
-        if single is None or product.path.resolve() == single:
+        if selection.selects(product.path):
             found += [item for policy in POLICIES for item in policy(product, context)]
     return _sorted(found)
+
+
+def _resolved(files: Sequence[Path]) -> set[Path]:
+    return {file.resolve() for file in files}
 
 
 def _from_error(exc: DescriptorError) -> list[Violation]:

@@ -118,6 +118,14 @@ def check_location(loaded: LoadedProduct, context: PolicyContext) -> list[Violat
     allowed = (folder / f"{product.name}.yaml", folder / f"{product.name}.v{product.version}.yaml")
     if loaded.path.resolve() in {path.resolve() for path in allowed}:
         return []
+    # The hint names a file that passes lint: from valid names (GOV002 asks for the renaming).
+    domain, name = valid_name(product.domain), valid_name(product.name)
+    renamed = [
+        f"'{key}: {new}'"
+        for key, old, new in (("domain", product.domain, domain), ("name", product.name, name))
+        if old != new
+    ]
+    rename = f" and rename {' and '.join(renamed)} (GOV002)" if renamed else ""
     parent = loaded.path.resolve().parent
     if parent.name != product.domain or parent.parent != (context.root / "products").resolve():
         return [
@@ -127,7 +135,7 @@ def check_location(loaded: LoadedProduct, context: PolicyContext) -> list[Violat
                 ("domain",),
                 f"a product of domain {product.domain!r} is declared in {show_path(parent)}/",
                 f"a domain may only declare its own products: move the file to "
-                f"products/{product.domain}/{product.name}.yaml or fix 'domain'",
+                f"products/{domain}/{name}.yaml{rename}, or fix 'domain'",
             )
         ]
     return [
@@ -136,10 +144,20 @@ def check_location(loaded: LoadedProduct, context: PolicyContext) -> list[Violat
             "GOV003-location",
             ("name",),
             f"product {product.name!r} is declared in {loaded.path.name!r}",
-            f"name the file after the product: products/{product.domain}/{product.name}.yaml "
-            f"(or {product.name}.v{product.version}.yaml for a superseded version)",
+            f"name the file after the product: products/{domain}/{name}.yaml{rename} "
+            f"(or {name}.v{product.version}.yaml for a superseded version)",
         )
     ]
+
+
+def valid_name(text: str) -> str:
+    """``text`` as a lower_snake_case name without a version suffix (``PlayEvents_v2`` ->
+    ``play_events``), for hints that must name something valid."""
+    snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text).lower()
+    snake = _VERSION_SUFFIX.sub("", re.sub(r"[^a-z0-9]+", "_", snake).strip("_"))
+    if not snake:
+        return "unnamed"
+    return snake if snake[0].isalpha() else f"n_{snake}"
 
 
 def check_classification(loaded: LoadedProduct, context: PolicyContext) -> list[Violation]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from streams.avro import iter_fields
@@ -32,20 +33,44 @@ __all__ = [
     "check_fields_exist",
     "check_inputs",
     "check_kind_inputs",
+    "check_logical_types",
     "check_pii",
     "check_schema_location",
 ]
 
 _NUMERIC = {"int", "long", "float", "double"}
 _TIMESTAMPS = {"timestamp-millis", "timestamp-micros"}
+# The Avro 1.12 specification's logical types. Readers ignore any other name (the value is then
+# its plain base type), so a typo such as "uiid" silently drops the meaning: lint refuses it.
+LOGICAL_TYPES = (
+    "decimal",
+    "big-decimal",
+    "uuid",
+    "date",
+    "time-millis",
+    "time-micros",
+    "timestamp-millis",
+    "timestamp-micros",
+    "timestamp-nanos",
+    "local-timestamp-millis",
+    "local-timestamp-micros",
+    "local-timestamp-nanos",
+    "duration",
+)
 
 
 def check_schema_location(loaded: LoadedProduct, context: PolicyContext) -> list[Violation]:
-    """GOV004-schema-location: the schema is ``schemas/<domain>/<Record>.avsc``, own domain."""
+    """GOV004-schema-location: the schema is ``schemas/<domain>/<Record>.avsc``, own domain.
+
+    A superseded major version kept after a breaking change may point at its own copy,
+    ``<Record>.v<version>.avsc`` (its version, the same record name): the current schema file
+    holds the new major version.
+    """
     product = loaded.product
     record = str(loaded.schema.definition.get("name", "")).rpartition(".")[2]
     try:
         expected = schema_file(context.root, product.domain, record)
+        kept = schema_file(context.root, product.domain, record, major=product.version)
     except ConfigError as exc:
         return [
             violation(
@@ -56,9 +81,10 @@ def check_schema_location(loaded: LoadedProduct, context: PolicyContext) -> list
                 "name the record in PascalCase and the domain in lower_snake_case",
             )
         ]
-    if loaded.schema_path.resolve() == expected.resolve():
+    if loaded.schema_path.resolve() in (expected.resolve(), kept.resolve()):
         return []
     wanted = expected.relative_to(context.root).as_posix()
+    superseded = kept.relative_to(context.root).as_posix()
     return [
         violation(
             loaded,
@@ -67,7 +93,8 @@ def check_schema_location(loaded: LoadedProduct, context: PolicyContext) -> list
             f"schema {product.output_port.schema_file!r} holds record {record!r}; it belongs "
             f"at {wanted!r}",
             f"a domain only publishes its own schemas: move the file to {wanted} (the record "
-            "named after the file) and point 'schema:' at it",
+            f"named after the file), or to {superseded} to keep the schema of superseded "
+            f"version {product.version}, and point 'schema:' at it",
         )
     ]
 
@@ -289,4 +316,41 @@ def check_fields_exist(loaded: LoadedProduct, context: PolicyContext) -> list[Vi
                         f"use symbols of the enum: {', '.join(kind['symbols'])}",
                     )
                 )
+    return found
+
+
+def check_logical_types(loaded: LoadedProduct, context: PolicyContext) -> list[Violation]:
+    """GOV021-logical-type: every ``logicalType`` is one Avro knows (others are ignored)."""
+    found: list[Violation] = []
+    for info in iter_fields(loaded.schema):
+        for logical in _logical_types(info.type):
+            if logical in LOGICAL_TYPES:
+                continue
+            close = difflib.get_close_matches(str(logical), LOGICAL_TYPES, n=1)
+            fix = f'did you mean "{close[0]}"? ' if close else ""
+            found.append(
+                Violation(
+                    rule_id="GOV021-logical-type",
+                    severity="error",
+                    path=show_path(loaded.schema_path),
+                    line=field_line(loaded, info.name),
+                    message=f"field {info.path!r} has logicalType {logical!r}, which Avro does "
+                    "not know: readers would ignore it and see the plain base type",
+                    hint=f"{fix}use one of: {', '.join(LOGICAL_TYPES)}",
+                )
+            )
+    return found
+
+
+def _logical_types(node: object) -> list[object]:
+    """The logicalType names in a field's type (unions, arrays and maps; not nested records,
+    whose fields :func:`iter_fields` yields themselves)."""
+    if isinstance(node, list):
+        return [name for branch in node for name in _logical_types(branch)]
+    if not isinstance(node, dict) or node.get("type") in ("record", "error"):
+        return []
+    found: list[object] = [node["logicalType"]] if "logicalType" in node else []
+    for key in ("items", "values"):
+        if key in node:
+            found += _logical_types(node[key])
     return found

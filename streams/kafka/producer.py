@@ -25,7 +25,7 @@ from confluent_kafka import Producer as _KafkaProducer
 from pydantic import BaseModel
 
 from streams.config import Settings
-from streams.errors import DeliveryError, OwnershipError, SerializationError
+from streams.errors import ConfigError, DeliveryError, OwnershipError, SerializationError
 from streams.kafka import headers as std
 from streams.kafka.client import build_client
 from streams.kafka.directory import ProductDirectory
@@ -161,6 +161,7 @@ class Producer:
                 (names the field path, the expected type and the value), or has no value for
                 the product's key field; nothing was sent.
             SchemaError: The product has no registered schema.
+            ConfigError: The ``directory`` says the product is retired; nothing was sent.
             OwnershipError: The producer's domain does not own the product.
             TypeError: ``key``, ``trace_id`` or a header value has a wrong type (names the
                 argument); nothing was sent.
@@ -250,6 +251,15 @@ class Producer:
                 domain=self._domain,
                 product=ref.id,
             )
+        status = None if self._directory is None else self._directory.resolve(ref)
+        if status is not None and status.status == "retired":
+            # Checked here, once per product, where the directory is already asked for the key:
+            # the Python API is refused like `mesh produce`, at no cost per event.
+            raise ConfigError(
+                f"product {ref.topic} is retired: it accepts no more events"
+                f"{': ' + status.note if status.note else ''}; emit to "
+                f"{status.replaced_by or 'its newer major version'} instead. Nothing was sent.",
+            )
         schema_id, schema = self._schemas.latest(ref.subject)
         encoder = AvroEncoder(schema, schema_id=schema_id, product=ref.id)
         fixed: list[tuple[str, str | bytes | None]] = [
@@ -257,7 +267,6 @@ class Producer:
             (std.CONTENT_TYPE, std.AVRO_CONTENT_TYPE),
         ]
         has_event_id = '"event_id"' in schema
-        status = None if self._directory is None else self._directory.resolve(ref)
         key_field = None if status is None else status.key
         target = _Target(
             ref.topic, encoder.__call__, fixed, has_event_id, key_field, status is not None

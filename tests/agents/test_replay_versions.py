@@ -101,10 +101,12 @@ def test_a_v2_descriptor_is_applied_and_filled_by_replay_into_version_2(
     assert {r["user_id"] for r in records} == {e["user_id"] for e in events}
 
     # The aggregate's own .late topic does not exist (not an error): tail points at its input's.
+    # The bare name is the latest active version, v2 (both are active here).
     late = runner.invoke(main, ["tail", f"{domain}.hourly_play_sessions", "--late", *where])
     assert late.exit_code == 0, late.output
+    assert f"reading {domain}.hourly_play_sessions.v2" in late.stderr
     assert (
-        f"no late events yet (topic {domain}.hourly_play_sessions.v1.late does not" in late.stderr
+        f"no late events yet (topic {domain}.hourly_play_sessions.v2.late does not" in late.stderr
     )
     assert f"`mesh tail {domain}.play_events.v1 --late`" in late.stderr
 

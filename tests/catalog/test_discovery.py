@@ -157,7 +157,7 @@ def test_unknown_product_suggests_close_names(catalog: Catalog, dom: str) -> Non
 
 
 def test_unknown_version_lists_published_ones(catalog: Catalog, dom: str) -> None:
-    with pytest.raises(ConfigError, match=r"has no version 3.*v1, v2"):
+    with pytest.raises(ConfigError, match=r"has no version 3.*v1 \(deprecated\), v2 \(active\)"):
         catalog.show(f"{dom}.play_events.v3")
 
 
@@ -210,3 +210,42 @@ def test_schema_fields_tolerates_odd_schemas() -> None:
         ("kids.age", "int"),
     ]
     assert [f.name for f in schema_fields(json.dumps(SCHEMA))][:2] == ["event_id", "user_id"]
+
+
+def test_a_bare_name_means_the_latest_active_version(dom: str) -> None:
+    """v3 is being rolled out (not yet active), v1 deprecated: the bare name is v2."""
+    rolling = catalog_of(
+        entry(descriptor(dom, status="deprecated", deprecation={"note": "use v2"})),
+        entry(descriptor(dom, version=2)),
+        entry(descriptor(dom, version=3, status="deprecated", deprecation={"note": "not yet"})),
+    )
+    assert rolling.pick(f"{dom}.play_events") == ProductRef(dom, "play_events", 2)
+    assert rolling.show(f"{dom}.play_events").entry.key == f"{dom}.play_events.v2"
+    assert rolling.pick(f"{dom}.play_events", version=3).major == 3
+    assert rolling.show(f"{dom}.play_events", version=1).entry.key == f"{dom}.play_events.v1"
+
+
+def test_without_an_active_version_the_latest_served_one_is_meant(dom: str) -> None:
+    old = catalog_of(
+        entry(descriptor(dom, status="retired", deprecation={"note": "gone"})),
+        entry(descriptor(dom, version=2, status="deprecated", deprecation={"note": "going"})),
+        entry(descriptor(dom, version=3, status="retired", deprecation={"note": "gone"})),
+    )
+    assert old.pick(f"{dom}.play_events").major == 2
+    gone = catalog_of(
+        entry(descriptor(dom, status="retired", deprecation={"note": "gone"})),
+        entry(descriptor(dom, version=2, status="retired", deprecation={"note": "gone"})),
+    )
+    assert gone.pick(f"{dom}.play_events").major == 2
+
+
+def test_pick_refuses_an_unpublished_or_contradicting_version(catalog: Catalog, dom: str) -> None:
+    with pytest.raises(ConfigError, match=r"has no version 5 .*known versions: v1"):
+        catalog.pick(f"{dom}.play_events", version=5)
+    with pytest.raises(ConfigError, match="names version 1 but version 2 was asked for"):
+        catalog.pick(f"{dom}.play_events.v1", version=2)
+
+
+def test_pick_reads_an_unknown_product_by_the_naming_convention(catalog: Catalog) -> None:
+    assert catalog.pick("zz.unpublished") == ProductRef("zz", "unpublished", 1)
+    assert catalog.pick("zz.unpublished", version=4) == ProductRef("zz", "unpublished", 4)

@@ -259,3 +259,33 @@ def test_governance_error_refuses_apply(repo: Repo) -> None:
 def test_clean_repository_passes_the_governance_gate(repo: Repo) -> None:
     result = checked_apply(repo.root, settings=repo.settings)
     assert result.published == (repo.topic,)
+
+
+def test_a_breaking_change_publishes_v2_and_keeps_v1_to_retire(repo: Repo) -> None:
+    """The v1 descriptor stays as <name>.v1.yaml with its schema as <Record>.v1.avsc."""
+    checked_apply(repo.root, settings=repo.settings)
+    breaking = copy.deepcopy(PLAY_EVENT)
+    breaking["fields"][4]["type"] = "string"  # ms_played: long -> string
+    schemas = repo.root / "schemas" / repo.domain
+    (schemas / "PlayEvent.avsc").rename(schemas / "PlayEvent.v1.avsc")
+    repo.write(breaking, version=2, quality=[])
+    v1 = product(
+        domain=repo.domain,
+        status="deprecated",
+        deprecation={"note": "v2 types ms_played as text", "sunset": "2030-01-01"},
+        outputPort__schema=f"schemas/{repo.domain}/PlayEvent.v1.avsc",
+    )
+    write_product(repo.root, v1, repo.root / "products" / repo.domain / "play_events.v1.yaml")
+    v2 = f"{repo.domain}.play_events.v2"
+    try:
+        result = checked_apply(repo.root, settings=repo.settings)
+        assert sorted(result.published) == [repo.topic, v2]
+        with CatalogStore(settings=repo.settings) as store:
+            entries = store.read()
+        assert entries[repo.topic].product.status == "deprecated"
+        assert entries[v2].product.status == "active"
+        assert len(repo.registry.get_versions(repo.subject)) == 1  # v1's schema unchanged
+        assert plan(repo.load(), settings=repo.settings) == []
+    finally:
+        for future in repo.admin.delete_topics([v2, f"{v2}.dlq"]).values():
+            future.result(10)

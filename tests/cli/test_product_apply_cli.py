@@ -7,9 +7,11 @@ import socket
 import uuid
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from confluent_kafka.admin import AdminClient
 
+from streams.catalog import CatalogStore
 from streams.cli import main
 from streams.config import Settings
 from tests.catalog._repo import DELETE, PLAY_EVENT, product, write_product, write_schema
@@ -107,3 +109,89 @@ def test_unreachable_kafka_exits_3(runner: CliRunner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 3, result.output
     assert "mesh up" in result.stderr
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_plan_lints_first(runner: CliRunner, tmp_path: Path) -> None:
+    """plan was clean where apply refused: now it refuses too, before asking the broker."""
+    make(tmp_path, owner=DELETE)
+    down = f"127.0.0.1:{closed_port()}"
+    result = runner.invoke(
+        main,
+        ["product", "plan", str(tmp_path), "--bootstrap-servers", down],
+        env={"COLUMNS": "80"},
+    )
+    assert result.exit_code == 1, result.output
+    assert "GOV001-required" in result.stdout
+    assert "blocked" in result.stdout
+    as_json = runner.invoke(
+        main, ["product", "plan", str(tmp_path), "--output", "json", "--bootstrap-servers", down]
+    )
+    assert as_json.exit_code == 1, as_json.output
+    (refused,) = json.loads(as_json.stdout)
+    assert refused["action"] == "blocked"
+    assert refused["blocking"] is True
+    assert refused["detail"].startswith("GOV001-required: product declares no owner")
+
+
+def test_plan_and_apply_take_a_folder_inside_the_repository(
+    runner: CliRunner, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mesh product apply products/` did nothing and reported success."""
+    topic = make(tmp_path)
+    domain = topic.partition(".")[0]
+    products = str(tmp_path / "products")
+    planned = runner.invoke(
+        main, ["product", "plan", products, "--output", "json", *connect(settings)]
+    )
+    assert planned.exit_code == 0, planned.output
+    assert {item["product"] for item in json.loads(planned.stdout)} == {topic}
+    applied = runner.invoke(
+        main, ["product", "apply", str(tmp_path / "products" / domain), *connect(settings)]
+    )
+    assert applied.exit_code == 0, applied.output
+    assert "change(s) made" in applied.stdout
+    # From a folder of the repository, without PATH: the whole repository, already applied.
+    monkeypatch.chdir(tmp_path / "products" / domain)
+    again = runner.invoke(main, ["product", "plan", "--output", "json", *connect(settings)])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == []
+    drop(settings, topic)
+
+
+def test_reviving_a_retired_product_needs_force(
+    runner: CliRunner, tmp_path: Path, settings: Settings
+) -> None:
+    retired = {"note": "no longer produced", "sunset": "2026-01-01"}
+    topic = make(tmp_path, status="retired", deprecation=retired)
+    applied = runner.invoke(main, ["product", "apply", str(tmp_path), *connect(settings)])
+    assert applied.exit_code == 0, applied.output
+    domain = topic.partition(".")[0]
+    doc = product(domain=domain, outputPort__schema=f"schemas/{domain}/PlayEvent.avsc")
+    write_product(tmp_path, doc)  # status: active again
+    refused = runner.invoke(main, ["product", "apply", str(tmp_path), *connect(settings)])
+    assert refused.exit_code == 1, refused.output
+    assert f"{topic} is retired in the catalog" in refused.stderr
+    assert "--force" in refused.stderr
+    with CatalogStore(settings=settings) as store:
+        assert store.read()[topic].product.status == "retired"
+    revived = runner.invoke(
+        main, ["product", "apply", str(tmp_path), "--force", *connect(settings)]
+    )
+    assert revived.exit_code == 0, revived.output
+    assert "status retired -> active" in revived.stdout
+    with CatalogStore(settings=settings) as store:
+        assert store.read()[topic].product.status == "active"
+    drop(settings, topic)
+
+
+def drop(settings: Settings, topic: str) -> None:
+    """The broker keeps everything in memory for the whole session: drop what we made."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    for future in admin.delete_topics([topic, f"{topic}.dlq"]).values():
+        future.result(10)

@@ -162,3 +162,38 @@ def test_show_unknown_exits_1_with_suggestion(
     )
     assert result.exit_code == 1, result.output
     assert f"did you mean {dom}.sessions" in result.stderr
+
+
+def text_at_80(runner: CliRunner, settings: Settings, *args: str) -> str:
+    result = runner.invoke(
+        main,
+        ["product", *args, "--bootstrap-servers", settings.kafka.bootstrap_servers],
+        env={"COLUMNS": "80"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout, result.stdout  # no cell cut short
+    return result.stdout
+
+
+def test_list_reads_at_80_columns(runner: CliRunner, settings: Settings, dom: str) -> None:
+    shown = text_at_80(runner, settings, "list", "--domain", dom)
+    lines = shown.splitlines()
+    assert max(len(line) for line in lines) <= 80, shown
+    for key, status in (
+        (f"{dom}.play_events.v1", "deprecated"),
+        (f"{dom}.play_events.v2", "active"),
+        (f"{dom}.sessions.v1", "active"),
+    ):
+        # The key and its status whole, on one line.
+        assert any(key in line and status in line for line in lines), shown
+    assert "aggregate" in shown
+    assert "player-platform" in shown
+
+
+def test_show_reads_at_80_columns(runner: CliRunner, settings: Settings, dom: str) -> None:
+    shown = text_at_80(runner, settings, "show", f"{dom}.play_events")
+    assert f"{dom}.play_events.v2" in shown
+    table = shown[shown.index("schema\n") : shown.index("observed")]
+    assert max(len(line) for line in table.splitlines()) <= 80, shown
+    for field in ("event_id", "user_id", "context.playlist_id", "event_time"):
+        assert any(line.lstrip().startswith(field) for line in shown.splitlines()), shown

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
+from rich.console import Console
 
 from streams.cli import main
-from tests.catalog._repo import DELETE, REPO, make_repo, product
+from streams.cli.product_apply import violation_table
+from streams.governance import lint as lint_products
+from tests.catalog._repo import DELETE, REPO, line_of, make_repo, product, write_product
 
 
 def test_lint_clean_repository_exits_0(runner: CliRunner) -> None:
@@ -68,3 +73,91 @@ def test_export_unknown_product_exits_1(runner: CliRunner) -> None:
 def test_export_needs_a_format(runner: CliRunner) -> None:
     result = runner.invoke(main, ["product", "export", "player.play_events"])
     assert result.exit_code == 2
+
+
+def test_lint_takes_a_folder_inside_the_repository(runner: CliRunner, tmp_path: Path) -> None:
+    """`mesh product lint products/` found nothing and reported success."""
+    make_repo(
+        tmp_path,
+        product(owner=DELETE),
+        product(domain="radio", name="stations"),  # its schema is another domain's
+    )
+    for folder in ("products", "products/player"):
+        result = runner.invoke(main, ["product", "lint", str(tmp_path / folder)])
+        assert result.exit_code == 1, result.output
+        assert "GOV001-required" in result.stdout
+        assert "play_events.yaml" in result.stdout
+    # Only the descriptors below PATH are reported (radio's schema is another domain's).
+    player = runner.invoke(main, ["product", "lint", str(tmp_path / "products/player")])
+    assert "stations.yaml" not in player.stdout
+    everything = runner.invoke(main, ["product", "lint", str(tmp_path / "products")])
+    assert "stations.yaml" in everything.stdout
+
+
+def test_lint_from_a_folder_without_descriptors_warns(runner: CliRunner, tmp_path: Path) -> None:
+    make_repo(tmp_path)
+    result = runner.invoke(main, ["product", "lint", str(tmp_path / "schemas")])
+    assert result.exit_code == 0, result.output
+    assert "no product descriptors found" in result.stdout
+
+
+def test_lint_into_a_pipe_prints_one_line_per_violation(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ruff and mypy: `file:line: RULE message`, never wrapped, whatever the width."""
+    make_repo(tmp_path, product(owner=DELETE, classification=DELETE))
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["product", "lint", "products"], env={"COLUMNS": "80"})
+    assert result.exit_code == 1, result.output
+    path = tmp_path / "products/player/play_events.yaml"
+    lines = result.stdout.splitlines()
+    owner = f"products/player/play_events.yaml:{line_of(path, 'name:')}: GOV001-required "
+    assert [line for line in lines if "GOV001" in line] == [
+        f"products/player/play_events.yaml:{line_of(path, 'name:')}: GOV001-required "
+        "product declares no classification; add 'classification:' with one of public, "
+        "internal, confidential, restricted",
+        owner + "product declares no owner; add 'owner:' with 'team:' and 'contact:' "
+        "(a team e-mail address)",
+    ]
+    assert lines[-1] == "2 error(s), 0 warning(s)"
+
+
+def test_lint_table_on_a_terminal_reads_at_80_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_repo(tmp_path, product(owner=DELETE, outputPort__partitions=500))
+    monkeypatch.chdir(tmp_path)
+    found = lint_products(Path("products"))
+    console = Console(file=io.StringIO(), width=80, force_terminal=True, color_system=None)
+    console.print(violation_table(found))
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "…" not in shown
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    lines = shown.splitlines()
+    assert "products/player/play_events.yaml" in lines  # the file whole, as a heading
+    words = [" ".join(line.split()) for line in lines]
+    assert ":1 GOV001-required product declares no owner" in words
+    assert any("GOV008-partitions 500 partitions is outside" in line for line in lines)
+
+
+def test_export_picks_the_latest_active_version_or_the_one_asked(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """v2 is declared but not active yet: the bare name is v1, as in every other command."""
+    not_yet = {"note": "v2 is being backfilled", "sunset": "2030-01-01"}
+    make_repo(tmp_path, product())
+    write_product(
+        tmp_path,
+        product(version=2, status="deprecated", deprecation=not_yet),
+        tmp_path / "products/player/play_events.v2.yaml",
+    )
+    args = ["product", "export", "player.play_events", "--root", str(tmp_path), "--format", "odcs"]
+    latest = runner.invoke(main, args)
+    assert latest.exit_code == 0, latest.output
+    assert yaml.safe_load(latest.stdout)["id"] == "player.play_events.v1"
+    chosen = runner.invoke(main, [*args, "--version", "2"])
+    assert chosen.exit_code == 0, chosen.output
+    assert yaml.safe_load(chosen.stdout)["id"] == "player.play_events.v2"
+    missing = runner.invoke(main, [*args, "--version", "3"])
+    assert missing.exit_code == 1
+    assert "has no version 3" in missing.stderr

@@ -529,3 +529,10 @@ def test_missing_schemas_directory_says_what_to_do(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["codegen", "--root", str(tmp_path)])
     assert result.exit_code == 1
     assert "no schemas directory" in result.stderr
+
+
+def test_a_superseded_versions_schema_is_not_generated(repo: Path) -> None:
+    """``PlayEvent.v1.avsc`` keeps v1's schema after a breaking change; models are of v2."""
+    before = generate(repo)
+    shutil.copy(repo / "schemas/player/PlayEvent.avsc", repo / "schemas/player/PlayEvent.v1.avsc")
+    assert generate(repo) == before

@@ -84,6 +84,13 @@ def _duplicate(root: Path) -> None:
     write_product(root, product(), root / "products" / "player" / "play_events.v1.yaml")
 
 
+def _typo_logical_type(root: Path) -> None:
+    record = json.loads(json.dumps(PLAY_EVENT))
+    record["fields"][0]["type"] = {"type": "string", "logicalType": "uiid"}
+    make_repo(root)
+    write_schema(root, "player", record)
+
+
 def _repo(*docs: dict[str, object]) -> Setup:
     def setup(root: Path) -> None:
         make_repo(root, *docs)
@@ -204,6 +211,7 @@ FAILING: list[tuple[str, str, Setup]] = [
         _repo(product(deprecation={"note": "x"})),
     ),
     ("GOV015-duplicate", "player.play_events.v1 is also declared in", _duplicate),
+    ("GOV021-logical-type", "field 'event_id' has logicalType 'uiid'", _typo_logical_type),
     ("GOV000-descriptor", "unknown field 'owners'", _repo(product(owners="x"))),
     ("GOV000-descriptor", "maxPartitions", _policy_file("minPartitions: 10\nmaxPartitions: 5\n")),
 ]
@@ -293,3 +301,83 @@ def test_lint_one_file_still_sees_the_others(tmp_path: Path) -> None:
 def test_empty_repository_warns(tmp_path: Path) -> None:
     (found,) = lint(tmp_path)
     assert (found.rule_id, found.severity) == ("GOV000-descriptor", "warning")
+
+
+def test_a_logical_type_typo_names_the_schema_line_and_the_fix(tmp_path: Path) -> None:
+    _typo_logical_type(tmp_path)
+    (found,) = lint(tmp_path)
+    assert found.rule_id == "GOV021-logical-type"
+    assert found.path is not None
+    assert found.path.endswith("schemas/player/PlayEvent.avsc")
+    assert found.line == line_of(tmp_path / "schemas/player/PlayEvent.avsc", '"event_id"')
+    assert found.hint.startswith('did you mean "uuid"?')
+
+
+def test_known_logical_types_anywhere_in_a_field_pass(tmp_path: Path) -> None:
+    record = json.loads(json.dumps(PLAY_EVENT))
+    record["fields"][4]["type"] = {
+        "type": "array",
+        "items": ["null", {"type": "int", "logicalType": "date"}],
+    }
+    make_repo(tmp_path, product(quality=[]))
+    write_schema(tmp_path, "player", record)
+    assert lint(tmp_path) == []
+    record["fields"][4]["type"]["items"][1]["logicalType"] = "dates"
+    write_schema(tmp_path, "player", record)
+    assert [item.message for item in lint(tmp_path)] == [
+        "field 'ms_played' has logicalType 'dates', which Avro does not know: readers would "
+        "ignore it and see the plain base type"
+    ]
+
+
+@pytest.mark.parametrize("written", ["1.0", "2.0", "true"])
+def test_a_version_that_is_not_a_whole_number_is_refused(tmp_path: Path, written: str) -> None:
+    make_repo(tmp_path)
+    path = tmp_path / "products/player/play_events.yaml"
+    path.write_text(path.read_text().replace("version: 1\n", f"version: {written}\n"))
+    (found,) = lint(tmp_path)
+    assert found.rule_id == "GOV000-descriptor"
+    assert found.line == line_of(path, "version:")
+    assert found.message == (
+        "version: the major version is a whole number: write e.g. 'version: 1', not "
+        f"{written} (a minor change keeps the major version; a breaking one takes the next)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "file"),
+    [("PlayEvents", "play_events.yaml"), ("play-events", "play_events.yaml")],
+)
+def test_the_location_hint_names_a_valid_file(tmp_path: Path, name: str, file: str) -> None:
+    make_repo(tmp_path, product(name="skips"))
+    write_product(tmp_path, product(name=name), tmp_path / "products" / "player" / "plays.yaml")
+    (found,) = [item for item in lint(tmp_path) if item.rule_id == "GOV003-location"]
+    assert f"products/player/{file} and rename 'name: {file[:-5]}' (GOV002)" in found.hint
+    assert name not in found.hint.split("rename")[0]
+
+
+def test_a_superseded_version_keeps_its_own_schema(tmp_path: Path) -> None:
+    """After a breaking change, v1 stays (to be deprecated, then retired) with its schema."""
+    old = json.loads(json.dumps(PLAY_EVENT))
+    new = json.loads(json.dumps(PLAY_EVENT))
+    new["fields"][4]["type"] = "string"  # ms_played: long -> string, a breaking change
+    make_repo(tmp_path, product(version=2, quality=[]))
+    write_schema(tmp_path, "player", new)
+    (tmp_path / "schemas/player/PlayEvent.v1.avsc").write_text(json.dumps(old, indent=2))
+    v1 = product(
+        status="deprecated",
+        deprecation={"note": "v2 types ms_played as text", "sunset": "2030-01-01"},
+        outputPort__schema="schemas/player/PlayEvent.v1.avsc",
+    )
+    descriptor = tmp_path / "products/player/play_events.v1.yaml"
+    write_product(tmp_path, v1, descriptor)
+    assert lint(tmp_path) == []
+    # The copy must carry the version it serves.
+    v1["outputPort"]["schema"] = "schemas/player/PlayEvent.v3.avsc"  # type: ignore[index]
+    (tmp_path / "schemas/player/PlayEvent.v3.avsc").write_text(json.dumps(old))
+    write_product(tmp_path, v1, descriptor)
+    (found,) = lint(tmp_path)
+    assert found.rule_id == "GOV004-schema-location"
+    assert "schemas/player/PlayEvent.v1.avsc to keep the schema of superseded version 1" in (
+        found.hint
+    )
