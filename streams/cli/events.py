@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import difflib
 import json
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import IO, Any
 
 import click
 import orjson
+from confluent_kafka.admin import AdminClient
 
+from streams.avro import parse_schema
+from streams.avro.json_values import from_json
 from streams.catalog import Catalog, CatalogStore
 from streams.cli._context import connection_settings
 from streams.cli._output import output_option
 from streams.cli._tail import Side, dead_letter_json, dead_letter_text, read, side_of
 from streams.config import Settings
-from streams.errors import ConfigError, SerializationError
+from streams.errors import ConfigError, DeliveryError, StreamsError
 from streams.kafka import Event, Producer
-from streams.naming import parse_product
+from streams.kafka.client import build_client
+from streams.kafka.schemas import SchemaSource
+from streams.kafka.topics import topic_names
+from streams.naming import ProductRef, parse_product
 
 __all__ = ["produce", "tail"]
 
@@ -69,69 +77,177 @@ def produce(
 
     One JSON object per line, from stdin or --input, e.g. `mesh produce player.play_events`.
     Each event is keyed by its value of the key field of the product's published descriptor
-    (e.g. user_id), unless --key-field names another. Stops at the first bad line, naming it
-    (events before it are sent).
+    (e.g. user_id), unless --key-field names another.
+
+    Timestamps (timestamp-millis/micros fields) are epoch milliseconds (microseconds) or
+    ISO 8601 times with a zone (2026-01-02T03:00:00.123Z, ...+02:00); dates and times are ISO
+    8601, decimals and bytes text: what `mesh tail` prints, so its output can be sent again.
+
+    Stops at the first bad line, naming it and saying which lines were sent (those before it)
+    and which were not (it and every line after it).
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     name = "stdin" if source is getattr(sys.stdin, "buffer", sys.stdin) else source.name
-    catalog = _catalog(settings)  # the descriptor's key field keys the events
+    target = _resolve(product, settings)
+    convert = _converter(target.ref, settings)
+    catalog = target.catalog or Catalog({})  # the descriptor's key field keys the events
+    lines = _Lines(name)
     with Producer(settings=settings, domain=domain, directory=catalog) as producer:
-        # Read as bytes and decode line by line, so invalid UTF-8 is reported with its line.
-        for number, raw in enumerate(source, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ConfigError(
-                    f"{name}:{number}: not valid UTF-8 (byte {raw[exc.start]:#04x} at column "
-                    f"{exc.start + 1}); write the events as UTF-8 JSON lines"
-                ) from exc
-            if not line.strip():
-                continue
-            try:
-                # The standard parser keeps integers beyond 64 bits exact (orjson makes them
-                # floats, so errors showed 1.18e+21 for 2**70); NaN and Infinity stay refused.
-                event = json.loads(line, parse_constant=_not_json)
-            except ValueError as exc:
-                raise ConfigError(
-                    f"{name}:{number}: not valid JSON ({exc}); write one JSON object per line"
-                ) from exc
-            if not isinstance(event, dict):
-                raise ConfigError(f"{name}:{number}: expected a JSON object, got {line.strip()!r}")
-            key = event.get(key_field) if key_field else None
-            if key_field and key is None:
-                raise ConfigError(f"{name}:{number}: the event has no {key_field!r} for the key")
-            try:
-                producer.emit(product, event, key=None if key is None else str(key))
-            except SerializationError as exc:
-                raise SerializationError(
-                    f"{name}:{number}: {exc}",
-                    product=exc.product,
-                    path=exc.path,
-                    expected=exc.expected,
-                    value=exc.value,
-                ) from exc
+        try:
+            for number, raw in enumerate(source, 1):
+                lines.number = number
+                event = _event(name, number, raw)
+                if event is None:
+                    continue
+                key = event.get(key_field) if key_field else None
+                if key_field and key is None:
+                    raise ConfigError(
+                        f"{name}:{number}: the event has no {key_field!r} for the key"
+                    )
+                producer.emit(target.ref, convert(event), key=None if key is None else str(key))
+                lines.sent(number)
+        except StreamsError as exc:
+            lines.stopped(exc, producer)
+            raise
     plural = "" if producer.sent == 1 else "s"
-    click.echo(f"sent {producer.sent} event{plural} to {product}", err=True)
+    click.echo(f"sent {producer.sent} event{plural} to {target.name}", err=True)
 
 
-def _catalog(settings: Settings) -> Catalog:
-    """The published catalog (empty when nothing was published yet)."""
-    with CatalogStore(settings=settings) as store:
-        return Catalog(store.read())
+def _event(name: str, number: int, raw: bytes) -> dict[str, Any] | None:
+    """The event on one line; None for a blank line.
+
+    Raises:
+        ConfigError: The line is not UTF-8, not JSON, or not a JSON object (names the line).
+    """
+    # Read as bytes and decoded line by line, so invalid UTF-8 is reported with its line.
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{name}:{number}: not valid UTF-8 (byte {raw[exc.start]:#04x} at column "
+            f"{exc.start + 1}); write the events as UTF-8 JSON lines"
+        ) from exc
+    if not line.strip():
+        return None
+    try:
+        # The standard parser keeps integers beyond 64 bits exact (orjson makes them floats,
+        # so errors showed 1.18e+21 for 2**70); NaN and Infinity stay refused.
+        event = json.loads(line, parse_constant=_not_json)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{name}:{number}: not valid JSON ({exc}); write one JSON object per line"
+        ) from exc
+    if not isinstance(event, dict):
+        raise ConfigError(f"{name}:{number}: expected a JSON object, got {line.strip()!r}")
+    return event
 
 
-def _directory(product: str, settings: Settings) -> Catalog | None:
-    """The catalog, when it lists ``product``; otherwise None (read by naming convention)."""
+class _Lines:
+    """Which input lines were sent, for the error that stops ``mesh produce``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.number = 0
+        self.first: int | None = None
+        self.last = 0
+        self.events = 0
+
+    def sent(self, number: int) -> None:
+        self.first = number if self.first is None else self.first
+        self.last = number
+        self.events += 1
+
+    def stopped(self, exc: StreamsError, producer: Producer) -> None:
+        """Lead ``exc``'s message by the line it stopped at and follow it by what was sent and
+        what was not (its class and attributes stay); the events before it are flushed first,
+        so "sent" means Kafka acknowledged them."""
+        text = str(exc).removesuffix(" Nothing was sent.").rstrip(".")
+        where = f"{self.name}:{self.number}: "
+        if not text.startswith(where):
+            text = where + text
+        rest = f"line {self.number} and every line after it"
+        if self.first is None:
+            text += f". Nothing was sent: {rest} were not."
+        else:
+            lines = f"line {self.first}" if self.first == self.last else f"lines {self.first}-"
+            lines += "" if self.first == self.last else str(self.last)
+            plural = "" if self.events == 1 else "s"
+            try:
+                producer.flush()
+                delivered = ""
+            except DeliveryError as failed:
+                delivered = f", but {failed.undelivered} of them were not delivered: {failed}"
+            text += f". Sent {lines} ({self.events} event{plural}){delivered}. Not sent: {rest}."
+        exc.args = (text, *exc.args[1:])
+
+
+def _converter(ref: ProductRef, settings: Settings) -> Callable[[dict[str, Any]], Any]:
+    """Turns a JSON event into the codec's values per the product's latest schema (ISO 8601
+    timestamps into datetimes, ...; see :mod:`streams.avro.json_values`)."""
+    schemas = SchemaSource.from_settings(settings.registry)
+    try:
+        schema_id, _ = schemas.latest(ref.subject)
+        writer, references = schemas.writer(schema_id)
+    finally:
+        schemas.close()
+    parsed = parse_schema(writer, references)
+    return lambda event: from_json(event, parsed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A product named on the command line, resolved.
+
+    Attributes:
+        name: The name as the output shows it.
+        ref: The product version to use.
+        catalog: The published catalog when it lists the product; None when the product is used
+            by the naming convention alone (its topic exists, its descriptor is not published).
+    """
+
+    name: str
+    ref: ProductRef
+    catalog: Catalog | None
+
+
+def _resolve(product: str, settings: Settings) -> _Target:
+    """The one place ``mesh produce`` and ``mesh tail`` resolve a product name.
+
+    Raises:
+        ConfigError: The name is malformed, or neither the catalog nor Kafka knows it (the
+            message lists close matches from both).
+    """
+    ref = parse_product(product)
     with CatalogStore(settings=settings) as store:
         catalog = Catalog(store.read())
-    if catalog.resolve(parse_product(product)) is None:
-        click.echo(
-            f"note: {product} is not in the catalog (mesh product apply publishes it); "
-            f"reading {parse_product(product).topic} by the naming convention",
-            err=True,
-        )
-        return None
-    return catalog
+    if catalog.resolve(ref) is not None:
+        return _Target(product, ref, catalog)
+    kafka = settings.kafka
+    admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
+    topics = topic_names(admin, bootstrap=kafka.bootstrap_servers, timeout_s=10)
+    if ref.topic not in topics:
+        raise ConfigError(_unknown(product, ref, catalog, topics))
+    return _Target(product, ref, None)
+
+
+def _unknown(product: str, ref: ProductRef, catalog: Catalog, topics: Iterable[str]) -> str:
+    """No such product: which names come close, from the catalog and the topics."""
+    versioned = product.count(".") == 2  # parse_product accepted it: the third part is v<N>
+    refs = [entry.product.ref for entry in catalog]
+    for topic in topics:
+        try:
+            found = parse_product(topic)
+        except ConfigError:
+            continue  # not a product's topic (internal, side topics, ...)
+        if found.topic == topic:
+            refs.append(found)
+    names = sorted({found.topic if versioned else found.id for found in refs})
+    close = difflib.get_close_matches(ref.topic if versioned else ref.id, names, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return (
+        f"no product {product} (not in the catalog, and topic {ref.topic} does not exist): "
+        f"{hint}See `mesh product list`, or publish it with `mesh product apply`"
+    )
 
 
 def _json_default(value: Any) -> Any:
@@ -254,13 +370,20 @@ def tail(
         def printer(event: Event[Any]) -> bytes | None:
             return json_line(event, metadata=metadata, notice=_notice)
 
+    target = _resolve(product, settings)
+    if target.catalog is None:
+        click.echo(
+            f"note: {product} is not in the catalog (mesh product apply publishes it); "
+            f"reading {target.ref.topic} by the naming convention",
+            err=True,
+        )
     start = from_beginning or side is not None
     read(
-        product,
-        parse_product(product),
+        target.name,
+        target.ref,
         side=side,
         settings=settings,
-        directory=_directory(product, settings),
+        directory=target.catalog,
         from_beginning=start,
         follow=not start if follow is None else follow,
         limit=limit,

@@ -228,3 +228,18 @@ def test_a_binary_dead_letter_is_shown_in_hex_and_base64() -> None:
         "offset": None,
         "timestamp_ms": None,
     }
+
+
+@pytest.mark.timeout(60)
+def test_a_product_that_does_not_exist_is_refused_with_close_names(product: Product) -> None:
+    """tail said "not in the catalog, reading by the naming convention", then failed."""
+    typo = product.ref.id[:-1]
+    for command in (["tail", typo], ["produce", typo], ["tail", typo, "--dead-letters"]):
+        shown = CliRunner().invoke(main, [*command, *flags(product)], input="")
+        assert shown.exit_code == 1, shown.output
+        assert f"no product {typo} (not in the catalog" in shown.stderr
+        assert f"did you mean {product.ref.id}" in shown.stderr
+        assert "naming convention" not in shown.stderr
+    shown = CliRunner().invoke(main, ["tail", f"{typo}.v1", *flags(product)])
+    assert shown.exit_code == 1, shown.output
+    assert f"did you mean {product.ref.topic}" in shown.stderr
