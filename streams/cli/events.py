@@ -324,7 +324,8 @@ def _notice(text: str) -> None:
     "--idle-timeout",
     type=float,
     default=None,
-    help="Stop after this many seconds without events [default: no limit].",
+    help="Stop after this many seconds without events, counted from the first fetch "
+    "[default: no limit].",
 )
 @click.option("--metadata", is_flag=True, help="Wrap each event with topic, offset, key, headers.")
 @output_option
@@ -345,9 +346,11 @@ def tail(
     """Print PRODUCT's events as JSON lines.
 
     E.g. `mesh tail player.play_events --from-beginning --max 10` prints the first 10 events, or
-    fewer if the topic ends before. The product is resolved through the catalog (a deprecated one
-    is flagged, a retired one refused). Undecodable messages are moved to the product's
-    dead-letter topic and counted on stderr.
+    fewer if the topic ends before; without --max it prints every event. The product is resolved
+    through the catalog (a deprecated one is flagged, a retired one refused, an unknown one
+    refused at once with close names). Read-only: tail joins no consumer group and writes
+    nothing; a message it cannot decode is shown on stderr with its error, where it is.
+    --idle-timeout counts from the broker's first answer, not from start-up.
 
     Side topics: `mesh tail player.play_events --late` prints the late records of
     player.play_events (on player.play_events.v1.late), `mesh tail player.play_events
@@ -389,4 +392,5 @@ def tail(
         limit=limit,
         idle_timeout=idle_timeout,
         printer=printer,
+        notice=_notice,
     )
