@@ -23,7 +23,7 @@ from streams.kafka.topics import topic_names
 from streams.kafka.viewer import Undecodable, ViewConsumer
 from streams.naming import ProductRef, dlq_topic, late_topic, parse_product
 
-__all__ = ["Side", "dead_letter_json", "dead_letter_text", "read", "side_of"]
+__all__ = ["Side", "dead_letter_json", "dead_letter_text", "preview", "read", "side_of"]
 
 Side = Literal["late", "dead-letters", "late-dead-letters"]
 """Which side topic of a product: ``<topic>.late``, ``<topic>.dlq`` or ``<topic>.late.dlq``."""
@@ -154,8 +154,8 @@ class _Shown:
             self.undecodable += 1
             sys.stdout.buffer.flush()  # keep stdout and stderr in topic order
             self.notice(
-                f"cannot decode {value.error} (reason {value.reason}); key: {_show(event.key)}, "
-                f"value: {_show(value.value)}"
+                f"cannot decode {value.error} (reason {value.reason}); key: {preview(event.key)}, "
+                f"value: {preview(value.value)}"
             )
             return
         line = self.printer(event)
@@ -248,11 +248,11 @@ def dead_letter_text(event: Event[Any]) -> bytes:
         + (f" (written {when})" if when else ""),
         f"  reason: {letter.reason}",
         f"  error: {letter.error}",
-        f"  key: {_show(letter.key)}",
-        f"  value: {_show(letter.value)}",
+        f"  key: {preview(letter.key)}",
+        f"  value: {preview(letter.value)}",
     ]
     if letter.headers:
-        shown = ", ".join(f"{k}={_show(v)}" for k, v in letter.headers.items())
+        shown = ", ".join(f"{k}={preview(v)}" for k, v in letter.headers.items())
         lines.append(f"  headers: {shown}")
     return "\n".join(lines).encode()
 
@@ -304,7 +304,7 @@ def _b64(raw: bytes | None) -> str | None:
     return None if raw is None else base64.b64encode(raw).decode("ascii")
 
 
-def _show(raw: bytes | None, limit: int = 64) -> str:
+def preview(raw: bytes | None, limit: int = 64) -> str:
     """Text when the bytes are printable UTF-8, else hex (long values cut, with their length)."""
     if raw is None:
         return "null"

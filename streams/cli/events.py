@@ -30,7 +30,7 @@ from streams.kafka.schemas import SchemaSource
 from streams.kafka.topics import topic_names
 from streams.naming import ProductRef, parse_product
 
-__all__ = ["produce", "tail"]
+__all__ = ["ResolvedProduct", "json_default", "produce", "resolve_product", "tail"]
 
 _connection = [
     click.option("--bootstrap-servers", default=None, help="Kafka address [default: settings]."),
@@ -88,7 +88,7 @@ def produce(
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     name = "stdin" if source is getattr(sys.stdin, "buffer", sys.stdin) else source.name
-    target = _resolve(product, settings)
+    target = resolve_product(product, settings)
     convert = _converter(target.ref, settings)
     catalog = target.catalog or Catalog({})  # the descriptor's key field keys the events
     lines = _Lines(name)
@@ -195,7 +195,7 @@ def _converter(ref: ProductRef, settings: Settings) -> Callable[[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
-class _Target:
+class ResolvedProduct:
     """A product named on the command line, resolved.
 
     Attributes:
@@ -210,7 +210,7 @@ class _Target:
     catalog: Catalog | None
 
 
-def _resolve(product: str, settings: Settings) -> _Target:
+def resolve_product(product: str, settings: Settings) -> ResolvedProduct:
     """The one place ``mesh produce`` and ``mesh tail`` resolve a product name.
 
     Raises:
@@ -221,13 +221,13 @@ def _resolve(product: str, settings: Settings) -> _Target:
     with CatalogStore(settings=settings) as store:
         catalog = Catalog(store.read())
     if catalog.resolve(ref) is not None:
-        return _Target(product, ref, catalog)
+        return ResolvedProduct(product, ref, catalog)
     kafka = settings.kafka
     admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
     topics = topic_names(admin, bootstrap=kafka.bootstrap_servers, timeout_s=10)
     if ref.topic not in topics:
         raise ConfigError(_unknown(product, ref, catalog, topics))
-    return _Target(product, ref, None)
+    return ResolvedProduct(product, ref, None)
 
 
 def _unknown(product: str, ref: ProductRef, catalog: Catalog, topics: Iterable[str]) -> str:
@@ -250,7 +250,7 @@ def _unknown(product: str, ref: ProductRef, catalog: Catalog, topics: Iterable[s
     )
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, uuid.UUID | decimal.Decimal):
@@ -277,7 +277,7 @@ def json_line(event: Event[Any], *, metadata: bool, notice: Callable[[str], Any]
             "value": event.value,
         }
     try:
-        return orjson.dumps(record, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(record, default=json_default, option=orjson.OPT_NON_STR_KEYS)
     except TypeError as exc:
         why = "nested too deeply" if "recursion" in str(exc).lower() else str(exc)
         notice(
@@ -373,7 +373,7 @@ def tail(
         def printer(event: Event[Any]) -> bytes | None:
             return json_line(event, metadata=metadata, notice=_notice)
 
-    target = _resolve(product, settings)
+    target = resolve_product(product, settings)
     if target.catalog is None:
         click.echo(
             f"note: {product} is not in the catalog (mesh product apply publishes it); "
