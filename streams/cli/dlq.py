@@ -15,6 +15,7 @@ from streams.cli._output import output_option
 from streams.cli._tail import preview
 from streams.cli.events import json_default, resolve_product
 from streams.config import Settings
+from streams.errors import ConfigError
 from streams.kafka.redrive import Judge, Letter, RedriveReport, Verdict, read_letters, redrive
 from streams.kafka.schemas import SchemaSource
 from streams.naming import ProductRef, dlq_topic
@@ -81,11 +82,23 @@ def parse_offsets(text: str | None) -> set[tuple[int, int]] | None:
 
 
 def _letters(
-    product: str, offsets: str | None, settings: Settings
+    product: str, offsets: str | None, settings: Settings, *, sending: bool = False
 ) -> tuple[ProductRef, list[Letter]] | None:
-    """The product and its dead letters; None (after saying why on stderr) when there are none."""
+    """The product and its dead letters; None (after saying why on stderr) when there are none.
+
+    Raises:
+        ConfigError: ``sending`` to a retired product.
+    """
     chosen = parse_offsets(offsets)
-    ref = resolve_product(product, settings).ref
+    target = resolve_product(product, settings)
+    ref = target.ref
+    status = None if target.catalog is None else target.catalog.resolve(ref)
+    if sending and status is not None and status.status == "retired":
+        raise ConfigError(
+            f"product {ref.topic} is retired: its dead letters cannot be sent back to it; "
+            "read them with `mesh dlq show`, and produce what is still needed to "
+            f"{status.replaced_by or 'its successor'}"
+        )
     letters = read_letters(settings, ref, chosen)
     topic = dlq_topic(ref.topic)
     if letters is None:
@@ -249,7 +262,7 @@ def redrive_command(
     still fail.
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
-    found = _letters(product, offsets, settings)
+    found = _letters(product, offsets, settings, sending=True)
     if found is None:
         if output == "json":
             click.echo(json.dumps(_report_json(RedriveReport())))

@@ -9,11 +9,13 @@ import pytest
 from click.testing import CliRunner
 from confluent_kafka import Producer as RawProducer
 
+from streams.catalog import CatalogStore
 from streams.cli import main
 from streams.cli.dlq import parse_offsets
 from streams.errors import DeserializationError
 from streams.kafka import Consumer, DeadLetters
 from streams.kafka.headers import DLQ_REDRIVEN_FROM
+from tests.catalog._entries import descriptor, entry
 from tests.helpers.kafka import Product, create_topic, flags, play
 
 
@@ -142,3 +144,15 @@ def test_dlq_help_names_both_commands() -> None:
     shown = CliRunner().invoke(main, ["dlq", "--help"])
     assert "show" in shown.output
     assert "redrive" in shown.output
+
+
+@pytest.mark.timeout(60)
+def test_redrive_to_a_retired_product_is_refused(product: Product) -> None:
+    retired = descriptor(product.ref.domain, status="retired", deprecation={"note": "gone"})
+    with CatalogStore(settings=product.settings) as store:
+        store.publish(entry(retired))
+    code, _, err = dlq(product, "redrive")
+    assert code == 1
+    assert f"product {product.ref.topic} is retired: its dead letters cannot be sent back" in err
+    code, _, err = dlq(product, "show")  # still readable
+    assert code == 0, err
