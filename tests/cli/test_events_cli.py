@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import orjson
 import pytest
@@ -237,3 +238,19 @@ def test_produce_help_says_which_timestamps_it_takes() -> None:
     shown = CliRunner().invoke(main, ["produce", "--help"])
     assert "ISO 8601" in shown.output
     assert "epoch milliseconds" in shown.output
+
+
+def test_the_readmes_produce_error_is_what_produce_prints(
+    product: Product, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README shows produce's errors as printed; this keeps the first one so."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    [shown] = [line for line in readme.splitlines() if line.startswith("error: bad.jsonl:2: ")]
+    monkeypatch.chdir(tmp_path)
+    events = [play(1), play(2, ms_played="1s"), play(3)]
+    Path("bad.jsonl").write_text("".join(json.dumps(event) + "\n" for event in events))
+    result = CliRunner().invoke(
+        main, ["produce", product.ref.id, "--input", "bad.jsonl", *flags(product)]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == shown.replace("player.play_events", product.ref.id)
