@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -82,12 +83,34 @@ class Problem:
         expected: The Avro type expected there (``long``, ``null | string``, ...).
         value: What the value held there.
         hint: How to fix it, when there is more to say than the expected type.
+        missing: The field is not in the value at all (and has no default); ``value`` is None.
     """
 
     path: str
     expected: str
     value: Any
     hint: str = ""
+    missing: bool = False
+
+    def describe(self) -> str:
+        """The problem in one phrase with its fix, e.g. ``field 'n' expects long, got 'x'
+        (str); fix the value or the schema`` or ``missing required field 'n' (long, no
+        default); add it``: the one wording every producer's error uses."""
+        if self.missing:
+            return f"missing required field '{self.path}' ({self.expected}, no default); add it"
+        shown = _REPR.repr(self.value)  # bounded: a value may nest deep
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        fix = self.hint or "fix the value or the schema"
+        return (
+            f"field '{self.path}' expects {self.expected}, got {shown} "
+            f"({type(self.value).__name__}); {fix}"
+        )
+
+
+# Shows a value in an error message: like repr, but a deeply nested one stops after 6 levels.
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlevel = 6
 
 
 class Validator:
@@ -109,6 +132,8 @@ class Validator:
         try:
             self._full(value)
         except InvalidValueError as exc:
+            if exc.value is _MISSING:
+                return Problem(exc.where(), exc.expected, None, exc.hint, missing=True)
             return Problem(exc.where(), exc.expected, exc.value, exc.hint)
         return None
 
@@ -405,10 +430,7 @@ class _Compiler:
                     except InvalidValueError as exc:
                         raise _step(exc, name) from None
                 elif not has_default:
-                    missing = InvalidValueError(
-                        wanted, None, "the field is missing and has no default"
-                    )
-                    raise _step(missing, name)
+                    raise _step(InvalidValueError(wanted, _MISSING), name)
 
         return record_full
 

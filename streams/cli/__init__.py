@@ -14,6 +14,7 @@ import click
 from streams.cli._output import configure_logging, print_error
 from streams.cli.agent import agent
 from streams.cli.codegen import codegen
+from streams.cli.dlq import dlq
 from streams.cli.doctor import doctor
 from streams.cli.events import produce, tail
 from streams.cli.guarantees import guarantees_command
@@ -66,6 +67,7 @@ main.add_command(codegen)
 main.add_command(doctor)
 main.add_command(produce)
 main.add_command(tail)
+main.add_command(dlq)
 main.add_command(agent)
 main.add_command(replay_command)
 main.add_command(lineage_command)

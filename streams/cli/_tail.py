@@ -7,7 +7,7 @@ import datetime
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import click
 import orjson
@@ -20,9 +20,10 @@ from streams.kafka import Consumer, Event
 from streams.kafka.client import build_client
 from streams.kafka.sidetopic import DeadLetter, DeadLetterConsumer, SideDirectory
 from streams.kafka.topics import topic_names
+from streams.kafka.viewer import Undecodable, ViewConsumer
 from streams.naming import ProductRef, dlq_topic, late_topic, parse_product
 
-__all__ = ["Side", "dead_letter_json", "dead_letter_text", "read", "side_of"]
+__all__ = ["Side", "dead_letter_json", "dead_letter_text", "preview", "read", "side_of"]
 
 Side = Literal["late", "dead-letters", "late-dead-letters"]
 """Which side topic of a product: ``<topic>.late``, ``<topic>.dlq`` or ``<topic>.late.dlq``."""
@@ -89,13 +90,17 @@ def read(
     limit: int | None,
     idle_timeout: float | None,
     printer: Printer,
+    notice: Callable[[str], Any],
 ) -> None:
-    """Print events until ``limit``, the end of the topic (unless ``follow``), or idleness."""
+    """Print events until ``limit``, the end of the topic (unless ``follow``), or idleness.
+
+    Read-only: no group (nobody's offsets move, no join to wait for), no dead letters; a
+    message that cannot be decoded is shown by ``notice`` with its error, where it is.
+    """
     consumer: Consumer
     if side is None:
-        # No group: tail moves nobody's offsets and does not wait for a group join. Tombstones
-        # are shown (as null values): a viewer must not move them to the dead-letter topic.
-        consumer = Consumer(
+        # Tombstones are shown (as null values), like every other message.
+        consumer = ViewConsumer(
             product,
             group_id=None,
             tombstones=True,
@@ -111,7 +116,7 @@ def read(
             if missing is not None:
                 click.echo(missing, err=True)  # a normal state, not an error: exit 0
                 return
-        kind = Consumer if side == "late" else DeadLetterConsumer
+        kind = ViewConsumer if side == "late" else DeadLetterConsumer
         consumer = kind(
             product,
             group_id=None,
@@ -121,47 +126,78 @@ def read(
             directory=sides,
         )
     with consumer:
-        _loop(consumer, follow=follow, limit=limit, idle_timeout=idle_timeout, printer=printer)
-        moved = consumer.dead_letters
-        if moved.count and side is None:
-            click.echo(
-                f"{moved.count} undecodable messages were moved to the dead-letter topic "
-                f"({dict(moved.counts)}); read them with `mesh tail {product} --dead-letters`",
-                err=True,
+        shown = _Shown(printer, notice)
+        _loop(consumer, follow=follow, limit=limit, idle_timeout=idle_timeout, shown=shown)
+    if shown.undecodable:
+        notice(
+            f"{shown.undecodable} of {shown.count} records could not be decoded (shown above, "
+            f"left where they are: a viewer moves nothing); consumers of {consumer.topics[0]} "
+            f"move such records to {dlq_topic(consumer.topics[0])}"
+        )
+    elif not shown.count and side in ("dead-letters", "late-dead-letters"):
+        notice(f"no dead letters: {consumer.topics[0]} is empty")
+
+
+class _Shown:
+    """Prints events, and counts them and the undecodable ones."""
+
+    def __init__(self, printer: Printer, notice: Callable[[str], Any]) -> None:
+        self.printer = printer
+        self.notice = notice
+        self.count = 0
+        self.undecodable = 0
+
+    def show(self, event: Event[Any]) -> None:
+        self.count += 1
+        value = event.value
+        if isinstance(value, Undecodable):
+            self.undecodable += 1
+            sys.stdout.buffer.flush()  # keep stdout and stderr in topic order
+            self.notice(
+                f"cannot decode {value.error} (reason {value.reason}); key: {preview(event.key)}, "
+                f"value: {preview(value.value)}"
             )
-        elif moved.count:
-            letters = dlq_topic(consumer.topics[0])
-            click.echo(
-                f"{moved.count} undecodable late records were moved to {letters} "
-                f"({dict(moved.counts)}); read them with `mesh tail {letters}`",
-                err=True,
-            )
+            return
+        line = self.printer(event)
+        if line is not None:
+            sys.stdout.buffer.write(line + b"\n")
+
+
+class _Reader(Protocol):
+    """What the loop needs of a consumer."""
+
+    @property
+    def at_end(self) -> bool: ...
+
+    def consume(self, max_events: int = 500, timeout: float = 1.0) -> list[Event[Any]]: ...
 
 
 def _loop(
-    consumer: Consumer,
+    consumer: _Reader,
     *,
     follow: bool,
     limit: int | None,
     idle_timeout: float | None,
-    printer: Printer,
+    shown: _Shown,
 ) -> None:
-    shown = 0
-    idle_since = time.monotonic()
-    while limit is None or shown < limit:
-        events = consumer.consume(500 if limit is None else min(500, limit - shown), timeout=0.5)
+    # The idle clock starts at the first answer (an event, or the end of every partition):
+    # connecting and the first fetch are not idleness (with --idle-timeout 3 tail used to stop
+    # before a broker slow to answer had sent anything).
+    idle_since: float | None = None
+    while limit is None or shown.count < limit:
+        wanted = 500 if limit is None else min(500, limit - shown.count)
+        events = consumer.consume(wanted, timeout=0.5)
         if not events:
             if not follow and consumer.at_end:
                 break
-            if idle_timeout is not None and time.monotonic() - idle_since > idle_timeout:
+            if idle_since is None:
+                idle_since = time.monotonic() if consumer.at_end else None
+            elif idle_timeout is not None and time.monotonic() - idle_since > idle_timeout:
                 break
             continue
         idle_since = time.monotonic()
         for event in events:
-            line = printer(event)
-            if line is not None:
-                sys.stdout.buffer.write(line + b"\n")
-            shown += 1
+            shown.show(event)
         sys.stdout.buffer.flush()
 
 
@@ -212,11 +248,11 @@ def dead_letter_text(event: Event[Any]) -> bytes:
         + (f" (written {when})" if when else ""),
         f"  reason: {letter.reason}",
         f"  error: {letter.error}",
-        f"  key: {_show(letter.key)}",
-        f"  value: {_show(letter.value)}",
+        f"  key: {preview(letter.key)}",
+        f"  value: {preview(letter.value)}",
     ]
     if letter.headers:
-        shown = ", ".join(f"{k}={_show(v)}" for k, v in letter.headers.items())
+        shown = ", ".join(f"{k}={preview(v)}" for k, v in letter.headers.items())
         lines.append(f"  headers: {shown}")
     return "\n".join(lines).encode()
 
@@ -268,7 +304,7 @@ def _b64(raw: bytes | None) -> str | None:
     return None if raw is None else base64.b64encode(raw).decode("ascii")
 
 
-def _show(raw: bytes | None, limit: int = 64) -> str:
+def preview(raw: bytes | None, limit: int = 64) -> str:
     """Text when the bytes are printable UTF-8, else hex (long values cut, with their length)."""
     if raw is None:
         return "null"

@@ -195,8 +195,12 @@ class Consumer:
                 message.partition(),
                 message.offset(),
             )
-            self.dead_letters.send(message, exc)
-            return None
+            return self._undecodable(message, exc)
+
+    def _undecodable(self, message: Message, error: DeserializationError) -> Event[Any] | None:
+        """Dead-letter ``message``; None: nothing to hand out (a viewer shows it instead)."""
+        self.dead_letters.send(message, error)
+        return None
 
     def _validate(self, record: Any) -> BaseModel:
         assert self._model is not None

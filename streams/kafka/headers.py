@@ -11,6 +11,7 @@ __all__ = [
     "DLQ_OFFSET",
     "DLQ_PARTITION",
     "DLQ_REASON",
+    "DLQ_REDRIVEN_FROM",
     "DLQ_TIMESTAMP",
     "DLQ_TOPIC",
     "DOMAIN",
@@ -35,6 +36,9 @@ DLQ_TOPIC = "dlq.original.topic"
 DLQ_PARTITION = "dlq.original.partition"
 DLQ_OFFSET = "dlq.original.offset"
 DLQ_TIMESTAMP = "dlq.original.timestamp"
+DLQ_REDRIVEN_FROM = "dlq.redriven.from"
+"""A redriven copy's header (``mesh dlq redrive``): the dead letter it is a copy of,
+``<topic>.dlq[<partition>]@<offset>``."""
 
 LATE_PRODUCT = "late.product"
 """A ``.late`` copy's header: the product (``<domain>.<name>.v<major>``) whose window had closed

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import reprlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,11 +35,6 @@ _ENCODE_ERRORS = (
     OverflowError,
     IndexError,
 )
-
-# Shows a value in an error message: like repr, but a deeply nested one stops after 6 levels.
-_REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = 80
-_REPR.maxlevel = 6
 
 
 def parse(schema: str | Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -98,12 +92,8 @@ class AvroEncoder:
                 "Nothing was sent.",
                 product=self._product or None,
             )
-        shown = _REPR.repr(problem.value)  # bounded: a value may nest deep
-        shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        fix = f"{problem.hint}" if problem.hint else "fix the value or the schema"
         return SerializationError(
-            f"invalid event{where}: field '{problem.path}' expects {problem.expected}, got "
-            f"{shown} ({type(problem.value).__name__}); {fix}. Nothing was sent.",
+            f"invalid event{where}: {problem.describe()}. Nothing was sent.",
             product=self._product or None,
             path=problem.path,
             expected=problem.expected,

@@ -129,10 +129,36 @@ def test_missing_and_unknown_fields_are_explained() -> None:
     validator = _validator("string")
     missing = validator.explain({})
     assert missing is not None
-    assert (missing.path, "missing" in missing.hint) == ("f", True)
+    assert (missing.path, missing.missing) == ("f", True)
+    assert missing.describe() == "missing required field 'f' (string, no default); add it"
     unknown = validator.explain({"f": "x", "g": 1})
     assert unknown is not None
     assert (unknown.path, unknown.expected.startswith("no such")) == ("g", True)
+
+
+def test_a_missing_field_is_not_described_as_a_none_value() -> None:
+    """The message said "got None (NoneType)" for a field the event did not have at all."""
+    record = {
+        "type": "record",
+        "name": "R",
+        "fields": [
+            {
+                "name": "inner",
+                "type": {"type": "record", "name": "I", "fields": [{"name": "n", "type": "long"}]},
+            },
+        ],
+    }
+    validator = compile_validator(parse_schema(json.dumps(record)))
+    missing = validator.explain({"inner": {}})
+    assert missing is not None
+    assert missing.describe() == "missing required field 'inner.n' (long, no default); add it"
+    assert "NoneType" not in missing.describe()
+    present = validator.explain({"inner": {"n": None}})  # there, but null: a wrong value
+    assert present is not None
+    assert not present.missing
+    assert present.describe() == (
+        "field 'inner.n' expects long, got None (NoneType); fix the value or the schema"
+    )
 
 
 def test_the_hot_path_skips_what_fastavro_refuses_itself() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import orjson
 import pytest
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 from streams.catalog import CatalogStore
 from streams.cli import main
 from tests.catalog._entries import descriptor, entry
-from tests.helpers.kafka import PLAY_V2, Product, flags, play
+from tests.helpers.kafka import PLAY_V1, PLAY_V2, Product, flags, play
 
 
 def test_produce_then_tail(product: Product) -> None:
@@ -166,3 +167,90 @@ def test_produce_says_when_it_cannot_key_a_product_missing_from_the_catalog(
     assert result.exit_code == 0, result.output
     assert f"emitting to {product.ref.topic} without a key" in result.stderr
     assert [m.key() for m in product.read_raw()] == [None]
+
+
+def test_produce_says_which_lines_were_sent_and_which_were_not(product: Product) -> None:
+    """The trial saw "Nothing was sent." after line 1 had been delivered."""
+    events = [play(1), play(2), play(3, ms_played="x"), play(4)]
+    lines = "".join(json.dumps(event) + "\n" for event in events)
+    result = CliRunner().invoke(main, ["produce", product.ref.id, *flags(product)], input=lines)
+    assert result.exit_code == 1
+    assert "stdin:3: invalid event for" in result.stderr
+    assert "Nothing was sent" not in result.stderr
+    assert "Sent lines 1-2 (2 events)" in result.stderr
+    assert "Not sent: line 3 and every line after it" in result.stderr
+    assert len(product.read_raw()) == 2
+
+
+def test_produce_says_nothing_was_sent_when_the_first_line_is_bad(product: Product) -> None:
+    lines = "{oops\n" + json.dumps(play(2)) + "\n"
+    result = CliRunner().invoke(main, ["produce", product.ref.id, *flags(product)], input=lines)
+    assert result.exit_code == 1
+    assert "stdin:1: not valid JSON" in result.stderr
+    assert "Nothing was sent: line 1 and every line after it were not." in result.stderr
+    assert product.read_raw() == []
+
+
+def test_produce_names_a_missing_field(product: Product) -> None:
+    event = play(1)
+    del event["ms_played"]
+    result = CliRunner().invoke(
+        main, ["produce", product.ref.id, *flags(product)], input=json.dumps(event) + "\n"
+    )
+    assert result.exit_code == 1
+    assert "missing required field 'ms_played' (long, no default); add it" in result.stderr
+    assert "NoneType" not in result.stderr
+
+
+PLAY_AT = {
+    **PLAY_V1,
+    "fields": [
+        *PLAY_V1["fields"],
+        {
+            "name": "at",
+            "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}],
+            "default": None,
+            "doc": "When.",
+        },
+    ],
+}
+
+
+def test_tails_json_feeds_back_into_produce(product: Product) -> None:
+    """tail prints timestamps as ISO 8601; produce refused them ("expects long")."""
+    product.register(PLAY_AT)
+    runner = CliRunner()
+    first = json.dumps(play(1, at=1767322800123)) + "\n"
+    sent = runner.invoke(main, ["produce", product.ref.id, *flags(product)], input=first)
+    assert sent.exit_code == 0, sent.output
+    tail = ["tail", product.ref.id, "--from-beginning", *flags(product)]
+    shown = runner.invoke(main, tail)
+    assert shown.exit_code == 0, shown.output
+    assert orjson.loads(shown.stdout)["at"] == "2026-01-02T03:00:00.123000+00:00"
+
+    again = runner.invoke(main, ["produce", product.ref.id, *flags(product)], input=shown.stdout)
+    assert again.exit_code == 0, again.output
+    twice = runner.invoke(main, tail)
+    assert twice.stdout.splitlines() == [shown.stdout.strip()] * 2
+
+
+def test_produce_help_says_which_timestamps_it_takes() -> None:
+    shown = CliRunner().invoke(main, ["produce", "--help"])
+    assert "ISO 8601" in shown.output
+    assert "epoch milliseconds" in shown.output
+
+
+def test_the_readmes_produce_error_is_what_produce_prints(
+    product: Product, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README shows produce's errors as printed; this keeps the first one so."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    [shown] = [line for line in readme.splitlines() if line.startswith("error: bad.jsonl:2: ")]
+    monkeypatch.chdir(tmp_path)
+    events = [play(1), play(2, ms_played="1s"), play(3)]
+    Path("bad.jsonl").write_text("".join(json.dumps(event) + "\n" for event in events))
+    result = CliRunner().invoke(
+        main, ["produce", product.ref.id, "--input", "bad.jsonl", *flags(product)]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == shown.replace("player.play_events", product.ref.id)

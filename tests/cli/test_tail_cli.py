@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import orjson
 import pytest
 from click.testing import CliRunner
+from confluent_kafka import Message
 from confluent_kafka import Producer as RawProducer
 
 from streams.agents.late import LATE_PRODUCT, LATE_SOURCE, LateRecords
 from streams.cli import main
-from tests.helpers.kafka import Product, flags, play
+from streams.kafka import Consumer, Event
+from streams.kafka.sidetopic import SideDirectory
+from streams.naming import late_topic
+from tests.helpers.kafka import Product, create_topic, flags, play
+
+
+def dead_letter(product: Product, *, late: bool = False) -> None:
+    """Read the product (or its late records) to the end as a consumer does: what it cannot
+    decode goes to the dead-letter topic."""
+    directory = SideDirectory(None, late_topic) if late else None
+    with Consumer(
+        product.ref.id,
+        group_id=None,
+        from_beginning=True,
+        settings=product.settings,
+        directory=directory,
+    ) as consumer:
+        while not consumer.at_end:
+            consumer.consume(100, timeout=0.5)
 
 
 def send(product: Product, count: int) -> None:
@@ -76,11 +96,8 @@ def test_tail_dead_letters_prints_error_reason_and_origin(product: Product) -> N
     raw.produce(product.ref.topic, value=b"not avro", key=b"k1")
     assert raw.flush(10) == 0
     send(product, 1)
+    dead_letter(product)
     runner = CliRunner()
-    moved = runner.invoke(main, ["tail", product.ref.id, "--from-beginning", *flags(product)])
-    assert moved.exit_code == 0, moved.output
-    assert "--dead-letters" in moved.stderr  # says how to read them
-
     text = runner.invoke(main, ["tail", product.ref.id, "--dead-letters", *flags(product)])
     assert text.exit_code == 0, text.output
     assert f"{product.ref.topic}.dlq" in text.stdout
@@ -159,7 +176,9 @@ def test_side_topics_can_be_tailed_by_their_names(product: Product) -> None:
     by_name = runner.invoke(main, ["tail", f"{product.ref.topic}.late", *flags(product)])
     assert by_name.exit_code == 0, by_name.output
     assert [orjson.loads(line) for line in by_name.stdout.splitlines()] == [play(0)]
-    assert f"mesh tail {product.ref.topic}.late.dlq" in by_name.stderr  # where the rest went
+    assert f"cannot decode {product.ref.topic}.late[0]@1" in by_name.stderr
+
+    dead_letter(product, late=True)
 
     letters = runner.invoke(main, ["tail", f"{product.ref.topic}.late.dlq", *flags(product)])
     assert letters.exit_code == 0, letters.output
@@ -228,3 +247,77 @@ def test_a_binary_dead_letter_is_shown_in_hex_and_base64() -> None:
         "offset": None,
         "timestamp_ms": None,
     }
+
+
+@pytest.mark.timeout(60)
+def test_a_product_that_does_not_exist_is_refused_with_close_names(product: Product) -> None:
+    """tail said "not in the catalog, reading by the naming convention", then failed."""
+    typo = product.ref.id[:-1]
+    for command in (["tail", typo], ["produce", typo], ["tail", typo, "--dead-letters"]):
+        shown = CliRunner().invoke(main, [*command, *flags(product)], input="")
+        assert shown.exit_code == 1, shown.output
+        assert f"no product {typo} (not in the catalog" in shown.stderr
+        assert f"did you mean {product.ref.id}" in shown.stderr
+        assert "naming convention" not in shown.stderr
+    shown = CliRunner().invoke(main, ["tail", f"{typo}.v1", *flags(product)])
+    assert shown.exit_code == 1, shown.output
+    assert f"did you mean {product.ref.topic}" in shown.stderr
+
+
+@pytest.mark.timeout(90)
+def test_tail_is_read_only_and_shows_undecodable_records_where_they_are(product: Product) -> None:
+    """tail moved undecodable records to the dead-letter topic: a viewer wrote to the mesh."""
+    send(product, 1)
+    raw = RawProducer({"bootstrap.servers": product.bootstrap})
+    raw.produce(product.ref.topic, value=b"not avro", key=b"k1")
+    assert raw.flush(10) == 0
+    send(product, 1)
+    shown = CliRunner().invoke(main, ["tail", product.ref.id, "--from-beginning", *flags(product)])
+    assert shown.exit_code == 0, shown.output
+    assert [orjson.loads(line) for line in shown.stdout.splitlines()] == [play(0), play(0)]
+    assert f"cannot decode {product.ref.topic}[0]@1: " in shown.stderr
+    assert "(reason not-framed); key: k1, value: not avro" in shown.stderr
+    assert "1 of 3 records could not be decoded" in shown.stderr
+    assert product.read_raw(f"{product.ref.topic}.dlq") == []  # nothing written there
+
+
+@pytest.mark.timeout(60)
+def test_tail_dead_letters_of_an_empty_dead_letter_topic_says_so(product: Product) -> None:
+    """The dead-letter topic exists (mesh product apply creates it) but holds nothing: tail
+    printed nothing at all."""
+    create_topic(product.bootstrap, f"{product.ref.topic}.dlq")
+    shown = CliRunner().invoke(main, ["tail", product.ref.id, "--dead-letters", *flags(product)])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == ""
+    assert f"no dead letters: {product.ref.topic}.dlq is empty" in shown.stderr
+
+
+class _SlowStart:
+    """A consumer whose broker answers only at the fourth fetch (a slow connection)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @property
+    def at_end(self) -> bool:
+        return self.calls > 4
+
+    def consume(self, max_events: int = 500, timeout: float = 1.0) -> list[Event[Any]]:
+        self.calls += 1
+        return [Event(Message(topic="t.p.v1", value=b""), "event")] if self.calls == 4 else []
+
+
+def test_idle_timeout_does_not_count_the_wait_for_the_first_fetch() -> None:
+    """With --idle-timeout 3 or less tail printed nothing while the broker was slow to answer."""
+    from streams.cli._tail import _loop, _Shown
+
+    printed: list[object] = []
+
+    def printer(event: Event[Any]) -> None:
+        printed.append(event.value)
+
+    consumer = _SlowStart()
+    shown = _Shown(printer, print)
+    _loop(consumer, follow=True, limit=None, idle_timeout=0.0, shown=shown)
+    assert printed == ["event"]
+    assert consumer.calls == 5  # then one idle fetch past the timeout

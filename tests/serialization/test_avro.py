@@ -74,7 +74,10 @@ def test_invalid_events_name_path_type_and_value(change: dict, path: str, expect
 
 def test_missing_required_field() -> None:
     event = {k: v for k, v in GOOD.items() if k != "track_ids"}
-    with pytest.raises(SerializationError, match="'track_ids' expects array<string>"):
+    with pytest.raises(
+        SerializationError,
+        match="missing required field 'track_ids' \\(array<string>, no default\\)",
+    ):
         AvroEncoder(SCHEMA, schema_id=1)(event)
 
 
