@@ -25,7 +25,8 @@ def test_a_todo_doc_is_a_warning_at_its_field(tmp_path: Path) -> None:
     schema = _with_doc(tmp_path, "TODO: what ms_played means, its unit and when it is null.")
     (found,) = lint(tmp_path)
     assert (found.rule_id, found.severity) == ("GOV005-field-docs", "warning")
-    assert found.path is not None and found.path.endswith("schemas/player/PlayEvent.avsc")
+    assert found.path is not None
+    assert found.path.endswith("schemas/player/PlayEvent.avsc")
     assert found.line == line_of(schema, '"ms_played"')
     assert "ms_played" in found.message
     assert "TODO" in found.message
