@@ -16,6 +16,7 @@ from streams.catalog import LoadedProduct, export_odcs, export_odps, load_produc
 from streams.cli._output import out_console, output_option
 from streams.cli.product_apply import apply_command, plan_command
 from streams.cli.product_catalog import list_products, show_product
+from streams.cli.product_new import new_command
 from streams.errors import ConfigError, DescriptorError
 from streams.governance import lint as lint_products
 from streams.naming import parse_product
@@ -34,6 +35,7 @@ product.add_command(plan_command, name="plan")
 product.add_command(apply_command, name="apply")
 product.add_command(list_products, name="list")
 product.add_command(show_product, name="show")
+product.add_command(new_command, name="new")
 
 
 @product.command()
