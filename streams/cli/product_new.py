@@ -112,7 +112,12 @@ def new_command(
                     style="yellow",
                 )
             )
-        console.print(f"next: mesh product apply, then mesh produce {made.ref.id}", highlight=False)
+        then = (
+            f"mesh agent run {made.ref.id} (or mesh replay {made.ref.id} --from <time>)"
+            if made.kind == "aggregate"
+            else f"mesh produce {made.ref.id}"
+        )
+        console.print(f"next: mesh product apply, then {then}", highlight=False)
     if errors:
         for item in errors:
             err_console().print(f"{item.location}: {item.rule_id} {item.message}", highlight=False)

@@ -73,6 +73,23 @@ def test_new_json_output(runner: CliRunner, root: Path) -> None:
     assert all(item["severity"] == "warning" for item in document["violations"])
 
 
+def test_new_aggregate_says_its_agent_computes_it(runner: CliRunner, root: Path) -> None:
+    args = [
+        "product",
+        "new",
+        "player.hourly",
+        "--kind",
+        "aggregate",
+        "--from",
+        "player.play_events",
+    ]
+    result = runner.invoke(main, [*args, "--root", str(root)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "wrote products/player/hourly.py" in result.stdout
+    assert "mesh agent run player.hourly" in result.stdout
+    assert "mesh produce" not in result.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
