@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 
 from streams.cli import main
@@ -192,3 +198,51 @@ def test_new_then_apply_then_produce(
         admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
         for future in admin.delete_topics([topic, f"{topic}.dlq"]).values():
             future.result(10)
+
+
+def test_a_new_aggregate_replays_its_new_input(
+    runner: CliRunner, root: Path, sample: Path, settings: Settings
+) -> None:
+    """`mesh product new --kind aggregate` writes code `mesh replay` runs as it is."""
+    domain = f"t{uuid.uuid4().hex[:10]}"
+    source, hourly = f"{domain}.signups", f"{domain}.signups_per_hour"
+    connect = [
+        "--bootstrap-servers",
+        settings.kafka.bootstrap_servers,
+        "--registry-url",
+        settings.registry.url,
+    ]
+    new = ["product", "new", "--root", str(root)]
+    assert runner.invoke(main, [*new, source, "--from-json", str(sample)]).exit_code == 0
+    made = runner.invoke(main, [*new, hourly, "--kind", "aggregate", "--from", source])
+    assert made.exit_code == 0, made.output
+    topics = [f"{source}.v1", f"{source}.v1.dlq", f"{hourly}.v1", f"{hourly}.v1.dlq"]
+    try:
+        for name in ("signups", "signups_per_hour"):
+            descriptor = root / "products" / domain / f"{name}.yaml"
+            applied = runner.invoke(main, ["product", "apply", str(descriptor), *connect])
+            assert applied.exit_code == 0, applied.output
+        wire = {**SAMPLE, "signed_at": 1_769_880_600_000, "starts_on": 20_485}
+        start = 1_767_225_600_000  # on the hour
+        lines = "".join(
+            json.dumps({**wire, "event_id": str(uuid.uuid4()), "event_time": start + n * 60_000})
+            + "\n"
+            for n in range(3)
+        )
+        sent = runner.invoke(main, ["produce", source, *connect], input=lines)
+        assert sent.exit_code == 0, sent.output
+        replayed = runner.invoke(
+            main,
+            ["replay", hourly, "--from", "0", "--root", str(root), "--output", "json", *connect],
+        )
+        assert replayed.exit_code == 0, replayed.output
+        summary = json.loads(replayed.stdout)
+        assert summary["counted"] == 3
+        assert _read_all(settings.kafka.bootstrap_servers, f"{hourly}.v1", 3)
+    finally:
+        admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+        for future in admin.delete_topics(topics).values():
+            try:
+                future.result(10)
+            except KafkaException:  # a topic the failed step did not create
+                continue
