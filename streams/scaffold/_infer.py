@@ -7,8 +7,10 @@ A value that says nothing about its type (``null``, ``[]``, ``{}``) or an array 
 types is refused with the key's path and how to fix the sample: guessing would publish a
 schema whose evolution rules then bind every consumer.
 
-Every field gets a ``TODO`` doc, which ``mesh product lint`` reports as a warning
-(``GOV005-field-docs``) until the domain writes what the field means.
+A field the mesh already has (same name, same type, in another product's schema) keeps that
+schema's doc and ``pii`` flag: one name, one meaning. A field spelled as a UUID elsewhere must be
+one here too. Every other field gets a ``TODO`` doc, which ``mesh product lint`` reports as a
+warning (``GOV005-field-docs``) until the domain writes what the field means.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from streams.errors import ConfigError
@@ -28,6 +31,7 @@ __all__ = [
     "PII_NAMES",
     "TIMESTAMP_TYPE",
     "UUID_TYPE",
+    "KnownField",
     "infer_fields",
     "pascal_case",
     "todo_doc",
@@ -59,6 +63,23 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _LONG = (-(2**63), 2**63 - 1)
 
 
+@dataclass(frozen=True, slots=True)
+class KnownField:
+    """A top-level field of a schema already on the mesh.
+
+    Attributes:
+        type: Its type, as a value has it (``null`` dropped from an optional field).
+        doc: Its doc.
+        pii: Whether it is marked personal.
+        where: The schema file, for messages.
+    """
+
+    type: Any
+    doc: str
+    pii: bool
+    where: str
+
+
 def todo_doc(name: str) -> str:
     """The placeholder doc of an inferred field (a ``GOV005-field-docs`` warning)."""
     return f"TODO: what {name} means, its unit and when it is null."
@@ -70,7 +91,11 @@ def pascal_case(name: str) -> str:
 
 
 def infer_fields(
-    sample: Mapping[str, Any], *, source: str = "sample", record: str = ""
+    sample: Mapping[str, Any],
+    *,
+    source: str = "sample",
+    record: str = "",
+    known: Mapping[str, KnownField] | None = None,
 ) -> list[dict[str, Any]]:
     """The Avro fields of a sample event, with ``event_id`` and ``event_time`` first.
 
@@ -81,6 +106,7 @@ def infer_fields(
         sample: One event, as a JSON object decodes.
         source: What to call the sample in messages (its file name).
         record: The name of the record the fields go in (nested records get other names).
+        known: The mesh's top-level fields by name (their docs and ``pii`` flags are reused).
 
     Raises:
         ConfigError: A value cannot be typed; the message names its key (``a.b[2]``).
@@ -93,12 +119,29 @@ def infer_fields(
     _check_conventional(sample, source)
     names = {record}
     fields = [dict(EVENT_ID_FIELD), dict(EVENT_TIME_FIELD)]
-    fields += [
-        _field(key, value, key, names, source)
-        for key, value in sample.items()
-        if key not in ("event_id", "event_time")
-    ]
+    for key, value in sample.items():
+        if key in ("event_id", "event_time"):
+            continue
+        field = _field(key, value, key, names, source)
+        same = (known or {}).get(key)
+        if same is not None:
+            field = _as_known(field, value, same, source)
+        fields.append(field)
     return fields
+
+
+def _as_known(field: dict[str, Any], value: Any, same: KnownField, source: str) -> dict[str, Any]:
+    """``field`` with the doc and flag of the mesh's field of that name, when the types agree."""
+    key = field["name"]
+    if field["type"] == same.type:
+        pii = {"pii": True} if same.pii or key in PII_NAMES else {}
+        return {"name": key, "type": field["type"], "doc": same.doc or todo_doc(key), **pii}
+    if same.type == UUID_TYPE:
+        raise ConfigError(
+            f"{source}: key {key!r} is {value!r}, but {key} is a UUID in {same.where}: the mesh "
+            "spells a field one way; put a UUID in the sample, or rename the key"
+        )
+    return field
 
 
 def _check_conventional(sample: Mapping[str, Any], source: str) -> None:

@@ -22,6 +22,7 @@ from streams.scaffold._infer import (
     EVENT_TIME_FIELD,
     TIMESTAMP_TYPE,
     UUID_TYPE,
+    KnownField,
     infer_fields,
     pascal_case,
     todo_doc,
@@ -111,7 +112,7 @@ def new_product(
         fields, key = _aggregate_fields(ref, upstream, key)
         example: dict[str, Any] = _example(fields)
     else:
-        fields, example = _source_fields(sample, record)
+        fields, example = _source_fields(sample, record, _known_fields(root, existing))
         key = _check_key(ref, key, fields)
     definition = {
         "type": "record",
@@ -229,7 +230,9 @@ def _namespace(domain: str, existing: Sequence[LoadedProduct]) -> str:
     return domain
 
 
-def _source_fields(sample: Path | None, record: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _source_fields(
+    sample: Path | None, record: str, known: dict[str, KnownField]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """A source-aligned product's fields, and an example event (the sample, completed)."""
     if sample is None:
         fields = [dict(EVENT_ID_FIELD), dict(EVENT_TIME_FIELD)]
@@ -244,9 +247,20 @@ def _source_fields(sample: Path | None, record: str) -> tuple[list[dict[str, Any
         raise ConfigError(
             f"{sample}: not one JSON object ({exc}); write one event as a JSON object"
         ) from exc
-    fields = infer_fields(event, source=str(sample), record=record)
+    fields = infer_fields(event, source=str(sample), record=record, known=known)
     example = {"event_id": _EXAMPLE_ID, "event_time": _EXAMPLE_TIME, **event}
     return fields, example
+
+
+def _known_fields(root: Path, existing: Sequence[LoadedProduct]) -> dict[str, KnownField]:
+    """The top-level fields of the mesh's schemas, by name (the first schema's, in path order)."""
+    known: dict[str, KnownField] = {}
+    for item in sorted(existing, key=lambda loaded: loaded.schema_path):
+        where = item.schema_path.resolve().relative_to(root.resolve()).as_posix()
+        for info in iter_fields(item.schema):
+            if "." not in info.path and info.path not in known:
+                known[info.path] = KnownField(info.value_type, info.doc or "", info.pii, where)
+    return known
 
 
 def _no_constant(word: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 from streams.avro import parse_schema
 from streams.errors import ConfigError
 from streams.scaffold import infer_fields
+from streams.scaffold._infer import UUID_TYPE, KnownField
 
 UUID = "0b9c1c2e-7d3a-4c1e-9a57-2f1d0e8b6a41"
 
@@ -136,6 +137,20 @@ def test_values_that_cannot_be_typed_name_their_key(sample: dict[str, Any], mess
 def test_a_bad_name_gets_a_suggestion() -> None:
     with pytest.raises(ConfigError, match=r"e\.g\. 'first_name'"):
         infer_fields({"first-name": "Ada"})
+
+
+def test_a_known_field_keeps_its_doc_when_the_types_agree() -> None:
+    known = {
+        "country": KnownField("string", "ISO 3166-1 alpha-2 code.", False, "schemas/a/A.avsc"),
+        "seats": KnownField("string", "Seats as text.", False, "schemas/a/A.avsc"),
+        "user_id": KnownField(UUID_TYPE, "The listener.", True, "schemas/a/A.avsc"),
+    }
+    fields = {f["name"]: f for f in infer_fields({"country": "DE", "seats": 3}, known=known)}
+    assert fields["country"]["doc"] == "ISO 3166-1 alpha-2 code."
+    assert fields["seats"]["doc"].startswith("TODO")  # another type: another field
+    assert fields["seats"]["type"] == "long"
+    with pytest.raises(ConfigError, match=r"but user_id is a UUID in schemas/a/A\.avsc"):
+        infer_fields({"user_id": 42}, known=known)
 
 
 def test_a_sample_must_be_an_object() -> None:

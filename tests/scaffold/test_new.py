@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,31 @@ def test_a_source_aligned_product_from_a_sample(root: Path, sample: Path) -> Non
     # No errors; a warning for each field (nested ones too) whose doc is still TODO.
     found = lint(root)
     assert [v for v in found if v.severity == "error"] == []
-    assert len(_placeholders(found)) == len(SAMPLE) + 2  # plan.tier and plan.seats
+    # email is the mesh's (listeners): its doc is reused, the others are TODO, nested ones too.
+    assert len(_placeholders(found)) == len(SAMPLE) - 1 + 2
     assert _placeholders(found) == [v for v in found if v.severity == "warning"]
+
+
+def test_a_field_the_mesh_has_keeps_its_doc_and_spelling(root: Path, tmp_path: Path) -> None:
+    docs = {
+        field["doc"]
+        for path in (root / "schemas").glob("*/*.avsc")
+        for field in json.loads(path.read_text())["fields"]
+        if field["name"] == "email"
+    }
+    path = tmp_path / "invite.json"
+    path.write_text(json.dumps({"email": "ada@example.org", "user_id": "user-1"}))
+    with pytest.raises(ConfigError) as caught:
+        new_product(root, "partners.invites", sample=path)
+    assert "key 'user_id' is 'user-1', but user_id is a UUID in schemas/" in str(caught.value)
+    path.write_text(json.dumps({"email": "ada@example.org", "user_id": str(uuid.UUID(int=7))}))
+    new_product(root, "partners.invites", sample=path)
+    schema = json.loads((root / "schemas/partners/Invite.avsc").read_text())
+    fields = {f["name"]: f for f in schema["fields"]}
+    assert fields["email"]["doc"] in docs
+    assert fields["email"]["pii"] is True
+    assert fields["user_id"]["pii"] is True
+    assert not fields["user_id"]["doc"].startswith("TODO")
 
 
 def test_the_descriptor_has_the_policys_defaults(root: Path, sample: Path) -> None:
