@@ -10,31 +10,27 @@ from typing import Any, Literal
 
 import yaml
 
-from streams.avro import iter_fields, parse_schema
+from streams.avro import parse_schema
 from streams.catalog import LoadedProduct, load_product, product_files
 from streams.codegen import write as write_models
 from streams.errors import ConfigError, DescriptorError, InvalidSchemaError
 from streams.governance import load_governance
 from streams.naming import ProductRef, parse_product, schema_file
 from streams.scaffold._descriptor import AGGREGATE_WINDOW_S, descriptor
-from streams.scaffold._infer import (
-    EVENT_ID_FIELD,
-    EVENT_TIME_FIELD,
-    TIMESTAMP_TYPE,
-    UUID_TYPE,
-    KnownField,
-    infer_fields,
-    pascal_case,
-    todo_doc,
+from streams.scaffold._fields import (
+    aggregate_fields,
+    all_fields,
+    check_key,
+    example_record,
+    known_fields,
+    source_fields,
 )
+from streams.scaffold._infer import pascal_case
 from streams.scaffold._templates import aggregate_code, product_test
 
 __all__ = ["NewKind", "Scaffold", "new_product"]
 
 NewKind = Literal["source-aligned", "aggregate"]
-
-_EXAMPLE_TIME = "2026-01-01T00:15:00Z"
-_EXAMPLE_ID = "00000000-0000-4000-8000-000000000001"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +105,11 @@ def new_product(
     record = record or _record_name(ref.name)
     schema_path = schema_file(root, ref.domain, record)  # checks the record's spelling
     if aggregate:
-        fields, key = _aggregate_fields(ref, upstream, key)
-        example: dict[str, Any] = _example(fields)
+        fields, key = aggregate_fields(ref, upstream, key)
+        example: dict[str, Any] = example_record(fields)
     else:
-        fields, example = _source_fields(sample, record, _known_fields(root, existing))
-        key = _check_key(ref, key, fields)
+        fields, example = source_fields(sample, record, known_fields(root, existing))
+        key = check_key(ref, key, fields)
     definition = {
         "type": "record",
         "name": record,
@@ -131,7 +127,7 @@ def new_product(
         kind=kind,
         schema=schema_path.relative_to(root).as_posix(),
         key=key,
-        personal=any(field.get("pii") for field in _all_fields(fields)),
+        personal=any(field.get("pii") for field in all_fields(fields)),
         config=load_governance(root),
         domain_products=[
             p for p in existing if p.product.domain == ref.domain and p.product.id != ref.id
@@ -228,151 +224,6 @@ def _namespace(domain: str, existing: Sequence[LoadedProduct]) -> str:
         (prefix,) = prefixes
         return f"{prefix}.{domain}" if prefix else domain
     return domain
-
-
-def _source_fields(
-    sample: Path | None, record: str, known: dict[str, KnownField]
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """A source-aligned product's fields, and an example event (the sample, completed)."""
-    if sample is None:
-        fields = [dict(EVENT_ID_FIELD), dict(EVENT_TIME_FIELD)]
-        return fields, _example(fields)
-    try:
-        text = sample.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{sample}: cannot be read ({exc}); pass a UTF-8 JSON file") from exc
-    try:
-        event = json.loads(text, parse_constant=_no_constant)
-    except ValueError as exc:
-        raise ConfigError(
-            f"{sample}: not one JSON object ({exc}); write one event as a JSON object"
-        ) from exc
-    fields = infer_fields(event, source=str(sample), record=record, known=known)
-    example = {"event_id": _EXAMPLE_ID, "event_time": _EXAMPLE_TIME, **event}
-    return fields, example
-
-
-def _known_fields(root: Path, existing: Sequence[LoadedProduct]) -> dict[str, KnownField]:
-    """The top-level fields of the mesh's schemas, by name (the first schema's, in path order)."""
-    known: dict[str, KnownField] = {}
-    for item in sorted(existing, key=lambda loaded: loaded.schema_path):
-        where = item.schema_path.resolve().relative_to(root.resolve()).as_posix()
-        for info in iter_fields(item.schema):
-            if "." not in info.path and info.path not in known:
-                known[info.path] = KnownField(info.value_type, info.doc or "", info.pii, where)
-    return known
-
-
-def _no_constant(word: str) -> None:
-    raise ValueError(f"{word} is not a JSON number")
-
-
-def _check_key(ref: ProductRef, key: str | None, fields: list[dict[str, Any]]) -> str | None:
-    names = [field["name"] for field in fields]
-    if key is None:
-        # The first id after the event's own: events of one thing stay in order.
-        return next(
-            (
-                field["name"]
-                for field in fields[2:]
-                if field["name"].endswith("_id") and field["type"] in ("string", UUID_TYPE)
-            ),
-            None,
-        )
-    if key not in names:
-        raise ConfigError(
-            f"{ref.id}: --key {key!r} is not a field of the schema; use one of {', '.join(names)}"
-        )
-    return key
-
-
-def _aggregate_fields(
-    ref: ProductRef, upstream: Sequence[LoadedProduct], key: str | None
-) -> tuple[list[dict[str, Any]], str]:
-    """An aggregate's fields: the window, the latest event time, the key and a count."""
-    first = upstream[0]
-    key = key or first.product.output_port.key
-    if key is None:
-        raise ConfigError(
-            f"{ref.id}: {first.product.id} has no key, and an aggregate is keyed by a field of "
-            "its inputs: pass --key <field>, or set outputPort.key in its descriptor"
-        )
-    key_field: dict[str, Any] | None = None
-    for item in upstream:
-        info = next((f for f in iter_fields(item.schema) if f.path == key), None)
-        if info is None:
-            raise ConfigError(
-                f"{ref.id}: key {key!r} is not a field of input {item.product.id}; an "
-                "aggregate's key must be in every input: pass --key <field>"
-            )
-        if key_field is None:
-            pii = {"pii": True} if info.pii else {}
-            # Agents hand the key to the code as a string: keep string types, else a string.
-            kind = info.value_type if info.value_type in ("string", UUID_TYPE) else "string"
-            key_field = {"name": key, "type": kind, "doc": info.doc or todo_doc(key), **pii}
-    if len({item.product.output_port.partitions for item in upstream}) > 1:
-        counts = ", ".join(
-            f"{item.product.id}: {item.product.output_port.partitions}" for item in upstream
-        )
-        raise ConfigError(
-            f"{ref.id}: the inputs are not co-partitioned ({counts}); an aggregate's agents "
-            "need the same partition count on every input"
-        )
-    assert key_field is not None  # upstream is not empty
-    window = [
-        ("window_start", "Start of the window (inclusive), in UTC."),
-        ("window_end", "End of the window (exclusive): window_start plus the window's size."),
-    ]
-    fields = [{"name": name, "type": dict(TIMESTAMP_TYPE), "doc": doc} for name, doc in window]
-    fields += [
-        {
-            "name": "event_time",
-            "type": dict(TIMESTAMP_TYPE),
-            "doc": "Event time of the latest input event counted in this window.",
-        },
-        key_field,
-        {"name": "events", "type": "long", "doc": "Number of input events in the window."},
-        {
-            "name": "final",
-            "type": "boolean",
-            "doc": "True on the window's last update, once its allowed lateness has passed.",
-        },
-    ]
-    return fields, key
-
-
-def _example(fields: list[dict[str, Any]]) -> dict[str, Any]:
-    """One valid record of ``fields``, as JSON gives it."""
-    return {field["name"]: _value(field["type"]) for field in fields}
-
-
-def _value(kind: Any) -> Any:
-    if isinstance(kind, dict):
-        logical = kind.get("logicalType")
-        if logical == "uuid":
-            return _EXAMPLE_ID
-        if logical == "timestamp-millis":
-            return _EXAMPLE_TIME
-        if logical == "date":
-            return _EXAMPLE_TIME[:10]
-        if kind["type"] == "record":
-            return _example(kind["fields"])
-        if kind["type"] == "array":
-            return [_value(kind["items"])]
-        kind = kind["type"]
-    return {"string": "text", "long": 1, "int": 1, "double": 1.5, "boolean": False}[kind]
-
-
-def _all_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    found = []
-    for field in fields:
-        found.append(field)
-        kind = field["type"]
-        while isinstance(kind, dict) and kind.get("type") == "array":
-            kind = kind["items"]
-        if isinstance(kind, dict) and kind.get("type") == "record":
-            found += _all_fields(kind["fields"])
-    return found
 
 
 def _tests(
