@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -246,3 +247,20 @@ def test_a_new_aggregate_replays_its_new_input(
                 future.result(10)
             except KafkaException:  # a topic the failed step did not create
                 continue
+
+
+def test_the_readme_shows_what_mesh_product_new_prints(runner: CliRunner, root: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("### Create a product", 1)[1].split("```", 2)[1]
+    lines = section.strip().splitlines()
+    (sample,) = re.findall(r"^\$ echo '(.*)' > signup\.json$", section, re.MULTILINE)
+    (root / "signup.json").write_text(sample)
+    start = lines.index("$ mesh product new partners.signups --from-json signup.json")
+    shown = [line for line in lines[start + 1 :] if line != "..."]
+    shown = shown[: next(i for i, line in enumerate(shown) if line.startswith("$ "))]
+    args = ["product", "new", "partners.signups", "--from-json", str(root / "signup.json")]
+    result = runner.invoke(main, [*args, "--root", str(root)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    printed = result.stdout.splitlines()
+    assert shown
+    assert [line for line in shown if line not in printed] == []
