@@ -15,7 +15,7 @@ LAYERS: list[set[str]] = [
     {"serialization"},
     {"kafka", "registry"},
     {"catalog", "codegen", "governance", "guarantees"},
-    {"agents", "replay", "local", "web"},
+    {"agents", "replay", "local", "web", "scaffold"},
     {"cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

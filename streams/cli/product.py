@@ -28,6 +28,7 @@ from streams.cli.product_apply import (
     violation_table,
 )
 from streams.cli.product_catalog import list_products, show_product, version_option
+from streams.cli.product_new import new_command
 from streams.errors import ConfigError, DescriptorError
 from streams.governance import Violation
 from streams.governance import lint as lint_products
@@ -45,6 +46,7 @@ product.add_command(plan_command, name="plan")
 product.add_command(apply_command, name="apply")
 product.add_command(list_products, name="list")
 product.add_command(show_product, name="show")
+product.add_command(new_command, name="new")
 
 
 @product.command()

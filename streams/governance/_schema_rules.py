@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 
 from streams.avro import iter_fields
@@ -57,6 +58,8 @@ LOGICAL_TYPES = (
     "local-timestamp-nanos",
     "duration",
 )
+# A doc still to be written: TODO, FIXME or TBD as its first word.
+_PLACEHOLDER = re.compile(r"(TODO|FIXME|TBD)\b", re.IGNORECASE)
 
 
 def check_schema_location(loaded: LoadedProduct, context: PolicyContext) -> list[Violation]:
@@ -100,20 +103,37 @@ def check_schema_location(loaded: LoadedProduct, context: PolicyContext) -> list
 
 
 def check_field_docs(loaded: LoadedProduct, context: PolicyContext) -> list[Violation]:
-    """GOV005-field-docs: every field of the value schema has a ``doc``."""
+    """GOV005-field-docs: every field of the value schema has a ``doc``.
+
+    A placeholder (a doc starting with TODO, FIXME or TBD, as ``mesh product new`` writes) is
+    a warning: the product can be applied, but its meaning is still to be written.
+    """
     path = show_path(loaded.schema_path)
-    return [
-        Violation(
-            rule_id="GOV005-field-docs",
-            severity="error",
-            path=path,
-            line=field_line(loaded, info.name),
-            message=f"field {info.path!r} has no doc",
-            hint='add "doc": "<what the field means, its unit and when it is null>"',
+    found: list[Violation] = []
+    for info in iter_fields(loaded.schema):
+        doc = (info.doc or "").strip()
+        if doc and not _PLACEHOLDER.match(doc):
+            continue
+        found.append(
+            Violation(
+                rule_id="GOV005-field-docs",
+                severity="warning" if doc else "error",
+                path=path,
+                line=field_line(loaded, info.name),
+                message=(
+                    f"field {info.path!r} has a placeholder doc: {doc!r}"
+                    if doc
+                    else f"field {info.path!r} has no doc"
+                ),
+                hint=(
+                    'replace the placeholder with "<what the field means, its unit and when '
+                    'it is null>"'
+                    if doc
+                    else 'add "doc": "<what the field means, its unit and when it is null>"'
+                ),
+            )
         )
-        for info in iter_fields(loaded.schema)
-        if not (info.doc or "").strip()
-    ]
+    return found
 
 
 def check_pii(loaded: LoadedProduct, context: PolicyContext) -> list[Violation]:

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from streams.catalog import load_products
+from streams.catalog import load_products, product_files
 from streams.errors import DescriptorError
-from streams.governance import GovernanceConfig, lint, load_governance, satisfies
+from streams.governance import GovernanceConfig, Violation, lint, load_governance, satisfies
 from tests.catalog._repo import REPO, line_of
 
-EXPECTED = {
+# The example company's products (the demo and the README use them). A product added with
+# `mesh product new` joins them without editing this file.
+EXAMPLES = {
     "artists.signings",
     "artists.track_releases",
     "listeners.profile_updates",
@@ -23,12 +25,24 @@ EXPECTED = {
 }
 
 
+def _placeholder(violation: Violation) -> bool:
+    """A TODO doc a new product starts with: a warning that leaves the repository applicable."""
+    return violation.rule_id == "GOV005-field-docs" and violation.severity == "warning"
+
+
 def test_repository_lint_is_clean() -> None:
-    assert lint(REPO) == []
+    """Whatever products/ holds: no errors, and no warnings but the docs still to write."""
+    assert [item for item in lint(REPO) if not _placeholder(item)] == []
+
+
+def test_every_descriptor_loads_as_the_product_its_path_names() -> None:
+    files = product_files(REPO)
+    named = {f"{path.parent.name}.{path.name.split('.')[0]}" for path in files}
+    assert {loaded.product.id for loaded in load_products(REPO)} == named
 
 
 def test_every_example_product_has_a_descriptor() -> None:
-    assert {loaded.product.id for loaded in load_products(REPO)} == EXPECTED
+    assert {loaded.product.id for loaded in load_products(REPO)} >= EXAMPLES
 
 
 def test_policy_file_loads() -> None:
