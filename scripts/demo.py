@@ -75,6 +75,7 @@ from _demo_agents import tour as agents_tour  # noqa: E402
 from _demo_events import tour as events_tour  # noqa: E402
 from _demo_guarantees import MONITOR_ENV  # noqa: E402
 from _demo_guarantees import tour as guarantees_tour  # noqa: E402
+from _demo_selfserve import selfserve_tour  # noqa: E402
 
 
 def step(title: str) -> None:
@@ -236,6 +237,7 @@ def main() -> int:
             and events_tour(info)
             and agents_tour(info, STATE_DIR / "logs")
             and guarantees_tour(info)
+            and selfserve_tour(info)
         )
     finally:
         stop(STATE_DIR)
