@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 import click
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
+
+from streams.kafka.client import LIBRDKAFKA_LOGGER
 
 __all__ = ["configure_logging", "err_console", "out_console", "output_option", "print_error"]
 
@@ -63,11 +66,29 @@ class _PlainCliHandler(logging.Handler):
 _HANDLER_TYPES = (_RichCliHandler, _PlainCliHandler)
 
 
-def configure_logging(*, debug: bool) -> None:
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    """A Python warning as one readable line (``warning: ...``), without the source path."""
+    text = " ".join(str(message).split())
+    return f"warning: {text}\n"
+
+
+def configure_logging(*, debug: bool, verbose: bool = False) -> None:
     """Send ``streams`` log records to stderr; only the CLI calls this.
 
+    Warnings and errors only by default; ``verbose`` adds INFO, ``debug`` DEBUG with paths and
+    times. librdkafka's own lines (:data:`~streams.kafka.client.LIBRDKAFKA_LOGGER`) are shown
+    only with ``verbose`` or ``debug``: the command reports an unreachable broker in one line.
+    Python warnings (a deprecated product, ...) print as one line each.
+
     Args:
-        debug: Log at DEBUG instead of INFO, with paths and times.
+        debug: Log at DEBUG, with paths and times.
+        verbose: Log at INFO.
     """
     package_logger = logging.getLogger("streams")
     for old in list(package_logger.handlers):
@@ -82,7 +103,13 @@ def configure_logging(*, debug: bool) -> None:
     else:
         handler = _PlainCliHandler()
     package_logger.addHandler(handler)
-    package_logger.setLevel(logging.DEBUG if debug else logging.INFO)
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    package_logger.setLevel(level)
+    logging.getLogger(LIBRDKAFKA_LOGGER).setLevel(
+        level if debug or verbose else logging.CRITICAL + 1
+    )
+    # formatwarning, not showwarning: warnings recorded by a caller (pytest) stay untouched.
+    warnings.formatwarning = _one_line_warning
 
 
 output_option = click.option(

@@ -5,10 +5,15 @@ TLS files OpenSSL cannot load) and raises ``KafkaException`` with ``_INVALID_ARG
 built from the settings goes through :func:`build_client`, so that refusal reaches the user as
 one line naming the setting to fix (:meth:`KafkaSettings.refusal`), not as a traceback or as
 "is the broker running?".
+
+librdkafka's own log lines (hundreds of "Connect to ... failed" while a broker is down) would go
+straight to stderr; every client built here hands them to the :data:`LIBRDKAFKA_LOGGER` logger
+instead, which the CLI shows only with ``-v``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -17,7 +22,16 @@ from confluent_kafka import KafkaError, KafkaException
 from streams.config import KafkaSettings
 from streams.errors import ConfigError
 
-__all__ = ["build_client"]
+__all__ = ["LIBRDKAFKA_LOGGER", "build_client", "librdkafka_logger"]
+
+LIBRDKAFKA_LOGGER = "streams.kafka.librdkafka"
+"""The logger librdkafka's log lines go to (records at librdkafka's syslog level)."""
+
+
+def librdkafka_logger() -> logging.Logger:
+    """The logger to pass as confluent-kafka's ``logger`` property."""
+    return logging.getLogger(LIBRDKAFKA_LOGGER)
+
 
 ClientT = TypeVar("ClientT")
 
@@ -38,8 +52,9 @@ def build_client(
     Raises:
         ConfigError: librdkafka refused the configuration.
     """
+    conf = {"logger": librdkafka_logger(), **conf}
     try:
-        return factory(dict(conf))
+        return factory(conf)
     except KafkaException as exc:
         error = exc.args[0] if exc.args else None
         if not isinstance(error, KafkaError) or error.code() != KafkaError._INVALID_ARG:
