@@ -64,7 +64,7 @@ def _info(
 
 
 def _is_ours(record: ServiceRecord) -> bool:
-    return _process.owns(record.pid, command=record.command, ticks=record.start_ticks)
+    return _process.owns(record.pid, command=record.command, created=record.created)
 
 
 def _existing(state_dir: Path) -> PlatformState | None:

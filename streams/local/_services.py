@@ -159,7 +159,7 @@ def launch(
         log=log_path,
         command=command,
         started_at=datetime.now(UTC),
-        start_ticks=_process.start_ticks(pid),
+        created=_process.create_time(pid),
     )
     return record, began
 
