@@ -101,13 +101,25 @@ def _is_unreachable(exc: BaseException) -> bool:
     return isinstance(_cause(exc), _TRANSPORT_ERRORS)
 
 
+# Long-running services, whose log is what they have to say: INFO on by default.
+_SERVICE_GROUPS = frozenset({"registry", "monitor", "agent"})
+
+
 @click.group(cls=_MeshGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="INFO logs on stderr (off by default).")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="INFO logs on stderr (off by default, except for the services: registry serve, "
+    "monitor run, agent run).",
+)
 @click.option("--debug", is_flag=True, help="DEBUG logs and full tracebacks.")
 @click.version_option(package_name="streams", prog_name="mesh")
-def main(verbose: bool, debug: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """Mesh: a streaming-first data mesh on Kafka."""
-    configure_logging(debug=debug, verbose=verbose)
+    service = ctx.invoked_subcommand in _SERVICE_GROUPS
+    configure_logging(debug=debug, verbose=verbose or service)
 
 
 main.add_command(up)
