@@ -151,6 +151,21 @@ class KafkaSettings(BaseModel):
     # Set by load_settings when neither the settings nor a recorded platform name the brokers:
     # why, and how to fix it. Setting bootstrap_servers (model_copy(update=...)) clears it.
     _unresolved: str | None = PrivateAttr(default=None)
+    _fail_fast: bool = PrivateAttr(default=False)
+
+    @property
+    def fail_fast(self) -> bool:
+        """Whether a client built from these settings first checks that a broker accepts
+        connections (:func:`streams.kafka.client.build_client`), failing at once otherwise."""
+        return self._fail_fast
+
+    def failing_fast(self) -> KafkaSettings:
+        """These settings with :attr:`fail_fast` on: what a command line wants (an unreachable
+        Kafka is one line at once), not a long-running application (which lets librdkafka
+        retry until the broker is back)."""
+        copy = self.model_copy()
+        copy._fail_fast = True
+        return copy
 
     @model_validator(mode="after")
     def _consistent(self) -> KafkaSettings:

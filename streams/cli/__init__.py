@@ -13,6 +13,7 @@ import click
 import httpx
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from streams.cli._context import registry_unreachable
 from streams.cli._output import configure_logging, print_error
 from streams.cli.agent import agent
 from streams.cli.codegen import codegen
@@ -57,14 +58,10 @@ _UNREACHABLE = (BrokerUnavailableError, RegistryUnavailableError, PlatformNotRun
 def _registry_unreachable(exc: Exception) -> str:
     """One line for a registry request that never got an answer (connection refused, ...)."""
     try:
-        where = f" at {exc.request.url.scheme}://{exc.request.url.netloc.decode()}"  # type: ignore[attr-defined]
+        url = f"{exc.request.url.scheme}://{exc.request.url.netloc.decode()}"  # type: ignore[attr-defined]
     except (AttributeError, RuntimeError):
-        where = ""
-    return (
-        f"the schema registry{where} cannot be reached ({exc or type(exc).__name__}); is the "
-        "platform running (`mesh status`; `mesh up` restarts a dead registry)? Otherwise check "
-        "registry.url (STREAMS_REGISTRY__URL)"
-    )
+        url = "registry.url"
+    return registry_unreachable(url, str(exc) or type(exc).__name__)
 
 
 class _MeshGroup(click.Group):

@@ -4,10 +4,10 @@ Precedence: flags > environment / ``.env`` > a ``--profile`` > the platform ``me
 (its state file, found by walking up from the current directory, so ``mesh up --free-ports``
 needs no further configuration, from any subdirectory) > nothing: never the default ports.
 
-Before a command starts, :func:`connection_settings` checks that what it will talk to is there,
-in well under 3 s: a recorded platform whose processes died, or an address where nothing
-accepts a TCP connection, is one line and exit 3 rather than a long wait and librdkafka's
-retries.
+A command fails at once, in one line, when what it talks to is not there: a recorded platform
+whose broker or registry died, or a configured registry nothing listens at, are checked here;
+Kafka is checked when the command builds its first client (:attr:`KafkaSettings.fail_fast`),
+so a usage error still comes first.
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
-from confluent_kafka.admin import AdminClient
-
 from streams.config import Settings, find_state_dir, load_settings
-from streams.errors import BrokerUnavailableError, PlatformNotRunningError, RegistryUnavailableError
-from streams.kafka.client import build_client
+from streams.errors import PlatformNotRunningError, RegistryUnavailableError
 from streams.local import status
 
-__all__ = ["connection_settings"]
+__all__ = ["connection_settings", "registry_unreachable"]
 
 _PROBE_TIMEOUT_S = 1.0
 
@@ -40,15 +37,12 @@ def connection_settings(
         bootstrap_servers: The ``--bootstrap-servers`` flag.
         registry_url: The ``--registry-url`` flag.
         profile: The ``--profile`` flag.
-        check: Fail at once when Kafka (or a configured registry) cannot be reached; off for
-            commands that report reachability themselves (``mesh doctor``).
+        check: Fail at once when the platform or registry is not there, and let Kafka clients
+            do the same; off for commands that report reachability themselves (``mesh doctor``).
 
     Raises:
-        PlatformNotRunningError: No address is configured and no platform recorded, or the
-            recorded platform's broker or registry is dead.
-        BrokerUnavailableError: Nothing accepts connections at Kafka's address.
+        PlatformNotRunningError: The recorded platform's broker or registry is dead.
         RegistryUnavailableError: Nothing accepts connections at the registry's address.
-        ConfigError: librdkafka refuses the Kafka settings.
     """
     settings = load_settings(profile=profile)
     kafka = settings.kafka
@@ -57,11 +51,22 @@ def connection_settings(
         kafka = kafka.model_copy(update={"bootstrap_servers": bootstrap_servers})
     if registry_url:
         registry = registry.model_copy(update={"url": registry_url})
+    if check:
+        kafka = kafka.failing_fast()
     settings = settings.model_copy(update={"kafka": kafka, "registry": registry})
     if check:
         _check_recorded(settings)
-        _check_reachable(settings)
+        _check_registry(settings)
     return settings
+
+
+def registry_unreachable(url: str, reason: str) -> str:
+    """The one line for a registry that does not answer."""
+    return (
+        f"the schema registry at {url} cannot be reached ({reason}); is the platform running "
+        "(`mesh status`; `mesh up` restarts a dead registry)? Otherwise check registry.url "
+        "(STREAMS_REGISTRY__URL)"
+    )
 
 
 def _check_recorded(settings: Settings) -> None:
@@ -84,35 +89,8 @@ def _check_recorded(settings: Settings) -> None:
             )
 
 
-def _can_connect(host: str, port: int) -> str | None:
-    """None when something accepts a TCP connection at ``host:port``, else why not."""
-    try:
-        with socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_S):
-            return None
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
-
-
-def _check_reachable(settings: Settings) -> None:
-    kafka = settings.kafka
-    # Builds the client configuration first, so a refused setting is named as such (ConfigError)
-    # and an address nobody set is reported as that, not as "unreachable".
-    build_client(AdminClient, kafka.librdkafka(), settings=kafka)
-    servers = [server.strip() for server in kafka.bootstrap_servers.split(",") if server.strip()]
-    reasons = []
-    for server in servers:
-        host, _, port = server.rpartition(":")
-        reason = _can_connect(host.strip("[]"), int(port)) if port.isdigit() else "no port"
-        if reason is None:
-            break
-        reasons.append(reason)
-    else:
-        raise BrokerUnavailableError(
-            f"Kafka at {kafka.bootstrap_servers} cannot be reached ({reasons[-1].lower()}); is "
-            "the platform running (`mesh status`, `mesh up`)? Otherwise check "
-            "kafka.bootstrap_servers (STREAMS_KAFKA__BOOTSTRAP_SERVERS)",
-            bootstrap_servers=kafka.bootstrap_servers,
-        )
+def _check_registry(settings: Settings) -> None:
+    """A configured registry must accept connections (its client would retry for seconds)."""
     try:
         settings.registry.client_conf()
     except PlatformNotRunningError:
@@ -120,11 +98,12 @@ def _check_reachable(settings: Settings) -> None:
     url = settings.registry.url
     parts = urlsplit(url)
     default_port = 443 if parts.scheme == "https" else 80
-    reason = _can_connect(parts.hostname or "", parts.port or default_port)
-    if reason is not None:
+    try:
+        with socket.create_connection(
+            (parts.hostname or "", parts.port or default_port), timeout=_PROBE_TIMEOUT_S
+        ):
+            return
+    except OSError as exc:
         raise RegistryUnavailableError(
-            f"the schema registry at {url} cannot be reached ({reason.lower()}); is the "
-            "platform running (`mesh status`; `mesh up` restarts a dead registry)? Otherwise "
-            "check registry.url (STREAMS_REGISTRY__URL)",
-            url=url,
-        )
+            registry_unreachable(url, (exc.strerror or type(exc).__name__).lower()), url=url
+        ) from exc
