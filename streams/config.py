@@ -65,7 +65,8 @@ SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
 
 PROFILE_FILES: tuple[Path, ...] = (Path("mesh.toml"), Path("~/.config/streams/profiles.toml"))
-"""Where ``--profile NAME`` looks, first match wins: ``./mesh.toml``, then the user's file."""
+"""Where ``--profile NAME`` looks, first match wins: ``mesh.toml`` in the current directory or
+the nearest parent that has one (as the platform is found), then the user's file."""
 
 LibrdkafkaValue = str | int | float | bool
 
@@ -411,10 +412,20 @@ class _ProfileSource(PydanticBaseSettingsSource):
         return dict(self._values)
 
 
+def _nearest(file: Path) -> Path:
+    """A relative ``file`` in the current directory or its nearest parent holding it."""
+    path = file.expanduser()
+    if path.is_absolute():
+        return path
+    here = Path.cwd()
+    found = (directory / path for directory in (here, *here.parents))
+    return next((candidate for candidate in found if candidate.is_file()), path)
+
+
 def _read_profile(name: str, files: Sequence[Path]) -> dict[str, Any]:
     seen: list[str] = []
     for file in files:
-        path = file.expanduser()
+        path = _nearest(file)
         if not path.is_file():
             continue
         try:

@@ -397,3 +397,13 @@ def test_a_producer_without_settings_never_falls_back_to_default_ports(
     _record_platform(tmp_path / ".mesh", servers="127.0.0.1:1", url="http://127.0.0.1:1")
     with Producer(domain="player") as producer:  # found: the recorded (closed) ports, no error
         assert producer is not None
+
+
+def test_a_profile_in_the_repository_root_is_found_from_a_subdirectory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mesh.toml").write_text('[profiles.prod.kafka]\nbootstrap_servers = "prod:9092"\n')
+    (tmp_path / "products" / "player").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "products" / "player")
+    settings = load_settings(profile="prod", profile_files=[Path("mesh.toml")])
+    assert settings.kafka.bootstrap_servers == "prod:9092"
