@@ -44,16 +44,28 @@ class _RichCliHandler(RichHandler):
     """Pretty records for a terminal."""
 
 
+class _BriefFormatter(logging.Formatter):
+    """``warning: message``: how a command's own warnings read when no logs were asked for."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
 class _PlainCliHandler(logging.Handler):
-    """Timestamped plain lines for log files and CI.
+    """Plain lines for pipes, log files and CI: timestamped when logs were asked for (``-v``,
+    ``--debug``, the services), else ``warning: message``.
 
     Writes to whatever ``sys.stderr`` is at emit time, so it follows redirections (CliRunner,
     pytest capture) instead of keeping a stale stream.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, brief: bool = False) -> None:
         super().__init__()
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        self.setFormatter(
+            _BriefFormatter()
+            if brief
+            else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        )
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -101,7 +113,7 @@ def configure_logging(*, debug: bool, verbose: bool = False) -> None:
             console=Console(stderr=True), show_time=debug, show_path=debug, rich_tracebacks=debug
         )
     else:
-        handler = _PlainCliHandler()
+        handler = _PlainCliHandler(brief=not (debug or verbose))
     package_logger.addHandler(handler)
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     package_logger.setLevel(level)

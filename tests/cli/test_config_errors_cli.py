@@ -205,13 +205,16 @@ def test_a_registry_error_a_command_did_not_expect_is_still_one_line_exit_3(
     assert "Connection refused" in line
 
 
-def test_python_warnings_are_one_readable_line(tmp_path: Path) -> None:
+def test_warnings_are_one_readable_line_and_info_is_off(tmp_path: Path) -> None:
     # As `mesh` configures its process; a real process, since pytest records warnings itself.
     code = (
         "import warnings\n"
         "from streams.cli._output import configure_logging\n"
         "configure_logging(debug=False)\n"
         "warnings.warn('player.play_events.v1 is deprecated:\\n read v2', DeprecationWarning)\n"
+        "import logging\n"
+        "logging.getLogger('streams.local').info('not shown without -v')\n"
+        "logging.getLogger('streams.local').warning('starting %s', 'Apache Kafka')\n"
     )
     done = subprocess.run(
         [sys.executable, "-W", "always", "-c", code],
@@ -220,4 +223,6 @@ def test_python_warnings_are_one_readable_line(tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert done.stderr == "warning: player.play_events.v1 is deprecated: read v2\n"
+    assert done.stderr == (
+        "warning: player.play_events.v1 is deprecated: read v2\nwarning: starting Apache Kafka\n"
+    )
