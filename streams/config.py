@@ -9,18 +9,33 @@ The connection settings are translated to client configurations in exactly one p
 :meth:`KafkaSettings.librdkafka` (the dotted librdkafka dict) and
 :meth:`RegistrySettings.client_conf` (confluent-kafka's ``SchemaRegistryClient`` dict).
 Secrets are :class:`~pydantic.SecretStr`, so printing or logging the settings masks them.
+
+Addresses are never silently the defaults: :func:`load_settings` takes Kafka's and the
+registry's address from the settings when they are set, else from the platform ``mesh up``
+recorded (``.mesh/platform.json``, found by walking up from the current directory, see
+:func:`find_state_dir`); when neither says where they are, the first client built from them
+fails with one line naming what was looked for and how to fix it.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -29,7 +44,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from streams.errors import ConfigError
+from streams.errors import ConfigError, PlatformNotRunningError
 
 __all__ = [
     "PROFILE_FILES",
@@ -41,6 +56,7 @@ __all__ = [
     "SaslMechanism",
     "SecurityProtocol",
     "Settings",
+    "find_state_dir",
     "load_settings",
 ]
 
@@ -49,7 +65,8 @@ SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
 
 PROFILE_FILES: tuple[Path, ...] = (Path("mesh.toml"), Path("~/.config/streams/profiles.toml"))
-"""Where ``--profile NAME`` looks, first match wins: ``./mesh.toml``, then the user's file."""
+"""Where ``--profile NAME`` looks, first match wins: ``mesh.toml`` in the current directory or
+the nearest parent that has one (as the platform is found), then the user's file."""
 
 LibrdkafkaValue = str | int | float | bool
 
@@ -132,6 +149,24 @@ class KafkaSettings(BaseModel):
         default_factory=dict,
         description="Escape hatch: raw librdkafka properties, applied over the typed ones.",
     )
+    # Set by load_settings when neither the settings nor a recorded platform name the brokers:
+    # why, and how to fix it. Setting bootstrap_servers (model_copy(update=...)) clears it.
+    _unresolved: str | None = PrivateAttr(default=None)
+    _fail_fast: bool = PrivateAttr(default=False)
+
+    @property
+    def fail_fast(self) -> bool:
+        """Whether a client built from these settings first checks that a broker accepts
+        connections (:func:`streams.kafka.client.build_client`), failing at once otherwise."""
+        return self._fail_fast
+
+    def failing_fast(self) -> KafkaSettings:
+        """These settings with :attr:`fail_fast` on: what a command line wants (an unreachable
+        Kafka is one line at once), not a long-running application (which lets librdkafka
+        retry until the broker is back)."""
+        copy = self.model_copy()
+        copy._fail_fast = True
+        return copy
 
     @model_validator(mode="after")
     def _consistent(self) -> KafkaSettings:
@@ -203,7 +238,13 @@ class KafkaSettings(BaseModel):
 
         Args:
             overrides: Per-client properties, underscores for dots (``group_id="g"``).
+
+        Raises:
+            PlatformNotRunningError: :func:`load_settings` found no address for Kafka (neither
+                set nor recorded by ``mesh up``); the message says where it looked.
         """
+        if self._unresolved is not None and "bootstrap_servers" not in self.model_fields_set:
+            raise PlatformNotRunningError(self._unresolved)
         conf: dict[str, LibrdkafkaValue] = {"bootstrap.servers": self.bootstrap_servers}
         if self.security_protocol != "PLAINTEXT":
             conf["security.protocol"] = self.security_protocol
@@ -245,6 +286,8 @@ class RegistrySettings(BaseModel):
         description="`mesh registry serve`: the URL other instances forward writes to when "
         "this one is the primary (default: http://HOST:PORT).",
     )
+    # As KafkaSettings._unresolved, for the registry's url.
+    _unresolved: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _consistent(self) -> RegistrySettings:
@@ -261,7 +304,12 @@ class RegistrySettings(BaseModel):
 
         Args:
             overrides: Further client properties, underscores for dots (``max_retries=0``).
+
+        Raises:
+            PlatformNotRunningError: :func:`load_settings` found no address for the registry.
         """
+        if self._unresolved is not None and "url" not in self.model_fields_set:
+            raise PlatformNotRunningError(self._unresolved)
         conf: dict[str, str | int] = {"url": self.url}
         if self.basic_auth_username is not None and self.basic_auth_password is not None:
             secret = self.basic_auth_password.get_secret_value()
@@ -280,7 +328,10 @@ class LocalSettings(BaseModel):
     host: str = "127.0.0.1"
     broker_port: int = 9092
     registry_port: int = 8081
-    state_dir: Path = Path(".mesh")
+    state_dir: Path = Field(
+        default=Path(".mesh"),
+        description="Unset: the nearest .mesh above the current directory (find_state_dir).",
+    )
     start_timeout_s: float = Field(
         default=60.0, description="Upper bound; Tansu answers in ms, a Kafka JVM in ~3-10 s."
     )
@@ -361,10 +412,20 @@ class _ProfileSource(PydanticBaseSettingsSource):
         return dict(self._values)
 
 
+def _nearest(file: Path) -> Path:
+    """A relative ``file`` in the current directory or its nearest parent holding it."""
+    path = file.expanduser()
+    if path.is_absolute():
+        return path
+    here = Path.cwd()
+    found = (directory / path for directory in (here, *here.parents))
+    return next((candidate for candidate in found if candidate.is_file()), path)
+
+
 def _read_profile(name: str, files: Sequence[Path]) -> dict[str, Any]:
     seen: list[str] = []
     for file in files:
-        path = file.expanduser()
+        path = _nearest(file)
         if not path.is_file():
             continue
         try:
@@ -387,13 +448,22 @@ def _read_profile(name: str, files: Sequence[Path]) -> dict[str, Any]:
 
 
 def load_settings(
-    *, profile: str | None = None, profile_files: Sequence[Path] = PROFILE_FILES
+    *,
+    profile: str | None = None,
+    profile_files: Sequence[Path] = PROFILE_FILES,
+    start: Path | None = None,
 ) -> Settings:
-    """Settings from the environment, ``.env`` and optionally a named profile.
+    """Settings from the environment, ``.env``, optionally a named profile, and the platform.
 
     A profile is a ``[profiles.NAME]`` table (with ``kafka``/``registry``/``local`` sub-tables)
     in the first of ``profile_files`` that has it. Environment variables and ``.env`` still
     override it, so one secret can come from the environment and the rest from the profile.
+
+    Kafka's and the registry's address, where none of these set them, come from the platform
+    ``mesh up`` recorded in the state directory (:func:`find_state_dir`, searched from
+    ``start``, by default the current directory). When there is none either, the addresses
+    keep their defaults but are not used: building a client from them raises
+    :class:`~streams.errors.PlatformNotRunningError` saying where the platform was looked for.
 
     Raises:
         ConfigError: The profile is missing, or a setting is invalid (the message names it).
@@ -422,7 +492,102 @@ def load_settings(
     # Every field of the tree, named once (a field left out here would silently lose its
     # environment and profile values).
     fields = {name: getattr(loaded, name) for name in Settings.model_fields}
-    return Settings.model_construct(_fields_set=loaded.model_fields_set, **fields)
+    settings = Settings.model_construct(_fields_set=loaded.model_fields_set, **fields)
+    return _with_platform(settings, start=Path.cwd() if start is None else start)
+
+
+STATE_DIR_NAME = ".mesh"
+PLATFORM_FILE = "platform.json"
+# What marks the root of a repository when no state directory exists yet anywhere above.
+_ROOT_MARKERS = (".git", "mesh.toml", "products")
+
+
+def find_state_dir(local: LocalSettings, *, start: Path | None = None) -> Path:
+    """The platform's state directory, the same from any subdirectory of a repository.
+
+    ``local.state_dir`` when it was set (flag, ``STREAMS_LOCAL__STATE_DIR``, profile); else the
+    nearest ``.mesh`` directory in ``start`` or its parents; else ``.mesh`` in the nearest of
+    them that holds ``.git``, ``mesh.toml`` or ``products/`` (the repository's root); else
+    ``start/.mesh``.
+
+    Args:
+        local: The local platform settings.
+        start: Where to start looking; the current directory by default.
+
+    Returns:
+        An absolute path (which may not exist yet).
+    """
+    here = (Path.cwd() if start is None else start).absolute()
+    if "state_dir" in local.model_fields_set:
+        return (here / local.state_dir.expanduser()).absolute()
+    ancestors = (here, *here.parents)
+    for directory in ancestors:
+        if (directory / STATE_DIR_NAME).is_dir():
+            return directory / STATE_DIR_NAME
+    for directory in ancestors:
+        if any((directory / marker).exists() for marker in _ROOT_MARKERS):
+            return directory / STATE_DIR_NAME
+    return here / STATE_DIR_NAME
+
+
+def _recorded(path: Path) -> tuple[str, str] | None:
+    """Kafka's and the registry's address from a state file ``mesh up`` wrote, if readable.
+
+    Only these two keys of ``streams.local``'s ``PlatformState`` are read here (this layer may
+    not import it).
+    """
+    try:
+        state = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    servers = state.get("bootstrap_servers") if isinstance(state, dict) else None
+    url = state.get("registry_url") if isinstance(state, dict) else None
+    return (servers, url) if isinstance(servers, str) and isinstance(url, str) else None
+
+
+def _with_platform(settings: Settings, *, start: Path) -> Settings:
+    """Fill Kafka's and the registry's address from the recorded platform where not set."""
+    kafka, registry = settings.kafka, settings.registry
+    missing_kafka = "bootstrap_servers" not in kafka.model_fields_set
+    missing_registry = "url" not in registry.model_fields_set
+    if not (missing_kafka or missing_registry):
+        return settings
+    path = find_state_dir(settings.local, start=start) / PLATFORM_FILE
+    recorded = _recorded(path)
+    if recorded is not None:
+        if missing_kafka:
+            kafka = kafka.model_copy(update={"bootstrap_servers": recorded[0]})
+        if missing_registry:
+            registry = registry.model_copy(update={"url": recorded[1]})
+        return settings.model_copy(update={"kafka": kafka, "registry": registry})
+    if "state_dir" in settings.local.model_fields_set:
+        looked = f"no platform recorded in {path} ({_named('local.state_dir')})"
+    else:
+        looked = (
+            f"no platform found ({STATE_DIR_NAME}/{PLATFORM_FILE} in {start.absolute()} or its "
+            "parents)"
+        )
+    unset = [
+        name
+        for name, missing in (
+            ("kafka.bootstrap_servers", missing_kafka),
+            ("registry.url", missing_registry),
+        )
+        if missing
+    ]
+    named = [_named(name) for name in unset]
+    what = f"{named[0]} is not set" if len(named) == 1 else f"neither {' nor '.join(named)} is set"
+    why = (
+        f"{looked} and {what}: run `mesh up` to start the local platform, or set "
+        f"{' and '.join(_variable(name) for name in unset)} to reach another one"
+    )
+    if missing_kafka:
+        kafka = kafka.model_copy()
+        kafka._unresolved = why
+    if missing_registry:
+        registry = registry.model_copy()
+        registry._unresolved = why
+    return settings.model_copy(update={"kafka": kafka, "registry": registry})
 
 
 def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:

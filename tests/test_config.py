@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import certifi
@@ -9,8 +10,14 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from pydantic import ValidationError
 
-from streams.config import KafkaSettings, RegistrySettings, Settings, load_settings
-from streams.errors import ConfigError
+from streams.config import (
+    KafkaSettings,
+    RegistrySettings,
+    Settings,
+    find_state_dir,
+    load_settings,
+)
+from streams.errors import ConfigError, PlatformNotRunningError
 
 
 @pytest.fixture
@@ -199,7 +206,9 @@ def test_flags_beat_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setenv("STREAMS_KAFKA__BOOTSTRAP_SERVERS", "env:9092")
     monkeypatch.setenv("STREAMS_LOCAL__STATE_DIR", str(tmp_path / "none"))
-    settings = connection_settings(bootstrap_servers="flag:9092", registry_url="http://flag")
+    settings = connection_settings(
+        bootstrap_servers="flag:9092", registry_url="http://flag", check=False
+    )
     assert settings.kafka.bootstrap_servers == "flag:9092"
     assert settings.registry.url == "http://flag"
 
@@ -211,6 +220,7 @@ def test_a_missing_profile_lists_the_known_ones(tmp_path: Path) -> None:
 
 def test_extra_librdkafka_properties_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STREAMS_KAFKA__EXTRA", '{"client.id": "mesh", "linger.ms": 7}')
+    monkeypatch.setenv("STREAMS_KAFKA__BOOTSTRAP_SERVERS", "b:9092")
     conf = load_settings().kafka.librdkafka()
     assert conf["client.id"] == "mesh"
     assert conf["linger.ms"] == 7
@@ -221,6 +231,7 @@ def test_secrets_from_the_environment_are_masked(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("STREAMS_KAFKA__SASL_MECHANISM", "SCRAM-SHA-256")
     monkeypatch.setenv("STREAMS_KAFKA__SASL_USERNAME", "svc")
     monkeypatch.setenv("STREAMS_KAFKA__SASL_PASSWORD", "env-secret")
+    monkeypatch.setenv("STREAMS_KAFKA__BOOTSTRAP_SERVERS", "b:9092")
     settings = load_settings()
     assert settings.kafka.librdkafka()["sasl.password"] == "env-secret"
     assert "env-secret" not in repr(settings)
@@ -282,3 +293,117 @@ def test_librdkafka_refusals_name_the_setting(pem: Path, reason: str, named: str
     message = settings.refusal(reason)
     assert message.startswith(named), message
     assert reason.split(":")[0] in message
+
+
+def _record_platform(
+    state_dir: Path, servers: str = "rec:19092", url: str = "http://rec:18081"
+) -> None:
+    """A state file as `mesh up` writes it (only the two addresses matter to the settings)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "platform.json").write_text(
+        json.dumps({"bootstrap_servers": servers, "registry_url": url, "state_dir": str(state_dir)})
+    )
+
+
+def test_the_recorded_platform_is_found_from_a_subdirectory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _record_platform(tmp_path / ".mesh")
+    (tmp_path / "products" / "player").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "products" / "player")
+    settings = load_settings()
+    assert settings.kafka.librdkafka()["bootstrap.servers"] == "rec:19092"
+    assert settings.registry.client_conf()["url"] == "http://rec:18081"
+    assert find_state_dir(settings.local) == tmp_path / ".mesh"
+
+
+def test_settings_beat_the_recorded_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _record_platform(tmp_path / ".mesh")
+    monkeypatch.setenv("STREAMS_KAFKA__BOOTSTRAP_SERVERS", "env:9092")
+    settings = load_settings()
+    assert settings.kafka.bootstrap_servers == "env:9092"
+    assert settings.registry.url == "http://rec:18081"
+
+
+def test_an_explicit_state_dir_is_where_the_platform_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _record_platform(tmp_path / ".mesh")
+    _record_platform(tmp_path / "elsewhere", servers="other:1")
+    monkeypatch.setenv("STREAMS_LOCAL__STATE_DIR", str(tmp_path / "elsewhere"))
+    assert load_settings().kafka.bootstrap_servers == "other:1"
+
+
+def test_nothing_configured_is_one_line_saying_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    settings = load_settings()  # settings alone do not fail: only using an address does
+    for use in (settings.kafka.librdkafka, settings.registry.client_conf):
+        with pytest.raises(PlatformNotRunningError) as caught:
+            use()
+        message = str(caught.value)
+        assert "\n" not in message
+        assert f".mesh/platform.json in {tmp_path / 'sub'} or its parents" in message
+        assert "run `mesh up`" in message
+        assert "STREAMS_KAFKA__BOOTSTRAP_SERVERS and STREAMS_REGISTRY__URL" in message
+
+
+def test_only_the_unset_address_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMS_KAFKA__BOOTSTRAP_SERVERS", "env:9092")
+    settings = load_settings()
+    assert settings.kafka.librdkafka()["bootstrap.servers"] == "env:9092"
+    with pytest.raises(
+        PlatformNotRunningError, match=r"registry\.url \(STREAMS_REGISTRY__URL\) is"
+    ):
+        settings.registry.client_conf()
+    # An address given later (a command-line flag) is used.
+    flagged = settings.registry.model_copy(update={"url": "http://flag"})
+    assert flagged.client_conf()["url"] == "http://flag"
+
+
+def test_an_explicit_state_dir_without_a_platform_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STREAMS_LOCAL__STATE_DIR", str(tmp_path / "none"))
+    with pytest.raises(PlatformNotRunningError) as caught:
+        load_settings().kafka.librdkafka()
+    assert f"no platform recorded in {tmp_path / 'none' / 'platform.json'} (local.state_dir" in str(
+        caught.value
+    )
+
+
+def test_the_state_dir_is_the_nearest_mesh_or_the_repository_root(tmp_path: Path) -> None:
+    deep = tmp_path / "repo" / "products" / "player"
+    deep.mkdir(parents=True)
+    local = load_settings().local
+    # No .mesh yet: the repository's root (it holds products/), not the directory we are in.
+    assert find_state_dir(local, start=deep) == tmp_path / "repo" / ".mesh"
+    (deep / ".mesh").mkdir()
+    assert find_state_dir(local, start=deep) == deep / ".mesh"
+    assert find_state_dir(local, start=tmp_path) == tmp_path / ".mesh"
+
+
+def test_a_producer_without_settings_never_falls_back_to_default_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streams.kafka import Producer
+
+    with pytest.raises(PlatformNotRunningError, match="run `mesh up`"):
+        Producer(domain="player")
+    _record_platform(tmp_path / ".mesh", servers="127.0.0.1:1", url="http://127.0.0.1:1")
+    with Producer(domain="player") as producer:  # found: the recorded (closed) ports, no error
+        assert producer is not None
+
+
+def test_a_profile_in_the_repository_root_is_found_from_a_subdirectory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mesh.toml").write_text('[profiles.prod.kafka]\nbootstrap_servers = "prod:9092"\n')
+    (tmp_path / "products" / "player").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "products" / "player")
+    settings = load_settings(profile="prod", profile_files=[Path("mesh.toml")])
+    assert settings.kafka.bootstrap_servers == "prod:9092"

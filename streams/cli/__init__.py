@@ -1,8 +1,8 @@
 """The ``mesh`` command line: thin click commands over the library.
 
-Exit codes: 0 ok, 1 failed, 2 usage, 3 broker or registry unreachable. A
-:class:`~streams.errors.StreamsError` is printed as one red line on stderr; ``--debug`` shows
-the traceback instead.
+Exit codes: 0 ok, 1 failed, 2 usage, 3 broker or registry unreachable (or no platform found).
+A :class:`~streams.errors.StreamsError` is printed as one red line on stderr, as is a schema
+registry that cannot be reached from any command; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import click
+import httpx
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from streams.cli._context import registry_unreachable
 from streams.cli._output import configure_logging, print_error
 from streams.cli.agent import agent
 from streams.cli.codegen import codegen
@@ -25,7 +28,12 @@ from streams.cli.platform import down, status, up
 from streams.cli.product import product
 from streams.cli.registry import registry
 from streams.cli.replay import replay_command
-from streams.errors import BrokerUnavailableError, RegistryUnavailableError, StreamsError
+from streams.errors import (
+    BrokerUnavailableError,
+    PlatformNotRunningError,
+    RegistryUnavailableError,
+    StreamsError,
+)
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE", "main"]
 
@@ -33,6 +41,28 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+
+
+# confluent-kafka's registry client uses httpx2 when installed, else httpx.
+_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError,)
+try:
+    import httpx2
+
+    _TRANSPORT_ERRORS += (httpx2.TransportError,)
+except ImportError:  # pragma: no cover - depends on confluent-kafka's choice
+    pass
+
+_REGISTRY_ERRORS: tuple[type[Exception], ...] = (*_TRANSPORT_ERRORS, SchemaRegistryError)
+_UNREACHABLE = (BrokerUnavailableError, RegistryUnavailableError, PlatformNotRunningError)
+
+
+def _registry_unreachable(exc: Exception) -> str:
+    """One line for a registry request that never got an answer (connection refused, ...)."""
+    try:
+        url = f"{exc.request.url.scheme}://{exc.request.url.netloc.decode()}"  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):
+        url = "registry.url"
+    return registry_unreachable(url, str(exc) or type(exc).__name__)
 
 
 class _MeshGroup(click.Group):
@@ -45,16 +75,49 @@ class _MeshGroup(click.Group):
             if ctx.params.get("debug"):
                 raise
             print_error(str(exc))
-            unreachable = isinstance(exc, BrokerUnavailableError | RegistryUnavailableError)
-            ctx.exit(EXIT_UNREACHABLE if unreachable else EXIT_FAILED)
+            ctx.exit(EXIT_UNREACHABLE if isinstance(exc, _UNREACHABLE) else EXIT_FAILED)
+        except _REGISTRY_ERRORS as exc:
+            # Registry calls the library makes through confluent-kafka's client: a transport
+            # error (or the client's wrapping of one) means the registry did not answer.
+            if ctx.params.get("debug") or not _is_unreachable(exc):
+                raise
+            print_error(_registry_unreachable(_cause(exc)))
+            ctx.exit(EXIT_UNREACHABLE)
+
+
+def _cause(exc: BaseException) -> Exception:
+    """The transport error behind ``exc`` (itself, or what it was raised from)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _TRANSPORT_ERRORS):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc if isinstance(exc, Exception) else Exception(str(exc))
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    return isinstance(_cause(exc), _TRANSPORT_ERRORS)
+
+
+# Long-running services, whose log is what they have to say: INFO on by default.
+_SERVICE_GROUPS = frozenset({"registry", "monitor", "agent"})
 
 
 @click.group(cls=_MeshGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Verbose logs and full tracebacks.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="INFO logs on stderr (off by default, except for the services: registry serve, "
+    "monitor run, agent run).",
+)
+@click.option("--debug", is_flag=True, help="DEBUG logs and full tracebacks.")
 @click.version_option(package_name="streams", prog_name="mesh")
-def main(debug: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """Mesh: a streaming-first data mesh on Kafka."""
-    configure_logging(debug=debug)
+    service = ctx.invoked_subcommand in _SERVICE_GROUPS
+    configure_logging(debug=debug, verbose=verbose or service)
 
 
 main.add_command(up)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 import click
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
+
+from streams.kafka.client import LIBRDKAFKA_LOGGER
 
 __all__ = ["configure_logging", "err_console", "out_console", "output_option", "print_error"]
 
@@ -41,16 +44,28 @@ class _RichCliHandler(RichHandler):
     """Pretty records for a terminal."""
 
 
+class _BriefFormatter(logging.Formatter):
+    """``warning: message``: how a command's own warnings read when no logs were asked for."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
 class _PlainCliHandler(logging.Handler):
-    """Timestamped plain lines for log files and CI.
+    """Plain lines for pipes, log files and CI: timestamped when logs were asked for (``-v``,
+    ``--debug``, the services), else ``warning: message``.
 
     Writes to whatever ``sys.stderr`` is at emit time, so it follows redirections (CliRunner,
     pytest capture) instead of keeping a stale stream.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, brief: bool = False) -> None:
         super().__init__()
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        self.setFormatter(
+            _BriefFormatter()
+            if brief
+            else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        )
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -63,11 +78,29 @@ class _PlainCliHandler(logging.Handler):
 _HANDLER_TYPES = (_RichCliHandler, _PlainCliHandler)
 
 
-def configure_logging(*, debug: bool) -> None:
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    """A Python warning as one readable line (``warning: ...``), without the source path."""
+    text = " ".join(str(message).split())
+    return f"warning: {text}\n"
+
+
+def configure_logging(*, debug: bool, verbose: bool = False) -> None:
     """Send ``streams`` log records to stderr; only the CLI calls this.
 
+    Warnings and errors only by default; ``verbose`` adds INFO, ``debug`` DEBUG with paths and
+    times. librdkafka's own lines (:data:`~streams.kafka.client.LIBRDKAFKA_LOGGER`) are shown
+    only with ``verbose`` or ``debug``: the command reports an unreachable broker in one line.
+    Python warnings (a deprecated product, ...) print as one line each.
+
     Args:
-        debug: Log at DEBUG instead of INFO, with paths and times.
+        debug: Log at DEBUG, with paths and times.
+        verbose: Log at INFO.
     """
     package_logger = logging.getLogger("streams")
     for old in list(package_logger.handlers):
@@ -80,9 +113,15 @@ def configure_logging(*, debug: bool) -> None:
             console=Console(stderr=True), show_time=debug, show_path=debug, rich_tracebacks=debug
         )
     else:
-        handler = _PlainCliHandler()
+        handler = _PlainCliHandler(brief=not (debug or verbose))
     package_logger.addHandler(handler)
-    package_logger.setLevel(logging.DEBUG if debug else logging.INFO)
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    package_logger.setLevel(level)
+    logging.getLogger(LIBRDKAFKA_LOGGER).setLevel(
+        level if debug or verbose else logging.CRITICAL + 1
+    )
+    # formatwarning, not showwarning: warnings recorded by a caller (pytest) stay untouched.
+    warnings.formatwarning = _one_line_warning
 
 
 output_option = click.option(

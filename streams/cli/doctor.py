@@ -55,7 +55,7 @@ def doctor(
     """Check Kafka, topic creation, the registry and the catalog; exit 0 ok, 1 failed, 3
     unreachable."""
     settings = connection_settings(
-        bootstrap_servers=bootstrap_servers, registry_url=registry_url, profile=profile
+        bootstrap_servers=bootstrap_servers, registry_url=registry_url, profile=profile, check=False
     )
     console = out_console()
 

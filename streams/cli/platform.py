@@ -11,10 +11,10 @@ from rich.table import Table
 
 from streams import local
 from streams.cli._output import err_console, out_console, output_option
-from streams.config import LocalSettings, load_settings
+from streams.config import LocalSettings, find_state_dir, load_settings
 from streams.errors import PlatformNotRunningError
 
-__all__ = ["down", "local_settings", "status", "up"]
+__all__ = ["down", "local_settings", "status", "status_exit_code", "up"]
 
 _STATE_COLOURS = {"running": "green", "stopped": "dim", "dead-but-recorded": "red"}
 
@@ -22,14 +22,18 @@ state_dir_option = click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where platform.json and logs/ live [default: local.state_dir setting, .mesh].",
+    help="Where platform.json and logs/ live [default: local.state_dir setting, else the "
+    "nearest .mesh above the current directory, else .mesh at the repository's root].",
 )
 
 
 def local_settings(**overrides: object) -> LocalSettings:
+    """The local settings with the flags given, and the state directory resolved the way every
+    command and the library find it (:func:`streams.config.find_state_dir`)."""
     settings = load_settings().local
     update = {key: value for key, value in overrides.items() if value is not None}
-    return settings.model_copy(update=update) if update else settings
+    settings = settings.model_copy(update=update) if update else settings
+    return settings.model_copy(update={"state_dir": find_state_dir(settings)})
 
 
 @click.command()
@@ -68,7 +72,22 @@ def up(
     state_dir: Path | None,
     output: Literal["text", "json"],
 ) -> None:
-    """Start the broker, the schema registry and the guarantees monitor in the background."""
+    """Start the broker, the schema registry and the guarantees monitor in the background.
+
+    Run again, it changes nothing, except that it starts a dead registry (on its port, the
+    broker and every topic kept) or a dead monitor again.
+    """
+    if free_ports:
+        given = [
+            flag
+            for flag, port in (("--broker-port", broker_port), ("--registry-port", registry_port))
+            if port is not None
+        ]
+        if given:
+            raise click.UsageError(
+                f"--free-ports and {' / '.join(given)} exclude each other: --free-ports lets the "
+                "system choose every port; drop one of them"
+            )
     if kafka_home is not None and broker is None:
         broker = "kafka"
     settings = local_settings(
@@ -91,12 +110,19 @@ def up(
                     "state_dir": str(info.state_dir),
                     "monitor_pid": info.monitor_pid,
                     "monitor_restarted": info.monitor_restarted,
+                    "registry_restarted": info.registry_restarted,
                 }
             )
         )
         return
     console = out_console()
-    if info.already_running and info.monitor_restarted:
+    if info.registry_restarted:
+        console.print(
+            f"already running (state in {info.state_dir}); its registry was not: started it "
+            "again (broker, topics and schemas kept)",
+            highlight=False,
+        )
+    elif info.already_running and info.monitor_restarted:
         console.print(
             f"already running (state in {info.state_dir}); its monitor was not: started it again"
         )
@@ -116,17 +142,34 @@ def up(
 
 @click.command()
 @state_dir_option
-def down(state_dir: Path | None) -> None:
+@output_option
+def down(state_dir: Path | None, output: Literal["text", "json"]) -> None:
     """Stop the processes `mesh up` started (by recorded PID)."""
     settings = local_settings(state_dir=state_dir)
     try:
         result = local.stop(settings.state_dir)
     except PlatformNotRunningError as exc:
+        if output == "json":
+            click.echo(json.dumps({"state_dir": str(settings.state_dir), "services": []}))
         err_console().print(str(exc), highlight=False)
+        return
+    if output == "json":
+        services = [
+            {"name": service.name, "pid": service.pid, "outcome": service.outcome}
+            for service in result.services
+        ]
+        click.echo(json.dumps({"state_dir": str(result.state_dir), "services": services}))
         return
     console = out_console()
     for service in result.services:
         console.print(f"{service.name:<9} pid {service.pid:<8} {service.outcome}", highlight=False)
+
+
+def status_exit_code(result: local.PlatformStatus) -> int:
+    """0 when the platform runs, 1 when a recorded service died, 3 when none is running."""
+    if any(service.state == "dead-but-recorded" for service in result.services):
+        return 1
+    return 0 if result.running else 3
 
 
 @click.command()
@@ -136,15 +179,16 @@ def down(state_dir: Path | None) -> None:
 def status(ctx: click.Context, state_dir: Path | None, output: Literal["text", "json"]) -> None:
     """Show whether the broker, the registry and the guarantees monitor are running.
 
-    Exit 0 when running or stopped, exit 1 when a recorded service is dead (dead-but-recorded:
-    run `mesh down`, then `mesh up`).
+    Exit 0 when they run (the monitor if it was started),
+    exit 1 when a recorded service is dead (`mesh up` restarts a dead registry or monitor),
+    exit 3 when no platform runs here (`mesh up` starts one).
     """
     settings = local_settings(state_dir=state_dir)
     result = local.status(settings.state_dir)
-    dead = any(service.state == "dead-but-recorded" for service in result.services)
+    code = status_exit_code(result)
     if output == "json":
         click.echo(json.dumps(result.to_dict()))
-        ctx.exit(1 if dead else 0)
+        ctx.exit(code)
     on = "" if result.broker_kind is None else f" on {result.broker_kind}"
     table = Table(title=f"platform in {result.state_dir}{on}", title_justify="left")
     for column in ("service", "state", "address", "pid", "log"):
@@ -159,4 +203,4 @@ def status(ctx: click.Context, state_dir: Path | None, output: Literal["text", "
             "-" if service.log is None else str(service.log),
         )
     out_console().print(table)
-    ctx.exit(1 if dead else 0)
+    ctx.exit(code)

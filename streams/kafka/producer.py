@@ -24,7 +24,7 @@ from confluent_kafka import KafkaError, Message
 from confluent_kafka import Producer as _KafkaProducer
 from pydantic import BaseModel
 
-from streams.config import Settings
+from streams.config import Settings, load_settings
 from streams.errors import ConfigError, DeliveryError, OwnershipError, SerializationError
 from streams.kafka import headers as std
 from streams.kafka.client import build_client
@@ -92,7 +92,8 @@ class Producer:
     """A synchronous producer of domain events.
 
     Args:
-        settings: Where Kafka and the registry are (defaults from the environment).
+        settings: Where Kafka and the registry are (default: :func:`~streams.config.load_settings`:
+            the environment, else the platform ``mesh up`` started, found from any subdirectory).
         domain: The producing domain. When set, emitting to another domain's product raises
             :class:`~streams.errors.OwnershipError`: only a product's domain may write it.
         schemas: Override the registry access (tests, custom clients).
@@ -117,7 +118,7 @@ class Producer:
         config: Mapping[str, str | int | float | bool] | None = None,
         directory: ProductDirectory | None = None,
     ) -> None:
-        settings = settings or Settings()
+        settings = settings or load_settings()
         self._domain = domain
         self._directory = directory
         self._unkeyed: set[str | ProductRef] = set()

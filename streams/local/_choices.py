@@ -98,7 +98,7 @@ def choose_broker(
             f"another --state-dir for {settings.broker}"
         )
     if not chosen:
-        logger.info(
+        logger.warning(
             "starting Apache Kafka: %s holds its data from an earlier `mesh up --broker kafka`",
             state_dir,
         )

@@ -40,7 +40,10 @@ class PlatformInfo:
         monitor_pid: PID of the guarantees monitor (None: started without it).
         monitor_log: The monitor's log file.
         monitor_restarted: True when :func:`start` found the platform running without its
-            monitor and started the monitor again (the only thing it changed).
+            monitor and started the monitor again.
+        registry_restarted: True when :func:`start` found the broker running but the registry
+            dead, and started the registry again on its recorded port (the broker and its
+            topics were left alone).
     """
 
     bootstrap_servers: str
@@ -55,6 +58,7 @@ class PlatformInfo:
     monitor_pid: int | None = None
     monitor_log: Path | None = None
     monitor_restarted: bool = False
+    registry_restarted: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

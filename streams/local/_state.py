@@ -41,7 +41,7 @@ class ServiceRecord(BaseModel):
     log: Path
     command: list[str]
     started_at: datetime
-    start_ticks: int | None = None
+    created: float | None = None  # the process's start time (psutil), against recycled PIDs
     ready_ms: int | None = None
 
 

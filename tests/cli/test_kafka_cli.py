@@ -54,7 +54,7 @@ def test_up_kafka_home_status_down_then_plain_up_keeps_topics(
     state dir's data (one test: each Kafka start costs the suite ~15 s)."""
     home = resolve_libs(kafka_settings()).parent  # any folder holding libs/ will do
     state = ["--state-dir", str(tmp_path)]
-    up = ["up", "--free-ports", "--kafka-home", str(home), "--output", "json", *state]
+    up = ["-v", "up", "--free-ports", "--kafka-home", str(home), "--output", "json", *state]
     try:
         result = runner.invoke(main, up)
         assert result.exit_code == 0, result.output

@@ -3,29 +3,35 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from confluent_kafka.admin import AdminClient
 
-from streams.cli import main
+from streams.cli import EXIT_UNREACHABLE, EXIT_USAGE, main
 from streams.local import stop
 from streams.local._state import state_path
-from tests.local.test_platform import _fake_state
+from tests.helpers.kafka import create_topic
+from tests.local.test_platform import _fake_state, _gone
 
 
 def test_up_status_down(runner: CliRunner, tmp_path: Path) -> None:
     state = ["--state-dir", str(tmp_path)]
     try:
-        result = runner.invoke(main, ["up", "--free-ports", *state])
+        result = runner.invoke(main, ["-v", "up", "--free-ports", *state])
         assert result.exit_code == 0, result.output
         recorded = json.loads(state_path(tmp_path).read_text())
         assert f"broker    {recorded['bootstrap_servers']}" in result.stdout
         assert f"registry  {recorded['registry_url']}" in result.stdout
         assert f"monitor   pid {recorded['monitor']['pid']}" in result.stdout
-        assert "ready" in result.stderr
+        assert "ready" in result.stderr  # INFO logs, with -v
 
         again = runner.invoke(main, ["up", "--free-ports", *state])
         assert again.exit_code == 0, again.output
@@ -148,3 +154,77 @@ def test_up_without_the_monitor(runner: CliRunner, tmp_path: Path) -> None:
     finally:
         if state_path(tmp_path).exists():
             stop(tmp_path, timeout_s=5.0)
+
+
+@pytest.mark.parametrize("flag", ["--broker-port", "--registry-port"])
+def test_free_ports_with_an_explicit_port_is_a_usage_error(
+    runner: CliRunner, tmp_path: Path, flag: str
+) -> None:
+    result = runner.invoke(
+        main, ["up", "--free-ports", flag, "19092", "--state-dir", str(tmp_path)]
+    )
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"--free-ports and {flag} exclude each other" in result.stderr
+    assert not state_path(tmp_path).exists()
+
+
+def test_found_from_a_subdirectory_and_a_dead_registry_is_restarted(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [name for name in os.environ if name.startswith("STREAMS_")]:
+        monkeypatch.delenv(name)
+    repo, deep = tmp_path / "repo", tmp_path / "repo" / "products" / "player"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(repo)
+    try:
+        result = runner.invoke(main, ["up", "--free-ports", "--no-monitor", "--output", "json"])
+        assert result.exit_code == 0, result.output
+        assert result.stderr == ""  # INFO logs are off without -v
+        info = json.loads(result.stdout)
+        assert info["state_dir"] == str(repo / ".mesh")
+
+        # From a subdirectory: the same state directory, and commands find its addresses.
+        monkeypatch.chdir(deep)
+        report = runner.invoke(main, ["status", "--output", "json"])
+        assert report.exit_code == 0, report.output
+        assert json.loads(report.stdout)["state_dir"] == str(repo / ".mesh")
+        doctor = runner.invoke(main, ["doctor", "--output", "json", "--timeout", "10"])
+        assert doctor.exit_code == 0, doctor.output
+        assert info["bootstrap_servers"] in json.loads(doctor.stdout)[0]["detail"]
+
+        topic = f"kept-{uuid.uuid4().hex[:8]}"
+        create_topic(info["bootstrap_servers"], topic)
+        registry_pid = json.loads((repo / ".mesh" / "platform.json").read_text())["registry"]["pid"]
+        os.kill(registry_pid, signal.SIGKILL)
+        while not _gone(registry_pid):
+            time.sleep(0.05)
+
+        assert runner.invoke(main, ["status"]).exit_code == 1  # a service is down
+        down = runner.invoke(main, ["guarantees"])
+        assert down.exit_code == EXIT_UNREACHABLE, down.output
+        assert down.stderr.count("\n") == 1, down.stderr
+        assert "registry of the platform in" in down.stderr
+        assert "`mesh up`" in down.stderr
+
+        again = runner.invoke(main, ["-v", "up", "--no-monitor", "--output", "json"])
+        assert again.exit_code == 0, again.output
+        restarted = json.loads(again.stdout)
+        assert restarted["registry_restarted"] is True
+        assert restarted["registry_url"] == info["registry_url"]
+        assert "starting it again" in again.stderr  # INFO with -v
+        admin = AdminClient({"bootstrap.servers": info["bootstrap_servers"]})
+        assert topic in admin.list_topics(timeout=10).topics  # the broker was left alone
+        assert runner.invoke(main, ["status"]).exit_code == 0
+
+        stopped = runner.invoke(main, ["down", "--output", "json"])
+        assert stopped.exit_code == 0, stopped.output
+        outcomes = json.loads(stopped.stdout)
+        assert outcomes["state_dir"] == str(repo / ".mesh")
+        assert [(s["name"], s["outcome"]) for s in outcomes["services"]] == [
+            ("registry", "stopped"),
+            ("broker", "stopped"),
+        ]
+        assert runner.invoke(main, ["status"]).exit_code == EXIT_UNREACHABLE  # nothing runs
+    finally:
+        if state_path(repo / ".mesh").exists():
+            stop(repo / ".mesh", timeout_s=5.0)

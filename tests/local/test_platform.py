@@ -148,6 +148,42 @@ def test_a_dead_monitor_is_started_again_by_the_next_start(
     assert "monitor ready" in (tmp_path / "logs" / "monitor.log").read_text()
 
 
+def test_a_dead_registry_is_started_again_keeping_the_broker_and_its_topics(
+    tmp_path: Path,
+) -> None:
+    # The in-memory broker holds every topic (the registry's _schemas too): `mesh up` restarts
+    # just the registry, on its recorded port, instead of calling the platform "partly running".
+    settings = LocalSettings(state_dir=tmp_path, monitor=False)
+    try:
+        first = start(settings, free_ports=True)
+        topic = f"kept-{uuid.uuid4().hex[:8]}"
+        admin = AdminClient({"bootstrap.servers": first.bootstrap_servers})
+        admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[
+            topic
+        ].result(10)
+        schema = {"schema": '{"type": "record", "name": "R", "fields": []}'}
+        assert httpx.post(
+            f"{first.registry_url}/subjects/{topic}-value/versions", json=schema, trust_env=False
+        ).is_success
+        os.kill(first.registry_pid, signal.SIGKILL)
+        while not _gone(first.registry_pid):
+            time.sleep(0.05)
+
+        again = start(settings, free_ports=True)
+        assert again.already_running
+        assert again.registry_restarted
+        assert again.broker_pid == first.broker_pid
+        assert again.registry_pid != first.registry_pid
+        assert again.registry_url == first.registry_url  # clients keep the URL
+        assert topic in admin.list_topics(timeout=10).topics
+        subjects = httpx.get(f"{again.registry_url}/subjects", trust_env=False).json()
+        assert f"{topic}-value" in subjects
+        assert status(tmp_path).running
+        assert not start(settings, free_ports=True).registry_restarted
+    finally:
+        _cleanup(tmp_path)
+
+
 def test_the_monitor_can_be_left_out(tmp_path: Path) -> None:
     with EmbeddedPlatform(
         settings=LocalSettings(state_dir=tmp_path, monitor=False), free_ports=True
