@@ -36,7 +36,6 @@ import ssl
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,7 @@ from streams.agents.inputs import input_partitions
 from streams.agents.lineage import LineageRun
 from streams.agents.oauth import token_provider
 from streams.agents.offload import RemoteProcessor
+from streams.agents.options import LiveOptions
 from streams.agents.runtime import Processor, Runtime
 from streams.agents.summary import WorkerSummary
 from streams.config import KafkaSettings, Settings
@@ -65,25 +65,6 @@ logger = logging.getLogger(__name__)
 # faust/aiokafka log every fetch and rebalance step at INFO; at WARNING the worker ran ~19%
 # faster in the measurements of issue 9 (faust's no-op agent, 200k events).
 _QUIET_LOGGERS = ("faust", "aiokafka", "mode")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LiveOptions:
-    """How a live worker batches and checks idle partitions.
-
-    Attributes:
-        batch_size: Most events per batch (one checkpoint per batch and task).
-        batch_within_s: Longest wait for a batch to fill.
-        idle_check_s: How often windows held open only by idle partitions are closed.
-        data_dir: faust's data directory (default: a temporary one, removed at exit).
-        lineage_every_s: How often an OpenLineage RUNNING event says the agent still runs.
-    """
-
-    batch_size: int = 5000
-    batch_within_s: float = 1.0
-    idle_check_s: float = 5.0
-    data_dir: Path | None = None
-    lineage_every_s: float = 60.0
 
 
 def _check_output(definition: DerivedProduct, settings: Settings) -> None:

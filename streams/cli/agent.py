@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from streams.agents.definition import definition_path
-from streams.agents.live import LiveOptions, run_worker, run_workers
+from streams.agents.options import LiveOptions
 from streams.agents.summary import WorkerSummary
 from streams.cli._context import connection_settings
 from streams.naming import parse_product
@@ -97,6 +97,9 @@ def run(
         idle_check_s=idle_check,
         lineage_every_s=heartbeat,
     )
+    # faust takes about a second to import: only this command pays for it, not every `mesh`.
+    from streams.agents.live import run_worker, run_workers
+
     if workers == 1:
         summary = run_worker(path, settings=settings, options=options)
         _summarize(product, [summary], workers=1)
