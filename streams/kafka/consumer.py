@@ -24,10 +24,10 @@ from streams.errors import (
 )
 from streams.kafka.client import build_client
 from streams.kafka.deadletter import DeadLetters
-from streams.kafka.directory import ProductDirectory, resolve_topic
+from streams.kafka.directory import ProductDirectory, product_ref, resolve_topic
 from streams.kafka.event import Event
 from streams.kafka.schemas import SchemaSource
-from streams.naming import ProductRef, parse_product
+from streams.naming import ProductRef
 from streams.serialization import AvroDecoder, parse, schema_id_of
 
 __all__ = ["Consumer", "Event", "model_error"]
@@ -90,7 +90,7 @@ class Consumer:
     ) -> None:
         settings = settings or load_settings()
         refs = [products] if isinstance(products, str | ProductRef) else list(products)
-        self.products = [r if isinstance(r, ProductRef) else parse_product(r) for r in refs]
+        self.products = [product_ref(directory, r) for r in refs]
         self.topics: list[str] = []
         for ref in self.products:  # a loop, not a comprehension: warnings count stack frames
             self.topics.append(ref.topic if directory is None else resolve_topic(directory, ref))

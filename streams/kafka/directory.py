@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from streams.errors import ConfigError, ProductDeprecatedWarning
-from streams.naming import ProductRef, internal_topic
+from streams.naming import ProductRef, internal_topic, parse_product
 
-__all__ = ["ProductDirectory", "ProductStatus", "resolve_topic"]
+__all__ = ["ProductDirectory", "ProductStatus", "VersionPicker", "product_ref", "resolve_topic"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,32 @@ class ProductDirectory(Protocol):
     def resolve(self, ref: ProductRef) -> ProductStatus | None:
         """The product's status, or None when the directory does not know it."""
         ...
+
+
+@runtime_checkable
+class VersionPicker(Protocol):
+    """A directory that also knows which version a bare product name means (the catalog does)."""
+
+    def pick(self, name: str, *, version: int | None = None) -> ProductRef:
+        """The version ``name`` means: a bare ``domain.product`` is its latest active major
+        version (a product the directory does not know: version 1)."""
+        ...
+
+
+def product_ref(directory: ProductDirectory | None, product: str | ProductRef) -> ProductRef:
+    """The product version a client means by ``product``, as every ``mesh`` command reads it.
+
+    A :class:`ProductRef` or a name with its version (``player.play_events.v2``) is that version;
+    a bare name (``player.play_events``) is the latest active major version when the directory
+    can tell (:class:`VersionPicker`, e.g. the catalog), else version 1.
+    """
+    if isinstance(product, ProductRef):
+        return product
+    ref = parse_product(product)
+    bare = product.count(".") == 1
+    if bare and isinstance(directory, VersionPicker):
+        return directory.pick(product)
+    return ref
 
 
 def resolve_topic(directory: ProductDirectory, ref: ProductRef) -> str:

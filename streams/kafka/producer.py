@@ -28,9 +28,9 @@ from streams.config import Settings, load_settings
 from streams.errors import ConfigError, DeliveryError, OwnershipError, SerializationError
 from streams.kafka import headers as std
 from streams.kafka.client import build_client
-from streams.kafka.directory import ProductDirectory
+from streams.kafka.directory import ProductDirectory, product_ref
 from streams.kafka.schemas import SchemaSource
-from streams.naming import ProductRef, parse_product
+from streams.naming import ProductRef
 from streams.serialization import AvroEncoder
 
 __all__ = ["Producer"]
@@ -244,7 +244,7 @@ class Producer:
         self._sent += 1
 
     def _resolve(self, product: str | ProductRef) -> _Target:
-        ref = product if isinstance(product, ProductRef) else parse_product(product)
+        ref = product_ref(self._directory, product)  # bare: the latest active version
         if self._domain is not None and ref.domain != self._domain:
             raise OwnershipError(
                 f"domain {self._domain!r} may not emit to {ref.id!r}, which domain "

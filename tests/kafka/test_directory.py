@@ -10,10 +10,11 @@ from confluent_kafka import Producer as RawProducer
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from streams.catalog import Catalog
 from streams.config import Settings
 from streams.errors import ConfigError, ProductDeprecatedWarning
 from streams.kafka import Consumer
-from streams.kafka.directory import ProductDirectory, ProductStatus
+from streams.kafka.directory import ProductDirectory, ProductStatus, VersionPicker
 from streams.naming import ProductRef
 from tests.helpers.kafka import PLAY_V1, Product, play
 
@@ -114,3 +115,31 @@ def test_reads_the_topic_the_directory_names(product: Product) -> None:
                 break
     assert [event.value["user_id"] for event in events] == ["user-1"]
     assert events[0].topic == product.ref.topic
+
+
+class Picker(FakeDirectory):
+    """A directory that knows which version a bare name means, as the catalog does."""
+
+    def pick(self, name: str, *, version: int | None = None) -> ProductRef:
+        domain, product = name.split(".")
+        return ProductRef(domain, product, 3)
+
+
+def test_a_bare_name_reads_the_version_the_directory_picks(settings: Settings) -> None:
+    directory = Picker(
+        {"a.b.v3": ProductStatus("a.b.v3", "active"), "a.b.v1": ProductStatus("a.b.v1", "active")}
+    )
+    consumer = Consumer(["a.b", "a.b.v1"], group_id=group(), settings=settings, directory=directory)
+    consumer.close()
+    assert consumer.topics == ["a.b.v3", "a.b.v1"]  # a named version stays that version
+
+
+def test_without_a_picker_a_bare_name_is_version_1(settings: Settings) -> None:
+    directory = FakeDirectory({"a.b.v1": ProductStatus("a.b.v1", "active")})
+    consumer = Consumer("a.b", group_id=group(), settings=settings, directory=directory)
+    consumer.close()
+    assert consumer.topics == ["a.b.v1"]
+
+
+def test_the_catalog_picks_versions() -> None:
+    assert isinstance(Catalog({}), VersionPicker)

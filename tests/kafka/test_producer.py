@@ -265,3 +265,29 @@ def test_a_tombstone_deletes_a_key_and_only_the_owner_may_send_it(product: Produ
             producer.tombstone(product.ref.id, "user-1@0")
         with pytest.raises(TypeError, match="key"):
             producer.tombstone(product.ref.id, 42)  # type: ignore[arg-type]
+
+
+class Versions(Directory):
+    """A catalog stand-in that also knows a bare name's latest active version."""
+
+    def __init__(self, latest: ProductRef) -> None:
+        super().__init__(None)
+        self.latest = latest
+
+    def pick(self, name: str, *, version: int | None = None) -> ProductRef:
+        assert name == self.latest.id
+        return self.latest
+
+
+def test_a_bare_name_is_emitted_to_the_latest_active_version(product: Product) -> None:
+    """As in every mesh command: `player.play_events` means its latest active major version,
+    not v1, when the producer has a catalog to ask."""
+    v2 = ProductRef(product.ref.domain, product.ref.name, 2)
+    admin = AdminClient({"bootstrap.servers": product.bootstrap})
+    admin.create_topics([NewTopic(v2.topic, num_partitions=1)])[v2.topic].result(10)
+    product.registry.register_schema(v2.subject, Schema(json.dumps(PLAY_V1), "AVRO"))
+    with Producer(settings=product.settings, directory=Versions(v2)) as producer:
+        producer.emit(product.ref.id, play(1))  # bare: v2
+        producer.emit(product.ref.topic, play(2))  # named: v1
+    assert len(product.read_raw(v2.topic)) == 1
+    assert len(product.read_raw()) == 1
