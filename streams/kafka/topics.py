@@ -63,13 +63,24 @@ def create_topic(
         replication_factor=replication_factor,
         config=dict(config or {}),
     )
-    try:
-        admin.create_topics([new])[topic].result(timeout=timeout_s)
-    except KafkaException as exc:
-        if exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
-            return False
-        raise
-    return True
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin.create_topics([new])[topic].result(timeout=timeout_s)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+            # Kafka also answers so for a topic still being deleted, which the metadata no
+            # longer lists: it would be gone a moment later. Create it once it is gone.
+            # (all topics: a metadata request naming one may create it where brokers auto-create)
+            listed = admin.list_topics(timeout=timeout_s).topics.get(topic)
+            if listed is not None and listed.error is None:
+                return False
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+            continue
+        return True
 
 
 def read_to_end(
