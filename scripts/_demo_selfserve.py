@@ -36,7 +36,8 @@ def selfserve_tour(info: PlatformInfo) -> bool:
     env = {**os.environ, "COLUMNS": str(out.width)}
     ok = True
     with tempfile.TemporaryDirectory(prefix="mesh-demo-") as scratch:
-        # A scratch copy of the repository's products, so the demo leaves the checkout as it was.
+        # A scratch copy of the repository's products, so the demo leaves the checkout as it was;
+        # a name of its own, so a product made while trying the README does not collide.
         root = Path(scratch)
         for name in ("products", "schemas"):
             shutil.copytree(ROOT / name, root / name)
@@ -60,12 +61,12 @@ def selfserve_tour(info: PlatformInfo) -> bool:
             return done.returncode == 0
 
         ok &= run(
-            "mesh product new partners.signups --from-json signup.json",
-            ["product", "new", "partners.signups", "--from-json", "signup.json"],
+            "mesh product new partners.trial_signups --from-json signup.json",
+            ["product", "new", "partners.trial_signups", "--from-json", "signup.json"],
         )
         ok &= run(
-            "mesh product apply products/partners/signups.yaml",
-            ["product", "apply", "products/partners/signups.yaml", *where],
+            "mesh product apply products/partners/trial_signups.yaml",
+            ["product", "apply", "products/partners/trial_signups.yaml", *where],
         )
         events = [
             {"event_id": "7d1f0c3e-1a2b-4c5d-8e9f-0a1b2c3d4e5f", **SAMPLE},
@@ -75,13 +76,13 @@ def selfserve_tour(info: PlatformInfo) -> bool:
             event["event_time"] = "2026-11-30T09:15:00Z"  # ISO 8601 as tail prints it
         lines = "".join(json.dumps(event) + "\n" for event in events)
         ok &= run(
-            "mesh produce partners.signups < signups.jsonl",
-            ["produce", "partners.signups", *where],
+            "mesh produce partners.trial_signups < signups.jsonl",
+            ["produce", "partners.trial_signups", *where],
             lines,
         )
         ok &= run(
-            "mesh tail partners.signups --from-beginning --max 2",
-            ["tail", "partners.signups", "--from-beginning", "--max", "2", *where],
+            "mesh tail partners.trial_signups --from-beginning --max 2",
+            ["tail", "partners.trial_signups", "--from-beginning", "--max", "2", *where],
         )
         # Step 8 left undecodable PlayEvents in player.play_events.v1.dlq: look at them.
         ok &= run("mesh dlq show player.play_events", ["dlq", "show", "player.play_events", *where])

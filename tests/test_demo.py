@@ -52,8 +52,8 @@ def test_the_demo_runs_the_agent_and_stops_it() -> None:
     assert "\x1b[" not in done.stderr
     # Step 14: a product made by `mesh product new` takes events at once (ISO times included),
     # and `mesh dlq show` explains the dead letters step 8 left.
-    assert "next: mesh product apply, then mesh produce partners.signups" in output
-    assert "sent 2 events to partners.signups.v1" in output
+    assert "next: mesh product apply, then mesh produce partners.trial_signups" in output
+    assert "sent 2 events to partners.trial_signups.v1" in output
     assert '"seats":3' in output.replace("\n", "")
     assert "reason: not-framed" in output
     (pid,) = re.findall(r"kill -TERM (\d+)", output)

@@ -91,6 +91,11 @@ class Counters:
     started: float = field(default_factory=time.monotonic)
 
 
+def _offsets(offsets: Mapping[_Partition, int]) -> str:
+    """Next offsets as log lines write positions: ``player.play_events.v1[5]@11, ...``."""
+    return ", ".join(f"{topic}[{part}]@{at}" for (topic, part), at in sorted(offsets.items()))
+
+
 class _Decoders:
     """Decoders by writer schema id, each fetched from the registry once."""
 
@@ -194,7 +199,7 @@ class BatchProcessor:
                 "task %d of %s: %s",
                 number,
                 self.ref.topic,
-                "fresh" if checkpoint is None else f"restored at {checkpoint.offsets}",
+                "fresh" if checkpoint is None else f"restored at {_offsets(checkpoint.offsets)}",
             )
 
     def drop(self, numbers: Iterable[int]) -> None:

@@ -101,6 +101,12 @@ class Problem:
         shown = _REPR.repr(self.value)  # bounded: a value may nest deep
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
         fix = self.hint or "fix the value or the schema"
+        if not self.hint and isinstance(self.value, str) and "(timestamp-" in self.expected:
+            # Text here is an ISO 8601 time that did not parse as one with a zone.
+            fix = (
+                "write epoch milliseconds, or an ISO 8601 time with its zone, e.g. "
+                "2026-12-01T06:00:00Z or ...+01:00 (a time without a zone is ambiguous)"
+            )
         return (
             f"field '{self.path}' expects {self.expected}, got {shown} "
             f"({type(self.value).__name__}); {fix}"

@@ -11,6 +11,7 @@ from streams.agents.definition import definition_path
 from streams.agents.options import LiveOptions
 from streams.agents.summary import WorkerSummary
 from streams.cli._context import connection_settings
+from streams.cli._root import repository, root_option
 from streams.naming import parse_product
 
 __all__ = ["agent"]
@@ -30,13 +31,7 @@ def agent() -> None:
     show_default=True,
     help="Worker processes of one group; they split the product's partitions.",
 )
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Repository root holding products/ and schemas/.",
-)
+@root_option
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -71,7 +66,7 @@ def agent() -> None:
 def run(
     product: str,
     workers: int,
-    root: Path,
+    root: Path | None,
     batch_size: int,
     batch_within: float,
     idle_check: float,
@@ -82,15 +77,16 @@ def run(
 ) -> None:
     """Run PRODUCT's agent (say player.hourly_play_sessions) until Ctrl-C or SIGTERM.
 
-    Its code is products/<domain>/<name>.py under --root. Workers started elsewhere with the
-    same PRODUCT join the same group. Exact after a crash: a restarted worker resumes from its
+    Its code is products/<domain>/<name>.py in the repository (--root, or the nearest folder
+    above holding products/). Workers started elsewhere with the same PRODUCT join the same
+    group. Exact after a crash: a restarted worker resumes from its
     tasks' checkpoints. When stopped, each worker logs what it processed and a summary is
     printed.
     """
     settings = connection_settings(
         bootstrap_servers=bootstrap_servers, registry_url=registry_url, profile=profile
     )
-    path = definition_path(root, parse_product(product))
+    path = definition_path(repository(root), parse_product(product))
     options = LiveOptions(
         batch_size=batch_size,
         batch_within_s=batch_within,

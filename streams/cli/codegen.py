@@ -7,27 +7,23 @@ from pathlib import Path
 import click
 
 from streams.cli._output import err_console, out_console
+from streams.cli._root import repository, root_option
 from streams.codegen import stale, write
 
 __all__ = ["codegen"]
 
 
 @click.command()
-@click.option(
-    "--root",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Repository root holding schemas/ and products/.",
-)
+@root_option
 @click.option(
     "--check", is_flag=True, help="Write nothing; exit 1 listing the modules that are out of date."
 )
-def codegen(root: Path, check: bool) -> None:
+def codegen(root: Path | None, check: bool) -> None:
     """Generate typed event models from the Avro schemas.
 
     Writes products/<domain>/events.py from schemas/<domain>/*.avsc; --check only reports.
     """
+    root = repository(root)
     out = out_console()
     if check:
         outdated = stale(root)

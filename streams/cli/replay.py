@@ -23,6 +23,7 @@ from streams.agents.definition import definition_path, load_definition
 from streams.agents.replay import ReplayProgress, replay
 from streams.cli._context import connection_settings
 from streams.cli._output import err_console, out_console, output_option
+from streams.cli._root import repository, root_option
 from streams.errors import ConfigError
 from streams.naming import parse_product
 
@@ -63,13 +64,7 @@ def parse_time(text: str, option: str) -> int:
     default=None,
     help="Write to this major version's topic (a blue/green backfill).",
 )
-@click.option(
-    "--root",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Repository root holding products/.",
-)
+@root_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True)
 @output_option
 @click.option("--bootstrap-servers", default=None, help="Kafka address [default: settings].")
@@ -79,7 +74,7 @@ def replay_command(
     start: str,
     end: str | None,
     into_version: int | None,
-    root: Path,
+    root: Path | None,
     batch_size: int,
     output: Literal["text", "json"],
     bootstrap_servers: str | None,
@@ -94,7 +89,7 @@ def replay_command(
     day, start at or before the time those events were produced.
     """
     ref = parse_product(product)
-    definition = load_definition(definition_path(root, ref))
+    definition = load_definition(definition_path(repository(root), ref))
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     start_ms = parse_time(start, "--from")
     end_ms = None if end is None else parse_time(end, "--to")

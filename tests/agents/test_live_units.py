@@ -156,6 +156,19 @@ def test_agent_run_names_the_missing_definition_file(tmp_path: Path) -> None:
     assert "products/player/no_such_product.py: no such file" in result.output
 
 
+def test_agent_run_finds_the_repository_from_a_subdirectory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As every command: run inside products/player, the code is looked up at the repository
+    root (the nearest folder above holding products/), not under the current folder."""
+    (tmp_path / "products" / "player").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "products" / "player")
+    result = CliRunner().invoke(main, ["agent", "run", "player.no_such_product"])
+    assert result.exit_code == 1
+    missing = tmp_path.resolve() / "products/player/no_such_product.py"
+    assert f"{missing}: no such file" in result.output.replace("\n", "")
+
+
 def test_agent_run_refuses_zero_workers() -> None:
     result = CliRunner().invoke(main, ["agent", "run", "player.x", "--workers", "0"])
     assert result.exit_code == 2

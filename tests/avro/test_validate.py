@@ -180,3 +180,17 @@ def test_numpy_like_integers_are_accepted() -> None:
 
     numbers.Integral.register(Int64)
     _validator("long").check({"f": Int64()})
+
+
+def test_a_time_without_a_zone_is_told_to_add_one() -> None:
+    """`mesh produce` takes ISO 8601 times with a zone; one without said only "expects long"."""
+    record = {
+        "type": "record",
+        "name": "R",
+        "fields": [{"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}}],
+    }
+    validator = compile_validator(parse_schema(json.dumps(record)))
+    problem = validator.explain({"at": "2026-12-01T06:00:00"})
+    assert problem is not None
+    assert "field 'at' expects long (timestamp-millis)" in problem.describe()
+    assert "an ISO 8601 time with its zone, e.g. 2026-12-01T06:00:00Z" in problem.describe()

@@ -1,0 +1,27 @@
+"""``--root``: the repository a command works on, found from any subdirectory like the platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from streams.catalog import repository_root
+
+__all__ = ["repository", "root_option"]
+
+root_option = click.option(
+    "--root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Repository root holding products/ and schemas/ [default: the nearest folder at or "
+    "above the current one that holds products/].",
+)
+
+
+def repository(root: Path | None) -> Path:
+    """``--root`` if given, else the nearest folder at or above the current one holding
+    ``products/``, else the current folder (whose missing files the command then names)."""
+    if root is not None:
+        return root
+    return repository_root(Path.cwd()) or Path.cwd()
