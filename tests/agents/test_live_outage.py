@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +36,7 @@ from tests.agents.test_live import (  # the live tests' fixtures and helpers
     start,
     wait_for,
 )
+from tests.helpers.processes import children, running
 from tests.registry.conftest import ThreadedRegistry
 
 __all__ = ["agents", "derived"]  # fixtures, used by name
@@ -133,12 +132,14 @@ def expected(derived: Derived, new_id: int) -> dict[str, dict[str, Any]]:
     return last
 
 
-@pytest.mark.brokers("tansu")  # the registry's outage, not the broker, is under test
-def test_the_worker_waits_for_the_registry_and_goes_on(
-    derived: Derived, agents: list[Any], registry: Registry
-) -> None:
-    events = plays(800, seed=5)
-    produce(derived, events[:400])
+def hold_a_batch(
+    derived: Derived, agents: list[Any], registry: Registry, events: list[dict[str, Any]]
+) -> tuple[Any, dict[int, int], int]:
+    """An agent over the first half of ``events``, then the registry stopped and the second half
+    written in a schema the agent has not seen: its next batch is held. Returns the agent, the
+    input ends it had checkpointed, and the new schema's id."""
+    half = len(events) // 2
+    produce(derived, events[:half])
     agent = start(derived, agents)
     first = ends(derived)
     wait_for(
@@ -149,7 +150,7 @@ def test_the_worker_waits_for_the_registry_and_goes_on(
             derived.input.subject, Schema(json.dumps(evolved()), "AVRO")
         )
     registry.stop()
-    produce_raw(derived, new_id, events[400:])
+    produce_raw(derived, new_id, events[half:])
     log = derived.root / "agent-0.log"
     wait_for(
         "the worker to wait for the registry",
@@ -157,6 +158,16 @@ def test_the_worker_waits_for_the_registry_and_goes_on(
         timeout_s=30,
         processes=[agent],
     )
+    return agent, first, new_id
+
+
+@pytest.mark.brokers("tansu")  # the registry's outage, not the broker, is under test
+def test_the_worker_waits_for_the_registry_and_goes_on(
+    derived: Derived, agents: list[Any], registry: Registry
+) -> None:
+    events = plays(800, seed=5)
+    agent, first, new_id = hold_a_batch(derived, agents, registry, events)
+    log = derived.root / "agent-0.log"
     assert registry.url in log.read_text()
     assert progress(derived) == first  # the batch is held: nothing past it is checkpointed
     registry.restart()
@@ -177,50 +188,13 @@ def test_a_worker_stopped_while_it_waits_for_the_registry_exits_without_a_checkp
     """SIGTERM while the batch process waits for the registry: the worker tells it to give up
     (the wait is in another process, so this crosses the process boundary), exits at once
     without acknowledging the held batch, and its batch process is gone too."""
-    events = plays(400, seed=6)
-    produce(derived, events[:200])
-    agent = start(derived, agents)
-    first = ends(derived)
-    wait_for(
-        "the first events", lambda: progress(derived) == first, timeout_s=60, processes=[agent]
-    )
-    with SchemaRegistryClient({"url": registry.url}) as client:
-        new_id = client.register_schema(
-            derived.input.subject, Schema(json.dumps(evolved()), "AVRO")
-        )
-    registry.stop()
-    produce_raw(derived, new_id, events[200:])
+    agent, first, _ = hold_a_batch(derived, agents, registry, plays(400, seed=6))
     log = derived.root / "agent-0.log"
-    wait_for(
-        "the worker to wait for the registry",
-        lambda: f"needs schema id {new_id} is held" in log.read_text(),
-        timeout_s=30,
-        processes=[agent],
-    )
-    children = _children(agent.pid)
-    assert children, "the worker has a batch process"
+    batch_processes = children(agent.pid)
+    assert batch_processes, "the worker has a batch process"
     os.kill(agent.pid, signal.SIGTERM)
     assert agent.wait(30) == 70, logs(derived)  # a batch failed: nothing acknowledged
     assert "the worker is stopping" in log.read_text()
     assert progress(derived) == first
-    for child in children:
-        assert not _running(child), f"batch process {child} outlived its worker"
-
-
-def _children(pid: int) -> list[int]:
-    tasks = Path(f"/proc/{pid}/task").glob("*/children")
-    return [int(child) for task in tasks for child in task.read_text().split()]
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return False
-        if state == "Z":
-            return False
-        time.sleep(0.2)
-    return True
+    for child in batch_processes:
+        assert not running(child), f"batch process {child} outlived its worker"

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from streams.agents.definition import load_definition
 from streams.agents.offload import RemoteProcessor
 from streams.config import KafkaSettings, RegistrySettings, Settings
 from streams.errors import BatchProcessError
+from tests.helpers.processes import running
 
 REPO = Path(__file__).parents[2]
 CODE = REPO / "products/player/hourly_play_sessions.py"
@@ -38,20 +38,6 @@ def settings() -> Settings:
     )
 
 
-def _running(pid: int, *, within_s: float = 10.0) -> bool:
-    """Whether ``pid`` still runs after ``within_s`` (a zombie does not count)."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return False
-        if state == "Z":
-            return False
-        time.sleep(0.1)
-    return True
-
-
 def test_it_answers_like_the_processor_and_reports_a_failed_call(settings: Settings) -> None:
     remote = RemoteProcessor(load_definition(CODE), CODE, settings=settings, partitions=4)
     pid = remote.pid
@@ -69,7 +55,7 @@ def test_it_answers_like_the_processor_and_reports_a_failed_call(settings: Setti
             remote.drop({1})
     finally:
         remote.close(timeout_s=5)
-    assert not _running(pid)
+    assert not running(pid)
 
 
 def test_close_stops_the_batch_process(settings: Settings) -> None:
@@ -77,7 +63,7 @@ def test_close_stops_the_batch_process(settings: Settings) -> None:
     pid = remote.pid
     assert pid is not None
     remote.close()
-    assert not _running(pid, within_s=5)
+    assert not running(pid, within_s=5)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
@@ -117,10 +103,10 @@ def test_kill_9_of_the_worker_kills_its_batch_process(settings: Settings) -> Non
     try:
         assert worker.stdout is not None
         child = int(worker.stdout.readline())
-        assert _running(child, within_s=0.5)
+        assert running(child, within_s=0.5)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(10)
-        orphan = _running(child)
+        orphan = running(child)
         if orphan:  # the test failed: stop what it started
             os.kill(child, signal.SIGKILL)
         assert not orphan, f"batch process {child} outlived its worker"
