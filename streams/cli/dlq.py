@@ -190,8 +190,8 @@ def _as_text(group: list[Letter], verdict: Verdict) -> str:
     )
     lines = [f"{letter.where} from {origin}"]
     if len(group) > 1:
-        others = [_short(copy) for copy in group[1:]]
-        at = ", ".join([letter.where, *others[:-1]]) + f" and {others[-1]}"
+        shorts = [_short(copy) for copy in group]  # the first line names the .dlq topic
+        at = ", ".join(shorts[:-1]) + f" and {shorts[-1]}"
         lines.append(f"  copies: {len(group)}, at {at} (one per reader that met it)")
     times = {"dead-lettered at": letter.timestamp_ms, "originally at": dead.original_timestamp_ms}
     lines += [f"  {label} {_when(ms)}" for label, ms in times.items() if _when(ms)]

@@ -176,8 +176,8 @@ def test_copies_of_one_origin_are_shown_once_and_sent_back_once(product: Product
     assert code == 0, err
     first, second = out.split("\n\n")
     assert first.startswith(f"{dlq_name}[0]@0 from {product.ref.topic}[0]@0\n")
-    assert f"  copies: 2, at {dlq_name}[0]@0 and [0]@2 (one per reader that met it)" in first
-    assert f"  copies: 2, at {dlq_name}[0]@1 and [0]@3" in second
+    assert "\n  copies: 2, at [0]@0 and [0]@2 (one per reader that met it)\n" in first
+    assert "\n  copies: 2, at [0]@1 and [0]@3 (" in second
     code, out, err = dlq(product, "show", "--output", "json")
     shown = json.loads(out)
     assert [[c["offset"] for c in letter["copies"]] for letter in shown] == [[0, 2], [1, 3]]
