@@ -16,7 +16,16 @@ from streams.cli._tail import preview
 from streams.cli.events import json_default, resolve_product
 from streams.config import Settings
 from streams.errors import ConfigError
-from streams.kafka.redrive import Judge, Letter, RedriveReport, Verdict, read_letters, redrive
+from streams.kafka.redrive import (
+    Judge,
+    Letter,
+    RedriveReport,
+    Verdict,
+    by_origin,
+    judge_copies,
+    read_letters,
+    redrive,
+)
 from streams.kafka.schemas import SchemaSource
 from streams.naming import ProductRef, dlq_topic
 
@@ -87,7 +96,7 @@ def _letters(
     """The product and its dead letters; None (after saying why on stderr) when there are none.
 
     Raises:
-        ConfigError: ``sending`` to a retired product.
+        ConfigError: ``sending`` to a retired product, or ``offsets`` that match no letter.
     """
     chosen = parse_offsets(offsets)
     target = resolve_product(product, settings)
@@ -108,9 +117,13 @@ def _letters(
             err=True,
         )
         return None
+    if not letters and chosen is not None:
+        raise ConfigError(
+            f"no dead letters at offsets {offsets} of {topic}; "
+            f"list them with `mesh dlq show {product}`"
+        )
     if not letters:
-        which = f"none at offsets {offsets} of" if chosen is not None else "no dead letters:"
-        click.echo(f"{which} {topic}{'' if chosen is not None else ' is empty'}", err=True)
+        click.echo(f"no dead letters: {topic} is empty", err=True)
         return None
     return ref, letters
 
@@ -129,9 +142,11 @@ def show(
 ) -> None:
     """Show PRODUCT's dead letters: where each came from, when, why, and its payload.
 
-    Each is shown with its error, its origin (topic, partition, offset), the time it was first
-    written, its key and value (text when printable, else hex; the event when it decodes) and
-    whether it would be read now ("now:"): `mesh dlq redrive` sends those back. Read-only.
+    Each is shown with its error, its origin (topic, partition, offset), when it was
+    dead-lettered and when the original was written, its key and value (text when printable,
+    else hex; the event when it decodes) and whether it would be read now ("now:"): `mesh dlq
+    redrive` sends those back. A record that several consumers dead-lettered is shown once, with
+    its copies. Read-only; exit 1 when --offsets matches no letter.
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     found = _letters(product, offsets, settings)
@@ -143,15 +158,15 @@ def show(
     schemas = SchemaSource.from_settings(settings.registry)
     try:
         judge = Judge(ref, schemas)
-        judged = [(letter, judge(letter)) for letter in letters]
+        judged = [(group, judge_copies(group, judge)[1]) for group in by_origin(letters)]
     finally:
         schemas.close()
     if output == "json":
-        shown = [_as_json(letter, verdict) for letter, verdict in judged]
+        shown = [_as_json(group, verdict) for group, verdict in judged]
         click.echo(json.dumps(shown, indent=2, default=json_default))
         return
-    for index, (letter, verdict) in enumerate(judged):
-        click.echo(("\n" if index else "") + _as_text(letter, verdict))
+    for index, (group, verdict) in enumerate(judged):
+        click.echo(("\n" if index else "") + _as_text(group, verdict))
 
 
 def _when(ms: int | None) -> str | None:
@@ -161,16 +176,26 @@ def _when(ms: int | None) -> str | None:
     return moment.isoformat(timespec="milliseconds")
 
 
-def _as_text(letter: Letter, verdict: Verdict) -> str:
+def _short(letter: Letter) -> str:
+    return f"[{letter.partition}]@{letter.offset}"
+
+
+def _as_text(group: list[Letter], verdict: Verdict) -> str:
+    letter = group[0]
     dead = letter.letter
     origin = (
         f"{dead.original_topic}[{dead.original_partition}]@{dead.original_offset}"
         if dead.original_topic is not None
         else "an unknown origin (no dlq.original.* headers)"
     )
-    when = _when(dead.original_timestamp_ms) or _when(letter.timestamp_ms)
-    lines = [
-        f"{letter.where} from {origin}" + (f", written {when}" if when else ""),
+    lines = [f"{letter.where} from {origin}"]
+    if len(group) > 1:
+        shorts = [_short(copy) for copy in group]  # the first line names the .dlq topic
+        at = ", ".join(shorts[:-1]) + f" and {shorts[-1]}"
+        lines.append(f"  copies: {len(group)}, at {at} (one per reader that met it)")
+    times = {"dead-lettered at": letter.timestamp_ms, "originally at": dead.original_timestamp_ms}
+    lines += [f"  {label} {_when(ms)}" for label, ms in times.items() if _when(ms)]
+    lines += [
         f"  reason: {dead.reason}",
         f"  error: {dead.error}",
         f"  key: {preview(dead.key)}",
@@ -193,11 +218,13 @@ def _as_text(letter: Letter, verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
-def _as_json(letter: Letter, verdict: Verdict) -> dict[str, Any]:
+def _as_json(group: list[Letter], verdict: Verdict) -> dict[str, Any]:
+    letter = group[0]
     dead = letter.letter
     redriven = letter.redriven
     return {
-        "dlq": {"topic": letter.topic, "partition": letter.partition, "offset": letter.offset},
+        "dlq": _position(letter),
+        "copies": [_position(copy) for copy in group],
         "reason": dead.reason,
         "error": dead.error,
         "original": {
@@ -219,6 +246,16 @@ def _as_json(letter: Letter, verdict: Verdict) -> dict[str, Any]:
             "redriven_to": None if redriven is None else redriven.to,
             "redriven_at": None if redriven is None else redriven.at,
         },
+    }
+
+
+def _position(letter: Letter) -> dict[str, Any]:
+    """Where a dead letter is, and when it was written there."""
+    return {
+        "topic": letter.topic,
+        "partition": letter.partition,
+        "offset": letter.offset,
+        "timestamp_ms": letter.timestamp_ms,
     }
 
 
@@ -257,9 +294,10 @@ def redrive_command(
     A letter goes back when it decodes now (its schema was registered since, say) or is a JSON
     object the product's schema accepts (sent as Avro); the others are listed with why they
     still fail. Each copy keeps the key and headers and names its letter in the header
-    dlq.redriven.from. Nothing is lost: the letters stay in <topic>.dlq; a letter sent back
-    once is recorded in _mesh.redrives and skipped by the next redrive. Exit 1 when some
-    still fail.
+    dlq.redriven.from. A record several consumers dead-lettered is sent back once, for all its
+    copies. Nothing is lost: the letters stay in <topic>.dlq; a letter sent back once is
+    recorded in _mesh.redrives and skipped by the next redrive. Exit 1 when some still fail
+    or --offsets matches no letter.
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     found = _letters(product, offsets, settings, sending=True)
@@ -276,16 +314,26 @@ def redrive_command(
     if output == "json":
         click.echo(json.dumps(_report_json(report), indent=2))
     else:
+
+        def named(where: str) -> str:
+            copies = report.copies.get(where)
+            if copies is None:
+                return where
+            short = ", ".join(copy.removeprefix(dlq_topic(ref.topic)) for copy in copies)
+            return f"{where} ({len(copies)} copies: {short})"
+
         for where, to in report.sent:
-            click.echo(f"sent     {where} -> {to}")
+            click.echo(f"sent     {named(where)} -> {to}")
         for where, to in report.skipped:
-            click.echo(f"skipped  {where}: sent back before, to {to}")
+            click.echo(f"skipped  {named(where)}: sent back before, to {to}")
         for where, why in report.failed:
-            click.echo(f"failed   {where}: {why}")
+            click.echo(f"failed   {named(where)}: {why}")
         for where, why in report.unrecorded:
-            click.echo(f"sent     {where}, but not recorded in _mesh.redrives ({why})")
+            click.echo(f"sent     {named(where)}, but not recorded in _mesh.redrives ({why})")
+    origins = len(report.sent) + len(report.failed) + len(report.skipped)
+    records = "" if origins == len(letters) else f" ({len(letters)} records, with copies)"
     click.echo(
-        f"{len(report.sent)} of {len(letters)} dead letters sent back to {ref.topic}, "
+        f"{len(report.sent)} of {origins} dead letters{records} sent back to {ref.topic}, "
         f"{len(report.failed)} still fail, {len(report.skipped)} sent back before; "
         f"the dead letters stay in {dlq_topic(ref.topic)}",
         err=True,
@@ -295,9 +343,12 @@ def redrive_command(
 
 
 def _report_json(report: RedriveReport) -> dict[str, Any]:
+    def entry(where: str, key: str, value: str) -> dict[str, Any]:
+        return {"letter": where, key: value, "copies": report.copies.get(where, [where])}
+
     return {
-        "sent": [{"letter": where, "to": to} for where, to in report.sent],
-        "failed": [{"letter": where, "why": why} for where, why in report.failed],
-        "skipped": [{"letter": where, "to": to} for where, to in report.skipped],
-        "unrecorded": [{"letter": where, "why": why} for where, why in report.unrecorded],
+        "sent": [entry(where, "to", to) for where, to in report.sent],
+        "failed": [entry(where, "why", why) for where, why in report.failed],
+        "skipped": [entry(where, "to", to) for where, to in report.skipped],
+        "unrecorded": [entry(where, "why", why) for where, why in report.unrecorded],
     }

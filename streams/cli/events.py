@@ -355,10 +355,10 @@ def tail(
 
     E.g. `mesh tail player.play_events --from-beginning --max 10` prints the first 10 events, or
     fewer if the topic ends before; without --max it prints every event. The product is resolved
-    through the catalog (a deprecated one is flagged, a retired one refused, an unknown one
-    refused at once with close names). Read-only: tail joins no consumer group and writes
-    nothing; a message it cannot decode is shown on stderr with its error, where it is.
-    --idle-timeout counts from the broker's first answer, not from start-up.
+    through the catalog (a deprecated one is flagged, a retired one read with a note: what its
+    topic retains; an unknown one refused at once with close names). Read-only: tail joins no
+    consumer group and writes nothing; a message it cannot decode is shown on stderr with its
+    error, where it is. --idle-timeout counts from the broker's first answer, not from start-up.
 
     Side topics: `mesh tail player.play_events --late` prints the late records of
     player.play_events (on player.play_events.v1.late), `mesh tail player.play_events
@@ -382,7 +382,17 @@ def tail(
             return json_line(event, metadata=metadata, notice=_notice)
 
     target = resolve_product(product, settings, version=version)
-    if target.catalog is not None and target.ref.topic != product:
+    status = None if target.catalog is None else target.catalog.resolve(target.ref)
+    if side is None and status is not None and status.status == "retired":
+        # Retirement stops producing; the history the topic retains stays readable.
+        click.echo(
+            f"{target.ref.topic} is retired"
+            + (f": {status.note}" if status.note else "")
+            + (f"; replaced by {status.replaced_by}" if status.replaced_by else "")
+            + "; reading its retained history",
+            err=True,
+        )
+    elif target.catalog is not None and target.ref.topic != product:
         click.echo(f"reading {target.ref.topic}", err=True)  # name the version used
     if target.catalog is None:
         click.echo(

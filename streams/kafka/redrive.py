@@ -6,6 +6,13 @@ it, and nothing can be lost. Each copy is recorded in ``_mesh.redrives`` (which 
 to which ``topic[partition]@offset``) once Kafka acknowledged it, so a second redrive skips it
 instead of sending a duplicate.
 
+One record can be dead-lettered several times: every consumer that cannot decode it writes its
+own letter (two group-less readers, two groups, a restarted reader). Those copies share their
+origin (the original topic, partition and offset, from the ``dlq.original.*`` headers), so
+:func:`by_origin` groups them, ``mesh dlq show`` shows each origin once, and :func:`redrive`
+sends each origin back at most once: a redrive is recorded for the origin, and any copy of a
+redriven origin (even one written later) counts as sent back.
+
 A letter is sent back only when it would now be read: its value is Confluent-framed Avro that
 its writer's schema decodes (e.g. the schema was registered after the message was written), or
 a JSON object that the product's latest schema accepts (a producer that wrote JSON: it is sent
@@ -16,9 +23,10 @@ only with ``force``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,6 +55,8 @@ __all__ = [
     "RedriveReport",
     "Redriven",
     "Verdict",
+    "by_origin",
+    "judge_copies",
     "read_letters",
     "redrive",
 ]
@@ -70,6 +80,8 @@ decoded event, e.g. ``model`` or ``not-keyed-by-<field>``)."""
 
 Position = tuple[int, int]
 """Partition and offset of a dead letter in its ``.dlq`` topic."""
+Origin = tuple[str, int, int]
+"""Topic, partition and offset of the record a dead letter is a copy of."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +108,27 @@ class Letter:
         """``<topic>.dlq[partition]@offset``."""
         return f"{self.topic}[{self.partition}]@{self.offset}"
 
+    @property
+    def origin(self) -> Origin | None:
+        """The original record's topic, partition and offset; None without those headers."""
+        dead = self.letter
+        if (
+            dead.original_topic is None
+            or dead.original_partition is None
+            or dead.original_offset is None
+        ):
+            return None
+        return dead.original_topic, dead.original_partition, dead.original_offset
+
+
+def by_origin(letters: Iterable[Letter]) -> list[list[Letter]]:
+    """The letters grouped by origin, each group in ``.dlq`` order and the groups in the order
+    of their first copy; a letter without origin headers is a group of its own."""
+    groups: dict[Origin | Position, list[Letter]] = {}
+    for letter in sorted(letters, key=lambda letter: (letter.partition, letter.offset)):
+        groups.setdefault(letter.origin or (letter.partition, letter.offset), []).append(letter)
+    return list(groups.values())
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -118,8 +151,9 @@ class Verdict:
 def read_letters(
     settings: Settings, ref: ProductRef, offsets: Collection[Position] | None = None
 ) -> list[Letter] | None:
-    """The dead letters of ``ref`` (only ``offsets`` when given), each with its redrive if any;
-    None when the dead-letter topic does not exist (nothing was ever dead-lettered)."""
+    """The dead letters of ``ref`` (only ``offsets`` when given), each with its redrive if any
+    (the redrive of any copy of its origin); None when the dead-letter topic does not exist
+    (nothing was ever dead-lettered)."""
     kafka = settings.kafka
     admin = build_client(AdminClient, kafka.librdkafka(), settings=kafka)
     existing = topic_names(admin, bootstrap=kafka.bootstrap_servers, timeout_s=10)
@@ -127,34 +161,60 @@ def read_letters(
     if topic not in existing:
         return None
     done = _redrives(settings, topic) if REDRIVES_TOPIC in existing else {}
-    letters = []
-    for message in read_to_end(kafka.librdkafka(), topic):
-        position = (int(message.partition() or 0), int(message.offset() or 0))
-        if offsets is not None and position not in offsets:
-            continue
-        letters.append(
-            Letter(
-                topic,
-                *position,
-                timestamp_ms=int(message.timestamp()[1]),
-                letter=DeadLetter.of(message),
-                redriven=done.get(position),
-            )
+    found = [
+        Letter(
+            topic,
+            int(message.partition() or 0),
+            int(message.offset() or 0),
+            timestamp_ms=int(message.timestamp()[1]),
+            letter=DeadLetter.of(message),
         )
+        for message in read_to_end(kafka.librdkafka(), topic)
+    ]
+    # Every copy of an origin sent back counts as sent back (a record without origin names
+    # only the copy it sent: that copy's position stands for its origin).
+    letters: list[Letter] = []
+    for group in by_origin(found):
+        keys = (key for letter in group for key in _keys(letter))
+        redriven = next((done[key] for key in keys if key in done), None)
+        letters += [
+            dataclasses.replace(letter, redriven=redriven)
+            for letter in group
+            if offsets is None or (letter.partition, letter.offset) in offsets
+        ]
     return sorted(letters, key=lambda letter: (letter.partition, letter.offset))
 
 
-def _redrives(settings: Settings, topic: str) -> dict[Position, Redriven]:
-    found: dict[Position, Redriven] = {}
+def _keys(letter: Letter) -> list[Origin | Position]:
+    """What a redrive record of ``letter`` is found by: its origin and its position."""
+    position = (letter.partition, letter.offset)
+    return [position] if letter.origin is None else [letter.origin, position]
+
+
+def _redrives(settings: Settings, topic: str) -> dict[Origin | Position, Redriven]:
+    found: dict[Origin | Position, Redriven] = {}
     for message in read_to_end(settings.kafka.librdkafka(), REDRIVES_TOPIC):
         try:
             record = orjson.loads(message.value() or b"")
             if record["dlq"] == topic:
-                position = (int(record["partition"]), int(record["offset"]))
-                found[position] = Redriven(str(record["to"]), str(record["at"]))
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                done = Redriven(str(record["to"]), str(record["at"]))
+                found[(int(record["partition"]), int(record["offset"]))] = done
+                origin = record.get("origin")
+                if origin is not None:
+                    found[(str(origin[0]), int(origin[1]), int(origin[2]))] = done
+        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError):
             continue  # not one of ours
     return found
+
+
+def judge_copies(
+    group: Sequence[Letter], judge: Callable[[Letter], Verdict]
+) -> tuple[Letter, Verdict]:
+    """The verdict on the copies of one origin: the first copy that would be read now (copies
+    hold the same bytes, but consumers may have refused them for different reasons), else the
+    first copy's."""
+    verdicts = [(letter, judge(letter)) for letter in group]
+    return next((found for found in verdicts if found[1].status == "decodable"), verdicts[0])
 
 
 class Judge:
@@ -233,7 +293,8 @@ class Judge:
 
 @dataclass
 class RedriveReport:
-    """What a redrive did, letter by letter (``where`` is ``<topic>.dlq[p]@o``).
+    """What a redrive did, dead letter by dead letter (``where`` is ``<topic>.dlq[p]@o``: the
+    first copy of an origin, see :func:`by_origin`).
 
     Attributes:
         sent: Letters sent back, with where they went (``topic[partition]@offset``).
@@ -241,12 +302,15 @@ class RedriveReport:
         skipped: Letters sent back by an earlier redrive, with where they went then.
         unrecorded: Letters sent back whose record in ``_mesh.redrives`` was not stored (a
             later redrive would send them again), with why.
+        copies: For a letter with several copies of its origin among those given: all their
+            ``where`` (its own first).
     """
 
     sent: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     unrecorded: list[tuple[str, str]] = field(default_factory=list)
+    copies: dict[str, list[str]] = field(default_factory=dict)
 
 
 def redrive(
@@ -259,27 +323,31 @@ def redrive(
 ) -> RedriveReport:
     """Send the letters ``judge`` finds decodable back to ``ref``'s topic, each with its key and
     headers (and ``dlq.redriven.from`` naming the letter); one counts as sent once Kafka
-    acknowledged it, and is then recorded in ``_mesh.redrives``."""
+    acknowledged it, and is then recorded in ``_mesh.redrives``. Copies of one origin
+    (:func:`by_origin`) are sent once: the first copy that decodes goes, for all of them."""
     report = RedriveReport()
     kafka = settings.kafka
     conf: dict[str, Any] = kafka.librdkafka()
     conf.update({"enable.idempotence": True})
     producer = build_client(Producer, conf, settings=kafka)
     copies: dict[str, _Ack] = {}
-    for letter in letters:
-        verdict = judge(letter)
-        if verdict.status == "redriven" and letter.redriven is not None:
-            report.skipped.append((letter.where, letter.redriven.to))
+    for group in by_origin(letters):
+        first = group[0]
+        if len(group) > 1:
+            report.copies[first.where] = [letter.where for letter in group]
+        if first.redriven is not None:  # copies share their origin's redrive
+            report.skipped.append((first.where, first.redriven.to))
             continue
+        letter, verdict = judge_copies(group, judge)
         if verdict.status != "decodable":
-            report.failed.append((letter.where, verdict.why))
+            report.failed.append((first.where, verdict.why))
             continue
         headers: list[tuple[str, str | bytes | None]] = list(letter.letter.headers.items())
         if verdict.value is not letter.letter.value:  # a JSON letter, now Avro
             headers = [(k, v) for k, v in headers if k != std.CONTENT_TYPE]
             headers.append((std.CONTENT_TYPE, std.AVRO_CONTENT_TYPE))
         headers.append((std.DLQ_REDRIVEN_FROM, letter.where.encode()))
-        ack = copies[letter.where] = _Ack(letter)
+        ack = copies[first.where] = _Ack(letter)
         producer.produce(
             ref.topic, verdict.value, letter.letter.key, headers=headers, on_delivery=ack
         )
@@ -296,10 +364,10 @@ def redrive(
             create_topic(admin, REDRIVES_TOPIC, config=COMPACTED, timeout_s=10)
         letter = ack.letter
         record = {"dlq": letter.topic, "partition": letter.partition, "offset": letter.offset}
-        record |= {"to": ack.to, "at": now}
+        record |= {"origin": letter.origin, "to": ack.to, "at": now}
         records[where] = _Ack(letter)
         producer.produce(
-            REDRIVES_TOPIC, orjson.dumps(record), where.encode(), on_delivery=records[where]
+            REDRIVES_TOPIC, orjson.dumps(record), letter.where.encode(), on_delivery=records[where]
         )
     producer.flush(timeout)
     for where, ack in records.items():

@@ -3,10 +3,14 @@
 A viewer must not change what it looks at: :class:`ViewConsumer` joins no group (so it commits
 nothing) and writes no dead letters; a message it cannot decode is handed out as an event
 whose value is :class:`Undecodable`, with the error, in its place in the topic.
+
+A retired product accepts no more events and its consumers are refused (they must move to its
+successor), but what its topic retains can still be looked at: a viewer reads it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +19,11 @@ from confluent_kafka import Message
 from streams.errors import ConfigError, DeserializationError
 from streams.kafka.consumer import Consumer
 from streams.kafka.deadletter import error_text
+from streams.kafka.directory import ProductDirectory, ProductStatus, VersionPicker
 from streams.kafka.event import Event
+from streams.naming import ProductRef, parse_product
 
-__all__ = ["Undecodable", "ViewConsumer"]
+__all__ = ["RetainedDirectory", "Undecodable", "ViewConsumer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +41,37 @@ class Undecodable:
     value: bytes | None
 
 
+class RetainedDirectory:
+    """A directory through which a retired product's retained history can be read: it reports
+    a retired product as served (other statuses, deprecated included, stay as they are).
+
+    Args:
+        directory: The directory to ask (e.g. the catalog).
+    """
+
+    def __init__(self, directory: ProductDirectory) -> None:
+        self._directory = directory
+
+    def resolve(self, ref: ProductRef) -> ProductStatus | None:
+        """``directory``'s answer, with ``retired`` read as ``active``."""
+        status = self._directory.resolve(ref)
+        if status is None or status.status != "retired":
+            return status
+        return dataclasses.replace(status, status="active")
+
+    def pick(self, name: str, *, version: int | None = None) -> ProductRef:
+        """The version a bare ``name`` means, as ``directory`` picks it (else version 1)."""
+        if isinstance(self._directory, VersionPicker):
+            return self._directory.pick(name, version=version)
+        return parse_product(name, major=version)
+
+
 class ViewConsumer(Consumer):
     """A :class:`Consumer` that only looks: ``group_id`` must be None, nothing is written.
 
     Takes the arguments of :class:`Consumer`. Messages that cannot be decoded are handed out as
-    events whose value is an :class:`Undecodable` instead of going to the dead-letter topic.
+    events whose value is an :class:`Undecodable` instead of going to the dead-letter topic. A
+    retired product is read (what its topic retains), where a :class:`Consumer` refuses it.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -47,6 +79,8 @@ class ViewConsumer(Consumer):
             raise ConfigError(
                 "a ViewConsumer joins no group and commits nothing: pass group_id=None"
             )
+        if kwargs.get("directory") is not None:
+            kwargs["directory"] = RetainedDirectory(kwargs["directory"])
         super().__init__(*args, **kwargs)
 
     def _undecodable(self, message: Message, error: DeserializationError) -> Event[Any] | None:

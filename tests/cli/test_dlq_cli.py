@@ -48,7 +48,11 @@ def test_show_prints_error_origin_time_and_payload(product: Product) -> None:
     code, out, err = dlq(product, "show")
     assert code == 0, err
     first, second = out.split("\n\n")
-    assert first.startswith(f"{product.ref.topic}.dlq[0]@0 from {product.ref.topic}[0]@0, written ")
+    head = first.splitlines()[0]
+    assert head == f"{product.ref.topic}.dlq[0]@0 from {product.ref.topic}[0]@0"
+    assert "\n  dead-lettered at 20" in first  # the .dlq record's time, not ambiguous "written"
+    assert "\n  originally at 20" in first  # the original record's (dlq.original.timestamp)
+    assert "copies" not in first  # one copy: nothing to say
     assert "  reason: not-framed\n" in first
     assert "  error: " in first
     assert "  key: k1\n  value: not avro\n" in first
@@ -156,3 +160,50 @@ def test_redrive_to_a_retired_product_is_refused(product: Product) -> None:
     assert f"product {product.ref.topic} is retired: its dead letters cannot be sent back" in err
     code, _, err = dlq(product, "show")  # still readable
     assert code == 0, err
+
+
+@pytest.mark.timeout(120)
+def test_copies_of_one_origin_are_shown_once_and_sent_back_once(product: Product) -> None:
+    """The trial: two group-less readers each dead-lettered the same two records, and show and
+    redrive treated every copy as another letter (redrive would send an event twice)."""
+    raw(product, (b"k1", b"not avro"), (b"k2", json.dumps(play(2)).encode()))
+    dead_letter_all(product)
+    dead_letter_all(product)
+    assert len(product.read_raw(product.ref.dlq)) == 4
+    dlq_name = f"{product.ref.topic}.dlq"
+
+    code, out, err = dlq(product, "show")
+    assert code == 0, err
+    first, second = out.split("\n\n")
+    assert first.startswith(f"{dlq_name}[0]@0 from {product.ref.topic}[0]@0\n")
+    assert "\n  copies: 2, at [0]@0 and [0]@2 (one per reader that met it)\n" in first
+    assert "\n  copies: 2, at [0]@1 and [0]@3 (" in second
+    code, out, err = dlq(product, "show", "--output", "json")
+    shown = json.loads(out)
+    assert [[c["offset"] for c in letter["copies"]] for letter in shown] == [[0, 2], [1, 3]]
+
+    code, out, err = dlq(product, "redrive")
+    assert code == 1, err  # the not-avro one still fails
+    assert out.count("sent     ") == 1
+    assert f"sent     {dlq_name}[0]@1 (2 copies: [0]@1, [0]@3) -> {product.ref.topic}[0]@2" in out
+    assert out.count("failed   ") == 1
+    assert "1 of 2 dead letters (4 records, with copies) sent back" in err
+    assert len(product.read_raw()) == 3  # sent once, not once per copy
+
+    code, out, err = dlq(product, "redrive", "--offsets", "3")  # a copy of the one sent back
+    assert code == 0, err
+    assert f"skipped  {dlq_name}[0]@3: sent back before, to {product.ref.topic}[0]@2" in out
+    assert len(product.read_raw()) == 3
+
+
+@pytest.mark.timeout(90)
+def test_offsets_that_match_nothing_fail_and_say_how_to_list_them(product: Product) -> None:
+    raw(product, (b"k1", b"not avro"))
+    dead_letter_all(product)
+    for command in ("redrive", "show"):
+        code, out, err = dlq(product, command, "--offsets", "0:5")
+        assert code == 1, (command, out, err)
+        assert err.strip() == (
+            f"error: no dead letters at offsets 0:5 of {product.ref.topic}.dlq; "
+            f"list them with `mesh dlq show {product.ref.id}`"
+        )

@@ -12,10 +12,13 @@ from confluent_kafka import Message
 from confluent_kafka import Producer as RawProducer
 
 from streams.agents.late import LATE_PRODUCT, LATE_SOURCE, LateRecords
+from streams.catalog import Catalog, CatalogStore
 from streams.cli import main
+from streams.errors import ConfigError
 from streams.kafka import Consumer, Event
 from streams.kafka.sidetopic import SideDirectory
 from streams.naming import late_topic
+from tests.catalog._entries import descriptor, entry
 from tests.helpers.kafka import Product, create_topic, flags, play
 
 
@@ -321,3 +324,32 @@ def test_idle_timeout_does_not_count_the_wait_for_the_first_fetch() -> None:
     _loop(consumer, follow=True, limit=None, idle_timeout=0.0, shown=shown)
     assert printed == ["event"]
     assert consumer.calls == 5  # then one idle fetch past the timeout
+
+
+@pytest.mark.timeout(60)
+def test_tail_reads_a_retired_products_retained_history(product: Product) -> None:
+    """The trial: `mesh tail <retired> --from-beginning` printed `reading ...`, then refused it;
+    retirement stops producing, a read-only viewer still shows what the topic retains."""
+    send(product, 2)
+    retired = descriptor(
+        product.ref.domain,
+        status="retired",
+        deprecation={"note": "signups moved", "replacedBy": f"{product.ref.domain}.other.v2"},
+    )
+    with CatalogStore(settings=product.settings) as store:
+        store.publish(entry(retired))
+    shown = CliRunner().invoke(main, ["tail", product.ref.id, "--from-beginning", *flags(product)])
+    assert shown.exit_code == 0, shown.output
+    assert [orjson.loads(line) for line in shown.stdout.splitlines()] == [play(0), play(1)]
+    assert shown.stderr.splitlines() == [
+        f"{product.ref.topic} is retired: signups moved; replaced by "
+        f"{product.ref.domain}.other.v2; reading its retained history"
+    ]
+    catalog = _catalog(product)  # the library still refuses it: consumers must move on
+    with pytest.raises(ConfigError, match="is retired and no longer served"):
+        Consumer(product.ref.id, group_id=None, settings=product.settings, directory=catalog)
+
+
+def _catalog(product: Product) -> Catalog:
+    with CatalogStore(settings=product.settings) as store:
+        return Catalog(store.read())

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from streams.errors import DeserializationError
-from streams.kafka.redrive import Judge, Letter, Redriven
+from streams.kafka.redrive import Judge, Letter, Redriven, by_origin
 from streams.kafka.schemas import SchemaSource
 from streams.kafka.sidetopic import DeadLetter
 from streams.naming import ProductRef
@@ -28,9 +28,11 @@ class _Schemas:
         return SCHEMA, []
 
 
-def _letter(value: bytes | None, reason: str = "not-framed", **extra: Any) -> Letter:
-    dead = DeadLetter(reason, "the error", "d.p.v1", 0, 3, 1, b"k", value, {})
-    return Letter("d.p.v1.dlq", 0, 5, 1, dead, **extra)
+def _letter(
+    value: bytes | None, reason: str = "not-framed", *, at: int = 5, origin: int = 3, **extra: Any
+) -> Letter:
+    dead = DeadLetter(reason, "the error", "d.p.v1", 0, origin, 1, b"k", value, {})
+    return Letter("d.p.v1.dlq", 0, at, 1, dead, **extra)
 
 
 def _judge(*, force: bool = False) -> Judge:
@@ -86,3 +88,16 @@ def test_a_letter_a_consumer_refused_goes_back_only_when_forced() -> None:
 def test_a_letter_sent_back_before_is_not_judged_again() -> None:
     letter = _letter(b"x", redriven=Redriven("d.p.v1[0]@9", "2026-01-01T00:00:00+00:00"))
     assert _judge()(letter).status == "redriven"
+
+
+def test_copies_of_one_origin_are_one_dead_letter() -> None:
+    """Every consumer that cannot decode a record dead-letters it: the trial saw two readers
+    write each bad record twice, and show/redrive treat each copy as another letter."""
+    first, other, copy = _letter(b"x", at=0), _letter(b"y", at=1, origin=4), _letter(b"x", at=2)
+    unknown = Letter("d.p.v1.dlq", 0, 3, 1, _no_origin())  # no dlq.original.* headers
+    groups = by_origin([copy, other, first, unknown])
+    assert [[letter.offset for letter in group] for group in groups] == [[0, 2], [1], [3]]
+
+
+def _no_origin() -> DeadLetter:
+    return DeadLetter("not-framed", "e", None, None, None, None, None, b"x", {})
