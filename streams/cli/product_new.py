@@ -108,7 +108,7 @@ def new_command(
         if warnings:
             console.print(
                 Text(
-                    f"{warnings} warning(s) to fix: `mesh product lint` lists them (TODO docs)",
+                    f"{warnings} warning(s) to fix: `mesh product lint` lists them (TODO texts)",
                     style="yellow",
                 )
             )

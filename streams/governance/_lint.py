@@ -9,6 +9,7 @@ from streams.catalog import LoadedProduct, load_product, product_files, select, 
 from streams.errors import DescriptorError
 from streams.governance._config import GovernanceConfig, load_governance
 from streams.governance._context import Policy, PolicyContext
+from streams.governance._placeholders import check_placeholders
 from streams.governance._product_rules import (
     check_classification,
     check_duplicates,
@@ -53,6 +54,7 @@ POLICIES: tuple[Policy, ...] = (
     check_lifecycle,
     check_duplicates,
     check_logical_types,
+    check_placeholders,
 )
 """Every policy, in the order their rule ids are numbered."""
 
