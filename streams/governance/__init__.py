@@ -21,6 +21,7 @@ from streams.governance._config import POLICY_FILE, GovernanceConfig, load_gover
 from streams.governance._context import Policy, PolicyContext
 from streams.governance._enforce import checked_apply
 from streams.governance._lint import DESCRIPTOR_RULE, POLICIES, check, lint
+from streams.governance._paths import display_path, with_display_paths
 from streams.governance._violation import Severity, Violation
 
 __all__ = [
@@ -36,7 +37,9 @@ __all__ = [
     "breaking_change",
     "check",
     "checked_apply",
+    "display_path",
     "lint",
     "load_governance",
     "satisfies",
+    "with_display_paths",
 ]
