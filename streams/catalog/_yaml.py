@@ -92,7 +92,10 @@ def read_yaml(path: Path, *, what: str = "product descriptor") -> tuple[Any, Sou
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
+        # An error found at the end of the stream (an unclosed bracket or quote) is marked on
+        # the line after the last one: the user's file ends on its last written line.
+        written = max(1, len(text.rstrip().splitlines()))
+        line = min(mark.line + 1, written) if mark is not None else 1
         problem = exc.problem or exc.context or "invalid syntax"
         raise descriptor_error(
             path,

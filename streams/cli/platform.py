@@ -181,7 +181,8 @@ def status(ctx: click.Context, state_dir: Path | None, output: Literal["text", "
 
     Exit 0 when they run (the monitor if it was started),
     exit 1 when a recorded service is dead (`mesh up` restarts a dead registry or monitor),
-    exit 3 when no platform runs here (`mesh up` starts one).
+    exit 3 when no platform runs here (`mesh up` starts one). Piped, one plain line per
+    service that never wraps.
     """
     settings = local_settings(state_dir=state_dir)
     result = local.status(settings.state_dir)
@@ -190,9 +191,17 @@ def status(ctx: click.Context, state_dir: Path | None, output: Literal["text", "
         click.echo(json.dumps(result.to_dict()))
         ctx.exit(code)
     on = "" if result.broker_kind is None else f" on {result.broker_kind}"
-    table = Table(title=f"platform in {result.state_dir}{on}", title_justify="left")
-    for column in ("service", "state", "address", "pid", "log"):
-        table.add_column(column, overflow="fold")
+    title = f"platform in {result.state_dir}{on}"
+    console = out_console()
+    if not console.is_terminal:
+        # Piped: plain lines that never wrap, one per service, for grep and awk.
+        click.echo(title)
+        click.echo(_plain_rows(result))
+        ctx.exit(code)
+    table = Table(title=title, title_justify="left")
+    for column in ("service", "state", "address", "pid"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("log", overflow="fold")
     for service in result.services:
         colour = _STATE_COLOURS[service.state]
         table.add_row(
@@ -200,7 +209,34 @@ def status(ctx: click.Context, state_dir: Path | None, output: Literal["text", "
             f"[{colour}]{service.state}[/]",
             service.address or "-",
             "-" if service.pid is None else str(service.pid),
+            _log_in(service.log, result.state_dir),
+        )
+    console.print(table)
+    ctx.exit(code)
+
+
+def _plain_rows(result: local.PlatformStatus) -> str:
+    """A header and one line per service, in aligned columns; log paths whole."""
+    rows = [("service", "state", "address", "pid", "log")]
+    rows += [
+        (
+            service.name,
+            service.state,
+            service.address or "-",
+            "-" if service.pid is None else str(service.pid),
             "-" if service.log is None else str(service.log),
         )
-    out_console().print(table)
-    ctx.exit(code)
+        for service in result.services
+    ]
+    widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    )
+
+
+def _log_in(log: Path | None, state_dir: Path) -> str:
+    """The log file, relative to the state directory the title names when it is inside it."""
+    if log is None:
+        return "-"
+    return str(log.relative_to(state_dir)) if log.is_relative_to(state_dir) else str(log)

@@ -20,7 +20,7 @@ from streams.catalog import (
     product_files,
     select,
 )
-from streams.cli._output import out_console, output_option
+from streams.cli._output import err_console, out_console, output_option
 from streams.cli.product_apply import (
     apply_command,
     plan_command,
@@ -30,7 +30,7 @@ from streams.cli.product_apply import (
 from streams.cli.product_catalog import list_products, show_product, version_option
 from streams.cli.product_new import new_command
 from streams.errors import ConfigError, DescriptorError
-from streams.governance import Violation
+from streams.governance import Violation, with_display_paths
 from streams.governance import lint as lint_products
 from streams.naming import parse_product
 
@@ -60,7 +60,9 @@ def lint(ctx: click.Context, path: Path, output: Literal["text", "json"]) -> Non
 
     PATH is the repository (default: the one around the current directory), any folder inside
     it (e.g. products/ or products/player), or one descriptor. On a terminal the violations are
-    a table; piped or redirected, one 'file:line: RULE message; fix' line each.
+    a table; piped or redirected, one 'file:line: RULE message; fix' line each on stdout and
+    the summary on stderr. Paths are relative to the current directory inside the repository
+    (../schemas/... from products/), else to the repository root.
     """
     violations = sorted(
         [*lint_products(path), *_lint_code(path)],
@@ -68,10 +70,12 @@ def lint(ctx: click.Context, path: Path, output: Literal["text", "json"]) -> Non
     )
     errors = sum(1 for item in violations if item.severity == "error")
     console = out_console()
+    # Piped, stdout holds nothing but the violations (for grep, editors, CI annotations).
+    summary = console if console.is_terminal else err_console()
     if output == "json":
         click.echo(json.dumps([item.to_dict() for item in violations], indent=2))
     elif not violations:
-        console.print(Text("no violations", style="green"))
+        summary.print(Text("no violations", style="green"))
     else:
         if console.is_terminal:
             console.print(violation_table(violations))
@@ -79,16 +83,19 @@ def lint(ctx: click.Context, path: Path, output: Literal["text", "json"]) -> Non
             for item in violations:
                 click.echo(violation_line(item))
         warnings = len(violations) - errors
-        console.print(f"{errors} error(s), {warnings} warning(s)")
+        summary.print(f"{errors} error(s), {warnings} warning(s)")
     if errors:
         ctx.exit(1)
 
 
 def _lint_code(path: Path) -> list[Violation]:
+    """The derived products' code rules, their paths shown as the descriptors' are."""
     selection = select(path)
     if selection.whole or not selection.files:
-        return lint_code(selection.root)
-    return [item for file in selection.files for item in lint_code(file)]
+        found = lint_code(selection.root)
+    else:
+        found = [item for file in selection.files for item in lint_code(file)]
+    return with_display_paths(found, root=selection.root)
 
 
 @product.command()

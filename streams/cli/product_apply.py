@@ -2,8 +2,9 @@
 
 Both lint the descriptors first: a governance error refuses ``apply`` and so is what ``plan``
 shows (exit 1) before it asks Kafka and the registry anything. ``plan`` prints what would change
-and exits 1 when a change is blocked; ``apply`` makes the changes and prints each as it is
-made. Exit codes: 0 ok, 1 refused or failed, 3 Kafka or registry unreachable.
+and exits 1 when a change is blocked; ``apply`` makes the changes and prints each once, as it
+is made (with ``--output json``, the list at the end and the progress on stderr when stdout is
+not a terminal). Exit codes: 0 ok, 1 refused or failed, 3 Kafka or registry unreachable.
 
 PATH is a repository, any folder inside it (``products/``, ``products/player``) or one
 descriptor; the repository root is found upwards from it (see :func:`streams.catalog.select`).
@@ -23,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from streams.catalog import Change, load_path, plan, repository_root
+from streams.catalog.plan import ACTIONS
 from streams.cli._context import connection_settings
 from streams.cli._output import err_console, out_console, output_option
 from streams.governance import Violation, checked_apply, lint
@@ -143,19 +145,30 @@ def apply_command(
     version back (a descriptor not 'retired' any more) needs --force.
     """
     settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
-    progress = err_console()
+    console = out_console()
+    shown: list[str] = []  # the products whose heading is printed
 
     def made(change: Change) -> None:
-        progress.print(Text(f"{change.action} {change.target}: {change.detail}", style="dim"))
+        # Each change is printed once, as it is made. The text result is that stream (a
+        # product heading, then its changes); JSON comes at the end, so then the stream is
+        # progress on stderr, shown only when stdout is not the terminal the JSON lands on.
+        if output == "json":
+            if not console.is_terminal:
+                err_console().print(
+                    Text(f"{change.action} {change.target}: {change.detail}", style="dim")
+                )
+            return
+        if not shown or shown[-1] != change.product:
+            shown.append(change.product)
+            console.print(Text(change.product, style="bold"))
+        console.print(_row(change))
 
     result = checked_apply(_path(path), settings=settings, on_change=made, force=force)
     if output == "json":
         click.echo(json.dumps([change.to_dict() for change in result.changes], indent=2))
     elif not result.changed:
-        out_console().print(Text("no changes: the mesh already matched", style="green"))
+        console.print(Text("no changes: the mesh already matched", style="green"))
     else:
-        console = out_console()
-        console.print(_table(result.changes))
         console.print(f"{len(result.changes)} change(s) made")
 
 
@@ -177,12 +190,22 @@ def _table(changes: Sequence[Change]) -> Group:
     """
     parts: list[RenderableType] = []
     for product, items in itertools.groupby(changes, key=lambda change: change.product):
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True)
-        grid.add_column(overflow="fold", ratio=1)
-        for change in items:
-            style = "bold red" if change.blocking else "cyan"
-            detail = Text(change.target) + Text(f": {change.detail}", style="dim")
-            grid.add_row(Text(f"  {change.action}", style=style), detail)
-        parts += [Text(product, style="bold"), grid]
+        parts += [Text(product, style="bold"), _grid(list(items))]
     return Group(*parts)
+
+
+def _row(change: Change) -> Table:
+    """One change as :func:`_table` shows it, for printing as it is made."""
+    return _grid([change])
+
+
+def _grid(changes: Sequence[Change]) -> Table:
+    grid = Table.grid(padding=(0, 1))
+    # As wide as the longest action, so rows printed one at a time line up.
+    grid.add_column(no_wrap=True, min_width=2 + max(len(action) for action in ACTIONS))
+    grid.add_column(overflow="fold", ratio=1)
+    for change in changes:
+        style = "bold red" if change.blocking else "cyan"
+        detail = Text(change.target) + Text(f": {change.detail}", style="dim")
+        grid.add_row(Text(f"  {change.action}", style=style), detail)
+    return grid

@@ -13,6 +13,7 @@ from streams.agents.lint import lint_code
 from streams.catalog import find_root
 from streams.cli._output import err_console, out_console, output_option
 from streams.governance import lint as lint_products
+from streams.governance import with_display_paths
 from streams.scaffold import NewKind, new_product
 
 __all__ = ["new_command"]
@@ -88,7 +89,8 @@ def new_command(
         record=record,
         force=force,
     )
-    found = [*lint_products(made.descriptor), *lint_code(made.descriptor)]
+    code = with_display_paths(lint_code(made.descriptor), root=root)
+    found = [*lint_products(made.descriptor), *code]
     errors = [item for item in found if item.severity == "error"]
     files = [path.relative_to(root).as_posix() for path in made.written]
     if output == "json":
@@ -108,7 +110,7 @@ def new_command(
         if warnings:
             console.print(
                 Text(
-                    f"{warnings} warning(s) to fix: `mesh product lint` lists them (TODO docs)",
+                    f"{warnings} warning(s) to fix: `mesh product lint` lists them (TODO texts)",
                     style="yellow",
                 )
             )

@@ -10,8 +10,8 @@ Rule ids: ``GOV000-descriptor`` (file does not load), ``GOV001-required``, ``GOV
 ``GOV007-classification``, ``GOV008-partitions``, ``GOV009-retention``,
 ``GOV010-compatibility``, ``GOV011-kind-inputs``, ``GOV012-inputs``, ``GOV013-fields``,
 ``GOV014-lifecycle``, ``GOV015-duplicate``, ``GOV020-breaking-change``,
-``GOV021-logical-type`` (``GOV016``..``GOV019`` are the derived products' code rules of
-:mod:`streams.agents.lint`).
+``GOV021-logical-type``, ``GOV022-placeholder`` (``GOV016``..``GOV019`` are the derived
+products' code rules of :mod:`streams.agents.lint`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from streams.governance._config import POLICY_FILE, GovernanceConfig, load_gover
 from streams.governance._context import Policy, PolicyContext
 from streams.governance._enforce import checked_apply
 from streams.governance._lint import DESCRIPTOR_RULE, POLICIES, check, lint
+from streams.governance._paths import display_path, with_display_paths
 from streams.governance._violation import Severity, Violation
 
 __all__ = [
@@ -36,7 +37,9 @@ __all__ = [
     "breaking_change",
     "check",
     "checked_apply",
+    "display_path",
     "lint",
     "load_governance",
     "satisfies",
+    "with_display_paths",
 ]

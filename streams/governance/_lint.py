@@ -9,6 +9,8 @@ from streams.catalog import LoadedProduct, load_product, product_files, select, 
 from streams.errors import DescriptorError
 from streams.governance._config import GovernanceConfig, load_governance
 from streams.governance._context import Policy, PolicyContext
+from streams.governance._paths import with_display_paths
+from streams.governance._placeholders import check_placeholders
 from streams.governance._product_rules import (
     check_classification,
     check_duplicates,
@@ -53,6 +55,7 @@ POLICIES: tuple[Policy, ...] = (
     check_lifecycle,
     check_duplicates,
     check_logical_types,
+    check_placeholders,
 )
 """Every policy, in the order their rule ids are numbered."""
 
@@ -83,7 +86,9 @@ def lint(path: Path, *, config: GovernanceConfig | None = None) -> list[Violatio
 
     Files that cannot be loaded become ``GOV000-descriptor`` violations with their ``file:line``
     instead of stopping the run. The repository's other products are loaded too (so inputs can
-    be checked), but only the descriptors selected by ``path`` are reported.
+    be checked), but only the descriptors selected by ``path`` are reported. Paths are shown
+    as :func:`~streams.governance.display_path` says (relative to the working directory inside
+    the repository, else to its root).
 
     Args:
         path: A repository root (with ``products/`` and ``schemas/``), a folder inside it, or
@@ -125,7 +130,7 @@ def lint(path: Path, *, config: GovernanceConfig | None = None) -> list[Violatio
     for product in loaded:
         if selection.selects(product.path):
             found += [item for policy in POLICIES for item in policy(product, context)]
-    return _sorted(found)
+    return _sorted(with_display_paths(found, root=root))
 
 
 def _resolved(files: Sequence[Path]) -> set[Path]:

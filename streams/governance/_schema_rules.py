@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from pathlib import Path
 
 from streams.avro import iter_fields
@@ -24,6 +23,7 @@ from streams.governance._context import (
     resolve_field,
     violation,
 )
+from streams.governance._placeholders import is_placeholder, record_doc_placeholders
 from streams.governance._product_rules import exceeds
 from streams.governance._violation import Violation
 from streams.naming import schema_file
@@ -58,8 +58,6 @@ LOGICAL_TYPES = (
     "local-timestamp-nanos",
     "duration",
 )
-# A doc still to be written: TODO, FIXME or TBD as its first word.
-_PLACEHOLDER = re.compile(r"(TODO|FIXME|TBD)\b", re.IGNORECASE)
 
 
 def check_schema_location(loaded: LoadedProduct, context: PolicyContext) -> list[Violation]:
@@ -106,13 +104,14 @@ def check_field_docs(loaded: LoadedProduct, context: PolicyContext) -> list[Viol
     """GOV005-field-docs: every field of the value schema has a ``doc``.
 
     A placeholder (a doc starting with TODO, FIXME or TBD, as ``mesh product new`` writes) is
-    a warning: the product can be applied, but its meaning is still to be written.
+    a warning: the product can be applied, but its meaning is still to be written. So is a
+    placeholder doc of the record itself (or of a nested record or enum).
     """
     path = show_path(loaded.schema_path)
-    found: list[Violation] = []
+    found = record_doc_placeholders(loaded)
     for info in iter_fields(loaded.schema):
         doc = (info.doc or "").strip()
-        if doc and not _PLACEHOLDER.match(doc):
+        if doc and not is_placeholder(doc):
             continue
         found.append(
             Violation(

@@ -17,7 +17,8 @@ class Violation:
     Attributes:
         rule_id: Stable id, e.g. ``GOV006-pii``; safe to grep for and to document.
         severity: ``error`` fails ``mesh product lint``; ``warning`` is reported only.
-        path: The file (relative to the working directory when below it), if any.
+        path: The file, if any; :func:`~streams.governance.lint` shows it relative to the
+            working directory inside the repository, else relative to the repository root.
         line: 1-based line in ``path``, if known.
         message: What is wrong, naming the value.
         hint: How to fix it.

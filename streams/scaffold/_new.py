@@ -286,9 +286,9 @@ def _refuse_existing(
 
 def _yaml(ref: ProductRef, document: dict[str, Any]) -> str:
     header = (
-        f"# {ref.id}: TODO one line on what this product is.\n"
-        "# Written by `mesh product new` with the defaults of governance.yaml: review the owner,\n"
-        "# description, classification, retention and guarantees, then `mesh product apply`.\n"
+        f"# {ref.id}, written by `mesh product new` with the defaults of governance.yaml.\n"
+        "# Review the owner, classification, retention and guarantees, and replace the TODO\n"
+        "# texts (`mesh product lint` lists them), then `mesh product apply`.\n"
     )
     body: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=96)
     return header + body

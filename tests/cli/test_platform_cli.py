@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from confluent_kafka.admin import AdminClient
 
 from streams.cli import EXIT_UNREACHABLE, EXIT_USAGE, main
@@ -228,3 +230,49 @@ def test_found_from_a_subdirectory_and_a_dead_registry_is_restarted(
     finally:
         if state_path(repo / ".mesh").exists():
             stop(repo / ".mesh", timeout_s=5.0)
+
+
+def _status_of_a_recorded_platform(
+    runner: CliRunner, tmp_path: Path, env: dict[str, str]
+) -> tuple[Result, dict[str, Any]]:
+    state_dir = tmp_path / ("a-long-state-directory-name-" * 3)
+    state_dir.mkdir()
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    _fake_state(state_dir, broker_pid=finished.pid, registry_pid=finished.pid)
+    result = runner.invoke(main, ["status", "--state-dir", str(state_dir)], env=env)
+    assert result.exit_code == 1, result.output  # dead, but recorded: every column is filled
+    report = runner.invoke(main, ["status", "--output", "json", "--state-dir", str(state_dir)])
+    return result, json.loads(report.stdout)
+
+
+def test_status_into_a_pipe_prints_one_line_per_service(runner: CliRunner, tmp_path: Path) -> None:
+    """Piped at 80 columns, the table wrapped addresses and log paths across lines."""
+    result, report = _status_of_a_recorded_platform(runner, tmp_path, {"COLUMNS": "80"})
+    lines = result.stdout.splitlines()
+    for service in report["services"]:
+        (line,) = [line for line in lines if line.split()[:1] == [service["name"]]]
+        assert line.split()[1] == service["state"]
+        if service["address"] is not None:
+            assert service["address"] in line.split()
+            assert str(service["pid"]) in line.split()
+            assert line.split()[-1] == service["log"]
+    assert "│" not in result.stdout  # plain lines, no table
+
+
+def test_status_table_on_a_terminal_keeps_addresses_whole(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result, report = _status_of_a_recorded_platform(
+        runner, tmp_path, {"COLUMNS": "80", "FORCE_COLOR": "1"}
+    )
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    table = [line for line in shown.splitlines() if "│" in line]
+    assert table
+    assert max(len(line) for line in table) <= 80
+    for service in report["services"]:
+        if service["address"] is not None:
+            (row,) = [line for line in table if f"│ {service['name']} " in line]
+            assert f" {service['address']} " in row  # whole, on the service's row
+            # The title names the state directory: the log is shown inside it, unwrapped.
+            assert f" logs/{service['name']}.log " in row

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from confluent_kafka.admin import AdminClient
 
-from streams.catalog import CatalogStore
-from streams.cli import main
+from streams.catalog import ApplyResult, CatalogStore, Change
+from streams.cli import main, product_apply
 from streams.config import Settings
 from tests.catalog._repo import DELETE, PLAY_EVENT, product, write_product, write_schema
 
@@ -195,3 +197,79 @@ def drop(settings: Settings, topic: str) -> None:
     admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
     for future in admin.delete_topics([topic, f"{topic}.dlq"]).values():
         future.result(10)
+
+
+# --- each change printed once (no broker: the library's apply is replaced) --------------------
+
+_CHANGES = (
+    Change(
+        product="partners.signups.v1",
+        action="create-topic",
+        target="partners.signups.v1",
+        detail="3 partitions, retention 7d",
+    ),
+    Change(
+        product="partners.signups.v1",
+        action="register-schema",
+        target="partners.signups.v1-value",
+        detail="version 1",
+    ),
+    Change(
+        product="partners.other.v1",
+        action="publish-descriptor",
+        target="partners.other.v1",
+        detail="status active",
+    ),
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture
+def fake_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``checked_apply`` makes three changes, reporting each through ``on_change``."""
+
+    def checked_apply(
+        path: Path, *, settings: Settings, on_change: Callable[[Change], None], force: bool
+    ) -> ApplyResult:
+        for change in _CHANGES:
+            on_change(change)
+        return ApplyResult(changes=_CHANGES)
+
+    monkeypatch.setattr(product_apply, "checked_apply", checked_apply)
+    monkeypatch.setattr(product_apply, "connection_settings", lambda **_: Settings())
+
+
+_FLAGS = ["--bootstrap-servers", "127.0.0.1:1", "--registry-url", "http://127.0.0.1:2"]
+
+
+def _count(text: str, change: Change) -> int:
+    return _ANSI.sub("", text).count(f"{change.target}: {change.detail}")
+
+
+@pytest.mark.usefixtures("fake_apply")
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "piped"])
+def test_apply_prints_each_change_once(runner: CliRunner, tmp_path: Path, terminal: bool) -> None:
+    """On a terminal it printed dimmed progress on stderr and then the same table on stdout."""
+    env = {"COLUMNS": "80", **({"FORCE_COLOR": "1"} if terminal else {})}
+    result = runner.invoke(main, ["product", "apply", str(tmp_path), *_FLAGS], env=env)
+    assert result.exit_code == 0, result.output
+    for change in _CHANGES:
+        assert _count(result.stdout, change) == 1, result.stdout
+        assert _count(result.stderr, change) == 0, result.stderr
+    shown = _ANSI.sub("", result.stdout).splitlines()
+    assert shown.count("partners.signups.v1") == 1  # each product a heading, once
+    assert shown[-1] == "3 change(s) made"
+
+
+@pytest.mark.usefixtures("fake_apply")
+def test_apply_json_shows_progress_only_when_stdout_is_not_a_terminal(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    args = ["product", "apply", str(tmp_path), "--output", "json", *_FLAGS]
+    piped = runner.invoke(main, args)
+    assert piped.exit_code == 0, piped.output
+    assert len(json.loads(piped.stdout)) == 3
+    assert all(_count(piped.stderr, change) == 1 for change in _CHANGES), piped.stderr
+    on_terminal = runner.invoke(main, args, env={"FORCE_COLOR": "1"})
+    assert on_terminal.exit_code == 0, on_terminal.output
+    assert all(_count(on_terminal.stderr, change) == 0 for change in _CHANGES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,16 @@ from rich.console import Console
 from streams.cli import main
 from streams.cli.product_apply import violation_table
 from streams.governance import lint as lint_products
-from tests.catalog._repo import DELETE, REPO, line_of, make_repo, product, write_product
+from tests.catalog._repo import (
+    DELETE,
+    PLAY_EVENT,
+    REPO,
+    line_of,
+    make_repo,
+    product,
+    write_product,
+    write_schema,
+)
 
 
 def test_lint_clean_repository_exits_0(runner: CliRunner) -> None:
@@ -32,7 +42,7 @@ def test_lint_errors_exit_1(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "GOV001-required" in result.stdout
     assert "play_events.yaml:1" in result.stdout
-    assert "1 error(s), 0 warning(s)" in result.stdout
+    assert "1 error(s), 0 warning(s)" in result.stderr
 
 
 def test_lint_json(runner: CliRunner, tmp_path: Path) -> None:
@@ -122,7 +132,76 @@ def test_lint_into_a_pipe_prints_one_line_per_violation(
         owner + "product declares no owner; add 'owner:' with 'team:' and 'contact:' "
         "(a team e-mail address)",
     ]
-    assert lines[-1] == "2 error(s), 0 warning(s)"
+    assert len(lines) == 2  # the summary is not a violation: it goes to stderr
+    assert result.stderr.splitlines()[-1] == "2 error(s), 0 warning(s)"
+
+
+_LINE = re.compile(r"^(?P<path>[^\s:]+):(?P<line>\d+): (?P<rule>GOV\d{3}-[a-z-]+) ")
+
+
+def test_lint_from_products_prints_paths_that_open_from_there(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From products/ with no PATH: the schema was absolute, the descriptor relative; a
+    one-line invalid file was reported at line 2; the summary was on stdout."""
+    make_repo(tmp_path)
+    record = json.loads(json.dumps(PLAY_EVENT))
+    record["fields"][4]["doc"] = "TODO"
+    write_schema(tmp_path, "player", record)
+    (tmp_path / "products/player/broken.yaml").write_text("name: [x\n")
+    monkeypatch.chdir(tmp_path / "products")
+    result = runner.invoke(main, ["product", "lint"], env={"COLUMNS": "80"})
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    matches = [_LINE.match(line) for line in lines]
+    assert all(matches), lines  # nothing but `file:line: RULE message` lines
+    assert [(m["path"], m["line"], m["rule"]) for m in matches if m] == [
+        (
+            "../schemas/player/PlayEvent.avsc",
+            str(line_of(tmp_path / "schemas/player/PlayEvent.avsc", '"ms_played"')),
+            "GOV005-field-docs",
+        ),
+        ("player/broken.yaml", "1", "GOV000-descriptor"),
+    ]
+    assert result.stderr.splitlines()[-1] == "1 error(s), 1 warning(s)"
+
+
+def test_lint_code_paths_are_shown_like_the_others(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An aggregate without its code (GOV016, from the code lint), linted from schemas/."""
+    hourly = product(
+        name="hourly",
+        kind="aggregate",
+        inputPorts=[{"product": "player.play_events", "version": 1}],
+    )
+    make_repo(tmp_path, product(), hourly)
+    monkeypatch.chdir(tmp_path / "schemas")
+    result = runner.invoke(main, ["product", "lint", "../products"])
+    assert result.exit_code == 1, result.output
+    paths = {m["path"] for m in map(_LINE.match, result.stdout.splitlines()) if m}
+    assert paths == {"../products/player/hourly.yaml"}
+
+
+def test_lint_without_violations_leaves_stdout_empty_in_a_pipe(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    make_repo(tmp_path)
+    result = runner.invoke(main, ["product", "lint", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert "no violations" in result.stderr
+
+
+def test_lint_summary_on_a_terminal_follows_the_table(runner: CliRunner, tmp_path: Path) -> None:
+    make_repo(tmp_path, product(owner=DELETE))
+    result = runner.invoke(
+        main, ["product", "lint", str(tmp_path)], env={"FORCE_COLOR": "1", "COLUMNS": "80"}
+    )
+    assert result.exit_code == 1, result.output
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    assert "GOV001-required" in shown
+    assert shown.splitlines()[-1] == "1 error(s), 0 warning(s)"
 
 
 def test_lint_table_on_a_terminal_reads_at_80_columns(

@@ -46,7 +46,9 @@ def test_new_lists_the_files_and_what_to_do_next(
     assert "wrote products/partners/signups.yaml" in result.stdout
     assert "wrote products/partners/events.py" in result.stdout
     assert "wrote tests/products/partners/test_signups.py" in result.stdout
-    assert "9 warning(s)" in result.stdout
+    # Every TODO it wrote: 7 field docs (email's is the mesh's), 2 nested ones, the docs of
+    # the record and its nested record, and the descriptor's purpose and usage.
+    assert "13 warning(s) to fix" in result.stdout
     assert "mesh product apply" in result.stdout
     assert "mesh produce partners.signups" in result.stdout
 
