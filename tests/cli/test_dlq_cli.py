@@ -16,7 +16,7 @@ from streams.errors import DeserializationError
 from streams.kafka import Consumer, DeadLetters
 from streams.kafka.headers import DLQ_REDRIVEN_FROM
 from tests.catalog._entries import descriptor, entry
-from tests.helpers.kafka import Product, create_topic, flags, play
+from tests.helpers.kafka import Product, create_topic, flags, own_lines, play
 
 
 def raw(product: Product, *records: tuple[bytes, bytes]) -> None:
@@ -203,7 +203,7 @@ def test_offsets_that_match_nothing_fail_and_say_how_to_list_them(product: Produ
     for command in ("redrive", "show"):
         code, out, err = dlq(product, command, "--offsets", "0:5")
         assert code == 1, (command, out, err)
-        assert err.strip() == (
+        assert own_lines(err) == [
             f"error: no dead letters at offsets 0:5 of {product.ref.topic}.dlq; "
             f"list them with `mesh dlq show {product.ref.id}`"
-        )
+        ]
