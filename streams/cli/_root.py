@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from streams.catalog import repository_root
+from streams.catalog import find_root
 
 __all__ = ["repository", "root_option"]
 
@@ -15,13 +15,15 @@ root_option = click.option(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Repository root holding products/ and schemas/ [default: the nearest folder at or "
-    "above the current one that holds products/].",
+    "above the current one that holds either].",
 )
 
 
 def repository(root: Path | None) -> Path:
-    """``--root`` if given, else the nearest folder at or above the current one holding
-    ``products/``, else the current folder (whose missing files the command then names)."""
+    """``--root`` if given, else the repository around the current folder, found as a
+    descriptor's is (:func:`~streams.catalog.find_root`: the nearest folder holding
+    ``products/`` or ``schemas/``), else the current folder (whose missing files the command
+    then names)."""
     if root is not None:
         return root
-    return repository_root(Path.cwd()) or Path.cwd()
+    return find_root(Path.cwd() / "products.yaml")  # as if a descriptor stood here

@@ -78,9 +78,9 @@ def run(
     """Run PRODUCT's agent (say player.hourly_play_sessions) until Ctrl-C or SIGTERM.
 
     Its code is products/<domain>/<name>.py in the repository (--root, or the nearest folder
-    above holding products/). Workers started elsewhere with the same PRODUCT join the same
-    group. Exact after a crash: a restarted worker resumes from its
-    tasks' checkpoints. When stopped, each worker logs what it processed and a summary is
+    above holding products/ or schemas/). Workers started elsewhere with the same PRODUCT join
+    the same group. Exact after a crash: a restarted worker resumes from its tasks'
+    checkpoints. When stopped, each worker logs what it processed and a summary is
     printed.
     """
     settings = connection_settings(

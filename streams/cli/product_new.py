@@ -10,8 +10,8 @@ import click
 from rich.text import Text
 
 from streams.agents.lint import lint_code
-from streams.catalog import find_root
 from streams.cli._output import err_console, out_console, output_option
+from streams.cli._root import repository, root_option
 from streams.governance import lint as lint_products
 from streams.governance import with_display_paths
 from streams.scaffold import NewKind, new_product
@@ -44,12 +44,7 @@ __all__ = ["new_command"]
 )
 @click.option("--key", default=None, help="The key field [default: an id field, or the inputs'].")
 @click.option("--record", default=None, help="The record name [default: from NAME, singular].")
-@click.option(
-    "--root",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Repository root [default: the one around the current directory].",
-)
+@root_option
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
 @output_option
 @click.pass_context
@@ -77,8 +72,7 @@ def new_command(
         raise click.UsageError(
             "--from-json infers a source-aligned product's fields, not an aggregate's"
         )
-    if root is None:
-        root = find_root(Path.cwd() / "products.yaml")
+    root = repository(root)
     made = new_product(
         root,
         name,
