@@ -45,10 +45,12 @@ from pydantic_settings import (
 )
 
 from streams.errors import ConfigError, PlatformNotRunningError
+from streams.identity import Credential, read_credential
 
 __all__ = [
     "PROFILE_FILES",
     "BrokerKind",
+    "IdentitySettings",
     "KafkaSettings",
     "LocalSettings",
     "MonitorSettings",
@@ -381,6 +383,50 @@ class MonitorSettings(BaseModel):
     )
 
 
+class IdentitySettings(BaseModel):
+    """Who this process is on the mesh: ``admin`` or a domain (:mod:`streams.identity`).
+
+    Either a credential file (``file``: what ``mesh up`` writes for the admin and ``mesh domain
+    create`` for a domain) or ``name`` and ``secret``. Unset, commands run by the platform team
+    on the machine that ran ``mesh up`` use the admin credential it wrote (see
+    :func:`load_settings`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = None
+    secret: SecretStr | None = None
+    file: Path | None = Field(
+        default=None, description="A credential file (JSON, mode 0600) naming the identity."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IdentitySettings:
+        if self.file is not None and (self.name is not None or self.secret is not None):
+            raise ValueError(
+                "identity.file / identity.name: give a credential file "
+                "(STREAMS_IDENTITY__FILE) or a name and secret, not both"
+            )
+        if (self.name is None) != (self.secret is None):
+            raise ValueError(
+                "identity.name / identity.secret: an identity needs both; set "
+                "STREAMS_IDENTITY__NAME and STREAMS_IDENTITY__SECRET (or STREAMS_IDENTITY__FILE)"
+            )
+        return self
+
+    def credential(self) -> Credential | None:
+        """The credential these settings name (None: none is set).
+
+        Raises:
+            ConfigError: The file cannot be read or the name or secret is invalid.
+        """
+        if self.file is not None:
+            return read_credential(self.file.expanduser())
+        if self.name is not None and self.secret is not None:
+            return Credential(name=self.name, secret=self.secret.get_secret_value())
+        return None
+
+
 class Settings(BaseSettings):
     """The whole settings tree."""
 
@@ -396,6 +442,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     local: LocalSettings = LocalSettings()
     monitor: MonitorSettings = MonitorSettings()
+    identity: IdentitySettings = IdentitySettings()
 
 
 class _ProfileSource(PydanticBaseSettingsSource):

@@ -193,12 +193,15 @@ def test_every_part_of_the_tree_reads_the_environment(monkeypatch: pytest.Monkey
     monkeypatch.setenv("STREAMS_LOCAL__BROKER_PORT", "19092")
     monkeypatch.setenv("STREAMS_REGISTRY__URL", "http://env:8081")
     monkeypatch.setenv("STREAMS_KAFKA__BOOTSTRAP_SERVERS", "env:9092")
+    monkeypatch.setenv("STREAMS_IDENTITY__NAME", "player")
+    monkeypatch.setenv("STREAMS_IDENTITY__SECRET", "s" * 30)
     settings = load_settings()
+    assert settings.identity.name == "player"
     assert settings.monitor.publish_every_s == 1.5
     assert settings.local.broker_port == 19092
     assert settings.registry.url == "http://env:8081"
     assert settings.kafka.bootstrap_servers == "env:9092"
-    assert set(Settings.model_fields) == {"kafka", "registry", "local", "monitor"}
+    assert set(Settings.model_fields) == {"kafka", "registry", "local", "monitor", "identity"}
 
 
 def test_flags_beat_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

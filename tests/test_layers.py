@@ -10,11 +10,11 @@ import pytest
 PACKAGE = Path(__file__).parents[1] / "streams"
 # Lower index = lower layer. Modules of one layer may import each other.
 LAYERS: list[set[str]] = [
-    {"config", "errors", "naming"},
+    {"config", "errors", "naming", "identity"},
     {"avro"},
     {"serialization"},
     {"kafka", "registry"},
-    {"catalog", "codegen", "governance", "guarantees"},
+    {"catalog", "codegen", "governance", "guarantees", "access"},
     {"agents", "replay", "local", "web", "scaffold"},
     {"cli"},
 ]
