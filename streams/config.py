@@ -399,6 +399,11 @@ class IdentitySettings(BaseModel):
     file: Path | None = Field(
         default=None, description="A credential file (JSON, mode 0600) naming the identity."
     )
+    admin_public_key: str | None = Field(
+        default=None,
+        description="The admin's public key (base64url), trusted for the mesh's signed records; "
+        "unset, it is asked of the registry (GET /mesh/v1/trust).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> IdentitySettings:
