@@ -54,6 +54,8 @@ def version_json(record: SchemaRecord, *, guid: str | None = None) -> dict[str, 
         body["references"] = record.references
     if record.metadata is not None:
         body["metadata"] = record.metadata
+    if record.rule_set is not None:
+        body["ruleSet"] = record.rule_set
     if record.deleted:
         body["deleted"] = True
     return body
@@ -179,6 +181,8 @@ class Api:
             body["references"] = entry.references
         if entry.metadata is not None:
             body["metadata"] = entry.metadata
+        if entry.rule_set is not None:
+            body["ruleSet"] = entry.rule_set
         return body
 
     def _entry(self, schema_id: str) -> Any:
@@ -294,6 +298,7 @@ class Api:
             schema=body["schema"],
             references=body["references"],
             metadata=body["metadata"],
+            rule_set=body["rule_set"],
             version=body.get("version"),
             schema_id=body.get("id"),
         )
@@ -313,6 +318,8 @@ class Api:
             if record.schema != parsed.canonical or record.references != body["references"]:
                 continue
             if body["metadata"] is not None and record.metadata != body["metadata"]:
+                continue
+            if body["rule_set"] is not None and record.rule_set != (body["rule_set"] or None):
                 continue
             return version_json(record)
         raise RegistryRequestError(404, codes.SCHEMA_NOT_FOUND, "Schema not found")

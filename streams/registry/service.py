@@ -154,6 +154,7 @@ class Registry:
         schema: str,
         references: list[dict[str, Any]],
         metadata: dict[str, Any] | None,
+        rule_set: dict[str, Any] | None = None,
         version: int | None = None,
         schema_id: int | None = None,
     ) -> SchemaRecord:
@@ -164,7 +165,7 @@ class Registry:
         async with self._lock:
             await self._journal.ready()
             record, pending = self._decide_registration(
-                subject, schema, references, metadata, version, schema_id, early
+                subject, schema, references, (metadata, rule_set), version, schema_id, early
             )
         if pending is not None:
             await self._journal.settled(pending)
@@ -175,11 +176,12 @@ class Registry:
         subject: str,
         schema: str,
         references: list[dict[str, Any]],
-        metadata: dict[str, Any] | None,
+        contract: tuple[dict[str, Any] | None, dict[str, Any] | None],
         version: int | None,
         schema_id: int | None,
         early: ParsedSchema | None,
     ) -> tuple[SchemaRecord, asyncio.Future[None] | None]:
+        metadata, rule_set = contract
         mode = self.mode(subject)
         if mode in ("READONLY", "READONLY_OVERRIDE"):
             raise RegistryRequestError(
@@ -196,10 +198,14 @@ class Registry:
                     422, codes.INVALID_SCHEMA, "Invalid schema: the schema string is empty."
                 )
             schema, references = latest.schema, latest.references
+        # Confluent: a registration without metadata or rule set keeps the previous version's.
         if metadata is None and latest is not None:
             metadata = latest.metadata
+        if rule_set is None and latest is not None:
+            rule_set = latest.rule_set
+        rule_set = rule_set or None  # an empty rule set (one that clears the rules) is none
         parsed = early or self.parsed(schema, references)
-        identity = identity_of(parsed.canonical, references, metadata)
+        identity = identity_of(parsed.canonical, references, metadata, rule_set)
         stored = self.state.versions(subject, deleted=True)
         for record in reversed(stored):
             if record.identity == identity and not record.deleted:
@@ -236,6 +242,7 @@ class Registry:
             schema=parsed.canonical,
             references=references,
             metadata=metadata,
+            rule_set=rule_set,
         )
         records.append((schema_key(subject, next_version), record.to_value()))
         pending = self._journal.stage(records)
@@ -450,6 +457,7 @@ def _fields(record: SchemaRecord) -> dict[str, Any]:
         "references": record.references,
         "metadata": record.metadata,
         "deleted": record.deleted,
+        "rule_set": record.rule_set,
     }
 
 
