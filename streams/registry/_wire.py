@@ -14,6 +14,7 @@ CONTENT_TYPE = b"application/vnd.schemaregistry.v1+json"
 REASONS = {
     100: b"Continue",
     200: b"OK",
+    204: b"No Content",
     400: b"Bad Request",
     404: b"Not Found",
     405: b"Method Not Allowed",

@@ -15,6 +15,7 @@ import orjson
 
 from streams.errors import RegistryRequestError
 from streams.registry import codes
+from streams.registry._dek_api import DekRoutes
 from streams.registry._http import Request, Response, render
 from streams.registry._query import flag, page, parse_version, schema_body
 from streams.registry._settings_api import SettingsRoutes
@@ -102,6 +103,7 @@ class Api:
             add("PUT", prefix, settings.put_mode)
             add("DELETE", prefix, settings.delete_mode)
         add("GET", r"/associations/resources/([^/]+)/([^/]+)", lambda r, ns, name: [])
+        DekRoutes(registry).install(add)
         self.refresh(None)
 
     def _add(self, method: str, pattern: str, route: Route) -> None:
@@ -128,6 +130,8 @@ class Api:
                 return _error(_TOO_DEEP)
             if isinstance(result, Awaitable):
                 return self._finish(result)
+            if isinstance(result, Response):
+                return result
             return Response(200, _dumps(result))
         if allowed:
             return _error(
@@ -139,7 +143,8 @@ class Api:
 
     async def _finish(self, pending: Awaitable[Result]) -> Response:
         try:
-            return Response(200, _dumps(await pending))
+            result = await pending
+            return result if isinstance(result, Response) else Response(200, _dumps(result))
         except RegistryRequestError as exc:
             return _error(exc)
         except RecursionError:

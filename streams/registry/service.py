@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -361,6 +361,19 @@ class Registry:
             await self._journal.ready()
             pending = self._journal.stage([(mode_key(subject), None)])
         await self._journal.settled(pending)
+
+    async def write(self, decide: Callable[[], Sequence[LogRecord]]) -> None:
+        """Commit what ``decide`` makes of the current state (under the write lock).
+
+        For routes whose records are not schemas (the DEK Registry's keys): ``decide`` reads
+        the state, raises :class:`RegistryRequestError` to refuse, or returns the records.
+        """
+        async with self._lock:
+            await self._journal.ready()
+            records = decide()
+            pending = self._journal.stage(records) if records else self._journal.last
+        if pending is not None:
+            await self._journal.settled(pending)
 
     # --- deletes --------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ one compactable record keyed by what it changes:
   permanent delete.
 - ``{"keytype":"CONFIG","subject":S|null,"magic":0}`` → ``{"compatibilityLevel":…}``; null clears.
 - ``{"keytype":"MODE","subject":S|null,"magic":0}`` → ``{"mode":…}``; null clears.
+- ``KEK`` and ``DEK`` records: the DEK Registry's keys (:mod:`~streams.registry._keys`).
 
 State is only changed through :meth:`RegistryState.apply`, which the start-up replay, the tail of
 records written by others and the write path all use, so what a running registry holds is exactly
@@ -29,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 import orjson
+
+from streams.registry._keys import KeyState
 
 __all__ = [
     "MAX_ID",
@@ -140,6 +143,7 @@ class RegistryState:
         self.ids_by_identity: dict[str, int] = {}
         self.configs: dict[str | None, dict[str, Any]] = {}
         self.modes: dict[str | None, str] = {}
+        self.keys = KeyState()  # the DEK Registry's KEKs and DEKs
         self.max_id = 0
         self.applied = 0
 
@@ -158,7 +162,7 @@ class RegistryState:
             return "the key is not a JSON object"
         keytype = parsed_key.get("keytype")
         subject = parsed_key.get("subject")
-        if keytype not in ("SCHEMA", "CONFIG", "MODE"):
+        if keytype not in ("SCHEMA", "CONFIG", "MODE", "KEK", "DEK"):
             return None
         parsed_value: Any = None
         if value is not None:
@@ -168,7 +172,11 @@ class RegistryState:
                 return f"the value of a {keytype} record is not JSON"
             if not isinstance(parsed_value, dict):
                 return f"the value of a {keytype} record is not a JSON object"
-        if keytype == "SCHEMA":
+        if keytype in ("KEK", "DEK"):
+            problem = self.keys.apply(parsed_key, parsed_value)
+            if problem is not None:
+                return problem
+        elif keytype == "SCHEMA":
             version = parsed_key.get("version")
             if not isinstance(subject, str) or not _is_int(version):
                 return "a SCHEMA key needs a string 'subject' and an integer 'version'"
