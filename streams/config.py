@@ -288,6 +288,12 @@ class RegistrySettings(BaseModel):
         description="`mesh registry serve`: the URL other instances forward writes to when "
         "this one is the primary (default: http://HOST:PORT).",
     )
+    local_kms_secret: SecretStr | None = Field(
+        default=None,
+        description="The secret of Confluent's local KMS (kmsType 'local-kms'): it wraps the "
+        "data keys of fields that schemas' ENCRYPT rules encrypt (confluent-kafka's "
+        "LOCAL_SECRET / rule.conf 'secret').",
+    )
     # As KafkaSettings._unresolved, for the registry's url.
     _unresolved: str | None = PrivateAttr(default=None)
 

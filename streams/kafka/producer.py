@@ -29,6 +29,7 @@ from streams.errors import ConfigError, DeliveryError, OwnershipError, Serializa
 from streams.kafka import headers as std
 from streams.kafka.client import build_client
 from streams.kafka.directory import ProductDirectory, product_ref
+from streams.kafka.encryption import FieldEncryption
 from streams.kafka.schemas import SchemaSource
 from streams.naming import ProductRef
 from streams.serialization import AvroEncoder
@@ -123,6 +124,8 @@ class Producer:
         self._directory = directory
         self._unkeyed: set[str | ProductRef] = set()
         self._schemas = schemas or SchemaSource.from_settings(settings.registry)
+        self._registry = settings.registry
+        self._encryption: FieldEncryption | None = None  # made for the first ENCRYPT rule
         self._failures = _Failures()
         conf: dict[str, Any] = settings.kafka.librdkafka(linger_ms=5)
         conf.update(
@@ -263,18 +266,31 @@ class Producer:
             )
         schema_id, schema = self._schemas.latest(ref.subject)
         encoder = AvroEncoder(schema, schema_id=schema_id, product=ref.id)
+        encode: Callable[[Any], bytes] = encoder.__call__
+        protect = self._protection(ref.subject, schema_id, schema)
+        if protect is not None:
+            encode = lambda event: encoder(protect(event))  # noqa: E731
         fixed: list[tuple[str, str | bytes | None]] = [
             (std.DOMAIN, (self._domain or ref.domain).encode()),
             (std.CONTENT_TYPE, std.AVRO_CONTENT_TYPE),
         ]
         has_event_id = '"event_id"' in schema
         key_field = None if status is None else status.key
-        target = _Target(
-            ref.topic, encoder.__call__, fixed, has_event_id, key_field, status is not None
-        )
+        target = _Target(ref.topic, encode, fixed, has_event_id, key_field, status is not None)
         self._targets[product] = target
         logger.debug("emitting %s to %s with schema id %d", ref.id, ref.topic, schema_id)
         return target
+
+    def _protection(
+        self, subject: str, schema_id: int, schema: str
+    ) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+        """What encrypts the fields the schema's ENCRYPT rules name (Confluent's format)."""
+        rule_set, metadata = self._schemas.contract(schema_id)
+        if rule_set is None:
+            return None
+        if self._encryption is None:
+            self._encryption = FieldEncryption(registry=self._registry)
+        return self._encryption.writer(subject, schema, rule_set, metadata)
 
     def _no_key(self, target: _Target, field: str) -> SerializationError:
         return SerializationError(
@@ -343,6 +359,8 @@ class Producer:
 
     def _release(self) -> None:
         self._schemas.close()
+        if self._encryption is not None:
+            self._encryption.close()
         self._producer.close()
 
     def __enter__(self) -> Producer:
