@@ -1,0 +1,114 @@
+"""`mesh product apply` registers the descriptor's quality rules as Confluent CEL conditions:
+confluent's own serializer is held to them (a bad record goes to the dead-letter topic and is
+refused), and emit enforces the same rules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from confluent_kafka.schema_registry.avro import AvroSerializer
+from confluent_kafka.schema_registry.rule_registry import RuleRegistry
+from confluent_kafka.schema_registry.rules.cel.cel_executor import CelExecutor
+from confluent_kafka.schema_registry.rules.dlq.dlq_action import DlqAction
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
+
+from streams.catalog import apply, plan
+from streams.errors import SerializationError as EmitRefused
+from streams.kafka import Producer
+from tests.catalog._repo import PLAY_EVENT
+from tests.catalog import test_plan_apply
+from tests.catalog.test_plan_apply import Repo, actions
+from tests.helpers.kafka import Product
+
+repo = test_plan_apply.repo  # the fixture: a fresh domain's PlayEvent product per test
+
+
+def _play(**changes: Any) -> dict[str, Any]:
+    event = {
+        "event_id": "e1",
+        "event_time": 1_700_000_000_000,
+        "user_id": "u1",
+        "device": "IOS",
+        "ms_played": 1000,
+        "context": {"playlist_id": "p1"},
+    }
+    return {**event, **changes}
+
+
+def test_apply_registers_the_quality_rules_as_cel_conditions(repo: Repo) -> None:
+    apply(repo.load(), settings=repo.settings)
+    registered = repo.registry.get_latest_version(repo.subject).schema
+    assert registered.rule_set is not None
+    rules = [rule.to_dict() for rule in registered.rule_set.domain_rules]
+    # unique is measured over events, not a per-event rule: three rules of four
+    assert [r["name"] for r in rules] == [
+        "quality-0-not_null-context_playlist_id",
+        "quality-1-range-ms_played",
+        "quality-2-allowed_values-device",
+    ]
+    for rule in rules:
+        assert (rule["kind"], rule["type"], rule["mode"]) == ("CONDITION", "CEL", "WRITE")
+        assert (rule["onSuccess"], rule["onFailure"]) == ("NONE", "DLQ")
+        assert rule["params"]["dlq.topic"] == repo.dlq
+    # the registered contract is what the descriptor says: nothing left to do
+    assert "register-schema" not in [
+        a for a, _ in actions(plan(repo.load(), settings=repo.settings))
+    ]
+    # a changed rule is a new version with the new contract
+    repo.write(quality=[{"rule": "range", "field": "ms_played", "min": 0, "max": 10}])
+    assert ("register-schema", repo.subject) in actions(plan(repo.load(), settings=repo.settings))
+    apply(repo.load(), settings=repo.settings)
+    assert repo.registry.get_versions(repo.subject) == [1, 2]
+    latest = repo.registry.get_version(repo.subject, 2)
+    assert [r.name for r in latest.schema.rule_set.domain_rules] == ["quality-0-range-ms_played"]
+
+
+def test_confluents_serializer_is_held_to_the_rules(repo: Repo) -> None:
+    apply(repo.load(), settings=repo.settings)
+    rules = RuleRegistry()
+    rules.register_executor(CelExecutor())
+    dlq = DlqAction(
+        {"bootstrap.servers": repo.settings.kafka.bootstrap_servers, "dlq.auto.flush": True}
+    )
+    rules.register_action(dlq)
+    serializer = AvroSerializer(
+        repo.registry,
+        json.dumps(PLAY_EVENT),
+        conf={"auto.register.schemas": False, "use.latest.version": True},
+        rule_registry=rules,
+    )
+    ctx = SerializationContext(repo.topic, MessageField.VALUE)
+    try:
+        assert serializer(_play(), ctx)  # a good record is written
+        with pytest.raises(SerializationError, match="quality-1-range-ms_played"):
+            serializer(_play(ms_played=-5), ctx)
+        with pytest.raises(SerializationError, match="quality-2-allowed_values-device"):
+            serializer(_play(device="TV"), ctx)
+    finally:
+        serializer.close()
+        dlq.close()
+    dead = Product(None, repo.settings, repo.registry, repo.settings.kafka.bootstrap_servers)  # type: ignore[arg-type]
+    letters = dead.read_raw(repo.dlq)
+    assert [dict(m.headers())["__rule.name"] for m in letters] == [
+        b"quality-1-range-ms_played",
+        b"quality-2-allowed_values-device",
+    ]
+
+
+def test_emit_enforces_the_same_rules(repo: Repo) -> None:
+    apply(repo.load(), settings=repo.settings)
+    product = f"{repo.domain}.play_events"
+    with Producer(settings=repo.settings) as producer:
+        producer.emit(product, _play(), key="u1")
+        with pytest.raises(EmitRefused) as refused:
+            producer.emit(product, _play(ms_played=-5), key="u1")
+        assert refused.value.path == "ms_played"
+        assert "ms_played = -5 breaks range [0, 8.64e+07]" in str(refused.value)
+        with pytest.raises(EmitRefused) as missing:
+            producer.emit(product, _play(context=None), key="u1")
+        assert "context.playlist_id = None breaks not_null" in str(missing.value)
+        with pytest.raises(EmitRefused, match="device = 'TV' breaks allowed_values"):
+            producer.emit(product, _play(device="TV"), key="u1")
+    assert producer.sent == 1
