@@ -17,8 +17,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext, Se
 from streams.catalog import apply, plan
 from streams.errors import SerializationError as EmitRefused
 from streams.kafka import Producer
-from tests.catalog._repo import PLAY_EVENT
 from tests.catalog import test_plan_apply
+from tests.catalog._repo import PLAY_EVENT
 from tests.catalog.test_plan_apply import Repo, actions
 from tests.helpers.kafka import Product
 
