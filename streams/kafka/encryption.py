@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,10 +41,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from streams.avro import parse_schema
-from streams.avro.fields import resolve
 from streams.config import RegistrySettings
 from streams.errors import StreamsError
+from streams.kafka._tagged import apply_plan, tagged_plan
 
 __all__ = ["EncryptionError", "FieldEncryption", "Kms", "LocalKms"]
 
@@ -150,22 +148,6 @@ def _key_of(proto: bytes, algorithm: str) -> bytes:
     raise EncryptionError(f"the data key is not a Tink {algorithm} key (it holds no key bytes)")
 
 
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    # Confluent's wildcard_match: '**' any characters, '*' any but '.', '?' one character.
-    out = ""
-    index = 0
-    while index < len(pattern):
-        if pattern.startswith("**", index):
-            out, index = out + ".*", index + 2
-        elif pattern[index] == "*":
-            out, index = out + "[^.]*", index + 1
-        elif pattern[index] == "?":
-            out, index = out + "[^.]", index + 1
-        else:
-            out, index = out + re.escape(pattern[index]), index + 1
-    return re.compile(out + r"\Z")
-
-
 @dataclass(frozen=True, slots=True)
 class _Rule:
     name: str
@@ -206,90 +188,6 @@ def _rules(
             )
         )
     return found
-
-
-def _plan(schema_text: str, metadata: Mapping[str, Any] | None, tags: frozenset[str]) -> Any:
-    """Which values a rule with ``tags`` transforms: a nested plan, or None for nothing."""
-    parsed = parse_schema(schema_text)
-    patterns = [
-        (_wildcard(key), set(value))
-        for key, value in (((metadata or {}).get("tags")) or {}).items()
-    ]
-
-    def field_tags(record: str, field: Mapping[str, Any]) -> set[str]:
-        full = f"{record}.{field['name']}"
-        found = set(field.get("confluent:tags") or ())
-        for pattern, values in patterns:
-            if pattern.match(full):
-                found |= values
-        return found
-
-    def walk(node: Any, tagged: bool, path: tuple[str, ...]) -> Any:
-        node = resolve(node, parsed)
-        if isinstance(node, list):
-            branches = [walk(branch, tagged, path) for branch in node]
-            live = [b for b in branches if b is not None]
-            return ("union", live) if live else None
-        if isinstance(node, str):
-            return ("leaf", node) if tagged and node in ("string", "bytes") else None
-        kind = node.get("type")
-        if kind in ("record", "error"):
-            name = node["name"]
-            if name in path:
-                return None  # a recursive record: its inner levels are not walked
-            steps = []
-            for field in node["fields"]:
-                sub = walk(field["type"], bool(tags & field_tags(name, field)), (*path, name))
-                if sub is not None:
-                    steps.append((field["name"], sub))
-            return ("record", steps) if steps else None
-        if kind == "array":
-            sub = walk(node["items"], tagged, path)
-            return ("array", sub) if sub is not None else None
-        if kind == "map":
-            sub = walk(node["values"], tagged, path)
-            return ("map", sub) if sub is not None else None
-        if kind in ("string", "bytes"):
-            return ("leaf", kind) if tagged else None
-        return None
-
-    return walk(parsed.definition, False, ())
-
-
-def _apply(plan: Any, value: Any, leaf: Callable[[str, Any], Any]) -> Any:
-    if value is None:
-        return None
-    kind, sub = plan
-    if kind == "leaf":
-        return leaf(sub, value)
-    if kind == "record":
-        if not isinstance(value, dict):
-            return value
-        out = dict(value)
-        for name, step in sub:
-            if name in out:
-                out[name] = _apply(step, out[name], leaf)
-        return out
-    if kind == "array":
-        return [_apply(sub, item, leaf) for item in value] if isinstance(value, list) else value
-    if kind == "map":
-        return (
-            {k: _apply(sub, v, leaf) for k, v in value.items()}
-            if isinstance(value, dict)
-            else value
-        )
-    for branch in sub:  # a union: the first branch that fits the value
-        branch_kind = branch[0]
-        if branch_kind == "leaf" and (
-            (branch[1] == "string" and isinstance(value, str))
-            or (branch[1] == "bytes" and isinstance(value, bytes))
-        ):
-            return leaf(branch[1], value)
-        if (branch_kind == "record" and isinstance(value, dict)) or (
-            branch_kind == "array" and isinstance(value, list)
-        ):
-            return _apply(branch, value, leaf)
-    return value
 
 
 class FieldEncryption:
@@ -334,7 +232,7 @@ class FieldEncryption:
         """What encrypts a record before it is encoded, or None when no rule encrypts."""
         steps: list[tuple[Any, Callable[[str, Any], Any]]] = []
         for rule in _rules(rule_set, metadata, "WRITE"):
-            plan = _plan(schema, metadata, rule.tags)
+            plan = tagged_plan(schema, metadata, rule.tags)
             if plan is not None:
                 version, cipher = self._write_key(rule, subject)
                 prefix = b"\x00" + version.to_bytes(4, "big") if rule.expiry_days else b""
@@ -356,7 +254,7 @@ class FieldEncryption:
         """
         steps: list[tuple[Any, Callable[[str, Any], Any]]] = []
         for rule in reversed(_rules(rule_set, metadata, "READ")):
-            plan = _plan(schema, metadata, rule.tags)
+            plan = tagged_plan(schema, metadata, rule.tags)
             if plan is not None:
                 steps.append((plan, self._read_leaf(rule, subject)))
         return _chain(steps)
@@ -480,7 +378,7 @@ def _chain(steps: list[tuple[Any, Callable[[str, Any], Any]]]) -> Transform | No
 
     def transform(record: dict[str, Any]) -> dict[str, Any]:
         for plan, leaf in steps:
-            record = _apply(plan, record, leaf)
+            record = apply_plan(plan, record, leaf)
         return record
 
     return transform
