@@ -259,7 +259,8 @@ def _split(sealed: object, binary: bool) -> tuple[str, bytes] | None:
         kid, _, text = sealed[len(CIPHER_PREFIX) :].rpartition(":")
         if not kid:
             return None
-        return kid, base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        padded = text + "=" * (-len(text) % 4)
+        return kid, base64.b64decode(padded, altchars=b"-_", validate=True)
     except (IndexError, UnicodeDecodeError, ValueError, binascii.Error):
         return None
 
