@@ -101,6 +101,14 @@ def _check_subject(
     if named is None:
         pseudonymized = [name for name, info in top.items() if info.protection == "pseudonymize"]
         if len(pseudonymized) == 1:
+            if isinstance(top[pseudonymized[0]].type, list):
+                add(
+                    top[pseudonymized[0]],
+                    f"the data subject {pseudonymized[0]!r}, whose key encrypts {fields}, is "
+                    "nullable: a record without it could not be encrypted",
+                    "make the field required, or name a required field as the subject: "
+                    f'"{SUBJECT_ATTRIBUTE}": "<field>"',
+                )
             return
         which = (
             f"{len(pseudonymized)} pseudonymized fields ({', '.join(pseudonymized)})"

@@ -115,6 +115,17 @@ def test_encrypted_fields_need_a_subject(tmp_path: Path) -> None:
     assert '"pii.subject": "<field>"' in found.hint
 
 
+def test_a_nullable_pseudonymized_subject_is_refused(tmp_path: Path) -> None:
+    schema = copy.deepcopy(PLAY_EVENT)
+    schema["fields"][2]["type"] = ["null", "string"]
+    schema["fields"][2]["default"] = None
+    schema["fields"].append(_field("email", "string", "encrypt"))
+    make_repo(tmp_path)
+    write_schema(tmp_path, "player", schema)
+    (found,) = [item for item in lint(tmp_path) if item.rule_id == RULE]
+    assert found.message.startswith("the data subject 'user_id', whose key encrypts email, is")
+
+
 def test_a_record_level_subject_picks_one(tmp_path: Path) -> None:
     found = _lint(
         tmp_path,
