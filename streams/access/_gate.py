@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
@@ -39,7 +40,7 @@ class KeyGate:
         self._producer = producer
         self._provider = provider
         self._in_flight: set[str] = set()
-        self._waiting: deque[tuple[str | None, Callable[[], None]]] = deque()
+        self._waiting: deque[tuple[str | None, Callable[..., object], tuple[Any, ...]]] = deque()
         self._failures: list[tuple[str, str]] = []
         self._refused: set[str] = set()
 
@@ -48,13 +49,17 @@ class KeyGate:
         """How many records wait for a key's acknowledgement."""
         return len(self._waiting)
 
-    def send(self, key: DataKey | None, new: bool, produce: Callable[[], None]) -> None:
-        """Run ``produce`` (which sends one data record) once ``key`` is acknowledged.
+    def send(
+        self, key: DataKey | None, new: bool, produce: Callable[..., object], *args: Any
+    ) -> None:
+        """Call ``produce(*args)`` (which sends one data record) once ``key`` is acknowledged.
 
         Args:
             key: The data key the record uses, or ``None``.
             new: ``key`` was just created: publish it first.
-            produce: Sends the record (it may itself poll on a full queue).
+            produce: Sends the record (it may itself poll on a full queue), e.g. a bound
+                ``emit``; called at once when nothing waits (no closure needed per record).
+            args: Its arguments.
 
         Raises:
             DeliveryError: An earlier key record was refused; the records using it were dropped.
@@ -66,11 +71,11 @@ class KeyGate:
             self._refused.discard(key.id)
             self._publish(key)
         if self._waiting or (kid is not None and kid in self._in_flight):
-            self._waiting.append((kid, produce))
+            self._waiting.append((kid, produce, args))
             self._producer.poll(0)
             self._release()
         else:
-            produce()
+            produce(*args)
 
     def _publish(self, key: DataKey) -> None:
         kid = key.id
@@ -96,12 +101,12 @@ class KeyGate:
         failed = {kid for kid, _ in self._failures}
         waiting = self._waiting
         while waiting:
-            kid, produce = waiting[0]
+            kid, produce, args = waiting[0]
             if kid is not None and kid in self._in_flight:
                 return
             waiting.popleft()
             if kid is None or kid not in failed:
-                produce()
+                produce(*args)
 
     def flush(self, timeout_s: float = 30.0) -> None:
         """Wait until every held record was handed to the producer (then flush it yourself).
