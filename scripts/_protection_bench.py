@@ -88,15 +88,20 @@ def _emit_protected(
     producer = kafka.Producer(settings=settings, domain=ref.domain, config={"linger.ms": 5})
     keys = RawProducer(settings.kafka.librdkafka(linger_ms=5, enable_idempotence=True))
     gate = KeyGate(keys, provider=provider)
+    emit = producer.emit
+
+    def keyed(value: dict[str, Any]) -> None:  # keyed by the pseudonym, as the plain path
+        emit(ref, value, key=value["user_id"])
+
     first = protection.protect(events[0])
-    gate.send(first.key, first.new, producer.emit, ref, first.value)
+    gate.send(first.key, first.new, keyed, first.value)
     gate.flush()
     producer.flush()
     started = time.perf_counter()
-    emit, protect, send = producer.emit, protection.protect, gate.send
+    protect, send = protection.protect, gate.send
     for event in events:
         protected = protect(event)
-        send(protected.key, protected.new, emit, ref, protected.value)
+        send(protected.key, protected.new, keyed, protected.value)
     gate.flush(60)
     keys.flush(60)
     producer.flush(60)

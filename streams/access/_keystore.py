@@ -4,7 +4,7 @@ Each record is keyed by the data key's id (``<product>/<subject tag>/<serial>``)
 key wrapped by the producer's :class:`KeyProvider`::
 
     {"v": 1, "product": "...", "subject": "<tag>", "kek": "<kek id>",
-     "wrapped": "<base64>", "created_at": "<ISO 8601>"}
+     "wrapped": "<base64>", "created_ms": <epoch milliseconds>}
 
 The topic is compacted, one partition, kept forever; a tombstone (null value) deletes a key.
 Readers keep the last value per key themselves (the embedded broker does not compact), so a
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import orjson
 from confluent_kafka import KafkaException, Producer
@@ -52,7 +52,7 @@ def key_record(key: DataKey, provider: KeyProvider) -> bytes:
             "subject": parsed[1],
             "kek": provider.kek_id,
             "wrapped": base64.b64encode(wrapped).decode(),
-            "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "created_ms": time.time_ns() // 1_000_000,
         }
     )
 

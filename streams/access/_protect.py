@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -110,6 +109,7 @@ class FieldProtection:
             else:
                 info = next(info for info in top if info.name == named)
                 self._subject = (info.name, _family(info.value_type))
+        self._subject_pseudonymized = self._subject in self._pseudonymized
 
     @property
     def active(self) -> bool:
@@ -135,18 +135,18 @@ class FieldProtection:
                 out[name] = of(raw, family)
         if not self._encrypted:
             return Protected(out, None, False)
-        key, new = self._key_of(value)
+        key, new = self._key_of(value, out)
         if key is None:
             return Protected(out, None, False)
         cipher = key.cipher
         kid = key.id
         kid_bytes = kid.encode()
-        urandom = os.urandom
+        nonce_of = key.nonce
         for item in self._encrypted:
             plain = out.get(item.name)
             if plain is None:
                 continue
-            nonce = urandom(_NONCE)
+            nonce = nonce_of()
             aad = item.aad + kid_bytes
             if item.binary:
                 sealed = cipher.encrypt(nonce, bytes(plain), aad)
@@ -159,7 +159,9 @@ class FieldProtection:
                 out[item.name] = f"{CIPHER_PREFIX}{kid}:{text}"
         return Protected(out, key, new)
 
-    def _key_of(self, value: Mapping[str, Any]) -> tuple[DataKey | None, bool]:
+    def _key_of(
+        self, value: Mapping[str, Any], out: Mapping[str, Any]
+    ) -> tuple[DataKey | None, bool]:
         assert self._subject is not None  # encrypted fields have one (lint, __init__)
         name, family = self._subject
         raw = value.get(name)
@@ -173,7 +175,9 @@ class FieldProtection:
                     path=name,
                 )
             return None, False
-        tag = self._pseudonyms.subject_tag(self._pseudonyms.of(raw, family))
+        # A pseudonymized subject was pseudonymized above already.
+        pseudonym = out[name] if self._subject_pseudonymized else self._pseudonyms.of(raw, family)
+        tag = self._pseudonyms.subject_tag(pseudonym)
         key = self._keys.get(tag)
         if key is not None:
             return key, False
@@ -207,8 +211,11 @@ class FieldProtection:
 
         Never raises for a field: one whose key is unknown, forgotten or withheld, or whose
         ciphertext was altered, becomes the ciphertext or ``None`` (``missing``). Pseudonyms
-        stay pseudonyms (they are one-way).
+        stay pseudonyms (they are one-way). A schema without encrypted fields returns ``value``
+        itself (no copy).
         """
+        if not self._encrypted:
+            return value  # type: ignore[return-value]
         out = dict(value)
         for item in self._encrypted:
             sealed = out.get(item.name)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import hmac
 import uuid
 from collections.abc import Callable
 from typing import Literal
@@ -33,6 +32,7 @@ __all__ = ["PSEUDONYM_PREFIX", "Family", "Pseudonymizer"]
 
 PSEUDONYM_PREFIX = "ps1:"
 _UUID_MARK = b"ps"
+_UUID_MARK_HEX = _UUID_MARK.hex()
 _MASK = {"int": (1 << 31) - 1, "long": (1 << 63) - 1}
 
 Family = Literal["string", "uuid", "int", "long"]
@@ -50,18 +50,26 @@ class Pseudonymizer:
     def __init__(self, key: bytes, *, cache_size: int = 65_536) -> None:
         if len(key) < 32:
             raise ValueError("the pseudonym key must be at least 32 random bytes")
-        # hmac.copy() of a keyed object skips the key schedule: ~2x faster than hmac.new per
-        # value (scripts/bench events, protection on).
-        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        # HMAC-SHA256 (RFC 2104) from the two precomputed padded-key states: 1.8 us a value
+        # against 5.7 us for hmac.new(...).copy() and 3.7 us for hmac.digest (scripts/bench
+        # events, protection on; tests/access/test_pseudonym.py checks it equals hmac.digest).
+        padded = (key if len(key) <= 64 else hashlib.sha256(key).digest()).ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
         self._caches: dict[str, Lru[object, object]] = {
             name: Lru(cache_size) for name in ("string", "uuid", "int", "long", "tag")
         }
 
+    def mac(self, message: bytes) -> bytes:
+        """HMAC-SHA256 of ``message`` under the pseudonym key."""
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
     def _digest(self, domain: bytes, text: str) -> bytes:
-        mac = self._keyed.copy()
-        mac.update(domain)
-        mac.update(text.encode())
-        return mac.digest()
+        return self.mac(domain + text.encode())
 
     def string(self, value: str) -> str:
         """The pseudonym of a string: ``ps1:`` and 22 base64url characters."""
@@ -80,16 +88,15 @@ class Pseudonymizer:
 
     def _uuid(self, value: object) -> str:
         text = str(value).lower()
-        try:
-            parsed = uuid.UUID(text)
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.version == 8 and parsed.bytes[:2] == _UUID_MARK:
-            return str(parsed)
+        # A pseudonym already (version 8, first bytes "ps"): checked on the canonical text, as
+        # parsing with uuid.UUID costs more than the HMAC.
+        if len(text) == 36 and text.startswith(_UUID_MARK_HEX) and text[14] == "8":
+            return text
         raw = bytearray(_UUID_MARK + self._digest(b"uuid\x00", text)[:14])
         raw[6] = (raw[6] & 0x0F) | 0x80  # version 8
         raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 9562 variant
-        return str(uuid.UUID(bytes=bytes(raw)))
+        h = raw.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def integer(self, value: int, family: Literal["int", "long"]) -> int:
         """The pseudonym of an int (31 bits) or a long (63 bits), non-negative."""

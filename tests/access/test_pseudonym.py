@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
 
 import pytest
@@ -19,6 +20,13 @@ def test_the_same_key_gives_the_same_pseudonym_and_another_key_another() -> None
     assert one.string("ada") != one.string("bob")
     assert one.uuid(USER) == again.uuid(USER)
     assert one.integer(42, "long") == again.integer(42, "long")
+
+
+def test_the_mac_is_hmac_sha256() -> None:
+    for key in (KEY, bytes(range(80))):
+        pseudonyms = Pseudonymizer(key)
+        for message in (b"", b"uuid\x00abc", bytes(300)):
+            assert pseudonyms.mac(message) == hmac.digest(key, message, "sha256")
 
 
 def test_a_string_pseudonym_is_prefixed_base64url() -> None:
