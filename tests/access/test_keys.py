@@ -84,3 +84,22 @@ def test_key_ids_and_the_published_record(tmp_path: Path) -> None:
     assert body["subject"] == "tag"
     assert body["kek"] == provider.kek_id
     assert key.secret.hex() not in json.dumps(body)
+
+
+def test_new_keys_never_repeat_and_a_forked_child_draws_its_own() -> None:
+    import os
+
+    secrets_ = {DataKey.create("a.b", "t").secret for _ in range(600)}  # across pool refills
+    assert len(secrets_) == 600
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a key and a nonce of its own
+        key = DataKey.create("a.b", "t")
+        os.write(write, key.secret + key.nonce())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64)
+    os.waitpid(pid, 0)
+    parent = DataKey.create("a.b", "t")
+    assert child[:32] != parent.secret
+    assert child[32:36] != parent.nonce()[:4]
