@@ -21,6 +21,14 @@ class _Error:
         return "Broker: topic authorization failed"
 
 
+class _Message:
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def key(self) -> bytes:
+        return self._key
+
+
 class _Producer:
     """Records what was produced; acknowledges key records only when told to."""
 
@@ -33,7 +41,7 @@ class _Producer:
     def produce(self, topic: str, value: bytes | None, key: bytes, on_delivery: Any) -> None:
         assert topic == KEYS_TOPIC
         self.sent.append(f"key {key.decode()}")
-        self.unacked.append(on_delivery)
+        self.unacked.append(lambda error, _: on_delivery(error, _Message(key)))
 
     def poll(self, timeout: float = 0) -> int:
         if not self.acks:
