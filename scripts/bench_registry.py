@@ -46,7 +46,7 @@ def play_event(n: int, *, evolved: bool) -> str:
     """A realistic record schema; the evolved form adds a field with a default (compatible)."""
     fields = [
         {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Event id."},
-        {"name": "user_id", "type": "string", "doc": "Listener.", "pii": True},
+        {"name": "user_id", "type": "string", "doc": "Listener.", "pii": "pseudonymize"},
         {"name": "track_id", "type": "string", "doc": "Track played."},
         {"name": "ms_played", "type": "long", "doc": "Milliseconds played."},
         {

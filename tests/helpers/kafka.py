@@ -31,7 +31,7 @@ PLAY_V1: dict[str, Any] = {
     "doc": "A track was played.",
     "fields": [
         {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id."},
-        {"name": "user_id", "type": "string", "doc": "Listener.", "pii": True},
+        {"name": "user_id", "type": "string", "doc": "Listener.", "pii": "pseudonymize"},
         {"name": "track_id", "type": "string", "doc": "Track."},
         {"name": "ms_played", "type": "long", "doc": "Milliseconds played."},
     ],
