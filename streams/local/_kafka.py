@@ -38,6 +38,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MIN_JAVA = 17
+_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 
 # Warnings and errors, plus the lines that say the server started or stopped.
 _LOG4J2 = """status = error
@@ -140,11 +141,14 @@ class ListenerSecurity:
         mechanism: The SCRAM mechanism clients must use.
         keystore: PEM file holding the broker's private key (unencrypted PKCS#8) and its
             certificate chain, for the ``SASL_SSL`` listener.
+        authorizer: Enforce ACLs (``StandardAuthorizer``): the first user is the only super
+            user, and whatever no ACL allows is refused.
     """
 
     users: Mapping[str, str] = field(default_factory=dict)
     mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     keystore: Path | None = None
+    authorizer: bool = False
 
     def __post_init__(self) -> None:
         if not self.users:
@@ -177,6 +181,25 @@ class ListenerSecurity:
             settings[key] = login
         if self.keystore is not None:
             settings |= {"ssl.keystore.type": "PEM", "ssl.keystore.location": str(self.keystore)}
+        if self.authorizer:
+            # The controller checks CLUSTER_ACTION of the broker registering with it, so the
+            # controller listener must know the broker as the super user too: SASL/PLAIN with
+            # one static user there (SCRAM users live in the metadata the controller serves).
+            plain = (
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'username="{name}" password="{password}" user_{name}="{password}";'
+            )
+            settings |= {
+                "listener.security.protocol.map": settings[
+                    "listener.security.protocol.map"
+                ].replace("CONTROLLER:PLAINTEXT", "CONTROLLER:SASL_PLAINTEXT"),
+                "sasl.mechanism.controller.protocol": "PLAIN",
+                "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+                "listener.name.controller.plain.sasl.jaas.config": plain,
+                "authorizer.class.name": _AUTHORIZER,
+                "super.users": f"User:{name}",
+                "allow.everyone.if.no.acl.found": "false",
+            }
         return settings
 
     def scram_arguments(self) -> list[str]:
