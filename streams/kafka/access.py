@@ -8,10 +8,12 @@ bindings it writes is :mod:`streams.kafka.acls`' business.
 Not every broker enforces ACLs. Tansu, the embedded broker, has none, and calling the ACL API
 on it makes librdkafka abort the whole process. So before anything
 else :class:`KafkaBrokerAccess` finds out whether the broker enforces access control, without
-an ACL call: the recorded broker kind when the caller knows it, else DescribeCluster, whose
-``authorized_operations`` is null on a broker without an authorizer (Tansu's cluster id,
-``tansu_cluster``, is refused by name as well). On such a broker every method does nothing and
-answers :data:`NOT_ENFORCED`.
+an ACL call on Tansu: the recorded broker kind when the caller knows it; else DescribeCluster,
+whose ``authorized_operations`` Tansu leaves null (its cluster id, ``tansu_cluster``, is
+recognised as well). Only a broker that passed both, Apache Kafka, which lists the operations
+with or without an authorizer, gets one ACL call: a harmless probe binding, which a broker
+without an authorizer refuses with ``SECURITY_DISABLED``. On a broker without access control
+every method does nothing and answers :data:`NOT_ENFORCED`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AclBinding,
     AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
     AdminClient,
+    ResourcePatternType,
+    ResourceType,
     ScramCredentialInfo,
     ScramMechanism,
     UserScramCredentialDeletion,
@@ -34,7 +40,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 
 from streams.config import BrokerKind, KafkaSettings
 from streams.errors import BrokerAccessError, BrokerUnavailableError
-from streams.identity import Credential, check_identity_name
+from streams.identity import ADMIN, Credential, check_identity_name
 from streams.kafka.acls import domain_acls, grant_acls, principal, principal_filter
 from streams.kafka.client import build_client
 
@@ -59,6 +65,15 @@ SCRAM_ITERATIONS = 4096
 every client connection pays them once)."""
 
 _TANSU_CLUSTER_ID = "tansu"
+_PROBE = AclBinding(
+    ResourceType.TOPIC,
+    "_mesh.acl_probe",
+    ResourcePatternType.LITERAL,
+    principal(ADMIN),
+    "*",
+    AclOperation.DESCRIBE,
+    AclPermissionType.ALLOW,
+)
 _UNREACHABLE = frozenset(
     {
         KafkaError._TRANSPORT,
@@ -212,7 +227,20 @@ class KafkaBrokerAccess:
             raise
         if str(cluster.cluster_id or "").startswith(_TANSU_CLUSTER_ID):
             return False
-        return cluster.authorized_operations is not None
+        if cluster.authorized_operations is None:  # Tansu's answer: it knows no operations
+            return False
+        # Apache Kafka lists the operations with or without an authorizer, and answers
+        # DescribeAcls with an empty list without one: only a write tells them apart
+        # (SECURITY_DISABLED). The probe binding lets the admin, a super user anyway, describe
+        # one topic: harmless, and kept (CreateAcls is idempotent). Only Apache Kafka gets here.
+        futures = self._client().create_acls([_PROBE], request_timeout=self._timeout_s)
+        try:
+            self._wait_all(futures.values(), what="create ACLs", who=ADMIN)
+        except BrokerAccessError as exc:
+            if exc.code == "SECURITY_DISABLED":
+                return False
+            raise
+        return True
 
     def upsert_user(self, credential: Credential) -> BrokerAcls:
         """Create or rotate the SCRAM-SHA-256 user ``credential.name``.
