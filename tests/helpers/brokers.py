@@ -60,7 +60,8 @@ def kafka_settings(**update: object) -> LocalSettings:
         update: Fields to set on top (e.g. ``state_dir``; ``auth=True`` for SASL and ACLs).
 
     Returns:
-        Settings with ``broker="kafka"``, ``auth=False`` unless updated, and the configured Kafka home or cache.
+        Settings with ``broker="kafka"``, ``auth=False`` unless updated, and the configured
+        Kafka home or cache.
     """
     problem = _kafka_problem()
     if problem is not None:

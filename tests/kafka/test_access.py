@@ -149,7 +149,7 @@ def _connects(settings: KafkaSettings) -> KafkaError | None:
     admin = AdminClient(conf)
     try:
         admin.list_topics(timeout=5)
-    except Exception:  # noqa: BLE001
+    except Exception:
         admin.poll(1)  # serves error_cb
         failed = [e for e in errors if e.code() == KafkaError._AUTHENTICATION]
         assert failed, f"failed without an authentication error: {errors}"
@@ -159,7 +159,8 @@ def _connects(settings: KafkaSettings) -> KafkaError | None:
 
 def test_an_unknown_password_cannot_connect(secure: PlatformInfo) -> None:
     error = _connects(_login(secure, generate_credential("nobody")))
-    assert error is not None and "SCRAM-SHA-256" in error.str()
+    assert error is not None
+    assert "SCRAM-SHA-256" in error.str()
     assert _connects(_login(secure, _admin(secure))) is None
 
 
@@ -177,7 +178,8 @@ def test_a_domain_writes_its_own_topics_only(secure: PlatformInfo) -> None:
     assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
     # Creating a topic under another domain's prefix is refused too.
     stolen = _create(_login(secure, player), f"{other.name}.stolen.v1")
-    assert stolen is not None and stolen.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    assert stolen is not None
+    assert stolen.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
 
 
 def _assert_none(error: KafkaError | None) -> None:
@@ -220,7 +222,8 @@ def test_a_removed_user_cannot_connect_and_a_revoked_domain_writes_nothing(
 
     def write_refused() -> None:
         error = _produce(_login(secure, gone), topic)
-        assert error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+        assert error is not None
+        assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
 
     _eventually(write_refused)
     assert access.remove_user(gone.name) == ENFORCED
