@@ -9,6 +9,8 @@ checked in a child process, since an ACL call on Tansu would abort the process.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import stat
 import subprocess
 import sys
@@ -30,7 +32,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from streams.config import KafkaSettings
 from streams.identity import Credential, generate_credential, read_credential
 from streams.kafka.access import ENFORCED, NOT_ENFORCED, KafkaBrokerAccess
-from streams.local import EmbeddedPlatform, PlatformInfo
+from streams.local import EmbeddedPlatform, PlatformInfo, start, status
 from streams.local._state import read_state
 from tests.helpers.brokers import kafka_settings
 
@@ -269,3 +271,20 @@ def test_a_broker_without_acls_is_reported_and_never_asked(
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["False"] + [NOT_ENFORCED] * 6
+
+
+def test_a_restarted_registry_logs_in_again(secure: PlatformInfo) -> None:
+    # The monitor, started beside it, consumes as the admin: it runs and logged no refusal.
+    monitor = secure.monitor_log
+    assert monitor is not None
+    assert "uthentication failed" not in monitor.read_text()
+    os.kill(secure.registry_pid, signal.SIGTERM)  # our own child, by its recorded PID
+    deadline = time.monotonic() + 15
+    while status(secure.state_dir).running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    settings = kafka_settings(auth=True, state_dir=secure.state_dir)
+    again = start(settings)
+    assert again.registry_restarted
+    with SchemaRegistryClient({"url": again.registry_url}) as registry:
+        schema = Schema(json.dumps({"type": "record", "name": "R", "fields": []}), "AVRO")
+        assert registry.register_schema(f"d{uuid.uuid4().hex[:8]}.r.v1-value", schema) >= 1
