@@ -10,14 +10,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from pydantic import SecretStr
-
-from streams.config import KafkaSettings, LocalSettings, SaslMechanism
+from streams.config import LocalSettings
 from streams.errors import PlatformError, PlatformNotRunningError
 from streams.identity import Credential
 from streams.local import _choices, _process, _services
 from streams.local._credentials import admin_credential
 from streams.local._kafka import SCRAM
+from streams.local._login import broker_client, recorded_env, service_env
 from streams.local._models import (
     PlatformInfo,
     PlatformStatus,
@@ -121,7 +120,7 @@ def _restart_registry(
             port=record.port,
             address=record.address,
             log_path=record.log,
-            env=_recorded_env(dict(os.environ if env is None else env), state),
+            env=recorded_env(dict(os.environ if env is None else env), state),
             started=started,
         )
         _services.wait_registry_ready(
@@ -186,7 +185,7 @@ def _restart_monitor(
             state.bootstrap_servers,
             state.registry_url,
             state.state_dir / "logs",
-            _recorded_env(dict(os.environ if env is None else env), state),
+            recorded_env(dict(os.environ if env is None else env), state),
             started,
             time.monotonic() + settings.start_timeout_s,
         )
@@ -197,45 +196,6 @@ def _restart_monitor(
     state = state.model_copy(update={"monitor": monitor})
     write_state(state)
     return state
-
-
-def _service_env(
-    env: Mapping[str, str], *, sasl_mechanism: str | None, admin: Credential | None
-) -> dict[str, str]:
-    """The environment of the registry and the monitor: ``env`` without the Kafka settings
-    exported for another cluster (the services read the whole ``kafka`` settings), plus, on a
-    broker that authenticates clients, the admin's SASL login (in the environment, never on a
-    command line that ``ps`` shows)."""
-    clean = {k: v for k, v in env.items() if not k.startswith("STREAMS_KAFKA")}
-    if sasl_mechanism is None or admin is None:
-        return clean
-    return clean | {
-        "STREAMS_KAFKA__SECURITY_PROTOCOL": "SASL_PLAINTEXT",
-        "STREAMS_KAFKA__SASL_MECHANISM": sasl_mechanism,
-        "STREAMS_KAFKA__SASL_USERNAME": admin.name,
-        "STREAMS_KAFKA__SASL_PASSWORD": admin.secret,
-    }
-
-
-def _recorded_env(env: Mapping[str, str], state: PlatformState) -> dict[str, str]:
-    """:func:`_service_env` for a recorded platform (the admin read from its state dir)."""
-    admin = None if state.sasl_mechanism is None else admin_credential(state.state_dir)
-    return _service_env(env, sasl_mechanism=state.sasl_mechanism, admin=admin)
-
-
-def _broker_client(
-    bootstrap_servers: str, *, sasl_mechanism: SaslMechanism | None, admin: Credential | None
-) -> KafkaSettings:
-    """How the platform itself talks to its broker (to wait for it): as the admin on SASL."""
-    if sasl_mechanism is None or admin is None:
-        return KafkaSettings(bootstrap_servers=bootstrap_servers)
-    return KafkaSettings(
-        bootstrap_servers=bootstrap_servers,
-        security_protocol="SASL_PLAINTEXT",
-        sasl_mechanism=sasl_mechanism,
-        sasl_username=admin.name,
-        sasl_password=SecretStr(admin.secret),
-    )
 
 
 def start(
@@ -303,7 +263,7 @@ def start(
         admin = admin_credential(state_dir)
     # Tansu has no SASL: only Apache Kafka authenticates clients (the registry still does).
     mechanism = SCRAM if settings.auth and settings.broker == "kafka" else None
-    services_env = _service_env(child_env, sasl_mechanism=mechanism, admin=admin)
+    services_env = service_env(child_env, sasl_mechanism=mechanism, admin=admin)
     started: list[int] = []
     try:
         broker_cmd = _choices.broker_command(
@@ -332,7 +292,7 @@ def start(
             log_path=broker.log,
             deadline=deadline,
             timeout_s=timeout_s,
-            client=_broker_client(bootstrap_servers, sasl_mechanism=mechanism, admin=admin),
+            client=broker_client(bootstrap_servers, sasl_mechanism=mechanism, admin=admin),
         )
         broker = _services.ready(broker, began)
 

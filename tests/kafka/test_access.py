@@ -288,3 +288,19 @@ def test_a_restarted_registry_logs_in_again(secure: PlatformInfo) -> None:
     with SchemaRegistryClient({"url": again.registry_url}) as registry:
         schema = Schema(json.dumps({"type": "record", "name": "R", "fields": []}), "AVRO")
         assert registry.register_schema(f"d{uuid.uuid4().hex[:8]}.r.v1-value", schema) >= 1
+
+
+def test_a_domain_writes_the_shared_catalog_but_reads_no_wrapped_keys(
+    secure: PlatformInfo,
+) -> None:
+    admin = _login(secure, _admin(secure))
+    access = KafkaBrokerAccess(admin, broker_kind="kafka")
+    player = _domain(secure, access)
+    for topic in ("_mesh.products", "_mesh.keys"):
+        _assert_none(_create(admin, topic))
+    _eventually(lambda: _assert_none(_produce(_login(secure, player), "_mesh.products")))
+    assert _read(_login(secure, player), "_mesh.products") == b"v"
+    assert _eventually(lambda: _assert_none(_produce(_login(secure, player), "_mesh.keys"))) is None
+    refused = _read(_login(secure, player), "_mesh.keys")
+    assert isinstance(refused, KafkaError)
+    assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
