@@ -363,6 +363,12 @@ class LocalSettings(BaseModel):
     controller_port: int = Field(
         default=9093, description="KRaft controller port of the Kafka broker."
     )
+    auth: bool = Field(
+        default=True,
+        description="Authenticate clients: on Apache Kafka a SASL_PLAINTEXT SCRAM-SHA-256 "
+        "listener with ACLs (StandardAuthorizer), the admin from <state_dir>/credentials; "
+        "off (`mesh up --no-auth`): PLAINTEXT, anyone may do anything.",
+    )
 
 
 class MonitorSettings(BaseModel):

@@ -106,6 +106,8 @@ def up(
                     "bootstrap_servers": info.bootstrap_servers,
                     "registry_url": info.registry_url,
                     "broker_kind": info.broker_kind,
+                    "security_protocol": info.security_protocol,
+                    "sasl_mechanism": info.sasl_mechanism,
                     "already_running": info.already_running,
                     "state_dir": str(info.state_dir),
                     "monitor_pid": info.monitor_pid,
@@ -128,7 +130,10 @@ def up(
         )
     elif info.already_running:
         console.print(f"already running (state in {info.state_dir}); nothing changed")
-    console.print(f"broker    {info.bootstrap_servers} ({info.broker_kind})", highlight=False)
+    login = "" if info.sasl_mechanism is None else f", SASL {info.sasl_mechanism}"
+    console.print(
+        f"broker    {info.bootstrap_servers} ({info.broker_kind}{login})", highlight=False
+    )
     console.print(f"registry  {info.registry_url}", highlight=False)
     if info.monitor_pid is not None:
         console.print(

@@ -36,6 +36,9 @@ class PlatformInfo:
         registry_log: The registry's log file.
         state_dir: Directory holding ``platform.json`` and ``logs/``.
         broker_kind: ``tansu`` (embedded, in memory) or ``kafka`` (Apache Kafka, durable).
+        security_protocol: ``SASL_PLAINTEXT`` when the broker authenticates clients (with
+            ``sasl_mechanism``), else ``PLAINTEXT``.
+        sasl_mechanism: ``SCRAM-SHA-256`` on a broker that authenticates clients.
         already_running: True when :func:`start` found the platform running and left it alone.
         monitor_pid: PID of the guarantees monitor (None: started without it).
         monitor_log: The monitor's log file.
@@ -54,6 +57,8 @@ class PlatformInfo:
     registry_log: Path
     state_dir: Path
     broker_kind: BrokerKind = "tansu"
+    security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-256"] | None = None
     already_running: bool = False
     monitor_pid: int | None = None
     monitor_log: Path | None = None

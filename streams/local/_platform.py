@@ -12,7 +12,11 @@ from types import TracebackType
 
 from streams.config import LocalSettings
 from streams.errors import PlatformError, PlatformNotRunningError
+from streams.identity import Credential
 from streams.local import _choices, _process, _services
+from streams.local._credentials import admin_credential
+from streams.local._kafka import SCRAM
+from streams.local._login import broker_client, recorded_env, service_env
 from streams.local._models import (
     PlatformInfo,
     PlatformStatus,
@@ -55,6 +59,8 @@ def _info(
         registry_log=state.registry.log,
         state_dir=state.state_dir,
         broker_kind=state.broker_kind,
+        security_protocol=state.security_protocol,
+        sasl_mechanism=state.sasl_mechanism,
         already_running=already_running,
         monitor_pid=state.monitor.pid if state.monitor else None,
         monitor_log=state.monitor.log if state.monitor else None,
@@ -114,7 +120,7 @@ def _restart_registry(
             port=record.port,
             address=record.address,
             log_path=record.log,
-            env=_plaintext(dict(os.environ if env is None else env)),
+            env=recorded_env(dict(os.environ if env is None else env), state),
             started=started,
         )
         _services.wait_registry_ready(
@@ -142,6 +148,7 @@ def _start_monitor(
     started: list[int],
     deadline: float,
 ) -> ServiceRecord | None:
+    """Start the monitor; ``env`` is the services' environment (:func:`_service_env`)."""
     if not settings.monitor:
         return None
     command = _services.monitor_command(
@@ -154,7 +161,7 @@ def _start_monitor(
         port=0,
         address="_mesh.observations",
         log_path=logs / "monitor.log",
-        env=_plaintext(env),
+        env=env,
         started=started,
     )
     _services.wait_monitor_ready(
@@ -178,7 +185,7 @@ def _restart_monitor(
             state.bootstrap_servers,
             state.registry_url,
             state.state_dir / "logs",
-            dict(os.environ if env is None else env),
+            recorded_env(dict(os.environ if env is None else env), state),
             started,
             time.monotonic() + settings.start_timeout_s,
         )
@@ -191,17 +198,12 @@ def _restart_monitor(
     return state
 
 
-def _plaintext(env: Mapping[str, str]) -> dict[str, str]:
-    # Our broker is PLAINTEXT: settings exported for another cluster (SASL, TLS) must not reach
-    # the services started beside it, which read the whole `kafka` settings.
-    return {k: v for k, v in env.items() if not k.startswith("STREAMS_KAFKA")}
-
-
 def start(
     settings: LocalSettings,
     *,
     free_ports: bool = False,
     env: Mapping[str, str] | None = None,
+    admin: Credential | None = None,
 ) -> PlatformInfo:
     """Start the broker, the registry and (unless ``settings.monitor`` is off) the guarantees
     monitor in the background, or find them already running.
@@ -212,6 +214,10 @@ def start(
         settings: Host, ports, state directory and start timeout.
         free_ports: Let the kernel choose free ports instead of the configured ones.
         env: Environment of the services; defaults to this process's environment.
+        admin: The admin credential when configured (settings' identity); else, with
+            ``settings.auth``, ``<state_dir>/credentials/admin.json`` (written if missing).
+            On Apache Kafka with ``settings.auth`` it is the SCRAM super user the registry and
+            the monitor log in as.
 
     Returns:
         Where the platform answers; ``already_running`` is True when nothing was started.
@@ -253,6 +259,11 @@ def start(
     timeout_s = settings.start_timeout_s
     deadline = time.monotonic() + timeout_s
     logs = state_dir / "logs"
+    if settings.auth and admin is None:
+        admin = admin_credential(state_dir)
+    # Tansu has no SASL: only Apache Kafka authenticates clients (the registry still does).
+    mechanism = SCRAM if settings.auth and settings.broker == "kafka" else None
+    services_env = service_env(child_env, sasl_mechanism=mechanism, admin=admin)
     started: list[int] = []
     try:
         broker_cmd = _choices.broker_command(
@@ -262,6 +273,7 @@ def start(
             controller_port=controller_port,
             env=child_env,
             deadline=deadline,
+            admin=admin if mechanism else None,
         )
         broker, began = _services.launch(
             "broker",
@@ -280,6 +292,7 @@ def start(
             log_path=broker.log,
             deadline=deadline,
             timeout_s=timeout_s,
+            client=broker_client(bootstrap_servers, sasl_mechanism=mechanism, admin=admin),
         )
         broker = _services.ready(broker, began)
 
@@ -293,7 +306,7 @@ def start(
             port=registry_port,
             address=registry_url,
             log_path=logs / "registry.log",
-            env=_plaintext(child_env),
+            env=services_env,
             started=started,
         )
         _services.wait_registry_ready(
@@ -305,7 +318,7 @@ def start(
         )
         registry = _services.ready(registry, began)
         monitor = _start_monitor(
-            settings, bootstrap_servers, registry_url, logs, child_env, started, deadline
+            settings, bootstrap_servers, registry_url, logs, services_env, started, deadline
         )
 
         state = PlatformState(
@@ -313,6 +326,8 @@ def start(
             registry_url=registry_url,
             state_dir=state_dir,
             broker_kind=settings.broker,
+            security_protocol="PLAINTEXT" if mechanism is None else "SASL_PLAINTEXT",
+            sasl_mechanism=mechanism,
             started_at=broker.started_at,
             broker=broker,
             registry=registry,

@@ -10,6 +10,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from streams.config import KafkaSettings, RegistrySettings, Settings
+from streams.identity import read_credential
 from streams.kafka import Consumer as StreamsConsumer
 from streams.kafka import Event
 from streams.local import PlatformInfo
@@ -123,8 +125,28 @@ def produce_huge(product: Product) -> None:
     assert errors == [None], f"the huge record was refused: {errors} (topic_config BIG_RECORDS?)"
 
 
-def create_topic(bootstrap: str, topic: str, config: dict[str, str] | None = None) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def recorded_conf(state_dir: Path) -> dict[str, Any]:
+    """The librdkafka conf of the platform recorded in ``state_dir``, as its admin when it
+    authenticates clients (``platform.json`` says so; the secret is in ``credentials/``)."""
+    state = json.loads((state_dir / "platform.json").read_text())
+    conf: dict[str, Any] = {"bootstrap.servers": state["bootstrap_servers"]}
+    if state.get("sasl_mechanism"):
+        admin = read_credential(state_dir / "credentials" / "admin.json")
+        conf |= {
+            "security.protocol": state["security_protocol"],
+            "sasl.mechanism": state["sasl_mechanism"],
+            "sasl.username": admin.name,
+            "sasl.password": admin.secret,
+        }
+    return conf
+
+
+def create_topic(
+    bootstrap: str | dict[str, Any], topic: str, config: dict[str, str] | None = None
+) -> None:
+    """Create ``topic`` at ``bootstrap`` (an address, or a whole conf: :func:`recorded_conf`)."""
+    conf = {"bootstrap.servers": bootstrap} if isinstance(bootstrap, str) else bootstrap
+    admin = AdminClient(conf)
     new = NewTopic(topic, num_partitions=1, replication_factor=1, config=config or {})
     admin.create_topics([new])[topic].result(10)
 
