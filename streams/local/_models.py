@@ -44,6 +44,9 @@ class PlatformInfo:
         registry_restarted: True when :func:`start` found the broker running but the registry
             dead, and started the registry again on its recorded port (the broker and its
             topics were left alone).
+        auth: Whether the registry authenticates every request (``mesh up --no-auth``: not).
+        admin_credential: The admin's credential file ``mesh up`` wrote or found (None: auth
+            off, or the admin credential came from the settings).
     """
 
     bootstrap_servers: str
@@ -59,6 +62,8 @@ class PlatformInfo:
     monitor_log: Path | None = None
     monitor_restarted: bool = False
     registry_restarted: bool = False
+    auth: bool = False
+    admin_credential: Path | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,11 +94,13 @@ class PlatformStatus:
         state_dir: The state directory inspected.
         services: Broker then registry.
         broker_kind: Which broker is recorded (``tansu`` or ``kafka``); None when none is.
+        auth: Whether the recorded registry authenticates; None when none is recorded.
     """
 
     state_dir: Path
     services: tuple[ServiceStatus, ...]
     broker_kind: BrokerKind | None = None
+    auth: bool | None = None
 
     @property
     def running(self) -> bool:
@@ -112,6 +119,7 @@ class PlatformStatus:
             "state_dir": str(self.state_dir),
             "running": self.running,
             "broker_kind": self.broker_kind,
+            "auth": self.auth,
             "services": [
                 {
                     "name": s.name,

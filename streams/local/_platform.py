@@ -10,8 +10,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from streams.config import LocalSettings
-from streams.errors import PlatformError, PlatformNotRunningError
+from streams.config import LocalSettings, credential_path
+from streams.errors import ConfigError, PlatformError, PlatformNotRunningError
+from streams.identity import (
+    ADMIN,
+    Credential,
+    generate_credential,
+    read_credential,
+    write_credential,
+)
 from streams.local import _choices, _process, _services
 from streams.local._models import (
     PlatformInfo,
@@ -43,6 +50,7 @@ def _info(
     state: PlatformState,
     *,
     already_running: bool,
+    admin_file: Path | None = None,
     monitor_restarted: bool = False,
     registry_restarted: bool = False,
 ) -> PlatformInfo:
@@ -60,7 +68,49 @@ def _info(
         monitor_log=state.monitor.log if state.monitor else None,
         monitor_restarted=monitor_restarted,
         registry_restarted=registry_restarted,
+        auth=state.auth,
+        admin_credential=admin_file,
     )
+
+
+def _admin(
+    auth: bool, state_dir: Path, admin: Credential | None
+) -> tuple[Credential | None, Path | None]:
+    """The admin credential the registry runs as, and its file when ``mesh up`` keeps it:
+    ``admin`` when configured, else ``<state_dir>/credentials/admin.json``, written (0600) the
+    first time."""
+    if not auth:
+        return None, None
+    path = credential_path(state_dir, ADMIN)
+    if admin is not None:
+        if not admin.is_admin:
+            raise ConfigError(
+                f"`mesh up` runs the registry as the admin, but the configured identity is "
+                f"{admin.name!r}; unset STREAMS_IDENTITY__* (mesh up then writes the admin's "
+                "credential) or configure the admin's"
+            )
+        same = path.exists() and read_credential(path) == admin
+        return admin, path if same else None
+    if path.exists():
+        return read_credential(path), path
+    write_credential(generate_credential(ADMIN), path)
+    logger.info("wrote the admin credential to %s (mode 0600)", path)
+    return read_credential(path), path
+
+
+def _service_env(
+    env: Mapping[str, str], *, auth: bool, admin: Credential | None, path: Path | None
+) -> dict[str, str]:
+    """The environment of the registry and the monitor: the registry's auth setting and the
+    admin identity (never an identity of the caller's)."""
+    clean = {k: v for k, v in env.items() if not k.startswith("STREAMS_IDENTITY__")}
+    clean["STREAMS_REGISTRY__AUTH"] = "true" if auth else "false"
+    if admin is not None and path is not None:
+        clean["STREAMS_IDENTITY__FILE"] = str(path)
+    elif admin is not None:
+        clean["STREAMS_IDENTITY__NAME"] = admin.name
+        clean["STREAMS_IDENTITY__SECRET"] = admin.secret
+    return clean
 
 
 def _is_ours(record: ServiceRecord) -> bool:
@@ -86,7 +136,7 @@ def _existing(state_dir: Path) -> PlatformState | None:
 
 
 def _restart_registry(
-    settings: LocalSettings, state: PlatformState, env: Mapping[str, str] | None
+    settings: LocalSettings, state: PlatformState, env: Mapping[str, str]
 ) -> PlatformState:
     """Start the registry of a platform whose broker runs but whose registry died, on its
     recorded port: the broker (with every topic, ``_schemas`` included) is left alone, so the
@@ -114,7 +164,7 @@ def _restart_registry(
             port=record.port,
             address=record.address,
             log_path=record.log,
-            env=_plaintext(dict(os.environ if env is None else env)),
+            env=_plaintext(env),
             started=started,
         )
         _services.wait_registry_ready(
@@ -167,7 +217,7 @@ def _start_monitor(
 
 
 def _restart_monitor(
-    settings: LocalSettings, state: PlatformState, env: Mapping[str, str] | None
+    settings: LocalSettings, state: PlatformState, env: Mapping[str, str]
 ) -> PlatformState:
     """Start the monitor of a running platform whose monitor is dead (or was not started)."""
     logger.info("the guarantees monitor of %s is not running: starting it", state.state_dir)
@@ -178,7 +228,7 @@ def _restart_monitor(
             state.bootstrap_servers,
             state.registry_url,
             state.state_dir / "logs",
-            dict(os.environ if env is None else env),
+            dict(env),
             started,
             time.monotonic() + settings.start_timeout_s,
         )
@@ -202,6 +252,7 @@ def start(
     *,
     free_ports: bool = False,
     env: Mapping[str, str] | None = None,
+    admin: Credential | None = None,
 ) -> PlatformInfo:
     """Start the broker, the registry and (unless ``settings.monitor`` is off) the guarantees
     monitor in the background, or find them already running.
@@ -212,6 +263,8 @@ def start(
         settings: Host, ports, state directory and start timeout.
         free_ports: Let the kernel choose free ports instead of the configured ones.
         env: Environment of the services; defaults to this process's environment.
+        admin: The admin credential the registry runs as when ``settings.auth`` is on; None:
+            ``<state_dir>/credentials/admin.json``, written (mode 0600) if missing.
 
     Returns:
         Where the platform answers; ``already_running`` is True when nothing was started.
@@ -226,21 +279,26 @@ def start(
     state_dir = settings.state_dir.absolute()
     existing = _existing(state_dir)
     settings = _choices.choose_broker(settings, state_dir, existing)
+    base_env = dict(os.environ if env is None else env)
     if existing is not None:
         logger.info("platform in %s is already running", state_dir)
+        credential, admin_file = _admin(existing.auth, state_dir, admin)
+        service_env = _service_env(base_env, auth=existing.auth, admin=credential, path=admin_file)
         registry_restarted = not _is_ours(existing.registry)
         if registry_restarted:
-            existing = _restart_registry(settings, existing, env)
+            existing = _restart_registry(settings, existing, service_env)
         monitor = existing.monitor
         restarted = settings.monitor and (monitor is None or not _is_ours(monitor))
         if restarted:
-            existing = _restart_monitor(settings, existing, env)
+            existing = _restart_monitor(settings, existing, service_env)
         return _info(
             existing,
             already_running=True,
             monitor_restarted=restarted,
             registry_restarted=registry_restarted,
+            admin_file=admin_file,
         )
+    credential, admin_file = _admin(settings.auth, state_dir, admin)
 
     host = settings.host
     broker_port, registry_port, controller_port = _choices.choose_ports(
@@ -249,7 +307,8 @@ def start(
     bootstrap_servers = f"{host}:{broker_port}"
     registry_url = f"http://{host}:{registry_port}"
     # The services inherit our environment (PATH, locale, proxies) like any child process.
-    child_env = dict(os.environ if env is None else env)
+    child_env = base_env
+    service_env = _service_env(child_env, auth=settings.auth, admin=credential, path=admin_file)
     timeout_s = settings.start_timeout_s
     deadline = time.monotonic() + timeout_s
     logs = state_dir / "logs"
@@ -293,7 +352,7 @@ def start(
             port=registry_port,
             address=registry_url,
             log_path=logs / "registry.log",
-            env=_plaintext(child_env),
+            env=_plaintext(service_env),
             started=started,
         )
         _services.wait_registry_ready(
@@ -305,7 +364,7 @@ def start(
         )
         registry = _services.ready(registry, began)
         monitor = _start_monitor(
-            settings, bootstrap_servers, registry_url, logs, child_env, started, deadline
+            settings, bootstrap_servers, registry_url, logs, service_env, started, deadline
         )
 
         state = PlatformState(
@@ -317,6 +376,7 @@ def start(
             broker=broker,
             registry=registry,
             monitor=monitor,
+            auth=settings.auth,
         )
         write_state(state)
     except BaseException:
@@ -324,7 +384,7 @@ def start(
         for pid in reversed(started):
             _process.terminate(pid, timeout_s=5.0)
         raise
-    return _info(state, already_running=False)
+    return _info(state, already_running=False, admin_file=admin_file)
 
 
 def stop(state_dir: Path, *, timeout_s: float = 10.0) -> StopResult:
@@ -393,7 +453,9 @@ def status(state_dir: Path) -> PlatformStatus:
     )
     if state.monitor is None:
         services += (ServiceStatus(name="monitor", state="stopped"),)
-    return PlatformStatus(state_dir=state_dir, services=services, broker_kind=state.broker_kind)
+    return PlatformStatus(
+        state_dir=state_dir, services=services, broker_kind=state.broker_kind, auth=state.auth
+    )
 
 
 class EmbeddedPlatform:
