@@ -19,6 +19,7 @@ from streams.cli.agent import agent
 from streams.cli.codegen import codegen
 from streams.cli.dlq import dlq
 from streams.cli.doctor import doctor
+from streams.cli.domain import domain
 from streams.cli.events import produce, tail
 from streams.cli.guarantees import guarantees_command
 from streams.cli.kafka import kafka
@@ -146,3 +147,4 @@ main.add_command(replay_command)
 main.add_command(lineage_command)
 main.add_command(guarantees_command)
 main.add_command(monitor)
+main.add_command(domain)

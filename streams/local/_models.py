@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from streams.config import BrokerKind
+from streams.config import (
+    BrokerKind,
+    IdentitySettings,
+    KafkaSettings,
+    RegistrySettings,
+    Settings,
+)
 from streams.local._state import ServiceName
 
 __all__ = [
@@ -64,6 +70,21 @@ class PlatformInfo:
     registry_restarted: bool = False
     auth: bool = False
     admin_credential: Path | None = None
+
+    def client_settings(self) -> Settings:
+        """Settings of a client of this platform, acting as its admin when auth is on (the
+        admin credential ``mesh up`` wrote); the environment fills in everything else."""
+        kafka = KafkaSettings(bootstrap_servers=self.bootstrap_servers)
+        registry = RegistrySettings(url=self.registry_url)
+        if self.admin_credential is None:
+            return Settings(kafka=kafka, registry=registry)
+        identity = IdentitySettings(file=self.admin_credential)
+        return Settings(kafka=kafka, registry=registry, identity=identity)
+
+    def registry_conf(self, **overrides: str | int) -> dict[str, str | int]:
+        """confluent-kafka's ``SchemaRegistryClient`` configuration for this platform, as its
+        admin (``overrides`` as in :meth:`RegistrySettings.client_conf`)."""
+        return self.client_settings().registry.client_conf(**overrides)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -74,7 +74,7 @@ def test_schemas_catalog_and_committed_offsets_survive_a_broker_restart(
     result = apply(load_products(REPO), settings=settings)
     assert result.published
     subject = f"t{uuid.uuid4().hex[:8]}.play_events.v1-value"
-    with SchemaRegistryClient({"url": info.registry_url}) as client:
+    with SchemaRegistryClient(info.registry_conf()) as client:
         first = client.register_schema(subject, Schema(json.dumps(PLAY_V1), "AVRO"))
         second = client.register_schema(subject, Schema(json.dumps(PLAY_V2), "AVRO"))
     assert first != second
@@ -88,7 +88,7 @@ def test_schemas_catalog_and_committed_offsets_survive_a_broker_restart(
     settings = _settings(info)
 
     assert _schemas(info.registry_url) == schemas
-    with SchemaRegistryClient({"url": info.registry_url}) as client:
+    with SchemaRegistryClient(info.registry_conf()) as client:
         assert client.get_latest_version(subject).schema_id == second
         # A new registration after the restart gets a fresh id, not a reused one.
         third = client.register_schema(
