@@ -6,6 +6,8 @@ created through the API, as `mesh domain create` does.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -256,3 +258,39 @@ def test_the_book_is_rebuilt_at_start_and_forged_records_are_ignored(
 def test_a_registry_with_auth_must_run_as_the_admin() -> None:
     with pytest.raises(Exception, match="must run as the admin"):
         RegistryAuth(admin=generate_credential("player"), domains=MemoryDomainLog())
+
+
+def test_a_forwarded_write_keeps_the_callers_credentials(mesh: Mesh) -> None:
+    """A secondary relays the caller's Authorization header; the primary checks it again."""
+    from streams.registry._forward import Forwarder
+    from streams.registry._wire import Request, Response
+
+    def local(request: Request) -> Response:
+        raise AssertionError("a secondary must not answer a write itself")
+
+    forwarder = Forwarder(
+        local, primary=lambda: False, primary_url=lambda: mesh.url, own_url=lambda: None
+    )
+    body = orjson.dumps({"schema": SCHEMA})
+
+    async def write(credential: Credential, subject: str) -> Response:
+        token = base64.b64encode(credential.basic_auth().encode())
+        request = Request(
+            method="POST",
+            path=f"/subjects/{subject}/versions",
+            query={},
+            pairs=(),
+            body=body,
+            caller=credential.name,
+            authorization=b"Basic " + token,
+        )
+        try:
+            result = forwarder(request)
+            return result if isinstance(result, Response) else await result
+        finally:
+            await forwarder.close()
+
+    assert asyncio.run(write(mesh.player, PLAYER_SUBJECT)).status == 200
+    refused_there = asyncio.run(write(mesh.player, LISTENERS_SUBJECT))
+    assert refused_there.status == 403
+    assert orjson.loads(refused_there.body)["error_code"] == 40301

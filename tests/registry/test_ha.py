@@ -52,9 +52,7 @@ class Instance:
         with log.open("wb") as out:
             # What is tested here is the election, not authentication (tests/registry/test_auth.py).
             env = {**os.environ, "STREAMS_REGISTRY__AUTH": "false"}
-            self.process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, env=env
-            )
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 60
         while True:
             assert self.process.poll() is None, log.read_text()
