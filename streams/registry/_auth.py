@@ -116,19 +116,21 @@ class Gate:
     def __init__(self, *, book: DomainBook, anonymous_reads: bool = False) -> None:
         self.book = book
         self.anonymous_reads = anonymous_reads
-        self._known: dict[bytes, str] = {}
-        book.listeners.append(self._known.clear)
+        # Authorization headers checked already -> identity. Emptied (never replaced: the fast
+        # path holds it) whenever the book changes, so a revoked secret is checked again.
+        self.known: dict[bytes, str] = {}
+        book.listeners.append(self.known.clear)
 
     def fast_ok(self, authorization: bytes | None) -> bool:
         """Whether a read may take the precomputed fast path: anonymous reads are on, or the
         header is one already checked (one dict lookup; `scripts/bench registry`)."""
-        return self.anonymous_reads or authorization in self._known
+        return self.anonymous_reads or authorization in self.known
 
     def identify(self, authorization: bytes | None) -> str | Response:
         """The caller's identity, or a 401 saying what is wrong."""
         if authorization is None:
             return _unauthorized(f"Authentication required: {_HOW}.")
-        known = self._known.get(authorization)
+        known = self.known.get(authorization)
         if known is not None:
             return known
         parsed = _parse(authorization)
@@ -151,9 +153,9 @@ class Gate:
                 f"Unauthorized: wrong secret for identity {name!r}; use the secret of its "
                 "current credential file (a rotated credential replaces the old secret)."
             )
-        if len(self._known) >= _MAX_KNOWN:
-            self._known.clear()
-        self._known[authorization] = name
+        if len(self.known) >= _MAX_KNOWN:
+            self.known.clear()
+        self.known[authorization] = name
         return name
 
     def check(self, method: str, path: str, authorization: bytes | None) -> str | Response | None:
