@@ -19,6 +19,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from streams.config import Settings
+from streams.identity import read_credential
 from streams.kafka import Consumer as StreamsConsumer
 from streams.kafka import Event
 from streams.local import PlatformInfo
@@ -177,3 +178,10 @@ def own_lines(stderr: str) -> list[str]:
         for line in stderr.splitlines()
         if not (line.startswith("warning: skipping offset") and "catalog record" in line)
     ]
+
+
+def admin_auth(info: PlatformInfo) -> tuple[str, str]:
+    """httpx's ``auth=`` for the platform's admin (the registry authenticates every request)."""
+    assert info.admin_credential is not None, "the platform runs without authentication"
+    admin = read_credential(info.admin_credential)
+    return admin.name, admin.secret

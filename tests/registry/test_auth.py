@@ -9,17 +9,27 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from streams.config import KafkaSettings
 from streams.identity import Credential, generate_credential, seal
-from streams.registry import MemoryDomainLog, MemoryStorage, RegistryAuth
+from streams.local import PlatformInfo
+from streams.registry import (
+    KafkaDomainLog,
+    KafkaStorage,
+    MemoryDomainLog,
+    MemoryStorage,
+    RegistryAuth,
+)
 from tests.registry.conftest import ThreadedRegistry
 
 SCHEMA = json.dumps(
@@ -294,3 +304,67 @@ def test_a_forwarded_write_keeps_the_callers_credentials(mesh: Mesh) -> None:
     refused_there = asyncio.run(write(mesh.player, LISTENERS_SUBJECT))
     assert refused_there.status == 403
     assert orjson.loads(refused_there.body)["error_code"] == 40301
+
+
+def test_serve_with_auth_refuses_to_run_as_anyone_but_the_admin() -> None:
+    from streams.errors import ConfigError
+    from streams.registry import serve
+
+    with pytest.raises(ConfigError, match="no identity: it must run as the admin"):
+        serve(host="127.0.0.1", port=0, bootstrap_servers="127.0.0.1:9", auth=True)
+    with pytest.raises(ConfigError, match="identity 'player'"):
+        serve(
+            host="127.0.0.1",
+            port=0,
+            bootstrap_servers="127.0.0.1:9",
+            auth=True,
+            identity=generate_credential("player"),
+        )
+
+
+def test_the_book_on_kafka_survives_a_restart_and_ignores_forgeries(
+    platform: PlatformInfo, registry_topic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``_mesh.domains`` on the session's broker (a topic of this test's own)."""
+    admin = generate_credential("admin")
+    player = generate_credential("player")
+    domains = f"_mesh.domains_test_{uuid.uuid4().hex[:10]}"
+
+    def registry() -> ThreadedRegistry:
+        log = KafkaDomainLog(
+            kafka=KafkaSettings(bootstrap_servers=platform.bootstrap_servers), topic=domains
+        )
+        storage = KafkaStorage(bootstrap_servers=platform.bootstrap_servers, topic=registry_topic)
+        return ThreadedRegistry(storage, auth=RegistryAuth(admin=admin, domains=log)).start()
+
+    first = registry()
+    try:
+        answer = httpx.post(
+            f"{first.url}/mesh/v1/domains",
+            json={"name": "player", "secret": player.secret},
+            auth=(admin.name, admin.secret),
+        )
+        assert answer.status_code == 200, answer.text
+    finally:
+        first.stop()
+    mallory = generate_credential("mallory")
+    forged = seal(
+        {
+            "name": "mallory",
+            "public_key": mallory.public_key(),
+            "created_at": "x",
+            "revoked_at": None,
+        },
+        generate_credential("admin"),
+    )
+    raw = Producer({"bootstrap.servers": platform.bootstrap_servers})
+    raw.produce(domains, key=b"mallory", value=orjson.dumps(forged))
+    assert raw.flush(10) == 0
+    again = registry()
+    try:
+        with httpx.Client(base_url=again.url) as client:
+            assert client.get("/subjects", auth=(player.name, player.secret)).status_code == 200
+            assert client.get("/subjects", auth=(mallory.name, mallory.secret)).status_code == 401
+    finally:
+        again.stop()
+    assert any("mallory" in r.getMessage() and "forged" in r.getMessage() for r in caplog.records)
