@@ -84,7 +84,12 @@ def test_start_records_state_and_answers(own_platform: PlatformInfo, tmp_path: P
     assert recorded["broker"]["address"] == f"{HOST}:{recorded['broker']['port']}"
     assert recorded["registry"]["command"][-2:] == ["--bootstrap-servers", info.bootstrap_servers]
 
-    assert httpx.get(info.registry_url + "/", trust_env=False).status_code == 200
+    assert httpx.get(info.registry_url + "/", trust_env=False).status_code == 401
+    assert httpx.get(info.registry_url + "/", auth=admin_auth(info), trust_env=False).is_success
+    admin = info.state_dir / "credentials" / "admin.json"
+    assert info.admin_credential == admin
+    assert oct(admin.stat().st_mode & 0o777) == "0o600"
+    assert recorded["auth"] is True
     metadata = AdminClient({"bootstrap.servers": info.bootstrap_servers}).list_topics(timeout=10)
     assert metadata.brokers
 
