@@ -55,7 +55,8 @@ class Answerer:
         self.gate = gate
         # The fast path's whole authentication: the headers the gate checked already (None:
         # anything goes). The gate empties this very dict when domains change, never replaces it.
-        self._known = None if gate is None or gate.anonymous_reads else gate.known
+        self._known = None if gate is None else gate.known
+        self._anonymous = gate is not None and gate.anonymous_reads
 
     def precomputed(
         self,
@@ -76,7 +77,11 @@ class Answerer:
         known = self._known
         if (
             method == b"GET"
-            and (known is None or authorization in known)
+            and (
+                known is None
+                or authorization in known
+                or (authorization is None and self._anonymous)
+            )
             and keep_alive
             and (accept is None or response_type(accept) is DEFAULT_TYPE)
         ):

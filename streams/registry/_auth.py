@@ -1,7 +1,7 @@
 """Who is asking and what they may do: HTTP Basic authentication and authorization by route.
 
-Every request passes :meth:`Gate.check` (or, on the precomputed fast path, :meth:`Gate.fast_ok`)
-before anything else. The credentials are what confluent-kafka's ``SchemaRegistryClient`` sends
+Every request passes :meth:`Gate.check` before anything else, or, on the precomputed fast path
+(reads only), a lookup of its header in :attr:`Gate.known` (``Answerer.precomputed``). The credentials are what confluent-kafka's ``SchemaRegistryClient`` sends
 for ``basic.auth.user.info = NAME:SECRET``; the secret is checked against the identity's
 published public key (:func:`streams.identity.matches`), and a header that passed is
 remembered, so the check costs one dict lookup afterwards. Any change of the domain book
@@ -120,11 +120,6 @@ class Gate:
         # path holds it) whenever the book changes, so a revoked secret is checked again.
         self.known: dict[bytes, str] = {}
         book.listeners.append(self.known.clear)
-
-    def fast_ok(self, authorization: bytes | None) -> bool:
-        """Whether a read may take the precomputed fast path: anonymous reads are on, or the
-        header is one already checked (one dict lookup; `scripts/bench registry`)."""
-        return self.anonymous_reads or authorization in self.known
 
     def identify(self, authorization: bytes | None) -> str | Response:
         """The caller's identity, or a 401 saying what is wrong."""

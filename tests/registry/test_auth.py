@@ -188,6 +188,11 @@ def test_anonymous_reads_when_configured() -> None:
             {"url": registry.url, "basic.auth.user.info": admin.basic_auth()}
         ) as c:
             schema_id = c.register_schema("x-value", Schema(SCHEMA, "AVRO"))
+        wrong = Credential(name="admin", secret=generate_credential("admin").secret)
+        with httpx.Client(base_url=registry.url, auth=(wrong.name, wrong.secret)) as client:
+            # Anonymous reads do not make wrong credentials right, fast path or not.
+            assert client.get(f"/schemas/ids/{schema_id}").status_code == 401
+            assert client.get("/subjects").status_code == 401
         with SchemaRegistryClient({"url": registry.url, "max.retries": 0}) as anonymous:
             assert anonymous.get_schema(schema_id).schema_str
             assert (
