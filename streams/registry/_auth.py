@@ -1,8 +1,9 @@
 """Who is asking and what they may do: HTTP Basic authentication and authorization by route.
 
 Every request passes :meth:`Gate.check` before anything else, or, on the precomputed fast path
-(reads only), a lookup of its header in :attr:`Gate.known` (``Answerer.precomputed``). The credentials are what confluent-kafka's ``SchemaRegistryClient`` sends
-for ``basic.auth.user.info = NAME:SECRET``; the secret is checked against the identity's
+(reads only), a lookup of its header in :attr:`Gate.known` (``Answerer.precomputed``). The
+credentials are what confluent-kafka's ``SchemaRegistryClient`` sends for
+``basic.auth.user.info = NAME:SECRET``; the secret is checked against the identity's
 published public key (:func:`streams.identity.matches`), and a header that passed is
 remembered, so the check costs one dict lookup afterwards. Any change of the domain book
 forgets every remembered header: a revoked secret is refused at its next request.
