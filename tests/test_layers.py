@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).parents[1] / "streams"
 LAYERS: list[set[str]] = [
     {"config", "errors", "naming", "identity"},
     {"avro"},
-    {"serialization"},
+    {"serialization", "pii"},
     {"kafka", "registry"},
     {"catalog", "codegen", "governance", "guarantees", "access"},
     {"agents", "replay", "local", "web", "scaffold"},

@@ -15,18 +15,23 @@
 from __future__ import annotations
 
 from streams.access._gate import KeyGate
-from streams.access._keys import (
+from streams.access._keystore import KEYS_TOPIC, KeyStore, key_record
+from streams.pii import (
+    CIPHER_PREFIX,
+    PSEUDONYM_PREFIX,
     DataKey,
+    Family,
+    FieldProtection,
     KeyProvider,
     LocalKeyProvider,
+    Missing,
+    Protected,
+    Pseudonymizer,
     key_id,
     local_pseudonym_key,
     parse_key_id,
     read_secret_file,
 )
-from streams.access._keystore import KEYS_TOPIC, KeyStore, key_record
-from streams.access._protect import CIPHER_PREFIX, FieldProtection, Missing, Protected
-from streams.access._pseudonym import PSEUDONYM_PREFIX, Family, Pseudonymizer
 
 __all__ = [
     "CIPHER_PREFIX",

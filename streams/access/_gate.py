@@ -20,9 +20,9 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from streams.access._keys import DataKey, KeyProvider
 from streams.access._keystore import KEYS_TOPIC, key_record
 from streams.errors import DeliveryError
+from streams.pii._keys import DataKey, KeyProvider
 
 __all__ = ["KeyGate"]
 

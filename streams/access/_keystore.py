@@ -24,14 +24,14 @@ import orjson
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from streams.access._keys import DataKey, KeyProvider, parse_key_id
-from streams.access._lru import Lru
-from streams.access._pseudonym import Pseudonymizer
 from streams.config import KafkaSettings
 from streams.errors import BrokerUnavailableError, DeliveryError
 from streams.kafka.client import build_client
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.naming import internal_topic
+from streams.pii._keys import DataKey, KeyProvider, parse_key_id
+from streams.pii._lru import Lru
+from streams.pii._pseudonym import Pseudonymizer
 
 __all__ = ["KEYS_TOPIC", "KeyStore", "key_record"]
 

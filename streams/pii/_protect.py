@@ -25,11 +25,11 @@ from typing import Any, Literal
 
 from cryptography.exceptions import InvalidTag
 
-from streams.access._keys import DataKey, parse_key_id
-from streams.access._lru import Lru
-from streams.access._pseudonym import Family, Pseudonymizer
 from streams.avro import SUBJECT_ATTRIBUTE, ParsedSchema, iter_fields
 from streams.errors import SerializationError
+from streams.pii._keys import DataKey, parse_key_id
+from streams.pii._lru import Lru
+from streams.pii._pseudonym import Family, Pseudonymizer
 
 __all__ = ["CIPHER_PREFIX", "FieldProtection", "Missing", "Protected"]
 

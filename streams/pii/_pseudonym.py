@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from typing import Literal
 
-from streams.access._lru import Lru
+from streams.pii._lru import Lru
 
 __all__ = ["PSEUDONYM_PREFIX", "Family", "Pseudonymizer"]
 
