@@ -305,6 +305,13 @@ class RegistrySettings(BaseModel):
         default=False,
         description="`mesh registry serve` with auth: let requests without credentials read.",
     )
+    keys_dir: Path | None = Field(
+        default=None,
+        description="`mesh registry serve`: the directory of the mesh's key-encryption key "
+        "(kek.json) and pseudonym key (pseudonym.json), created 0600 the first time; the "
+        "registry is their only holder and serves /mesh/v1/keys (`mesh up`: "
+        "<state_dir>/keys). Unset: no key service.",
+    )
     # As KafkaSettings._unresolved, for the registry's url.
     _unresolved: str | None = PrivateAttr(default=None)
 

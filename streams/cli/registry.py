@@ -71,4 +71,5 @@ def serve(
         auth=settings.registry.auth,
         identity=settings.identity.credential(),
         anonymous_reads=settings.registry.anonymous_reads,
+        keys_dir=settings.registry.keys_dir,
     )

@@ -35,6 +35,7 @@ from streams.local._state import (
     state_path,
     write_state,
 )
+from streams.pii._keys import KEYS_DIR
 
 __all__ = ["EmbeddedPlatform", "start", "status", "stop"]
 
@@ -94,12 +95,19 @@ def _admin(
 
 
 def _service_env(
-    env: Mapping[str, str], *, auth: bool, admin: Credential | None, path: Path | None
+    env: Mapping[str, str],
+    *,
+    auth: bool,
+    admin: Credential | None,
+    path: Path | None,
+    keys_dir: Path,
 ) -> dict[str, str]:
     """The environment of the registry and the monitor: the registry's auth setting and the
     admin identity (never an identity of the caller's)."""
     clean = {k: v for k, v in env.items() if not k.startswith("STREAMS_IDENTITY__")}
     clean["STREAMS_REGISTRY__AUTH"] = "true" if auth else "false"
+    # The registry is the only holder of the mesh's KEK and pseudonym key.
+    clean["STREAMS_REGISTRY__KEYS_DIR"] = str(keys_dir)
     if admin is not None and path is not None:
         clean["STREAMS_IDENTITY__FILE"] = str(path)
     elif admin is not None:
@@ -280,6 +288,7 @@ def start(
             auth=existing.auth,
             admin=credential,
             path=admin_file,
+            keys_dir=state_dir / KEYS_DIR,
         )
         registry_restarted = not _is_ours(existing.registry)
         if registry_restarted:
@@ -318,6 +327,7 @@ def start(
         auth=settings.auth,
         admin=credential,
         path=admin_file,
+        keys_dir=state_dir / KEYS_DIR,
     )
     started: list[int] = []
     try:

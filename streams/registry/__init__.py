@@ -22,8 +22,9 @@ if TYPE_CHECKING:
         MemoryDomainLog,
         domains_topic,
     )
+    from streams.registry._keys_api import MayRead, may_read_default
     from streams.registry._limits import HttpLimits
-    from streams.registry.server import RegistryAuth, RegistryServer, serve
+    from streams.registry.server import KeyService, RegistryAuth, RegistryServer, serve
     from streams.registry.storage import KafkaStorage, MemoryStorage, Storage
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "HttpLimits",
     "KafkaDomainLog",
     "KafkaStorage",
+    "KeyService",
+    "MayRead",
     "MemoryDomainLog",
     "MemoryStorage",
     "NoBrokerAccess",
@@ -43,6 +46,7 @@ __all__ = [
     "RegistryServer",
     "Storage",
     "domains_topic",
+    "may_read_default",
     "serve",
 ]
 
@@ -58,6 +62,9 @@ _LAZY = {
     "MemoryDomainLog": "streams.registry._domains",
     "domains_topic": "streams.registry._domains",
     "RegistryAuth": "streams.registry.server",
+    "KeyService": "streams.registry.server",
+    "MayRead": "streams.registry._keys_api",
+    "may_read_default": "streams.registry._keys_api",
     "HttpLimits": "streams.registry._limits",
     "RegistryServer": "streams.registry.server",
     "serve": "streams.registry.server",

@@ -18,6 +18,7 @@ from streams.registry import codes
 from streams.registry._dek_api import DekRoutes
 from streams.registry._domains_api import DomainRoutes
 from streams.registry._http import Request, Response, render
+from streams.registry._keys_api import KeyRoutes
 from streams.registry._query import flag, page, parse_version, schema_body
 from streams.registry._settings_api import SettingsRoutes
 from streams.registry.service import Registry
@@ -70,9 +71,16 @@ class Api:
         registry: The registry's state and writes.
         domains: The ``/mesh/v1`` trust and domain routes (default: a registry without
             authentication, which keeps no domains).
+        keys: The ``/mesh/v1/keys`` routes (None: this registry holds no KEK).
     """
 
-    def __init__(self, registry: Registry, *, domains: DomainRoutes | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        domains: DomainRoutes | None = None,
+        keys: KeyRoutes | None = None,
+    ) -> None:
         self.registry = registry
         self.fast: dict[bytes, bytes] = {}
         registry.listeners.append(self.refresh)
@@ -116,6 +124,8 @@ class Api:
         add("GET", r"/mesh/v1/domains", self.domains.list_domains)
         add("POST", r"/mesh/v1/domains", self.domains.create_domain)
         add("DELETE", r"/mesh/v1/domains/([^/]+)", self.domains.revoke_domain)
+        if keys is not None:
+            keys.install(add)
         self.refresh(None)
 
     def _add(self, method: str, pattern: str, route: Route) -> None:

@@ -17,21 +17,25 @@ import logging
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from streams.config import KafkaSettings
 from streams.errors import ConfigError
 from streams.identity import Credential
+from streams.pii import KeyProvider, LocalKeyProvider, read_secret_file
 from streams.registry._auth import Gate
 from streams.registry._broker import BrokerAccess
 from streams.registry._domains import DomainBook, DomainLog, KafkaDomainLog
 from streams.registry._domains_api import DomainRoutes
 from streams.registry._forward import Forwarder
 from streams.registry._http import HttpLimits, HttpServer
+from streams.registry._keyring import KEYS_TOPIC, Keyring
+from streams.registry._keys_api import KeyRoutes
 from streams.registry.api import Api
 from streams.registry.service import Registry
 from streams.registry.storage import KafkaStorage, Storage
 
-__all__ = ["RegistryAuth", "RegistryServer", "serve"]
+__all__ = ["KeyService", "RegistryAuth", "RegistryServer", "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +73,21 @@ def admin_required(name: str | None) -> str:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class KeyService:
+    """The key service of PII protection (:mod:`streams.registry._keys_api`).
+
+    Attributes:
+        provider: Holds the KEK (``LocalKeyProvider`` under the keys directory by default).
+        pseudonym_key: The mesh's pseudonym key.
+        log: Where the batches of wrapped keys are kept (``_mesh.keys``).
+    """
+
+    provider: KeyProvider
+    pseudonym_key: bytes
+    log: DomainLog
+
+
 class RegistryServer:
     """A registry bound to a port; ``start``/``close`` inside a running event loop.
 
@@ -80,6 +99,7 @@ class RegistryServer:
         advertised_url: the URL other instances forward writes to (default: :attr:`url`).
         election_wait_s: how long a write on a secondary waits for a primary to answer.
         auth: authentication and authorization (None: every request is let through).
+        keys: the key service (None: no ``/mesh/v1/keys`` routes).
     """
 
     def __init__(
@@ -92,8 +112,19 @@ class RegistryServer:
         advertised_url: str | None = None,
         election_wait_s: float = 15.0,
         auth: RegistryAuth | None = None,
+        keys: KeyService | None = None,
     ) -> None:
         self.registry = Registry(storage=storage)
+        self.keys = keys
+        self.keyring = (
+            None
+            if keys is None
+            else Keyring(
+                provider=keys.provider,
+                pseudonym_key=keys.pseudonym_key,
+                admin=auth.admin if auth is not None else None,
+            )
+        )
         self.auth = auth
         self.book = DomainBook(admin=auth.admin) if auth is not None else None
         gate = (
@@ -106,7 +137,12 @@ class RegistryServer:
             log=auth.domains if auth is not None else None,
             broker=auth.broker if auth is not None else None,
         )
-        self.api = Api(self.registry, domains=domains)
+        key_routes = (
+            None
+            if keys is None or self.keyring is None
+            else KeyRoutes(keyring=self.keyring, log=keys.log)
+        )
+        self.api = Api(self.registry, domains=domains, keys=key_routes)
         self._storage = storage
         self._host = host
         self._port = port
@@ -147,6 +183,7 @@ class RegistryServer:
                 await loop.run_in_executor(None, self.registry.load)
         self.registry.follow(loop)  # records written by others from here on
         await self._load_domains(loop)
+        await self._load_keys(loop)
         self.api.refresh(None)
         await self._http.start(self._host, self._port)
         self._listening = True
@@ -175,6 +212,22 @@ class RegistryServer:
 
         auth.domains.follow(deliver)
         logger.info("authentication on: %d domain(s) known", len(book.domains))
+
+    async def _load_keys(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Rebuild the batches of wrapped keys from ``_mesh.keys``, then follow it."""
+        keys, keyring = self.keys, self.keyring
+        if keys is None or keyring is None:
+            return
+        records = await loop.run_in_executor(None, lambda: list(keys.log.replay()))
+        for key, value in records:
+            keyring.apply(key, value)
+
+        def deliver(batch: list[tuple[bytes, bytes | None]]) -> None:
+            for key, value in batch:
+                loop.call_soon_threadsafe(keyring.apply, key, value)
+
+        keys.log.follow(deliver)
+        logger.info("key service on: %d key batch(es) on %s", len(keyring.batches), KEYS_TOPIC)
 
     def _role_changed(self, primary: bool) -> None:
         self.primary = primary
@@ -228,6 +281,8 @@ class RegistryServer:
         loop = asyncio.get_running_loop()
         if self.auth is not None:
             await loop.run_in_executor(None, self.auth.domains.close)
+        if self.keys is not None:
+            await loop.run_in_executor(None, self.keys.log.close)
         await loop.run_in_executor(None, self._storage.close)
 
 
@@ -242,6 +297,7 @@ def serve(
     auth: bool = False,
     identity: Credential | None = None,
     anonymous_reads: bool = False,
+    keys_dir: Path | None = None,
 ) -> None:
     """Run the registry until SIGTERM or SIGINT; its state lives in ``topic`` on Kafka.
 
@@ -255,6 +311,8 @@ def serve(
         auth: Authenticate and authorize every request (the registry then runs as the admin).
         identity: The registry's own identity: the admin when ``auth`` is on.
         anonymous_reads: With ``auth``, let requests without credentials read.
+        keys_dir: Where the KEK (``kek.json``) and the pseudonym key (``pseudonym.json``) are
+            kept, created (0600) the first time; None: no key service.
 
     Raises:
         ConfigError: ``auth`` is on and ``identity`` is not the admin.
@@ -270,10 +328,23 @@ def serve(
             anonymous_reads=anonymous_reads,
         )
     storage = KafkaStorage(kafka=kafka, bootstrap_servers=bootstrap_servers, topic=topic)
+    service = None
+    if keys_dir is not None:
+        cluster = kafka or KafkaSettings(bootstrap_servers=bootstrap_servers or "")
+        service = KeyService(
+            provider=LocalKeyProvider(keys_dir / "kek.json"),
+            pseudonym_key=read_secret_file(keys_dir / "pseudonym.json", create=True),
+            log=KafkaDomainLog(kafka=cluster, topic=KEYS_TOPIC),
+        )
 
     async def main() -> None:
         server = RegistryServer(
-            storage=storage, host=host, port=port, advertised_url=advertised_url, auth=access
+            storage=storage,
+            host=host,
+            port=port,
+            advertised_url=advertised_url,
+            auth=access,
+            keys=service,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -16,6 +16,7 @@ from streams.local import PlatformInfo
 from streams.registry import (
     HttpLimits,
     KafkaStorage,
+    KeyService,
     MemoryStorage,
     RegistryAuth,
     RegistryServer,
@@ -32,8 +33,10 @@ class ThreadedRegistry:
         *,
         limits: HttpLimits | None = None,
         auth: RegistryAuth | None = None,
+        keys: KeyService | None = None,
     ) -> None:
         self.storage = storage
+        self.keys = keys
         self.limits = limits
         self.auth = auth
         self.loop = asyncio.new_event_loop()
@@ -54,7 +57,12 @@ class ThreadedRegistry:
         """
         self.thread.start()
         self.server = RegistryServer(
-            storage=self.storage, host="127.0.0.1", port=port, limits=self.limits, auth=self.auth
+            storage=self.storage,
+            host="127.0.0.1",
+            port=port,
+            limits=self.limits,
+            auth=self.auth,
+            keys=self.keys,
         )
         self._run(self.server.start())
         if writable_within_s is not None:

@@ -1,0 +1,241 @@
+"""The registry's key service state: the KEK, the pseudonym key and ``_mesh.keys`` in memory.
+
+The registry (running as the admin) is the only holder of the key-encryption key: producers
+create data keys and send them here in batches (``POST /mesh/v1/keys/publish``); the registry
+wraps them and appends ONE record per product and batch on ``_mesh.keys`` (compacted, one
+partition), keyed ``<product>/batch/<batch id>``. Every value is ``seal(record, admin)`` JSON::
+
+    {"v": 2, "product": "listeners.registrations", "kek": "<kek id>",
+     "keys": {"<key id>": "<wrapped, base64>", ...}, "forgotten": ["<key id>", ...],
+     "created_ms": <epoch ms>, "signed_by": "admin", "signature": "..."}
+
+Forgetting a data subject rewrites each batch record that holds one of its keys without them
+(the wrapped bytes are gone from the last value of every key of the topic), listing their ids
+under ``forgotten`` so :meth:`Keyring.release` can answer them as forgotten rather than unknown.
+A record whose admin signature does not verify is ignored and logged. Per-batch records make a
+new data subject cost a fraction of a record and of a round trip instead of one each
+(scripts/bench events, ListenerRegistered).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from streams.identity import ADMIN, Credential, seal, unseal
+from streams.naming import internal_topic
+from streams.pii import KeyProvider, Pseudonymizer, parse_key_id
+
+__all__ = ["KEYS_TOPIC", "Batch", "Keyring", "Released"]
+
+logger = logging.getLogger(__name__)
+
+KEYS_TOPIC = internal_topic("keys")
+
+
+@dataclass(slots=True)
+class Batch:
+    """One ``_mesh.keys`` record: the wrapped keys of one product created in one batch."""
+
+    product: str
+    kek: str
+    keys: dict[str, str]  # key id -> wrapped key, base64
+    forgotten: list[str] = field(default_factory=list)
+    created_ms: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": 2,
+            "product": self.product,
+            "kek": self.kek,
+            "keys": self.keys,
+            "forgotten": self.forgotten,
+            "created_ms": self.created_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """The answer to a release: clear keys, and the ids that are forgotten or unknown."""
+
+    keys: dict[str, bytes]
+    forgotten: list[str]
+    unknown: list[str]
+
+
+class Keyring:
+    """The KEK provider, the pseudonym key and the batches of ``_mesh.keys``, in memory.
+
+    Args:
+        provider: Holds the KEK (a :class:`~streams.pii.LocalKeyProvider` under the registry's
+            keys directory by default; Vault or a KMS plug in here).
+        pseudonym_key: The mesh's pseudonym key (handed to producers).
+        admin: Signs the records (None: records are written and read unsigned; auth off).
+    """
+
+    def __init__(
+        self, *, provider: KeyProvider, pseudonym_key: bytes, admin: Credential | None
+    ) -> None:
+        self.provider = provider
+        self.pseudonym_key = pseudonym_key
+        self.pseudonyms = Pseudonymizer(pseudonym_key)
+        self._admin = admin
+        self.batches: dict[str, Batch] = {}
+        self._where: dict[str, str] = {}  # key id -> record key
+        self._forgotten: set[str] = set()
+        self._clear: dict[str, bytes] = {}
+
+    # --- the log ----------------------------------------------------------------------------
+
+    def apply(self, key: bytes, value: bytes | None) -> None:
+        """Apply one record read from ``_mesh.keys`` (a forged or broken one is logged)."""
+        name = key.decode("utf-8", "replace")
+        if value is None:
+            self._drop(name)
+            return
+        try:
+            record = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            logger.warning("ignoring %s record %r: not JSON", KEYS_TOPIC, name)
+            return
+        if not isinstance(record, dict) or record.get("v") != 2:
+            logger.warning("ignoring %s record %r: not a key batch (v 2)", KEYS_TOPIC, name)
+            return
+        if self._admin is not None:
+            admin_key = self._admin.public_key()
+            verdict = unseal(record, lambda signer: admin_key if signer == ADMIN else None)
+            if not verdict.valid:
+                logger.warning("ignoring %s record %r: %s", KEYS_TOPIC, name, verdict.describe())
+                return
+            record = dict(verdict.body)
+        try:
+            batch = Batch(
+                product=str(record["product"]),
+                kek=str(record["kek"]),
+                keys={str(k): str(v) for k, v in dict(record["keys"]).items()},
+                forgotten=[str(k) for k in record.get("forgotten", [])],
+                created_ms=int(record.get("created_ms", 0)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.warning("ignoring %s record %r: %s", KEYS_TOPIC, name, exc)
+            return
+        self._put(name, batch)
+
+    def _drop(self, name: str) -> None:
+        old = self.batches.pop(name, None)
+        if old is not None:
+            for kid in old.keys:
+                self._where.pop(kid, None)
+                self._clear.pop(kid, None)
+
+    def _put(self, name: str, batch: Batch) -> None:
+        self._drop(name)
+        self.batches[name] = batch
+        for kid in batch.keys:
+            self._where[kid] = name
+        for kid in batch.forgotten:
+            self._forgotten.add(kid)
+            self._clear.pop(kid, None)
+
+    def value(self, batch: Batch) -> bytes:
+        """The log value of ``batch`` (signed by the admin when there is one)."""
+        body = batch.to_json()
+        return orjson.dumps(seal(body, self._admin) if self._admin is not None else body)
+
+    # --- publishing -------------------------------------------------------------------------
+
+    def wrap(self, keys: Mapping[str, bytes]) -> list[tuple[str, Batch]]:
+        """New batch records for ``keys`` (key id -> clear key), one per product; not applied
+        until :meth:`accept` (after Kafka acknowledged them)."""
+        by_product: dict[str, dict[str, str]] = {}
+        for kid, secret in keys.items():
+            parsed = parse_key_id(kid)
+            assert parsed is not None, kid  # checked by the route
+            wrapped = self.provider.wrap(secret, context=kid.encode())
+            by_product.setdefault(parsed[0], {})[kid] = base64.b64encode(wrapped).decode()
+        now = time.time_ns() // 1_000_000
+        return [
+            (
+                f"{product}/batch/{uuid.uuid4().hex}",
+                Batch(product=product, kek=self.provider.kek_id, keys=wrapped, created_ms=now),
+            )
+            for product, wrapped in by_product.items()
+        ]
+
+    def accept(self, records: Iterable[tuple[str, Batch]]) -> None:
+        """Apply records this registry wrote (acknowledged by Kafka)."""
+        for name, batch in records:
+            self._put(name, batch)
+
+    # --- releasing --------------------------------------------------------------------------
+
+    def release(self, kids: Iterable[str]) -> Released:
+        """The clear keys of ``kids``; forgotten and unknown ones listed apart."""
+        keys: dict[str, bytes] = {}
+        forgotten: list[str] = []
+        unknown: list[str] = []
+        for kid in kids:
+            secret = self._unwrap(kid)
+            if secret is not None:
+                keys[kid] = secret
+            elif kid in self._forgotten:
+                forgotten.append(kid)
+            else:
+                unknown.append(kid)
+        return Released(keys, forgotten, unknown)
+
+    def _unwrap(self, kid: str) -> bytes | None:
+        found = self._clear.get(kid)
+        if found is not None:
+            return found
+        name = self._where.get(kid)
+        if name is None:
+            return None
+        batch = self.batches[name]
+        try:
+            wrapped = base64.b64decode(batch.keys[kid], validate=True)
+            secret = self.provider.unwrap(wrapped, kek_id=batch.kek, context=kid.encode())
+        except (KeyError, ValueError) as exc:
+            logger.warning("data key %s cannot be unwrapped: %s", kid, exc)
+            return None
+        self._clear[kid] = secret
+        return secret
+
+    # --- forgetting -------------------------------------------------------------------------
+
+    def subject_keys(self, subject: str) -> dict[str, list[str]]:
+        """The live key ids of data subject ``subject`` (a raw id), by record key."""
+        tags = self.pseudonyms.subject_tags(subject)
+        found: dict[str, list[str]] = {}
+        for kid, name in self._where.items():
+            parsed = parse_key_id(kid)
+            if parsed is not None and parsed[1] in tags:
+                found.setdefault(name, []).append(kid)
+        return found
+
+    def without(self, doomed: Mapping[str, list[str]]) -> list[tuple[str, Batch]]:
+        """The batch records rewritten without the ``doomed`` key ids (record key -> ids)."""
+        rewritten = []
+        for name, kids in doomed.items():
+            old = self.batches[name]
+            gone = set(kids)
+            rewritten.append(
+                (
+                    name,
+                    Batch(
+                        product=old.product,
+                        kek=old.kek,
+                        keys={k: v for k, v in old.keys.items() if k not in gone},
+                        forgotten=sorted({*old.forgotten, *gone}),
+                        created_ms=old.created_ms,
+                    ),
+                )
+            )
+        return rewritten

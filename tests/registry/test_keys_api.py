@@ -1,0 +1,190 @@
+"""The registry's key service (/mesh/v1/keys): who gets the pseudonym key, who may publish,
+release and forget, and what a forgotten subject's keys answer. In-process registry with
+authentication, memory logs, a local KEK in a temporary directory."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from streams.identity import Credential, generate_credential
+from streams.pii import DataKey, LocalKeyProvider, Pseudonymizer, read_secret_file
+from streams.registry import KeyService, MemoryDomainLog, MemoryStorage, RegistryAuth
+from tests.registry.conftest import ThreadedRegistry
+
+PRODUCT = "listeners.registrations"
+
+
+class Keys:
+    def __init__(self, tmp: Path, log: MemoryDomainLog | None = None) -> None:
+        self.admin = generate_credential("admin")
+        self.player = generate_credential("player")
+        self.listeners = generate_credential("listeners")
+        self.log = log or MemoryDomainLog()
+        self.tmp = tmp
+        self.domains = MemoryDomainLog()
+        self.registry = self._start()
+
+    def _start(self) -> ThreadedRegistry:
+        service = KeyService(
+            provider=LocalKeyProvider(self.tmp / "kek.json"),
+            pseudonym_key=read_secret_file(self.tmp / "pseudonym.json", create=True),
+            log=self.log,
+        )
+        auth = RegistryAuth(admin=self.admin, domains=self.domains)
+        registry = ThreadedRegistry(MemoryStorage(), auth=auth, keys=service).start()
+        with self.http(self.admin, registry.url) as client:
+            for domain in (self.player, self.listeners):
+                body = {"name": domain.name, "secret": domain.secret}
+                assert client.post("/mesh/v1/domains", json=body).status_code == 200
+        return registry
+
+    def http(self, who: Credential | None, url: str | None = None) -> httpx.Client:
+        auth = None if who is None else (who.name, who.secret)
+        return httpx.Client(base_url=url or self.registry.url, auth=auth, trust_env=False)
+
+    def pseudonyms(self) -> Pseudonymizer:
+        with self.http(self.listeners) as client:
+            key = client.get("/mesh/v1/keys/pseudonym").json()["key"]
+        return Pseudonymizer(base64.b64decode(key))
+
+    def new_keys(self, *subjects: str, product: str = PRODUCT) -> list[DataKey]:
+        pseudonyms = self.pseudonyms()
+        return [
+            DataKey.create(product, pseudonyms.subject_tag(pseudonyms.string(subject)))
+            for subject in subjects
+        ]
+
+    def publish(self, who: Credential, keys: list[DataKey]) -> httpx.Response:
+        body = {"keys": [{"id": k.id, "key": base64.b64encode(k.secret).decode()} for k in keys]}
+        with self.http(who) as client:
+            return client.post("/mesh/v1/keys/publish", json=body)
+
+    def release(
+        self, who: Credential, keys: list[DataKey], product: str = PRODUCT
+    ) -> httpx.Response:
+        with self.http(who) as client:
+            body = {"product": product, "key_ids": [k.id for k in keys]}
+            return client.post("/mesh/v1/keys/release", json=body)
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Iterator[Keys]:
+    found = Keys(tmp_path)
+    try:
+        yield found
+    finally:
+        found.registry.stop()
+
+
+def test_the_pseudonym_key_is_the_registrys_and_needs_an_identity(keys: Keys) -> None:
+    own = read_secret_file(keys.tmp / "pseudonym.json")
+    assert keys.pseudonyms().string("ada") == Pseudonymizer(own).string("ada")
+    with keys.http(None) as client:
+        assert client.get("/mesh/v1/keys/pseudonym").status_code == 401
+
+
+def test_one_record_per_batch_wrapped_by_the_registrys_kek(keys: Keys) -> None:
+    batch = keys.new_keys("ada", "bob", "eve")
+    answer = keys.publish(keys.listeners, batch)
+    assert answer.json() == {"published": 3, "records": 1}
+    [(name, value)] = keys.log.records
+    assert name.startswith(f"{PRODUCT}/batch/".encode())
+    record = orjson.loads(value)
+    assert record["signed_by"] == "admin"
+    assert set(record["keys"]) == {k.id for k in batch}
+    kek = LocalKeyProvider(keys.tmp / "kek.json")
+    for key in batch:  # wrapped with the registry's KEK, bound to the key id; no clear key
+        wrapped = base64.b64decode(record["keys"][key.id])
+        assert key.secret not in value
+        assert kek.unwrap(wrapped, kek_id=record["kek"], context=key.id.encode()) == key.secret
+
+
+def test_only_the_owner_or_the_admin_publishes(keys: Keys) -> None:
+    batch = keys.new_keys("ada")
+    refused = keys.publish(keys.player, batch)
+    assert refused.status_code == 403
+    assert "belongs to domain 'listeners'" in refused.text
+    assert keys.publish(keys.admin, batch).status_code == 200
+    assert keys.publish(keys.listeners, [*batch[:0], *keys.new_keys("bob")]).status_code == 200
+
+
+def test_release_to_the_owner_and_the_admin_not_to_another_domain(keys: Keys) -> None:
+    batch = keys.new_keys("ada", "bob")
+    keys.publish(keys.listeners, batch)
+    for who in (keys.listeners, keys.admin):
+        released = keys.release(who, batch).json()
+        assert {kid: base64.b64decode(v) for kid, v in released["keys"].items()} == {
+            k.id: k.secret for k in batch
+        }
+    refused = keys.release(keys.player, batch)
+    assert refused.status_code == 403
+    assert refused.json()["error_code"] == 40301
+    assert "mesh access request" in refused.text
+    # A key id of another product is not released under this product's name.
+    other = keys.release(keys.player, batch, product="player.plays")
+    assert other.status_code == 200
+    assert other.json()["keys"] == {}
+
+
+def test_forget_shreds_the_subject_in_every_product_and_survives_a_restart(keys: Keys) -> None:
+    registrations = keys.new_keys("ada", "bob")
+    profiles = keys.new_keys("ada", product="listeners.profiles")
+    keys.publish(keys.listeners, [*registrations, *profiles])
+    with keys.http(keys.player) as client:  # owns none of the products holding ada's keys
+        refused = client.post("/mesh/v1/keys/forget", json={"subject": "ada"})
+        assert refused.status_code == 403
+    with keys.http(keys.listeners) as client:
+        done = client.post("/mesh/v1/keys/forget", json={"subject": "ada"}).json()
+    assert done == {
+        "subject": "ada",
+        "keys": 2,
+        "products": ["listeners.profiles", "listeners.registrations"],
+    }
+    answer = keys.release(keys.listeners, registrations).json()
+    assert list(answer["keys"]) == [registrations[1].id]
+    assert answer["forgotten"] == [registrations[0].id]
+    # The last record of each batch holds no wrapped key of ada's any more.
+    last = {name: orjson.loads(value) for name, value in keys.log.records}
+    assert all(registrations[0].id not in r["keys"] for r in last.values())
+    keys.registry.stop()
+    keys.registry = keys._start()  # rebuilt from the log
+    answer = keys.release(keys.listeners, registrations).json()
+    assert list(answer["keys"]) == [registrations[1].id]
+    assert answer["forgotten"] == [registrations[0].id]
+    assert keys.release(keys.listeners, profiles, "listeners.profiles").json()["keys"] == {}
+
+
+def test_a_forged_record_is_ignored(tmp_path: Path) -> None:
+    log = MemoryDomainLog()
+    forged = {"v": 2, "product": PRODUCT, "kek": "x", "keys": {}, "forgotten": []}
+    log.records.append((f"{PRODUCT}/batch/x".encode(), orjson.dumps(forged)))
+    keys = Keys(tmp_path, log)
+    try:
+        assert keys.registry.server is not None
+        assert keys.registry.server.keyring is not None
+        assert keys.registry.server.keyring.batches == {}
+    finally:
+        keys.registry.stop()
+
+
+def test_bad_requests_say_what_to_send(keys: Keys) -> None:
+    with keys.http(keys.listeners) as client:
+        bad = client.post("/mesh/v1/keys/publish", json={"keys": [{"id": "x", "key": "y"}]})
+        assert bad.status_code == 422
+        assert "32 bytes" in bad.text
+        secret = base64.b64encode(os.urandom(32)).decode()
+        bad = client.post("/mesh/v1/keys/publish", json={"keys": [{"id": "x", "key": secret}]})
+        assert bad.status_code == 422
+        assert "not a key id" in bad.text
+        bad = client.post("/mesh/v1/keys/release", json={"product": 1})
+        assert bad.status_code == 422
+        bad = client.post("/mesh/v1/keys/forget", json={})
+        assert bad.status_code == 422
+        assert "mesh forget" in bad.text
