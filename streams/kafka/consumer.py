@@ -1,5 +1,6 @@
-"""Consume data products by name: decode with the writer's schema, dead-letter what cannot be
-decoded, commit exactly the events handed out (at least once)."""
+"""Consume data products by name: decode with the writer's schema, reveal the personal fields
+this reader may read, dead-letter what cannot be decoded, commit exactly the events handed out
+(at least once)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from streams.errors import (
     DeliveryError,
     DeserializationError,
 )
+from streams.kafka._reveal import Revealer
 from streams.kafka.client import build_client
 from streams.kafka.deadletter import DeadLetters
 from streams.kafka.directory import ProductDirectory, product_ref, resolve_topic
@@ -29,6 +31,7 @@ from streams.kafka.encryption import EncryptionError, FieldEncryption
 from streams.kafka.event import Event
 from streams.kafka.schemas import SchemaSource
 from streams.naming import ProductRef, value_subject
+from streams.pii import Missing
 from streams.serialization import AvroDecoder, parse, schema_id_of
 
 __all__ = ["Consumer", "Event", "model_error"]
@@ -61,6 +64,13 @@ class Consumer:
             topic comes from there, deprecated products warn (:class:`ProductDeprecatedWarning`),
             and retired or unknown ones raise :class:`ConfigError`. Without it, topics come from
             the naming convention alone.
+        unreadable: What a ``"pii": "encrypt"`` field becomes when the registry releases no
+            key for it to this reader (no grant, or its data subject was forgotten): its
+            ``ciphertext`` (default) or ``"null"`` (None). Never an exception.
+
+    Fields the schema encrypts are decrypted with the data keys the registry's key service
+    releases to this reader's identity (asked for in one request per product and fetch,
+    cached); pseudonymized fields stay pseudonyms (one-way).
 
     Messages that cannot be decoded (not framed, unknown or unloadable schema, corrupt Avro,
     trailing bytes, a tombstone, an event the ``model`` refuses) go to ``<topic>.dlq`` (see
@@ -88,6 +98,7 @@ class Consumer:
         schemas: SchemaSource | None = None,
         config: Mapping[str, str | int | float | bool] | None = None,
         directory: ProductDirectory | None = None,
+        unreadable: Missing = "ciphertext",
     ) -> None:
         settings = settings or load_settings()
         refs = [products] if isinstance(products, str | ProductRef) else list(products)
@@ -109,6 +120,9 @@ class Consumer:
         self._encrypted: dict[int, tuple[str, dict[str, Any], dict[str, Any] | None]] = {}
         self._decrypting: dict[tuple[int, str], Callable[[Any], Any] | None] = {}
         self._encryption: FieldEncryption | None = None
+        # Writer schemas with "pii": "encrypt" fields, and what reveals them.
+        self._revealer = Revealer(settings.registry, missing=unreadable)
+        self._protected: set[int] = set()
         # The iterator's batch, how many of its messages it handed out (commit() stores those),
         # and the partitions commit() rewound meanwhile (the iterator then drops the batch).
         self._batch: Sequence[Message] = ()
@@ -168,6 +182,8 @@ class Consumer:
                 decoder = AvroDecoder(
                     writer, schema_id=schema_id, reader=self._reader, references=references
                 )
+                if self._revealer.learn(schema_id, writer):
+                    self._protected.add(schema_id)
                 rule_set, metadata = self._schemas.contract(schema_id)
                 if rule_set is not None:
                     self._encrypted[schema_id] = (writer, rule_set, metadata)
@@ -218,6 +234,8 @@ class Consumer:
             record = decoder(value)
             if schema_id in self._encrypted:
                 record = self._decrypt(schema_id, str(message.topic()), record)
+            if schema_id in self._protected:
+                record = self._revealer.reveal(schema_id, str(message.topic()), record)
             if self._model is not None:
                 record = self._validate(record)
             return Event(message, record)
@@ -346,6 +364,7 @@ class Consumer:
         The whole list is handed out at once: a :meth:`commit` after this call covers all of it.
         """
         batch = self._fetch(max_events, timeout)
+        self._revealer.prefetch(batch)
         events = []
         try:
             for message in batch:
@@ -363,6 +382,7 @@ class Consumer:
         yielded, so a ``commit()`` in the loop commits exactly the events seen so far."""
         while True:
             batch = self._fetch(500, 1.0)
+            self._revealer.prefetch(batch)
             self._batch, self._handed, self._rewound = batch, 0, set()
             try:
                 for message in batch:
@@ -422,6 +442,7 @@ class Consumer:
         finally:
             self._consumer.close()
             self._schemas.close()
+            self._revealer.close()
             if self._encryption is not None:
                 self._encryption.close()
 

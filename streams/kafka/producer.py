@@ -6,6 +6,12 @@ descriptor's ``outputPort.key``, looked up once per product in the ``directory``
 aggregate by the key (derived products) need. Partitions are chosen by ``murmur2_random``, the
 Java producer's hash, so Python and Java producers put a key on the same partition.
 
+Personal data: fields a product's schema marks ``"pii": "pseudonymize"`` are replaced by the
+mesh's pseudonyms and ``"pii": "encrypt"`` ones by ciphertexts under a data key per data subject
+(:mod:`streams.pii`); the Kafka key becomes the pseudonym when the key field is pseudonymized.
+New data keys are stored by the registry's key service in batches before the records that use
+them are sent (:mod:`streams.kafka._keygate`); ``flush`` waits for both.
+
 Delivery is never silent: librdkafka reports only failed deliveries back to Python (so success
 costs nothing per message), they are counted, and :meth:`Producer.flush` raises
 :class:`~streams.errors.DeliveryError` if any message was not acknowledged.
@@ -24,14 +30,18 @@ from confluent_kafka import KafkaError, Message
 from confluent_kafka import Producer as _KafkaProducer
 from pydantic import BaseModel
 
+from streams.avro import parse_schema
 from streams.config import Settings, load_settings
 from streams.errors import ConfigError, DeliveryError, OwnershipError, SerializationError
 from streams.kafka import headers as std
+from streams.kafka._keyclient import KeyClient
+from streams.kafka._keygate import BatchKeyGate
 from streams.kafka.client import build_client
 from streams.kafka.directory import ProductDirectory, product_ref
 from streams.kafka.encryption import FieldEncryption
 from streams.kafka.schemas import SchemaSource
 from streams.naming import ProductRef
+from streams.pii import FieldProtection, Pseudonymizer
 from streams.serialization import AvroEncoder
 from streams.serialization.quality import Broken, Check, QualitySpec, compile_checks, specs_from
 
@@ -108,6 +118,8 @@ class _Target:
     described: bool  # whether the directory knows the product (else a null key is a guess)
     check: Check | None = None  # the quality rules registered with the schema
     specs: tuple[QualitySpec, ...] = ()
+    protection: FieldProtection | None = None  # the schema's "pii" marks
+    pseudonymized: tuple[str, ...] = ()
 
 
 class Producer:
@@ -147,6 +159,10 @@ class Producer:
         self._schemas = schemas or SchemaSource.from_settings(settings.registry)
         self._registry = settings.registry
         self._encryption: FieldEncryption | None = None  # made for the first ENCRYPT rule
+        # Made for the first product whose schema has "pii" marks.
+        self._keys: KeyClient | None = None
+        self._pseudonyms: Pseudonymizer | None = None
+        self._gate: BatchKeyGate | None = None
         self._failures = _Failures()
         conf: dict[str, Any] = settings.kafka.librdkafka(linger_ms=5)
         conf.update(
@@ -210,6 +226,18 @@ class Producer:
             broken = target.check(event)
             if broken:
                 raise _refused(target, broken)
+        protection = target.protection
+        new_key = None
+        raw_event = event
+        if protection is not None:
+            protected = protection.protect(event)
+            event, data_key, new = protected.value, protected.key, protected.new
+            if new:
+                new_key = data_key
+            if key is not None and target.pseudonymized:
+                key = self._pseudonymous_key(target, raw_event, event, key)
+        else:
+            data_key = None
         value = target.encode(event)
         if key is None:
             field = target.key_field
@@ -221,7 +249,7 @@ class Producer:
                     key = str(key)  # the text the agents compare the Kafka key with
             elif not target.described and product not in self._unkeyed:
                 self._warn_unkeyed(product, target)
-        event_id = event.get("event_id") if target.has_event_id else None
+        event_id = raw_event.get("event_id") if target.has_event_id else None
         if event_id is None:
             event_id = f"{self._id_prefix}-{self._sent}"
         elif event_id.__class__ is not str:
@@ -235,9 +263,42 @@ class Producer:
                 for name, item in headers.items()
             )
         encoded_key = key.encode() if isinstance(key, str) else key
-        self._produce(target.topic, value, encoded_key, message_headers)
+        gate = self._gate
+        if gate is not None and (data_key is not None or gate.waiting):
+            gate.send(
+                data_key,
+                new_key is not None,
+                self._produce,
+                target.topic,
+                value,
+                encoded_key,
+                message_headers,
+            )
+        else:
+            self._produce(target.topic, value, encoded_key, message_headers)
         if not self._sent & 0x3FF:
             self._producer.poll(0)
+            if gate is not None:
+                gate.poll()
+
+    @staticmethod
+    def _pseudonymous_key(
+        target: _Target, raw: Mapping[str, Any], protected: Mapping[str, Any], key: str | bytes
+    ) -> str | bytes:
+        """An explicit key that is the raw value of a pseudonymized field becomes its pseudonym
+        (the raw id must not reach the topic in the key either)."""
+        text = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+        for name in target.pseudonymized:
+            if raw.get(name) is not None and str(raw[name]) == text:
+                return str(protected[name])
+        return key
+
+    def poll(self) -> None:
+        """Serve delivery reports and send the records whose data keys were stored meanwhile
+        (``emit`` does it every 1024 events; ``flush`` waits for all)."""
+        self._producer.poll(0)
+        if self._gate is not None:
+            self._gate.poll()
 
     def tombstone(self, product: str | ProductRef, key: str | bytes) -> None:
         """Delete ``key`` from ``product``'s compacted topic: a record with a null value.
@@ -296,6 +357,7 @@ class Producer:
         protect = self._protection(ref.subject, schema, rule_set, metadata)
         if protect is not None:
             encode = lambda event: encoder(protect(event))  # noqa: E731
+        protection = self._pii(ref, schema)
         specs = tuple(specs_from(rule_set))
         fixed: list[tuple[str, str | bytes | None]] = [
             (std.DOMAIN, (self._domain or ref.domain).encode()),
@@ -312,6 +374,8 @@ class Producer:
             status is not None,
             compile_checks(specs),
             specs,
+            protection,
+            () if protection is None else protection.pseudonymized_fields,
         )
         self._targets[product] = target
         logger.debug("emitting %s to %s with schema id %d", ref.id, ref.topic, schema_id)
@@ -330,6 +394,22 @@ class Producer:
         if self._encryption is None:
             self._encryption = FieldEncryption(registry=self._registry)
         return self._encryption.writer(subject, schema, rule_set, metadata)
+
+    def _pii(self, ref: ProductRef, schema: str) -> FieldProtection | None:
+        """The protection of the schema's ``"pii"`` marks (None: it has none); the first one
+        fetches the mesh's pseudonym key from the registry's key service."""
+        if '"pii"' not in schema:
+            return None
+        probe = FieldProtection(parse_schema(schema), product=ref.id, pseudonymizer=None)
+        if not probe.active:
+            return None
+        if self._keys is None:
+            self._keys = KeyClient(self._registry)
+        if self._pseudonyms is None:
+            self._pseudonyms = Pseudonymizer(self._keys.pseudonym_key())
+        if self._gate is None and probe.encrypted_fields:
+            self._gate = BatchKeyGate(self._keys.publish)
+        return FieldProtection(parse_schema(schema), product=ref.id, pseudonymizer=self._pseudonyms)
 
     def _no_key(self, target: _Target, field: str) -> SerializationError:
         return SerializationError(
@@ -374,6 +454,8 @@ class Producer:
                 not within ``timeout``). Each flush reports only its own failures, so one failure
                 does not fail every later flush.
         """
+        if self._gate is not None:
+            self._gate.flush(timeout)
         remaining = self._producer.flush(timeout)
         failed, failures = self._failures.take()
         if remaining or failed:
@@ -397,6 +479,10 @@ class Producer:
             self._release()
 
     def _release(self) -> None:
+        if self._gate is not None:
+            self._gate.close()
+        if self._keys is not None:
+            self._keys.close()
         self._schemas.close()
         if self._encryption is not None:
             self._encryption.close()

@@ -70,7 +70,7 @@ class FieldProtection:
     Args:
         schema: The product's parsed value schema (its ``pii`` marks passed lint).
         product: The product id (``listeners.registrations``); it names and binds the keys.
-        pseudonymizer: The mesh's pseudonyms.
+        pseudonymizer: The mesh's pseudonyms (None: this protection only reveals).
         key_cache_size: How many subjects' current data keys to keep (a subject whose key was
             evicted gets a new one: more keys, never a wrong one).
     """
@@ -80,7 +80,7 @@ class FieldProtection:
         schema: ParsedSchema,
         *,
         product: str,
-        pseudonymizer: Pseudonymizer,
+        pseudonymizer: Pseudonymizer | None,
         key_cache_size: int = 65_536,
     ) -> None:
         self.product = product
@@ -117,6 +117,11 @@ class FieldProtection:
         return bool(self._pseudonymized or self._encrypted)
 
     @property
+    def pseudonymized_fields(self) -> tuple[str, ...]:
+        """The names of the pseudonymized fields."""
+        return tuple(name for name, _ in self._pseudonymized)
+
+    @property
     def encrypted_fields(self) -> tuple[str, ...]:
         """The names of the encrypted fields."""
         return tuple(item.name for item in self._encrypted)
@@ -128,6 +133,8 @@ class FieldProtection:
             SerializationError: Encrypted fields hold values but the data subject is null.
         """
         out = dict(value)
+        if self._pseudonyms is None:
+            raise ValueError(f"{self.product}: this FieldProtection reveals only (no pseudonyms)")
         of = self._pseudonyms.of
         for name, family in self._pseudonymized:
             raw = out.get(name)
@@ -176,8 +183,10 @@ class FieldProtection:
                 )
             return None, False
         # A pseudonymized subject was pseudonymized above already.
-        pseudonym = out[name] if self._subject_pseudonymized else self._pseudonyms.of(raw, family)
-        tag = self._pseudonyms.subject_tag(pseudonym)
+        pseudonyms = self._pseudonyms
+        assert pseudonyms is not None  # protect() checked
+        pseudonym = out[name] if self._subject_pseudonymized else pseudonyms.of(raw, family)
+        tag = pseudonyms.subject_tag(pseudonym)
         key = self._keys.get(tag)
         if key is not None:
             return key, False
@@ -236,13 +245,16 @@ class FieldProtection:
             return None
         kid, body = parsed
         owner = parse_key_id(kid)
-        if owner is None or owner[0] != self.product or len(body) < _NONCE + 16:
+        if owner is None or len(body) < _NONCE + 16:
             return None
+        # A derived product may carry its input's ciphertext: the key id names the product
+        # whose key (and associated data) made it; the key service decides who may have it.
+        aad = item.aad if owner[0] == self.product else f"{owner[0]}\x00{item.name}\x00".encode()
         key = keys(kid)
         if key is None:
             return None
         try:
-            plain = key.cipher.decrypt(body[:_NONCE], body[_NONCE:], item.aad + kid.encode())
+            plain = key.cipher.decrypt(body[:_NONCE], body[_NONCE:], aad + kid.encode())
         except InvalidTag:
             return None
         if item.binary:

@@ -102,9 +102,17 @@ def test_a_wrong_key_or_a_moved_ciphertext_does_not_decrypt() -> None:
     moved = {**ada.value, "display_name": ada.value["email"]}
     keys = _keys_of(ada)
     assert protection.reveal(moved, keys.get, missing="null")["display_name"] is None
-    # ... or another product's (the AAD and the key id bind the product).
-    elsewhere = _protection(product="listeners.profiles")
-    assert elsewhere.reveal(ada.value, keys.get, missing="null")["email"] is None
+    # A derived product carrying the ciphertext reads it with its source's key (the key id
+    # names the source product; the key service decides who gets that key) ...
+    derived = _protection(product="listeners.profiles")
+    assert derived.reveal(ada.value, keys.get, missing="null")["email"] == event(ADA)["email"]
+    # ... but a ciphertext relabelled as another product's key does not decrypt (the AAD
+    # binds the product).
+    elsewhere_id = ada.key.id.replace(ada.key.id.split("/")[0], "listeners.profiles", 1)
+    relabelled_product = ada.value["email"].replace(ada.key.id, elsewhere_id)
+    moved_keys = {elsewhere_id: DataKey.of(elsewhere_id, ada.key.secret)}
+    found = derived.reveal({**ada.value, "email": relabelled_product}, moved_keys.get)
+    assert found["email"] == relabelled_product
     # Relabelled with another subject's key id, under that key: refused too.
     relabelled = ada.value["email"].replace(ada.key.id, bob.key.id)
     both = _keys_of(ada, bob)
