@@ -21,6 +21,7 @@ from streams.cli.dlq import dlq
 from streams.cli.doctor import doctor
 from streams.cli.domain import domain
 from streams.cli.events import produce, tail
+from streams.cli.forget import forget
 from streams.cli.guarantees import guarantees_command
 from streams.cli.kafka import kafka
 from streams.cli.lineage import lineage_command
@@ -148,3 +149,4 @@ main.add_command(lineage_command)
 main.add_command(guarantees_command)
 main.add_command(monitor)
 main.add_command(domain)
+main.add_command(forget)

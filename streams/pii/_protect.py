@@ -151,8 +151,8 @@ class FieldProtection:
         nonce_of = key.nonce
         for item in self._encrypted:
             plain = out.get(item.name)
-            if plain is None:
-                continue
+            if plain is None or _sealed(plain, item.binary):
+                continue  # a derived product carries its input's ciphertext as it is
             nonce = nonce_of()
             aad = item.aad + kid_bytes
             if item.binary:
@@ -263,6 +263,17 @@ class FieldProtection:
             return plain.decode()
         except UnicodeDecodeError:
             return None
+
+
+def _sealed(value: object, binary: bool) -> bool:
+    """Whether ``value`` is a ciphertext already (one prefix test for plain values)."""
+    if binary:
+        if not isinstance(value, bytes) or not value.startswith(_BINARY_PREFIX):
+            return False
+    elif not isinstance(value, str) or not value.startswith(CIPHER_PREFIX):
+        return False
+    parsed = _split(value, binary)
+    return parsed is not None and parse_key_id(parsed[0]) is not None
 
 
 def _split(sealed: object, binary: bool) -> tuple[str, bytes] | None:

@@ -110,3 +110,12 @@ class ControlPlane:
         """Revoke domain ``name`` at once: admin only."""
         revoked: dict[str, Any] = self.request("DELETE", f"/mesh/v1/domains/{name}")
         return revoked
+
+    def forget(self, subject: str) -> dict[str, Any]:
+        """Shred every data key of data subject ``subject`` (a raw id) in every product: the
+        admin, or a domain owning a product that holds keys of it. Answers ``{"subject",
+        "keys": N, "products": [...]}``."""
+        found: dict[str, Any] = self.request(
+            "POST", "/mesh/v1/keys/forget", json={"subject": subject}
+        )
+        return found

@@ -212,3 +212,14 @@ def test_a_schema_without_marks_is_inactive() -> None:
     protection = FieldProtection(schema, product="x.y", pseudonymizer=Pseudonymizer(KEY))
     assert not protection.active
     assert protection.protect({"a": "b"}).value == {"a": "b"}
+
+
+def test_a_ciphertext_is_carried_as_it_is_not_encrypted_again() -> None:
+    source, derived = _protection(), _protection(product="listeners.profiles")
+    ada = source.protect(event(ADA))
+    carried = derived.protect(ada.value)
+    assert carried.value["email"] == ada.value["email"]
+    assert carried.value["photo"] == ada.value["photo"]
+    # A plain value that merely looks like one is encrypted.
+    fake = derived.protect(event(ADA, email="enc1:not-a-key-id:AAAA"))
+    assert fake.value["email"] != "enc1:not-a-key-id:AAAA"
