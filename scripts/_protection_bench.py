@@ -3,17 +3,17 @@
 For each record (PlayEvent: one pseudonymized user_id, 5,000 listeners; ListenerRegistered: a
 pseudonymized user_id and two encrypted fields, a new listener, hence a new data key, in every
 event), each round emits the same events twice through ``streams.kafka.Producer.emit``:
-plain, and protected (``FieldProtection.protect`` + ``KeyGate``, new keys published wrapped on
-``_mesh.keys`` before the records), then consumes both topics with ``streams.kafka.Consumer``,
-the protected one revealing every record with a ``KeyStore`` that reads ``_mesh.keys`` inside
-the timed part. Best of ``rounds``; the order of the two paths alternates per round.
+to a product whose schema has no ``pii`` marks (off) and to one with the marks (on: ``emit``
+pseudonymizes, encrypts and publishes each batch of new data keys in one request to the
+registry's key service), then consumes both topics with ``streams.kafka.Consumer`` (on: the
+keys released by the registry, one request per fetch, every record revealed). Best of
+``rounds``; the order of the two paths alternates per round.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -21,20 +21,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Producer as RawProducer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from streams import kafka
-from streams.access import (
-    FieldProtection,
-    KeyGate,
-    KeyStore,
-    LocalKeyProvider,
-    Pseudonymizer,
-    local_pseudonym_key,
-)
-from streams.avro import parse_schema
 from streams.config import Settings
 from streams.naming import ProductRef
 
@@ -64,7 +54,18 @@ def registrations(n: int) -> list[dict[str, Any]]:
     ]
 
 
-def _emit_plain(settings: Settings, ref: ProductRef, events: list[dict[str, Any]]) -> float:
+def _unmarked(schema_str: str) -> str:
+    """The schema without its ``pii`` marks: the same records, protection off."""
+    schema = json.loads(schema_str)
+    for field in schema["fields"]:
+        field.pop("pii", None)
+    schema.pop("pii.subject", None)
+    return json.dumps(schema)
+
+
+def _emit(settings: Settings, ref: ProductRef, events: list[dict[str, Any]]) -> float:
+    """``Producer.emit`` keyed by user_id: with pii marks it pseudonymizes, encrypts and
+    publishes the new data keys in batches through the registry, transparently."""
     producer = kafka.Producer(settings=settings, domain=ref.domain, config={"linger.ms": 5})
     producer.emit(ref, events[0], key=events[0]["user_id"])  # resolve the schema, untimed
     producer.flush()
@@ -78,63 +79,18 @@ def _emit_plain(settings: Settings, ref: ProductRef, events: list[dict[str, Any]
     return rate
 
 
-def _emit_protected(
-    settings: Settings,
-    ref: ProductRef,
-    events: list[dict[str, Any]],
-    protection: FieldProtection,
-    provider: LocalKeyProvider,
-) -> float:
-    producer = kafka.Producer(settings=settings, domain=ref.domain, config={"linger.ms": 5})
-    keys = RawProducer(settings.kafka.librdkafka(linger_ms=5, enable_idempotence=True))
-    gate = KeyGate(keys, provider=provider)
-    emit = producer.emit
-
-    def keyed(value: dict[str, Any]) -> None:  # keyed by the pseudonym, as the plain path
-        emit(ref, value, key=value["user_id"])
-
-    first = protection.protect(events[0])
-    gate.send(first.key, first.new, keyed, first.value)
-    gate.flush()
-    producer.flush()
-    started = time.perf_counter()
-    protect, send = protection.protect, gate.send
-    for event in events:
-        protected = protect(event)
-        send(protected.key, protected.new, keyed, protected.value)
-    gate.flush(60)
-    keys.flush(60)
-    producer.flush(60)
-    rate = len(events) / (time.perf_counter() - started)
-    producer.close()
-    return rate
-
-
-def _consume(
-    settings: Settings,
-    ref: ProductRef,
-    total: int,
-    reveal: tuple[FieldProtection, KeyStore] | None,
-) -> float:
+def _consume(settings: Settings, ref: ProductRef, total: int) -> float:
+    """``Consumer.consume``: with pii marks it has the registry release the keys (one request
+    per fetch) and reveals every record."""
     consumer = kafka.Consumer(
         ref, group_id=f"bench-{uuid.uuid4().hex}", settings=settings, from_beginning=True
     )
     got, started, first = 0, 0.0, 0
     deadline = time.monotonic() + 180
-    sink: list[Any] = []
     while got < total:
         events = consumer.consume(BATCH, 0.5)
         if events and not started:
             started, first = time.perf_counter(), len(events)
-            if reveal is not None:
-                reveal[1].refresh()  # reading _mesh.keys is part of the protected path
-        if reveal is not None:
-            protection, store = reveal
-            open_, get = protection.reveal, store.get
-            sink.extend(open_(event.value, get) for event in events)
-        else:
-            sink.extend(event.value for event in events)
-        sink.clear()
         got += len(events)
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {got} of {total} events arrived")
@@ -152,16 +108,12 @@ def measure_protection(
     log: Any,
 ) -> dict[str, Any]:
     """``{record: {emit_off_per_s, emit_on_per_s, emit_ratio, consume_...}}``."""
-    bootstrap = settings.kafka.bootstrap_servers
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(settings.kafka.librdkafka())
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as state, SchemaRegistryClient({"url": registry_url}) as sr:
-        provider = LocalKeyProvider.in_state_dir(Path(state))
-        pseudonyms = Pseudonymizer(local_pseudonym_key(Path(state)))
-        KeyStore(settings.kafka, provider=provider).ensure_topic()
+    with SchemaRegistryClient(settings.registry.client_conf()) as sr:
         for record, domain in RECORDS.items():
-            schema_str = (ROOT / f"schemas/{domain}/{record}.avsc").read_text()
-            parsed = parse_schema(schema_str)
+            schema_on = (ROOT / f"schemas/{domain}/{record}.avsc").read_text()
+            schemas = {"on": schema_on, "off": _unmarked(schema_on)}
             batch = events[record]
             best: dict[str, float] = {}
             for round_ in range(rounds):
@@ -169,23 +121,14 @@ def measure_protection(
                     side: ProductRef(domain="bench", name=f"{record.lower()}_{side}_{round_}")
                     for side in ("off", "on")
                 }
-                for ref in refs.values():
+                for side, ref in refs.items():
                     admin.create_topics([NewTopic(ref.topic, 1, 1)])[ref.topic].result(10)
-                    sr.register_schema(ref.subject, Schema(schema_str, "AVRO"))
-                # A new protection per round: every round creates (and publishes) its keys.
-                protection = FieldProtection(
-                    parsed, product=refs["on"].id, pseudonymizer=pseudonyms
-                )
-                store = KeyStore(settings.kafka, provider=provider)
+                    sr.register_schema(ref.subject, Schema(schemas[side], "AVRO"))
                 paths: dict[str, Callable[[], float]] = {
-                    "emit_off": partial(_emit_plain, settings, refs["off"], batch),
-                    "emit_on": partial(
-                        _emit_protected, settings, refs["on"], batch, protection, provider
-                    ),
-                    "consume_off": partial(_consume, settings, refs["off"], len(batch), None),
-                    "consume_on": partial(
-                        _consume, settings, refs["on"], len(batch), (protection, store)
-                    ),
+                    "emit_off": partial(_emit, settings, refs["off"], batch),
+                    "emit_on": partial(_emit, settings, refs["on"], batch),
+                    "consume_off": partial(_consume, settings, refs["off"], len(batch)),
+                    "consume_on": partial(_consume, settings, refs["on"], len(batch)),
                 }
                 order = ["emit_off", "emit_on", "consume_off", "consume_on"]
                 if round_ % 2:

@@ -8,14 +8,14 @@
   reader holds and never raises for a field it cannot read.
 - :class:`DataKey`, :class:`KeyProvider` (the plug point for Vault or a KMS) and
   :class:`LocalKeyProvider` (a 0600 key file under the state directory): envelope encryption.
-- :class:`KeyStore`: the wrapped keys on ``_mesh.keys`` and ``forget(subject)``;
-  :class:`KeyGate`: a producer sends a record only after its new data key was acknowledged.
+
+The key-encryption key and the pseudonym key are the registry's alone (its key service,
+``/mesh/v1/keys``): ``Producer.emit`` protects records and has new data keys stored there in
+batches; ``Consumer`` reveals with the keys it releases (``streams.kafka``).
 """
 
 from __future__ import annotations
 
-from streams.access._gate import KeyGate
-from streams.access._keystore import KEYS_TOPIC, KeyStore, key_record
 from streams.pii import (
     CIPHER_PREFIX,
     PSEUDONYM_PREFIX,
@@ -35,20 +35,16 @@ from streams.pii import (
 
 __all__ = [
     "CIPHER_PREFIX",
-    "KEYS_TOPIC",
     "PSEUDONYM_PREFIX",
     "DataKey",
     "Family",
     "FieldProtection",
-    "KeyGate",
     "KeyProvider",
-    "KeyStore",
     "LocalKeyProvider",
     "Missing",
     "Protected",
     "Pseudonymizer",
     "key_id",
-    "key_record",
     "local_pseudonym_key",
     "parse_key_id",
     "read_secret_file",

@@ -49,7 +49,8 @@ class Protected:
         value: The record as it is written to Kafka.
         key: The data key its encrypted fields use (``None`` when none was encrypted).
         new: True when ``key`` was created for this record: publish it on ``_mesh.keys``, and
-            have it acknowledged, before the record is sent (:class:`KeyGate` does).
+            have it stored by the registry's key service, before the record is sent
+            (``Producer.emit`` does, in batches).
     """
 
     value: dict[str, Any]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import stat
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from streams.access import (
     KeyProvider,
     LocalKeyProvider,
     key_id,
-    key_record,
     local_pseudonym_key,
     parse_key_id,
     read_secret_file,
@@ -73,17 +71,17 @@ def test_a_missing_key_file_is_an_error_unless_created(tmp_path: Path) -> None:
         read_secret_file(tmp_path / "none.json")
 
 
-def test_key_ids_and_the_published_record(tmp_path: Path) -> None:
+def test_key_ids_and_wrapping_bound_to_the_id(tmp_path: Path) -> None:
     assert parse_key_id(key_id("a.b", "tag", "01")) == ("a.b", "tag", "01")
     assert parse_key_id("a.b/tag") is None
     assert parse_key_id("a//c") is None
     provider = LocalKeyProvider.in_state_dir(tmp_path)
     key = DataKey.create("a.b", "tag")
-    body = json.loads(key_record(key, provider))
-    assert body["product"] == "a.b"
-    assert body["subject"] == "tag"
-    assert body["kek"] == provider.kek_id
-    assert key.secret.hex() not in json.dumps(body)
+    wrapped = provider.wrap(key.secret, context=key.id.encode())
+    assert key.secret not in wrapped
+    assert provider.unwrap(wrapped, kek_id=provider.kek_id, context=key.id.encode()) == key.secret
+    with pytest.raises(ValueError, match="does not unwrap"):
+        provider.unwrap(wrapped, kek_id=provider.kek_id, context=b"a.b/other/01")
 
 
 def test_new_keys_never_repeat_and_a_forked_child_draws_its_own() -> None:
