@@ -150,12 +150,12 @@ class KeyRoutes:
             )
         own = [kid for kid in kids if (parse_key_id(kid) or ("",))[0] == product]
         released = self.keyring.release(own)
+        mine = set(own)
+        keys = {kid: base64.b64encode(secret).decode() for kid, secret in released.keys.items()}
         return {
-            "keys": {
-                kid: base64.b64encode(secret).decode() for kid, secret in released.keys.items()
-            },
+            "keys": keys,
             "forgotten": released.forgotten,
-            "unknown": released.unknown + [kid for kid in kids if kid not in set(own)],
+            "unknown": released.unknown + [kid for kid in kids if kid not in mine],
         }
 
     async def forget(self, request: Request) -> Result | Response:
