@@ -54,6 +54,7 @@ class BatchKeyGate:
         self._serial = 1  # the open batch's serial
         self._batch_of: dict[str, int] = {}  # key id -> serial, until acknowledged
         self._acked = 0  # every batch up to this serial is stored (written by the worker)
+        self._released = 0  # the _acked the last _release saw
         self._failed: dict[int, tuple[int, str]] = {}  # last serial -> (first serial, why)
         self._raised: set[int] = set()
         self._waiting: deque[tuple[int, Callable[..., object], tuple[Any, ...]]] = deque()
@@ -90,7 +91,8 @@ class BatchKeyGate:
             self._waiting.append((need, produce, args))
             if self._open and time.monotonic() - self._opened >= self._interval:
                 self._dispatch()
-            self._release()
+            if self._acked != self._released:  # only when a batch was acknowledged since
+                self._release()
         else:
             produce(*args)
 
@@ -136,7 +138,7 @@ class BatchKeyGate:
             self._acked = serial
 
     def _release(self) -> None:
-        acked = self._acked
+        acked = self._released = self._acked
         waiting = self._waiting
         while waiting and waiting[0][0] <= acked:
             need, produce, args = waiting.popleft()

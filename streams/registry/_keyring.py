@@ -91,12 +91,17 @@ class Keyring:
         self._where: dict[str, str] = {}  # key id -> record key
         self._forgotten: set[str] = set()
         self._clear: dict[str, bytes] = {}
+        # Values this registry wrote, until the log hands them back (applied already: their
+        # signature need not be checked again, a JSON and Ed25519 pass per batch).
+        self._written: dict[str, bytes] = {}
 
     # --- the log ----------------------------------------------------------------------------
 
     def apply(self, key: bytes, value: bytes | None) -> None:
         """Apply one record read from ``_mesh.keys`` (a forged or broken one is logged)."""
         name = key.decode("utf-8", "replace")
+        if value is not None and self._written.pop(name, None) == value:
+            return
         if value is None:
             self._drop(name)
             return
@@ -144,10 +149,15 @@ class Keyring:
             self._forgotten.add(kid)
             self._clear.pop(kid, None)
 
-    def value(self, batch: Batch) -> bytes:
-        """The log value of ``batch`` (signed by the admin when there is one)."""
+    def value(self, name: str, batch: Batch) -> bytes:
+        """The log value of record ``name`` holding ``batch`` (signed by the admin when there
+        is one), remembered so the log's echo of it is not applied twice."""
         body = batch.to_json()
-        return orjson.dumps(seal(body, self._admin) if self._admin is not None else body)
+        value = orjson.dumps(seal(body, self._admin) if self._admin is not None else body)
+        if len(self._written) > 10_000:
+            self._written.clear()  # echoes lost (e.g. a failed write): checked again, no harm
+        self._written[name] = value
+        return value
 
     # --- publishing -------------------------------------------------------------------------
 

@@ -185,7 +185,7 @@ class KeyRoutes:
     async def _write(self, records: list[tuple[str, Batch]]) -> None:
         try:
             for name, batch in records:
-                await self.log.write(name.encode(), self.keyring.value(batch))
+                await self.log.write(name.encode(), self.keyring.value(name, batch))
         except Exception as exc:
             raise RegistryRequestError(
                 500,
