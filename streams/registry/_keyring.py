@@ -91,16 +91,21 @@ class Keyring:
         self._where: dict[str, str] = {}  # key id -> record key
         self._forgotten: set[str] = set()
         self._clear: dict[str, bytes] = {}
-        # Values this registry wrote, until the log hands them back (applied already: their
-        # signature need not be checked again, a JSON and Ed25519 pass per batch).
-        self._written: dict[str, bytes] = {}
+        # Values this registry wrote, in order, until the log hands them back: applied already
+        # (their signature need not be checked again, a JSON and Ed25519 pass per batch), and
+        # an echo of a batch's old value must not bring back keys a later forget removed.
+        self._written: dict[str, list[bytes]] = {}
 
     # --- the log ----------------------------------------------------------------------------
 
     def apply(self, key: bytes, value: bytes | None) -> None:
         """Apply one record read from ``_mesh.keys`` (a forged or broken one is logged)."""
         name = key.decode("utf-8", "replace")
-        if value is not None and self._written.pop(name, None) == value:
+        pending = self._written.get(name)
+        if pending and pending[0] == value:
+            pending.pop(0)
+            if not pending:
+                del self._written[name]
             return
         if value is None:
             self._drop(name)
@@ -156,7 +161,7 @@ class Keyring:
         value = orjson.dumps(seal(body, self._admin) if self._admin is not None else body)
         if len(self._written) > 10_000:
             self._written.clear()  # echoes lost (e.g. a failed write): checked again, no harm
-        self._written[name] = value
+        self._written.setdefault(name, []).append(value)
         return value
 
     # --- publishing -------------------------------------------------------------------------

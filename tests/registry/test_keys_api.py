@@ -188,3 +188,21 @@ def test_bad_requests_say_what_to_send(keys: Keys) -> None:
         bad = client.post("/mesh/v1/keys/forget", json={})
         assert bad.status_code == 422
         assert "mesh forget" in bad.text
+
+
+def test_the_logs_echo_of_an_old_batch_does_not_bring_forgotten_keys_back(keys: Keys) -> None:
+    batch = keys.new_keys("ada", "bob")
+    keys.publish(keys.listeners, batch)
+    with keys.http(keys.listeners) as client:
+        client.post("/mesh/v1/keys/forget", json={"subject": "ada"})
+    server = keys.registry.server
+    assert server is not None
+    assert server.keyring is not None
+    # The log hands back the batch record's values in order: after the first (the batch as
+    # published) Ada's key must still be forgotten, and after the second too.
+    (first_name, first), (second_name, second) = keys.log.records
+    for name, value in ((first_name, first), (second_name, second)):
+        server.keyring.apply(name, value)
+        answer = keys.release(keys.listeners, batch).json()
+        assert answer["forgotten"] == [batch[0].id]
+        assert list(answer["keys"]) == [batch[1].id]
