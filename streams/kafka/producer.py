@@ -30,18 +30,17 @@ from confluent_kafka import KafkaError, Message
 from confluent_kafka import Producer as _KafkaProducer
 from pydantic import BaseModel
 
-from streams.avro import parse_schema
 from streams.config import Settings, load_settings
 from streams.errors import ConfigError, DeliveryError, OwnershipError, SerializationError
 from streams.kafka import headers as std
-from streams.kafka._keyclient import KeyClient
 from streams.kafka._keygate import BatchKeyGate
+from streams.kafka._protecting import Protecting, pseudonymous_key
 from streams.kafka.client import build_client
 from streams.kafka.directory import ProductDirectory, product_ref
 from streams.kafka.encryption import FieldEncryption
 from streams.kafka.schemas import SchemaSource
 from streams.naming import ProductRef
-from streams.pii import FieldProtection, Pseudonymizer
+from streams.pii import FieldProtection
 from streams.serialization import AvroEncoder
 from streams.serialization.quality import Broken, Check, QualitySpec, compile_checks, specs_from
 
@@ -160,8 +159,7 @@ class Producer:
         self._registry = settings.registry
         self._encryption: FieldEncryption | None = None  # made for the first ENCRYPT rule
         # Made for the first product whose schema has "pii" marks.
-        self._keys: KeyClient | None = None
-        self._pseudonyms: Pseudonymizer | None = None
+        self._protecting: Protecting | None = None
         self._gate: BatchKeyGate | None = None
         self._failures = _Failures()
         conf: dict[str, Any] = settings.kafka.librdkafka(linger_ms=5)
@@ -235,7 +233,7 @@ class Producer:
             if new:
                 new_key = data_key
             if key is not None and target.pseudonymized:
-                key = self._pseudonymous_key(target, raw_event, event, key)
+                key = pseudonymous_key(target.pseudonymized, raw_event, event, key)
         else:
             data_key = None
         value = target.encode(event)
@@ -280,18 +278,6 @@ class Producer:
             self._producer.poll(0)
             if gate is not None:
                 gate.poll()
-
-    @staticmethod
-    def _pseudonymous_key(
-        target: _Target, raw: Mapping[str, Any], protected: Mapping[str, Any], key: str | bytes
-    ) -> str | bytes:
-        """An explicit key that is the raw value of a pseudonymized field becomes its pseudonym
-        (the raw id must not reach the topic in the key either)."""
-        text = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
-        for name in target.pseudonymized:
-            if raw.get(name) is not None and str(raw[name]) == text:
-                return str(protected[name])
-        return key
 
     def poll(self) -> None:
         """Serve delivery reports and send the records whose data keys were stored meanwhile
@@ -357,7 +343,12 @@ class Producer:
         protect = self._protection(ref.subject, schema, rule_set, metadata)
         if protect is not None:
             encode = lambda event: encoder(protect(event))  # noqa: E731
-        protection = self._pii(ref, schema)
+        protection = None
+        if '"pii"' in schema:
+            if self._protecting is None:
+                self._protecting = Protecting(self._registry)
+            protection = self._protecting.protection(ref, schema)
+            self._gate = self._protecting.gate
         specs = tuple(specs_from(rule_set))
         fixed: list[tuple[str, str | bytes | None]] = [
             (std.DOMAIN, (self._domain or ref.domain).encode()),
@@ -394,22 +385,6 @@ class Producer:
         if self._encryption is None:
             self._encryption = FieldEncryption(registry=self._registry)
         return self._encryption.writer(subject, schema, rule_set, metadata)
-
-    def _pii(self, ref: ProductRef, schema: str) -> FieldProtection | None:
-        """The protection of the schema's ``"pii"`` marks (None: it has none); the first one
-        fetches the mesh's pseudonym key from the registry's key service."""
-        if '"pii"' not in schema:
-            return None
-        probe = FieldProtection(parse_schema(schema), product=ref.id, pseudonymizer=None)
-        if not probe.active:
-            return None
-        if self._keys is None:
-            self._keys = KeyClient(self._registry)
-        if self._pseudonyms is None:
-            self._pseudonyms = Pseudonymizer(self._keys.pseudonym_key())
-        if self._gate is None and probe.encrypted_fields:
-            self._gate = BatchKeyGate(self._keys.publish)
-        return FieldProtection(parse_schema(schema), product=ref.id, pseudonymizer=self._pseudonyms)
 
     def _no_key(self, target: _Target, field: str) -> SerializationError:
         return SerializationError(
@@ -479,10 +454,8 @@ class Producer:
             self._release()
 
     def _release(self) -> None:
-        if self._gate is not None:
-            self._gate.close()
-        if self._keys is not None:
-            self._keys.close()
+        if self._protecting is not None:
+            self._protecting.close()
         self._schemas.close()
         if self._encryption is not None:
             self._encryption.close()
