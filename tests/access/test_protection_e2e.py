@@ -101,6 +101,14 @@ def mesh(platform: PlatformInfo, tmp_path: Path) -> Mesh:
     return Mesh(platform, owner, other, write_credential(owner, tmp_path / "owner.json"))
 
 
+def _tail(mesh: Mesh, ref: ProductRef, credential_file: Path) -> Any:
+    env = {"STREAMS_IDENTITY__FILE": str(credential_file)}
+    where = ["--bootstrap-servers", mesh.platform.bootstrap_servers]
+    where += ["--registry-url", mesh.platform.registry_url]
+    args = ["tail", ref.id, "--from-beginning", "--max", str(len(USERS)), *where]
+    return CliRunner().invoke(main, args, env=env)
+
+
 def _forget(mesh: Mesh, subject: str, credential_file: Path, url: str | None = None) -> Any:
     env = {"STREAMS_IDENTITY__FILE": str(credential_file)}
     args = ["forget", "--subject", subject, "--registry-url", url or mesh.platform.registry_url]
@@ -134,6 +142,13 @@ def test_protected_end_to_end_and_forgetting_one_subject(mesh: Mesh) -> None:
     assert [value["country"] for value in theirs] == ["SE"] * len(USERS)
     nulls = mesh.read(registrations, mesh.other, len(USERS), unreadable="null")
     assert {(value["email"], value["photo"]) for value in nulls} == {(None, None)}
+    # `mesh tail` shows what its identity may see.
+    other_file = write_credential(mesh.other, mesh.owner_file.with_name("other.json"))
+    for who, readable in ((mesh.owner_file, True), (other_file, False)):
+        shown = _tail(mesh, registrations, who)
+        assert shown.exit_code == EXIT_OK, shown.output
+        assert ("ada-1@example.org" in shown.stdout) is readable
+        assert shown.stdout.count(CIPHER_PREFIX) == (0 if readable else len(USERS))
     # ... because the registry refuses it the keys.
     kid = theirs[0]["email"][len(CIPHER_PREFIX) :].rpartition(":")[0]
     client = KeyClient(mesh.settings(mesh.other).registry)
