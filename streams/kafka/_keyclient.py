@@ -20,7 +20,7 @@ import orjson
 
 from streams.config import RegistrySettings
 from streams.errors import ConfigError, RegistryRequestError, RegistryUnavailableError
-from streams.pii import DataKey, parse_key_id
+from streams.pii import KEY_BYTES, DataKey, parse_key_id
 
 __all__ = ["KeyCache", "KeyClient", "key_ids_in"]
 
@@ -115,11 +115,15 @@ class KeyClient:
     def publish(self, keys: Sequence[DataKey]) -> None:
         """Have the registry wrap ``keys`` and store them on ``_mesh.keys`` (one record per
         product); returns once Kafka acknowledged them."""
-        body = {"keys": [{"id": k.id, "key": base64.b64encode(k.secret).decode()} for k in keys]}
+        body = {
+            "ids": [key.id for key in keys],
+            "keys": base64.b64encode(b"".join(key.secret for key in keys)).decode(),
+        }
         self._request("POST", "/mesh/v1/keys/publish", body)
 
     def release(self, product: str, key_ids: Iterable[str]) -> dict[str, Any]:
-        """The registry's answer: ``keys`` (id -> base64), ``forgotten``, ``unknown``."""
+        """The registry's answer: ``ids`` and ``keys`` (their keys concatenated, base64),
+        ``forgotten``, ``unknown``."""
         body = {"product": product, "key_ids": sorted(set(key_ids))}
         found: dict[str, Any] = self._request("POST", "/mesh/v1/keys/release", body)
         return found
@@ -174,8 +178,9 @@ class KeyCache:
             logger.warning("key release for %s failed: %s", product, exc)
             self._retry["product:" + product] = now + _RETRY_S
             return
-        for kid, secret in dict(answer.get("keys", {})).items():
-            self._keys[kid] = DataKey.of(kid, base64.b64decode(secret))
+        secrets_ = base64.b64decode(answer.get("keys", ""))
+        for n, kid in enumerate(answer.get("ids", [])):
+            self._keys[kid] = DataKey.of(kid, secrets_[n * KEY_BYTES : (n + 1) * KEY_BYTES])
         for kid in answer.get("forgotten", []):
             self._keys[kid] = None
         for kid in answer.get("unknown", []):

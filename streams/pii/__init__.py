@@ -14,6 +14,7 @@ registry's key service can use it; :mod:`streams.access` re-exports it for appli
 from __future__ import annotations
 
 from streams.pii._keys import (
+    KEY_BYTES,
     DataKey,
     KeyProvider,
     LocalKeyProvider,
@@ -27,6 +28,7 @@ from streams.pii._pseudonym import PSEUDONYM_PREFIX, Family, Pseudonymizer
 
 __all__ = [
     "CIPHER_PREFIX",
+    "KEY_BYTES",
     "PSEUDONYM_PREFIX",
     "DataKey",
     "Family",

@@ -6,12 +6,15 @@ wraps them and appends ONE record per product and batch on ``_mesh.keys`` (compa
 partition), keyed ``<product>/batch/<batch id>``. Every value is ``seal(record, admin)`` JSON::
 
     {"v": 2, "product": "listeners.registrations", "kek": "<kek id>",
-     "keys": {"<key id>": "<wrapped, base64>", ...}, "forgotten": ["<key id>", ...],
+     "ids": ["<key id>", ...], "wrapped": "<base64>", "forgotten": ["<key id>", ...],
      "created_ms": <epoch ms>, "signed_by": "admin", "signature": "..."}
 
+``wrapped`` is the concatenation of the batch's 32-byte keys, in ``ids`` order, wrapped ONCE by
+the KEK provider with the record key as associated data: one wrap per batch, not per key.
 Forgetting a data subject rewrites each batch record that holds one of its keys without them
-(the wrapped bytes are gone from the last value of every key of the topic), listing their ids
-under ``forgotten`` so :meth:`Keyring.release` can answer them as forgotten rather than unknown.
+(the remaining keys wrapped again; the subject's are in no last value of the topic), listing
+their ids under ``forgotten`` so :meth:`Keyring.release` can answer them as forgotten rather
+than unknown.
 A record whose admin signature does not verify is ignored and logged. Per-batch records make a
 new data subject cost a fraction of a record and of a round trip instead of one each
 (scripts/bench events, ListenerRegistered).
@@ -31,7 +34,7 @@ import orjson
 
 from streams.identity import ADMIN, Credential, seal, unseal
 from streams.naming import internal_topic
-from streams.pii import KeyProvider, Pseudonymizer, parse_key_id
+from streams.pii import KEY_BYTES, KeyProvider, Pseudonymizer, parse_key_id
 
 __all__ = ["KEYS_TOPIC", "Batch", "Keyring", "Released"]
 
@@ -46,7 +49,8 @@ class Batch:
 
     product: str
     kek: str
-    keys: dict[str, str]  # key id -> wrapped key, base64
+    ids: list[str]
+    wrapped: str  # the keys in ``ids`` order, concatenated and wrapped, base64
     forgotten: list[str] = field(default_factory=list)
     created_ms: int = 0
 
@@ -55,7 +59,8 @@ class Batch:
             "v": 2,
             "product": self.product,
             "kek": self.kek,
-            "keys": self.keys,
+            "ids": self.ids,
+            "wrapped": self.wrapped,
             "forgotten": self.forgotten,
             "created_ms": self.created_ms,
         }
@@ -129,7 +134,8 @@ class Keyring:
             batch = Batch(
                 product=str(record["product"]),
                 kek=str(record["kek"]),
-                keys={str(k): str(v) for k, v in dict(record["keys"]).items()},
+                ids=[str(k) for k in record["ids"]],
+                wrapped=str(record["wrapped"]),
                 forgotten=[str(k) for k in record.get("forgotten", [])],
                 created_ms=int(record.get("created_ms", 0)),
             )
@@ -141,14 +147,14 @@ class Keyring:
     def _drop(self, name: str) -> None:
         old = self.batches.pop(name, None)
         if old is not None:
-            for kid in old.keys:
+            for kid in old.ids:
                 self._where.pop(kid, None)
                 self._clear.pop(kid, None)
 
     def _put(self, name: str, batch: Batch) -> None:
         self._drop(name)
         self.batches[name] = batch
-        for kid in batch.keys:
+        for kid in batch.ids:
             self._where[kid] = name
         for kid in batch.forgotten:
             self._forgotten.add(kid)
@@ -169,20 +175,35 @@ class Keyring:
     def wrap(self, keys: Mapping[str, bytes]) -> list[tuple[str, Batch]]:
         """New batch records for ``keys`` (key id -> clear key), one per product; not applied
         until :meth:`accept` (after Kafka acknowledged them)."""
-        by_product: dict[str, dict[str, str]] = {}
+        by_product: dict[str, dict[str, bytes]] = {}
         for kid, secret in keys.items():
             parsed = parse_key_id(kid)
             assert parsed is not None, kid  # checked by the route
-            wrapped = self.provider.wrap(secret, context=kid.encode())
-            by_product.setdefault(parsed[0], {})[kid] = base64.b64encode(wrapped).decode()
+            by_product.setdefault(parsed[0], {})[kid] = secret
         now = time.time_ns() // 1_000_000
         return [
-            (
-                f"{product}/batch/{uuid.uuid4().hex}",
-                Batch(product=product, kek=self.provider.kek_id, keys=wrapped, created_ms=now),
-            )
-            for product, wrapped in by_product.items()
+            self._sealed(f"{product}/batch/{uuid.uuid4().hex}", product, clear, [], now)
+            for product, clear in by_product.items()
         ]
+
+    def _sealed(
+        self,
+        name: str,
+        product: str,
+        clear: Mapping[str, bytes],
+        forgotten: list[str],
+        created_ms: int,
+    ) -> tuple[str, Batch]:
+        blob = self.provider.wrap(b"".join(clear.values()), context=name.encode())
+        batch = Batch(
+            product=product,
+            kek=self.provider.kek_id,
+            ids=list(clear),
+            wrapped=base64.b64encode(blob).decode(),
+            forgotten=forgotten,
+            created_ms=created_ms,
+        )
+        return name, batch
 
     def accept(self, records: Iterable[tuple[str, Batch]]) -> None:
         """Apply records this registry wrote (acknowledged by Kafka)."""
@@ -213,15 +234,30 @@ class Keyring:
         name = self._where.get(kid)
         if name is None:
             return None
+        clear = self._open(name)
+        if clear is None:
+            return None
+        self._clear.update(clear)  # the whole batch: its keys are asked for together
+        return clear.get(kid)
+
+    def _open(self, name: str) -> dict[str, bytes] | None:
+        """The clear keys of batch ``name``; None (logged) when they do not unwrap."""
         batch = self.batches[name]
         try:
-            wrapped = base64.b64decode(batch.keys[kid], validate=True)
-            secret = self.provider.unwrap(wrapped, kek_id=batch.kek, context=kid.encode())
-        except (KeyError, ValueError) as exc:
-            logger.warning("data key %s cannot be unwrapped: %s", kid, exc)
+            blob = self.provider.unwrap(
+                base64.b64decode(batch.wrapped, validate=True),
+                kek_id=batch.kek,
+                context=name.encode(),
+            )
+        except ValueError as exc:
+            logger.warning("key batch %s cannot be unwrapped: %s", name, exc)
             return None
-        self._clear[kid] = secret
-        return secret
+        if len(blob) != KEY_BYTES * len(batch.ids):
+            logger.warning(
+                "key batch %s holds %d bytes for %d keys", name, len(blob), len(batch.ids)
+            )
+            return None
+        return {kid: blob[n * KEY_BYTES : (n + 1) * KEY_BYTES] for n, kid in enumerate(batch.ids)}
 
     # --- forgetting -------------------------------------------------------------------------
 
@@ -236,21 +272,20 @@ class Keyring:
         return found
 
     def without(self, doomed: Mapping[str, list[str]]) -> list[tuple[str, Batch]]:
-        """The batch records rewritten without the ``doomed`` key ids (record key -> ids)."""
+        """The batch records rewritten without the ``doomed`` key ids (record key -> ids): the
+        remaining keys wrapped again.
+
+        Raises:
+            ValueError: A batch does not unwrap (another KEK): it cannot be rewritten.
+        """
         rewritten = []
         for name, kids in doomed.items():
             old = self.batches[name]
+            clear = self._open(name)
+            if clear is None:
+                raise ValueError(f"key batch {name} does not unwrap with {self.provider.kek_id}")
             gone = set(kids)
-            rewritten.append(
-                (
-                    name,
-                    Batch(
-                        product=old.product,
-                        kek=old.kek,
-                        keys={k: v for k, v in old.keys.items() if k not in gone},
-                        forgotten=sorted({*old.forgotten, *gone}),
-                        created_ms=old.created_ms,
-                    ),
-                )
-            )
+            kept = {kid: secret for kid, secret in clear.items() if kid not in gone}
+            forgotten = sorted({*old.forgotten, *gone})
+            rewritten.append(self._sealed(name, old.product, kept, forgotten, old.created_ms))
         return rewritten

@@ -2,13 +2,14 @@
 
 - ``GET  /mesh/v1/keys/pseudonym`` (any identity) -> ``{"key": "<base64>"}``: the mesh's
   pseudonym key, which every producer needs to pseudonymize join keys the same way.
-- ``POST /mesh/v1/keys/publish`` ``{"keys": [{"id": KEY_ID, "key": "<base64>"}, ...]}`` (the
-  domain owning every key's product, or the admin) -> ``{"published": N, "records": R}`` once
-  ``_mesh.keys`` acknowledged them: the registry wraps the new data keys of one producer batch
-  with its KEK and writes one record per product (:mod:`._keyring`).
-- ``POST /mesh/v1/keys/release`` ``{"product": ID, "key_ids": [...]}`` -> ``{"keys": {KEY_ID:
-  "<base64>"}, "forgotten": [...], "unknown": [...]}`` when ``may_read(caller, product,
-  classification)`` allows, else 403.
+- ``POST /mesh/v1/keys/publish`` ``{"ids": [KEY_ID, ...], "keys": "<base64>"}`` (``keys``: the
+  32-byte keys concatenated in ``ids`` order; the domain owning every key's product, or the
+  admin) -> ``{"published": N, "records": R}`` once ``_mesh.keys`` acknowledged them: the
+  registry wraps the new data keys of one producer batch with its KEK and writes one record per
+  product (:mod:`._keyring`).
+- ``POST /mesh/v1/keys/release`` ``{"product": ID, "key_ids": [...]}`` -> ``{"ids": [...],
+  "keys": "<base64, concatenated as above>", "forgotten": [...], "unknown": [...]}`` when
+  ``may_read(caller, product, classification)`` allows, else 403.
 - ``POST /mesh/v1/keys/forget`` ``{"subject": RAW_ID}`` (the admin, or a domain owning a
   product that holds keys of that subject) -> ``{"subject", "keys": N, "products": [...]}``:
   every key of that data subject, in every product, is shredded.
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 
 from streams.errors import RegistryRequestError
 from streams.identity import ADMIN
-from streams.pii import parse_key_id
+from streams.pii import KEY_BYTES, parse_key_id
 from streams.registry import codes
 from streams.registry._auth import forbidden
 from streams.registry._domains import DomainLog
@@ -107,15 +108,22 @@ class KeyRoutes:
 
     async def publish(self, request: Request) -> Result:
         caller = request.caller
-        items = read_body(request).get("keys")
-        if not isinstance(items, list) or len(items) > _MAX_BATCH:
+        body = read_body(request)
+        kids, encoded = body.get("ids"), body.get("keys")
+        secrets_ = _concatenated(encoded)
+        if (
+            not isinstance(kids, list)
+            or len(kids) > _MAX_BATCH
+            or not all(isinstance(kid, str) for kid in kids)
+            or secrets_ is None
+            or len(secrets_) != KEY_BYTES * len(kids)
+        ):
             raise _unprocessable(
-                f'Send {{"keys": [{{"id": KEY_ID, "key": BASE64}}, ...]}} with at most '
-                f"{_MAX_BATCH} keys (the Producer does)."
+                f'Send {{"ids": [KEY_ID, ...], "keys": BASE64}}: at most {_MAX_BATCH} ids and '
+                f"their {KEY_BYTES}-byte keys concatenated in that order (the Producer does)."
             )
         keys: dict[str, bytes] = {}
-        for item in items:
-            kid, secret = _key_item(item)
+        for n, kid in enumerate(kids):
             product = parse_key_id(kid)
             if product is None:
                 raise _unprocessable(f"{kid!r} is not a key id (<product>/<subject>/<serial>).")
@@ -126,7 +134,7 @@ class KeyRoutes:
                     f"{product[0]!r}: it belongs to domain {owner!r}; emit only to your own "
                     "products."
                 )
-            keys[kid] = secret
+            keys[kid] = secrets_[n * KEY_BYTES : (n + 1) * KEY_BYTES]
         records = self.keyring.wrap(keys)
         await self._write(records)
         return {"published": len(keys), "records": len(records)}
@@ -151,9 +159,9 @@ class KeyRoutes:
         own = [kid for kid in kids if (parse_key_id(kid) or ("",))[0] == product]
         released = self.keyring.release(own)
         mine = set(own)
-        keys = {kid: base64.b64encode(secret).decode() for kid, secret in released.keys.items()}
         return {
-            "keys": keys,
+            "ids": list(released.keys),
+            "keys": base64.b64encode(b"".join(released.keys.values())).decode(),
             "forgotten": released.forgotten,
             "unknown": released.unknown + [kid for kid in kids if kid not in mine],
         }
@@ -174,7 +182,12 @@ class KeyRoutes:
                 f"this data subject ({', '.join(products)}); their owners or the admin may "
                 "forget it."
             )
-        records = self.keyring.without(doomed)
+        try:
+            records = self.keyring.without(doomed)
+        except ValueError as exc:  # a batch wrapped by a KEK this registry does not hold
+            raise RegistryRequestError(
+                500, codes.STORE_ERROR, f"Cannot forget {subject!r}: {exc}; restore that KEK."
+            ) from exc
         await self._write(records)
         return {
             "subject": subject,
@@ -195,16 +208,10 @@ class KeyRoutes:
         self.keyring.accept(records)
 
 
-def _key_item(item: object) -> tuple[str, bytes]:
-    if isinstance(item, dict):
-        kid, encoded = item.get("id"), item.get("key")
-        if isinstance(kid, str) and isinstance(encoded, str):
-            try:
-                secret = base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError):
-                secret = b""
-            if len(secret) == 32:
-                return kid, secret
-    raise _unprocessable(
-        f'Each key is {{"id": KEY_ID, "key": BASE64 of 32 bytes}}; got {str(item)[:80]!r}.'
-    )
+def _concatenated(encoded: object) -> bytes | None:
+    if not isinstance(encoded, str):
+        return None
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return None

@@ -62,7 +62,10 @@ class Keys:
         ]
 
     def publish(self, who: Credential, keys: list[DataKey]) -> httpx.Response:
-        body = {"keys": [{"id": k.id, "key": base64.b64encode(k.secret).decode()} for k in keys]}
+        body = {
+            "ids": [k.id for k in keys],
+            "keys": base64.b64encode(b"".join(k.secret for k in keys)).decode(),
+        }
         with self.http(who) as client:
             return client.post("/mesh/v1/keys/publish", json=body)
 
@@ -72,6 +75,13 @@ class Keys:
         with self.http(who) as client:
             body = {"product": product, "key_ids": [k.id for k in keys]}
             return client.post("/mesh/v1/keys/release", json=body)
+
+
+def released(answer: httpx.Response) -> dict[str, bytes]:
+    """The clear keys of a release answer (concatenated in ``ids`` order)."""
+    body = answer.json()
+    blob = base64.b64decode(body["keys"])
+    return {kid: blob[n * 32 : (n + 1) * 32] for n, kid in enumerate(body["ids"])}
 
 
 @pytest.fixture
@@ -98,12 +108,14 @@ def test_one_record_per_batch_wrapped_by_the_registrys_kek(keys: Keys) -> None:
     assert name.startswith(f"{PRODUCT}/batch/".encode())
     record = orjson.loads(value)
     assert record["signed_by"] == "admin"
-    assert set(record["keys"]) == {k.id for k in batch}
+    assert record["ids"] == [k.id for k in batch]
+    # One wrap for the batch, with the registry's KEK, bound to the record key; no clear key.
+    assert all(key.secret not in value for key in batch)
     kek = LocalKeyProvider(keys.tmp / "kek.json")
-    for key in batch:  # wrapped with the registry's KEK, bound to the key id; no clear key
-        wrapped = base64.b64decode(record["keys"][key.id])
-        assert key.secret not in value
-        assert kek.unwrap(wrapped, kek_id=record["kek"], context=key.id.encode()) == key.secret
+    blob = kek.unwrap(base64.b64decode(record["wrapped"]), kek_id=record["kek"], context=name)
+    assert blob == b"".join(key.secret for key in batch)
+    with pytest.raises(ValueError, match="does not unwrap"):
+        kek.unwrap(base64.b64decode(record["wrapped"]), kek_id=record["kek"], context=b"x")
 
 
 def test_only_the_owner_or_the_admin_publishes(keys: Keys) -> None:
@@ -119,10 +131,7 @@ def test_release_to_the_owner_and_the_admin_not_to_another_domain(keys: Keys) ->
     batch = keys.new_keys("ada", "bob")
     keys.publish(keys.listeners, batch)
     for who in (keys.listeners, keys.admin):
-        released = keys.release(who, batch).json()
-        assert {kid: base64.b64decode(v) for kid, v in released["keys"].items()} == {
-            k.id: k.secret for k in batch
-        }
+        assert released(keys.release(who, batch)) == {k.id: k.secret for k in batch}
     refused = keys.release(keys.player, batch)
     assert refused.status_code == 403
     assert refused.json()["error_code"] == 40301
@@ -130,7 +139,7 @@ def test_release_to_the_owner_and_the_admin_not_to_another_domain(keys: Keys) ->
     # A key id of another product is not released under this product's name.
     other = keys.release(keys.player, batch, product="player.plays")
     assert other.status_code == 200
-    assert other.json()["keys"] == {}
+    assert released(other) == {}
 
 
 def test_forget_shreds_the_subject_in_every_product_and_survives_a_restart(keys: Keys) -> None:
@@ -147,23 +156,28 @@ def test_forget_shreds_the_subject_in_every_product_and_survives_a_restart(keys:
         "keys": 2,
         "products": ["listeners.profiles", "listeners.registrations"],
     }
-    answer = keys.release(keys.listeners, registrations).json()
-    assert list(answer["keys"]) == [registrations[1].id]
-    assert answer["forgotten"] == [registrations[0].id]
-    # The last record of each batch holds no wrapped key of ada's any more.
+    answer = keys.release(keys.listeners, registrations)
+    assert released(answer) == {registrations[1].id: registrations[1].secret}
+    assert answer.json()["forgotten"] == [registrations[0].id]
+    # The last value of the batch record wraps bob's key alone.
     last = {name: orjson.loads(value) for name, value in keys.log.records}
-    assert all(registrations[0].id not in r["keys"] for r in last.values())
+    kek = LocalKeyProvider(keys.tmp / "kek.json")
+    for name, record in last.items():
+        blob = kek.unwrap(base64.b64decode(record["wrapped"]), kek_id=record["kek"], context=name)
+        assert registrations[0].secret not in blob
+        assert profiles[0].secret not in blob
+        assert registrations[0].id not in record["ids"]
     keys.registry.stop()
     keys.registry = keys._start()  # rebuilt from the log
-    answer = keys.release(keys.listeners, registrations).json()
-    assert list(answer["keys"]) == [registrations[1].id]
-    assert answer["forgotten"] == [registrations[0].id]
-    assert keys.release(keys.listeners, profiles, "listeners.profiles").json()["keys"] == {}
+    answer = keys.release(keys.listeners, registrations)
+    assert released(answer) == {registrations[1].id: registrations[1].secret}
+    assert answer.json()["forgotten"] == [registrations[0].id]
+    assert released(keys.release(keys.listeners, profiles, "listeners.profiles")) == {}
 
 
 def test_a_forged_record_is_ignored(tmp_path: Path) -> None:
     log = MemoryDomainLog()
-    forged = {"v": 2, "product": PRODUCT, "kek": "x", "keys": {}, "forgotten": []}
+    forged = {"v": 2, "product": PRODUCT, "kek": "x", "ids": [], "wrapped": "", "forgotten": []}
     log.records.append((f"{PRODUCT}/batch/x".encode(), orjson.dumps(forged)))
     keys = Keys(tmp_path, log)
     try:
@@ -176,11 +190,11 @@ def test_a_forged_record_is_ignored(tmp_path: Path) -> None:
 
 def test_bad_requests_say_what_to_send(keys: Keys) -> None:
     with keys.http(keys.listeners) as client:
-        bad = client.post("/mesh/v1/keys/publish", json={"keys": [{"id": "x", "key": "y"}]})
+        bad = client.post("/mesh/v1/keys/publish", json={"ids": ["x"], "keys": "eQ=="})
         assert bad.status_code == 422
-        assert "32 bytes" in bad.text
+        assert "32-byte keys concatenated" in bad.text
         secret = base64.b64encode(os.urandom(32)).decode()
-        bad = client.post("/mesh/v1/keys/publish", json={"keys": [{"id": "x", "key": secret}]})
+        bad = client.post("/mesh/v1/keys/publish", json={"ids": ["x"], "keys": secret})
         assert bad.status_code == 422
         assert "not a key id" in bad.text
         bad = client.post("/mesh/v1/keys/release", json={"product": 1})
@@ -203,6 +217,6 @@ def test_the_logs_echo_of_an_old_batch_does_not_bring_forgotten_keys_back(keys: 
     (first_name, first), (second_name, second) = keys.log.records
     for name, value in ((first_name, first), (second_name, second)):
         server.keyring.apply(name, value)
-        answer = keys.release(keys.listeners, batch).json()
-        assert answer["forgotten"] == [batch[0].id]
-        assert list(answer["keys"]) == [batch[1].id]
+        answer = keys.release(keys.listeners, batch)
+        assert answer.json()["forgotten"] == [batch[0].id]
+        assert list(released(answer)) == [batch[1].id]
