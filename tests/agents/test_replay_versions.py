@@ -19,8 +19,9 @@ from confluent_kafka.admin import AdminClient
 
 from streams.cli import main
 from streams.config import Settings
-from streams.kafka import Producer
+from streams.kafka import Consumer, Producer
 from tests.agents.test_hourly_play_sessions import START, play_events
+from tests.helpers.kafka import drain
 
 ROOT = Path(__file__).parents[2]
 
@@ -98,7 +99,16 @@ def test_a_v2_descriptor_is_applied_and_filled_by_replay_into_version_2(
     assert shown.exit_code == 0, shown.output
     records = [orjson.loads(line) for line in shown.stdout.splitlines()]
     assert len(records) == summary["outputs"]
-    assert {r["user_id"] for r in records} == {e["user_id"] for e in events}
+    # PlayEvent pseudonymizes user_id ("pii"): the sessions carry the pseudonyms emit wrote.
+    source = Consumer(
+        f"{domain}.play_events", group_id=None, settings=settings, from_beginning=True
+    )
+    try:
+        written = {str(event.value["user_id"]) for event in drain(source, len(events))}
+    finally:
+        source.close()
+    assert len(written) == len({e["user_id"] for e in events})
+    assert {r["user_id"] for r in records} == written
 
     # The aggregate's own .late topic does not exist (not an error): tail points at its input's.
     # The bare name is the latest active version, v2 (both are active here).
