@@ -15,8 +15,8 @@ A domain ``d`` (principal ``User:d``) gets:
   group ids prefixed ``streams-`` (they never join; librdkafka still wants a group);
 - write (and create, since the first writer creates them) on the shared topics its processes
   write: the catalog ``_mesh.products`` (``mesh product apply``), OpenLineage ``_mesh.lineage``
-  and ``_mesh.agent_runs`` (agents, replays), wrapped data keys ``_mesh.keys`` (producers of
-  protected fields) and ``_mesh.redrives`` (``mesh dlq redrive``);
+  and ``_mesh.agent_runs`` (agents, replays) and ``_mesh.redrives`` (``mesh dlq redrive``);
+  not ``_mesh.keys``: only the registry's key service (the admin) writes and reads data keys;
 - read on the shared topics it needs to take part: the catalog, domains and grants, lineage,
   the monitor's observations and alerts, redrives.
 
@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 SHARED_WRITES: tuple[str, ...] = tuple(
-    internal_topic(purpose) for purpose in ("products", "lineage", "agent_runs", "keys", "redrives")
+    internal_topic(purpose) for purpose in ("products", "lineage", "agent_runs", "redrives")
 )
 """Shared topics a domain's processes write (and may be the first to create)."""
 

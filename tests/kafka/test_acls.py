@@ -27,13 +27,14 @@ def test_a_domain_owns_its_prefixes_and_nothing_else() -> None:
     assert AclOperation.WRITE in _allowed(bindings, ResourceType.TOPIC, "_mesh.agents.player.")
     assert _allowed(bindings, ResourceType.GROUP, "player.") >= {AclOperation.READ}
     assert _allowed(bindings, ResourceType.TRANSACTIONAL_ID, "player.") >= {AclOperation.WRITE}
-    # Shared topics: write the catalog, read the grants; never read the wrapped data keys.
+    # Shared topics: write the catalog, read the grants; nothing on the wrapped data keys
+    # (the registry's key service alone writes and reads them).
     assert AclOperation.WRITE in _allowed(bindings, ResourceType.TOPIC, "_mesh.products")
     assert _allowed(bindings, ResourceType.TOPIC, "_mesh.access") == {
         AclOperation.READ,
         AclOperation.DESCRIBE,
     }
-    assert AclOperation.READ not in _allowed(bindings, ResourceType.TOPIC, "_mesh.keys")
+    assert _allowed(bindings, ResourceType.TOPIC, "_mesh.keys") == set()
     assert _allowed(bindings, ResourceType.TOPIC, "_mesh.observations") == {
         AclOperation.READ,
         AclOperation.DESCRIBE,
