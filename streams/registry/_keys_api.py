@@ -34,7 +34,7 @@ from streams.registry._keyring import KEYS_TOPIC, Batch, Keyring
 from streams.registry._query import read_body
 from streams.registry._wire import Request, Response
 
-__all__ = ["Classify", "KeyRoutes", "MayRead", "may_read_default"]
+__all__ = ["Classify", "KeyRoutes", "MayRead", "may_read_default", "unknown_classification"]
 
 Result = Any
 # More keys than a producer creates between two polls at any realistic rate.
@@ -65,7 +65,8 @@ def may_read_default(caller: str | None, product: str, classification: str | Non
     return classification in ("public", "internal")
 
 
-def _unknown_classification(product: str) -> str | None:
+def unknown_classification(product: str) -> str | None:
+    """The default :data:`Classify`: no classification known."""
     return None
 
 
@@ -89,7 +90,7 @@ class KeyRoutes:
         keyring: Keyring,
         log: DomainLog,
         may_read: MayRead = may_read_default,
-        classify: Classify = _unknown_classification,
+        classify: Classify = unknown_classification,
     ) -> None:
         self.keyring = keyring
         self.log = log

@@ -30,7 +30,13 @@ from streams.registry._domains_api import DomainRoutes
 from streams.registry._forward import Forwarder
 from streams.registry._http import HttpLimits, HttpServer
 from streams.registry._keyring import KEYS_TOPIC, Keyring
-from streams.registry._keys_api import KeyRoutes
+from streams.registry._keys_api import (
+    Classify,
+    KeyRoutes,
+    MayRead,
+    may_read_default,
+    unknown_classification,
+)
 from streams.registry.api import Api
 from streams.registry.service import Registry
 from streams.registry.storage import KafkaStorage, Storage
@@ -81,11 +87,17 @@ class KeyService:
         provider: Holds the KEK (``LocalKeyProvider`` under the keys directory by default).
         pseudonym_key: The mesh's pseudonym key.
         log: Where the batches of wrapped keys are kept (``_mesh.keys``).
+        may_read: Who may have a product's keys released (grants plug in here; default: the
+            admin, the owning domain, any identity for public and internal products).
+        classify: A product id's classification (default: unknown, i.e. neither public nor
+            internal).
     """
 
     provider: KeyProvider
     pseudonym_key: bytes
     log: DomainLog
+    may_read: MayRead = may_read_default
+    classify: Classify = unknown_classification
 
 
 class RegistryServer:
@@ -140,7 +152,12 @@ class RegistryServer:
         key_routes = (
             None
             if keys is None or self.keyring is None
-            else KeyRoutes(keyring=self.keyring, log=keys.log)
+            else KeyRoutes(
+                keyring=self.keyring,
+                log=keys.log,
+                may_read=keys.may_read,
+                classify=keys.classify,
+            )
         )
         self.api = Api(self.registry, domains=domains, keys=key_routes)
         self._storage = storage

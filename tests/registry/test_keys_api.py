@@ -8,6 +8,7 @@ import base64
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -22,7 +23,8 @@ PRODUCT = "listeners.registrations"
 
 
 class Keys:
-    def __init__(self, tmp: Path, log: MemoryDomainLog | None = None) -> None:
+    def __init__(self, tmp: Path, log: MemoryDomainLog | None = None, **service: Any) -> None:
+        self.service = service
         self.admin = generate_credential("admin")
         self.player = generate_credential("player")
         self.listeners = generate_credential("listeners")
@@ -36,6 +38,7 @@ class Keys:
             provider=LocalKeyProvider(self.tmp / "kek.json"),
             pseudonym_key=read_secret_file(self.tmp / "pseudonym.json", create=True),
             log=self.log,
+            **self.service,
         )
         auth = RegistryAuth(admin=self.admin, domains=self.domains)
         registry = ThreadedRegistry(MemoryStorage(), auth=auth, keys=service).start()
@@ -220,3 +223,34 @@ def test_the_logs_echo_of_an_old_batch_does_not_bring_forgotten_keys_back(keys: 
         answer = keys.release(keys.listeners, batch)
         assert answer.json()["forgotten"] == [batch[0].id]
         assert list(released(answer)) == [batch[1].id]
+
+
+def test_release_asks_the_read_policy_with_the_products_classification(tmp_path: Path) -> None:
+    asked: list[tuple[str | None, str, str | None]] = []
+
+    def granted(caller: str | None, product: str, classification: str | None) -> bool:
+        asked.append((caller, product, classification))
+        return caller == "player"  # e.g. a grant of the listeners' product to player
+
+    keys = Keys(tmp_path, may_read=granted, classify=lambda product: "confidential")
+    try:
+        batch = keys.new_keys("ada")
+        keys.publish(keys.listeners, batch)
+        assert released(keys.release(keys.player, batch)) == {batch[0].id: batch[0].secret}
+        assert keys.release(keys.listeners, batch).status_code == 403  # the policy decides
+        assert asked == [
+            ("player", PRODUCT, "confidential"),
+            ("listeners", PRODUCT, "confidential"),
+        ]
+    finally:
+        keys.registry.stop()
+
+
+def test_public_and_internal_products_release_to_any_identity(tmp_path: Path) -> None:
+    keys = Keys(tmp_path, classify=lambda product: "internal")
+    try:
+        batch = keys.new_keys("ada")
+        keys.publish(keys.listeners, batch)
+        assert released(keys.release(keys.player, batch)) == {batch[0].id: batch[0].secret}
+    finally:
+        keys.registry.stop()
