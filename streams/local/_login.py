@@ -13,10 +13,8 @@ from pydantic import SecretStr
 
 from streams.config import KafkaSettings, SaslMechanism
 from streams.identity import Credential
-from streams.local._credentials import admin_credential
-from streams.local._state import PlatformState
 
-__all__ = ["broker_client", "recorded_env", "service_env"]
+__all__ = ["broker_client", "service_env"]
 
 
 def service_env(
@@ -35,12 +33,6 @@ def service_env(
         "STREAMS_KAFKA__SASL_USERNAME": admin.name,
         "STREAMS_KAFKA__SASL_PASSWORD": admin.secret,
     }
-
-
-def recorded_env(env: Mapping[str, str], state: PlatformState) -> dict[str, str]:
-    """:func:`service_env` for a recorded platform (the admin read from its state dir)."""
-    admin = None if state.sasl_mechanism is None else admin_credential(state.state_dir)
-    return service_env(env, sasl_mechanism=state.sasl_mechanism, admin=admin)
 
 
 def broker_client(

@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from streams.config import LocalSettings
-from streams.errors import PlatformError, PlatformNotRunningError
-from streams.identity import Credential
+from streams.config import LocalSettings, SaslMechanism, credential_path
+from streams.errors import ConfigError, PlatformError, PlatformNotRunningError
+from streams.identity import ADMIN, Credential, read_credential
 from streams.local import _choices, _process, _services
 from streams.local._credentials import admin_credential
 from streams.local._kafka import SCRAM
-from streams.local._login import broker_client, recorded_env, service_env
+from streams.local._login import broker_client, service_env
 from streams.local._models import (
     PlatformInfo,
     PlatformStatus,
@@ -47,6 +47,7 @@ def _info(
     state: PlatformState,
     *,
     already_running: bool,
+    admin_file: Path | None = None,
     monitor_restarted: bool = False,
     registry_restarted: bool = False,
 ) -> PlatformInfo:
@@ -66,7 +67,52 @@ def _info(
         monitor_log=state.monitor.log if state.monitor else None,
         monitor_restarted=monitor_restarted,
         registry_restarted=registry_restarted,
+        auth=state.auth,
+        admin_credential=admin_file,
     )
+
+
+def _admin(
+    auth: bool, state_dir: Path, admin: Credential | None
+) -> tuple[Credential | None, Path | None]:
+    """The admin credential the registry runs as, and its file when ``mesh up`` keeps it:
+    ``admin`` when configured, else ``<state_dir>/credentials/admin.json``, written (0600) the
+    first time."""
+    if not auth:
+        return None, None
+    path = credential_path(state_dir, ADMIN)
+    if admin is not None:
+        if not admin.is_admin:
+            raise ConfigError(
+                f"`mesh up` runs the registry as the admin, but the configured identity is "
+                f"{admin.name!r}; unset STREAMS_IDENTITY__* (mesh up then writes the admin's "
+                "credential) or configure the admin's"
+            )
+        same = path.exists() and read_credential(path) == admin
+        return admin, path if same else None
+    return admin_credential(state_dir), path
+
+
+def _service_env(
+    env: Mapping[str, str],
+    *,
+    auth: bool,
+    admin: Credential | None,
+    path: Path | None,
+    sasl_mechanism: SaslMechanism | None,
+) -> dict[str, str]:
+    """The environment of the registry and the monitor: the broker login
+    (:func:`~streams.local._login.service_env`), the registry's auth setting and the admin
+    identity (never an identity of the caller's)."""
+    login = service_env(env, sasl_mechanism=sasl_mechanism, admin=admin)
+    clean = {k: v for k, v in login.items() if not k.startswith("STREAMS_IDENTITY__")}
+    clean["STREAMS_REGISTRY__AUTH"] = "true" if auth else "false"
+    if admin is not None and path is not None:
+        clean["STREAMS_IDENTITY__FILE"] = str(path)
+    elif admin is not None:
+        clean["STREAMS_IDENTITY__NAME"] = admin.name
+        clean["STREAMS_IDENTITY__SECRET"] = admin.secret
+    return clean
 
 
 def _is_ours(record: ServiceRecord) -> bool:
@@ -92,7 +138,7 @@ def _existing(state_dir: Path) -> PlatformState | None:
 
 
 def _restart_registry(
-    settings: LocalSettings, state: PlatformState, env: Mapping[str, str] | None
+    settings: LocalSettings, state: PlatformState, env: Mapping[str, str]
 ) -> PlatformState:
     """Start the registry of a platform whose broker runs but whose registry died, on its
     recorded port: the broker (with every topic, ``_schemas`` included) is left alone, so the
@@ -120,7 +166,7 @@ def _restart_registry(
             port=record.port,
             address=record.address,
             log_path=record.log,
-            env=recorded_env(dict(os.environ if env is None else env), state),
+            env=dict(env),
             started=started,
         )
         _services.wait_registry_ready(
@@ -174,7 +220,7 @@ def _start_monitor(
 
 
 def _restart_monitor(
-    settings: LocalSettings, state: PlatformState, env: Mapping[str, str] | None
+    settings: LocalSettings, state: PlatformState, env: Mapping[str, str]
 ) -> PlatformState:
     """Start the monitor of a running platform whose monitor is dead (or was not started)."""
     logger.info("the guarantees monitor of %s is not running: starting it", state.state_dir)
@@ -185,7 +231,7 @@ def _restart_monitor(
             state.bootstrap_servers,
             state.registry_url,
             state.state_dir / "logs",
-            recorded_env(dict(os.environ if env is None else env), state),
+            dict(env),
             started,
             time.monotonic() + settings.start_timeout_s,
         )
@@ -214,10 +260,10 @@ def start(
         settings: Host, ports, state directory and start timeout.
         free_ports: Let the kernel choose free ports instead of the configured ones.
         env: Environment of the services; defaults to this process's environment.
-        admin: The admin credential when configured (settings' identity); else, with
-            ``settings.auth``, ``<state_dir>/credentials/admin.json`` (written if missing).
-            On Apache Kafka with ``settings.auth`` it is the SCRAM super user the registry and
-            the monitor log in as.
+        admin: The admin credential the registry runs as when ``settings.auth`` is on; None:
+            ``<state_dir>/credentials/admin.json``, written (mode 0600) if missing. On Apache
+            Kafka with ``settings.auth`` it is also the SCRAM super user the registry and the
+            monitor log in as.
 
     Returns:
         Where the platform answers; ``already_running`` is True when nothing was started.
@@ -232,21 +278,32 @@ def start(
     state_dir = settings.state_dir.absolute()
     existing = _existing(state_dir)
     settings = _choices.choose_broker(settings, state_dir, existing)
+    base_env = dict(os.environ if env is None else env)
     if existing is not None:
         logger.info("platform in %s is already running", state_dir)
+        credential, admin_file = _admin(existing.auth, state_dir, admin)
+        existing_env = _service_env(
+            base_env,
+            auth=existing.auth,
+            admin=credential,
+            path=admin_file,
+            sasl_mechanism=existing.sasl_mechanism,
+        )
         registry_restarted = not _is_ours(existing.registry)
         if registry_restarted:
-            existing = _restart_registry(settings, existing, env)
+            existing = _restart_registry(settings, existing, existing_env)
         monitor = existing.monitor
         restarted = settings.monitor and (monitor is None or not _is_ours(monitor))
         if restarted:
-            existing = _restart_monitor(settings, existing, env)
+            existing = _restart_monitor(settings, existing, existing_env)
         return _info(
             existing,
             already_running=True,
             monitor_restarted=restarted,
             registry_restarted=registry_restarted,
+            admin_file=admin_file,
         )
+    credential, admin_file = _admin(settings.auth, state_dir, admin)
 
     host = settings.host
     broker_port, registry_port, controller_port = _choices.choose_ports(
@@ -255,15 +312,17 @@ def start(
     bootstrap_servers = f"{host}:{broker_port}"
     registry_url = f"http://{host}:{registry_port}"
     # The services inherit our environment (PATH, locale, proxies) like any child process.
-    child_env = dict(os.environ if env is None else env)
+    child_env = base_env
+    # Tansu has no SASL: only Apache Kafka authenticates clients (the registry still does).
+    sasl = settings.auth and settings.broker_auth and settings.broker == "kafka"
+    mechanism = SCRAM if sasl else None
+    services_env = _service_env(
+        child_env, auth=settings.auth, admin=credential, path=admin_file, sasl_mechanism=mechanism
+    )
     timeout_s = settings.start_timeout_s
     deadline = time.monotonic() + timeout_s
     logs = state_dir / "logs"
-    if settings.auth and admin is None:
-        admin = admin_credential(state_dir)
-    # Tansu has no SASL: only Apache Kafka authenticates clients (the registry still does).
-    mechanism = SCRAM if settings.auth and settings.broker == "kafka" else None
-    services_env = service_env(child_env, sasl_mechanism=mechanism, admin=admin)
+    admin = credential
     started: list[int] = []
     try:
         broker_cmd = _choices.broker_command(
@@ -332,6 +391,7 @@ def start(
             broker=broker,
             registry=registry,
             monitor=monitor,
+            auth=settings.auth,
         )
         write_state(state)
     except BaseException:
@@ -339,7 +399,7 @@ def start(
         for pid in reversed(started):
             _process.terminate(pid, timeout_s=5.0)
         raise
-    return _info(state, already_running=False)
+    return _info(state, already_running=False, admin_file=admin_file)
 
 
 def stop(state_dir: Path, *, timeout_s: float = 10.0) -> StopResult:
@@ -408,7 +468,9 @@ def status(state_dir: Path) -> PlatformStatus:
     )
     if state.monitor is None:
         services += (ServiceStatus(name="monitor", state="stopped"),)
-    return PlatformStatus(state_dir=state_dir, services=services, broker_kind=state.broker_kind)
+    return PlatformStatus(
+        state_dir=state_dir, services=services, broker_kind=state.broker_kind, auth=state.auth
+    )
 
 
 class EmbeddedPlatform:
