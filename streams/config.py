@@ -305,6 +305,12 @@ class RegistrySettings(BaseModel):
         default=False,
         description="`mesh registry serve` with auth: let requests without credentials read.",
     )
+    broker_kind: BrokerKind | None = Field(
+        default=None,
+        description="`mesh registry serve`: the kind of broker it runs on (`mesh up` sets it). "
+        "On tansu it never calls the ACL API (that aborts the process) and reports broker "
+        "ACLs as not enforced; unset, it asks the broker once whether it enforces ACLs.",
+    )
     # As KafkaSettings._unresolved, for the registry's url.
     _unresolved: str | None = PrivateAttr(default=None)
 

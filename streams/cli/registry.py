@@ -71,4 +71,5 @@ def serve(
         auth=settings.registry.auth,
         identity=settings.identity.credential(),
         anonymous_reads=settings.registry.anonymous_reads,
+        broker_kind=settings.registry.broker_kind,
     )

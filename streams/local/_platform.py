@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from streams.config import LocalSettings, SaslMechanism, credential_path
+from streams.config import BrokerKind, LocalSettings, SaslMechanism, credential_path
 from streams.errors import ConfigError, PlatformError, PlatformNotRunningError
 from streams.identity import ADMIN, Credential, read_credential
 from streams.local import _choices, _process, _services
@@ -100,13 +100,16 @@ def _service_env(
     admin: Credential | None,
     path: Path | None,
     sasl_mechanism: SaslMechanism | None,
+    broker_kind: BrokerKind,
 ) -> dict[str, str]:
     """The environment of the registry and the monitor: the broker login
-    (:func:`~streams.local._login.service_env`), the registry's auth setting and the admin
-    identity (never an identity of the caller's)."""
+    (:func:`~streams.local._login.service_env`), the registry's auth setting, the broker's
+    kind (the registry never asks Tansu for ACLs) and the admin identity (never an identity of
+    the caller's)."""
     login = service_env(env, sasl_mechanism=sasl_mechanism, admin=admin)
     clean = {k: v for k, v in login.items() if not k.startswith("STREAMS_IDENTITY__")}
     clean["STREAMS_REGISTRY__AUTH"] = "true" if auth else "false"
+    clean["STREAMS_REGISTRY__BROKER_KIND"] = broker_kind
     if admin is not None and path is not None:
         clean["STREAMS_IDENTITY__FILE"] = str(path)
     elif admin is not None:
@@ -288,6 +291,7 @@ def start(
             admin=credential,
             path=admin_file,
             sasl_mechanism=existing.sasl_mechanism,
+            broker_kind=existing.broker_kind,
         )
         registry_restarted = not _is_ours(existing.registry)
         if registry_restarted:
@@ -317,7 +321,12 @@ def start(
     sasl = settings.auth and settings.broker_auth and settings.broker == "kafka"
     mechanism = SCRAM if sasl else None
     services_env = _service_env(
-        child_env, auth=settings.auth, admin=credential, path=admin_file, sasl_mechanism=mechanism
+        child_env,
+        auth=settings.auth,
+        admin=credential,
+        path=admin_file,
+        sasl_mechanism=mechanism,
+        broker_kind=settings.broker,
     )
     timeout_s = settings.start_timeout_s
     deadline = time.monotonic() + timeout_s

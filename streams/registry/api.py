@@ -15,6 +15,7 @@ import orjson
 
 from streams.errors import RegistryRequestError
 from streams.registry import codes
+from streams.registry._access_api import AccessRoutes
 from streams.registry._dek_api import DekRoutes
 from streams.registry._domains_api import DomainRoutes
 from streams.registry._http import Request, Response, render
@@ -72,7 +73,13 @@ class Api:
             authentication, which keeps no domains).
     """
 
-    def __init__(self, registry: Registry, *, domains: DomainRoutes | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        domains: DomainRoutes | None = None,
+        access: AccessRoutes | None = None,
+    ) -> None:
         self.registry = registry
         self.fast: dict[bytes, bytes] = {}
         registry.listeners.append(self.refresh)
@@ -116,6 +123,8 @@ class Api:
         add("GET", r"/mesh/v1/domains", self.domains.list_domains)
         add("POST", r"/mesh/v1/domains", self.domains.create_domain)
         add("DELETE", r"/mesh/v1/domains/([^/]+)", self.domains.revoke_domain)
+        self.access = access or AccessRoutes(book=None, log=None, domains=None)
+        self.access.install(add)
         self.refresh(None)
 
     def _add(self, method: str, pattern: str, route: Route) -> None:

@@ -16,14 +16,17 @@ import contextlib
 import logging
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from streams.config import KafkaSettings
+from streams.config import BrokerKind, KafkaSettings
 from streams.errors import ConfigError
 from streams.identity import Credential
+from streams.kafka.access import BrokerAccess
+from streams.registry._access import AccessBook, access_topic
+from streams.registry._access_api import AccessRoutes
 from streams.registry._auth import Gate
-from streams.registry._broker import BrokerAccess
-from streams.registry._domains import DomainBook, DomainLog, KafkaDomainLog
+from streams.registry._broker import broker_access
+from streams.registry._domains import DomainBook, DomainLog, KafkaDomainLog, MemoryDomainLog
 from streams.registry._domains_api import DomainRoutes
 from streams.registry._forward import Forwarder
 from streams.registry._http import HttpLimits, HttpServer
@@ -45,13 +48,17 @@ class RegistryAuth:
             writes on ``_mesh.domains`` with it.
         domains: Where the domain book is kept (``KafkaDomainLog`` on ``_mesh.domains``).
         anonymous_reads: Let requests without credentials read.
-        broker: The broker's access control, told about domain changes (default: none).
+        broker: The broker's enforcement point, told about changes of domains and grants
+            (default: none, reported as not enforced).
+        access: Where the grants are kept (``KafkaDomainLog`` on ``_mesh.access``; default: in
+            memory, for tests).
     """
 
     admin: Credential
     domains: DomainLog
     anonymous_reads: bool = False
     broker: BrokerAccess | None = None
+    access: DomainLog = field(default_factory=MemoryDomainLog)
 
     def __post_init__(self) -> None:
         if not self.admin.is_admin:
@@ -96,6 +103,8 @@ class RegistryServer:
         self.registry = Registry(storage=storage)
         self.auth = auth
         self.book = DomainBook(admin=auth.admin) if auth is not None else None
+        # The grants; :meth:`AccessBook.may_read` decides who may read a product's data.
+        self.grants = AccessBook(admin=auth.admin) if auth is not None else None
         gate = (
             Gate(book=self.book, anonymous_reads=auth.anonymous_reads)
             if auth is not None and self.book is not None
@@ -106,7 +115,13 @@ class RegistryServer:
             log=auth.domains if auth is not None else None,
             broker=auth.broker if auth is not None else None,
         )
-        self.api = Api(self.registry, domains=domains)
+        access = AccessRoutes(
+            book=self.grants,
+            log=auth.access if auth is not None else None,
+            domains=self.book,
+            broker=auth.broker if auth is not None else None,
+        )
+        self.api = Api(self.registry, domains=domains, access=access)
         self._storage = storage
         self._host = host
         self._port = port
@@ -175,6 +190,19 @@ class RegistryServer:
 
         auth.domains.follow(deliver)
         logger.info("authentication on: %d domain(s) known", len(book.domains))
+        grants = self.grants
+        if grants is None:
+            return
+        records = await loop.run_in_executor(None, lambda: list(auth.access.replay()))
+        for key, value in records:
+            grants.apply(key, value)
+
+        def deliver_grants(batch: list[tuple[bytes, bytes | None]]) -> None:
+            for key, value in batch:
+                loop.call_soon_threadsafe(grants.apply, key, value)
+
+        auth.access.follow(deliver_grants)
+        logger.info("%d access record(s) known", len(grants.grants))
 
     def _role_changed(self, primary: bool) -> None:
         self.primary = primary
@@ -228,6 +256,7 @@ class RegistryServer:
         loop = asyncio.get_running_loop()
         if self.auth is not None:
             await loop.run_in_executor(None, self.auth.domains.close)
+            await loop.run_in_executor(None, self.auth.access.close)
         await loop.run_in_executor(None, self._storage.close)
 
 
@@ -242,6 +271,7 @@ def serve(
     auth: bool = False,
     identity: Credential | None = None,
     anonymous_reads: bool = False,
+    broker_kind: BrokerKind | None = None,
 ) -> None:
     """Run the registry until SIGTERM or SIGINT; its state lives in ``topic`` on Kafka.
 
@@ -255,6 +285,8 @@ def serve(
         auth: Authenticate and authorize every request (the registry then runs as the admin).
         identity: The registry's own identity: the admin when ``auth`` is on.
         anonymous_reads: With ``auth``, let requests without credentials read.
+        broker_kind: The broker's kind when known (``tansu``: no ACL call is ever made); None
+            asks the broker whether it enforces ACLs before the first change.
 
     Raises:
         ConfigError: ``auth`` is on and ``identity`` is not the admin.
@@ -268,6 +300,8 @@ def serve(
             admin=identity,
             domains=KafkaDomainLog(kafka=settings),
             anonymous_reads=anonymous_reads,
+            broker=broker_access(settings, broker_kind=broker_kind),
+            access=KafkaDomainLog(kafka=settings, topic=access_topic()),
         )
     storage = KafkaStorage(kafka=kafka, bootstrap_servers=bootstrap_servers, topic=topic)
 
