@@ -10,11 +10,14 @@
   :class:`LocalKeyProvider` (a 0600 key file under the state directory): envelope encryption.
 - :class:`KeyStore`: the wrapped keys on ``_mesh.keys`` and ``forget(subject)``;
   :class:`KeyGate`: a producer sends a record only after its new data key was acknowledged.
+- :class:`AccessClient`: ask for, grant, revoke and list access to products (the registry's
+  ``/mesh/v1/access``), as :class:`AccessRecord` values.
 """
 
 from __future__ import annotations
 
 from streams.access._gate import KeyGate
+from streams.access._grants import AccessClient, AccessRecord, AccessState
 from streams.access._keys import (
     DataKey,
     KeyProvider,
@@ -32,6 +35,9 @@ __all__ = [
     "CIPHER_PREFIX",
     "KEYS_TOPIC",
     "PSEUDONYM_PREFIX",
+    "AccessClient",
+    "AccessRecord",
+    "AccessState",
     "DataKey",
     "Family",
     "FieldProtection",

@@ -13,6 +13,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from streams.access import AccessClient, AccessRecord
 from streams.catalog import (
     Catalog,
     CatalogEntry,
@@ -25,8 +26,12 @@ from streams.catalog import (
 from streams.cli._context import connection_settings
 from streams.cli._guarantees_view import NO_OBSERVATIONS, history_table, humanise, product_table
 from streams.cli._output import err_console, out_console, output_option
+from streams.cli.access import access_table
 from streams.cli.lineage import load_graph
+from streams.config import Settings
+from streams.errors import StreamsError
 from streams.guarantees import Observation, observations
+from streams.registry.control import ControlPlane
 
 __all__ = ["list_products", "show_product", "version_option"]
 
@@ -157,14 +162,43 @@ def show_product(
     view = catalog.show(name, version=version)
     links = {"upstream": graph.inputs(view.entry.key), "downstream": graph.outputs(view.entry.key)}
     found = observations(view.product.topic, settings=settings)
+    granted = _access(settings, view.product.id)
     if output == "json":
         observed = {"observations": [o.model_dump(mode="json") for o in found]}
-        click.echo(json.dumps(view.to_dict() | links | observed, indent=2))
+        readers = {"access": None if granted is None else [r.to_dict() for r in granted]}
+        click.echo(json.dumps(view.to_dict() | links | readers | observed, indent=2))
         if not found:
             err_console().print(Text(NO_OBSERVATIONS, style="yellow"))
         return
     _print_view(view, links)
+    _print_access(view.product.id, granted)
     _print_observations(found)
+
+
+def _access(settings: Settings, product: str) -> list[AccessRecord] | None:
+    """The product's access requests and grants; None (and a warning) when the registry does
+    not tell (unreachable, or it refuses this identity)."""
+    try:
+        with ControlPlane(settings.registry) as control:
+            return AccessClient(control).list(product)
+    except StreamsError as exc:
+        err_console().print(Text(f"warning: access not shown: {exc}", style="yellow"))
+        return None
+
+
+def _print_access(product: str, records: list[AccessRecord] | None) -> None:
+    console = out_console()
+    if records is None:
+        return
+    if not records:
+        console.print(
+            Text("access ", style="bold")
+            + Text(f"no consumer asked yet (mesh access request {product} ...)", style="dim")
+        )
+        return
+    table = access_table(records, product=False)
+    table.title, table.title_justify = "access", "left"
+    console.print(table)
 
 
 def _or_none(value: float | None) -> str:
