@@ -155,20 +155,21 @@ def list_access(
 
 
 def access_table(records: Sequence[AccessRecord], *, product: bool = True) -> Table:
-    """The records as a table (``product`` False leaves out the product column)."""
+    """The records as a table that reads at 80 columns (``product`` False leaves out the
+    product column): names and states whole, the purpose and who changed it last wrapped."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     if product:
         table.add_column("product", no_wrap=True)
-    for column in ("consumer", "state", "by", "at"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("purpose", overflow="fold", ratio=1)
+    table.add_column("consumer", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("purpose / last change", overflow="fold", ratio=1)
     for record in records:
-        cells: list[str | Text] = [
+        cells: list[str | Text] = [record.product] if product else []
+        cells += [
             record.consumer,
             Text(record.state, style=_STATE[record.state]),
-            record.by,
-            record.at,
-            record.purpose or "-",
+            Text(f"{record.purpose or '-'}\n")
+            + Text(f"by {record.by} at {record.at}", style="dim"),
         ]
-        table.add_row(*([record.product] if product else []), *cells)
+        table.add_row(*cells)
     return table
