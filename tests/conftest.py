@@ -17,7 +17,7 @@ from streams.identity import ADMIN, generate_credential, read_credential, write_
 from streams.local import EmbeddedPlatform, PlatformInfo
 from tests.helpers.brokers import brokers, platform_settings
 
-pytest_plugins = ["tests.helpers.kafka", "tests.helpers.sasl_kafka"]
+pytest_plugins = ["tests.helpers.kafka", "tests.helpers.sasl_kafka", "tests.helpers.secure_kafka"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
