@@ -284,7 +284,7 @@ def measure(
             registry=RegistrySettings(url=info.registry_url),
         )
         bootstrap = info.bootstrap_servers
-        with SchemaRegistryClient({"url": info.registry_url}) as registry:
+        with SchemaRegistryClient(info.registry_conf()) as registry:
             for round_ in range(ROUNDS):
                 refs = {
                     path: ProductRef(domain="bench", name=f"{path}_{round_}")

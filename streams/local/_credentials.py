@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from streams.config import credential_path
 from streams.errors import ConfigError
 from streams.identity import ADMIN, Credential, generate_credential, read_credential
 from streams.identity import write_credential as _write
@@ -20,19 +21,13 @@ __all__ = ["admin_credential", "credential_path"]
 logger = logging.getLogger(__name__)
 
 
-def credential_path(state_dir: Path, name: str = ADMIN) -> Path:
-    """Where identity ``name``'s credential of this platform lives:
-    ``<state_dir>/credentials/<name>.json``."""
-    return state_dir / "credentials" / f"{name}.json"
-
-
 def admin_credential(state_dir: Path) -> Credential:
     """The admin credential of the platform in ``state_dir``, generated and written if missing.
 
     Raises:
         ConfigError: The file exists but is unreadable, readable by others or not the admin's.
     """
-    path = credential_path(state_dir)
+    path = credential_path(state_dir, ADMIN)
     if not path.exists():
         _write(generate_credential(ADMIN), path)
         logger.info("wrote the admin credential to %s (mode 0600)", path)

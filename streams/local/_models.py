@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from streams.config import BrokerKind
+from streams.config import (
+    BrokerKind,
+    IdentitySettings,
+    KafkaSettings,
+    RegistrySettings,
+    Settings,
+)
 from streams.local._state import ServiceName
 
 __all__ = [
@@ -47,6 +53,9 @@ class PlatformInfo:
         registry_restarted: True when :func:`start` found the broker running but the registry
             dead, and started the registry again on its recorded port (the broker and its
             topics were left alone).
+        auth: Whether the registry authenticates every request (``mesh up --no-auth``: not).
+        admin_credential: The admin's credential file ``mesh up`` wrote or found (None: auth
+            off, or the admin credential came from the settings).
     """
 
     bootstrap_servers: str
@@ -64,6 +73,23 @@ class PlatformInfo:
     monitor_log: Path | None = None
     monitor_restarted: bool = False
     registry_restarted: bool = False
+    auth: bool = False
+    admin_credential: Path | None = None
+
+    def client_settings(self) -> Settings:
+        """Settings of a client of this platform, acting as its admin when auth is on (the
+        admin credential ``mesh up`` wrote); the environment fills in everything else."""
+        kafka = KafkaSettings(bootstrap_servers=self.bootstrap_servers)
+        registry = RegistrySettings(url=self.registry_url)
+        if self.admin_credential is None:
+            return Settings(kafka=kafka, registry=registry)
+        identity = IdentitySettings(file=self.admin_credential)
+        return Settings(kafka=kafka, registry=registry, identity=identity)
+
+    def registry_conf(self, **overrides: str | int) -> dict[str, str | int]:
+        """confluent-kafka's ``SchemaRegistryClient`` configuration for this platform, as its
+        admin (``overrides`` as in :meth:`RegistrySettings.client_conf`)."""
+        return self.client_settings().registry.client_conf(**overrides)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,11 +120,13 @@ class PlatformStatus:
         state_dir: The state directory inspected.
         services: Broker then registry.
         broker_kind: Which broker is recorded (``tansu`` or ``kafka``); None when none is.
+        auth: Whether the recorded registry authenticates; None when none is recorded.
     """
 
     state_dir: Path
     services: tuple[ServiceStatus, ...]
     broker_kind: BrokerKind | None = None
+    auth: bool | None = None
 
     @property
     def running(self) -> bool:
@@ -117,6 +145,7 @@ class PlatformStatus:
             "state_dir": str(self.state_dir),
             "running": self.running,
             "broker_kind": self.broker_kind,
+            "auth": self.auth,
             "services": [
                 {
                     "name": s.name,

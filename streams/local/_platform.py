@@ -14,9 +14,8 @@ from streams.config import LocalSettings
 from streams.errors import PlatformError, PlatformNotRunningError
 from streams.identity import Credential
 from streams.local import _choices, _process, _services
-from streams.local._credentials import admin_credential
 from streams.local._kafka import SCRAM
-from streams.local._login import broker_client, recorded_env, service_env
+from streams.local._login import broker_client, platform_admin, recorded_env, service_env
 from streams.local._models import (
     PlatformInfo,
     PlatformStatus,
@@ -47,6 +46,7 @@ def _info(
     state: PlatformState,
     *,
     already_running: bool,
+    admin_file: Path | None = None,
     monitor_restarted: bool = False,
     registry_restarted: bool = False,
 ) -> PlatformInfo:
@@ -66,6 +66,8 @@ def _info(
         monitor_log=state.monitor.log if state.monitor else None,
         monitor_restarted=monitor_restarted,
         registry_restarted=registry_restarted,
+        auth=state.auth,
+        admin_credential=admin_file,
     )
 
 
@@ -92,7 +94,7 @@ def _existing(state_dir: Path) -> PlatformState | None:
 
 
 def _restart_registry(
-    settings: LocalSettings, state: PlatformState, env: Mapping[str, str] | None
+    settings: LocalSettings, state: PlatformState, env: Mapping[str, str]
 ) -> PlatformState:
     """Start the registry of a platform whose broker runs but whose registry died, on its
     recorded port: the broker (with every topic, ``_schemas`` included) is left alone, so the
@@ -120,7 +122,7 @@ def _restart_registry(
             port=record.port,
             address=record.address,
             log_path=record.log,
-            env=recorded_env(dict(os.environ if env is None else env), state),
+            env=env,
             started=started,
         )
         _services.wait_registry_ready(
@@ -174,7 +176,7 @@ def _start_monitor(
 
 
 def _restart_monitor(
-    settings: LocalSettings, state: PlatformState, env: Mapping[str, str] | None
+    settings: LocalSettings, state: PlatformState, env: Mapping[str, str]
 ) -> PlatformState:
     """Start the monitor of a running platform whose monitor is dead (or was not started)."""
     logger.info("the guarantees monitor of %s is not running: starting it", state.state_dir)
@@ -185,7 +187,7 @@ def _restart_monitor(
             state.bootstrap_servers,
             state.registry_url,
             state.state_dir / "logs",
-            recorded_env(dict(os.environ if env is None else env), state),
+            dict(env),
             started,
             time.monotonic() + settings.start_timeout_s,
         )
@@ -215,9 +217,9 @@ def start(
         free_ports: Let the kernel choose free ports instead of the configured ones.
         env: Environment of the services; defaults to this process's environment.
         admin: The admin credential when configured (settings' identity); else, with
-            ``settings.auth``, ``<state_dir>/credentials/admin.json`` (written if missing).
-            On Apache Kafka with ``settings.auth`` it is the SCRAM super user the registry and
-            the monitor log in as.
+            ``settings.auth``, ``<state_dir>/credentials/admin.json`` (written, mode 0600, if
+            missing). The registry runs as the admin; on Apache Kafka it is also the SCRAM super
+            user the registry and the monitor log in as.
 
     Returns:
         Where the platform answers; ``already_running`` is True when nothing was started.
@@ -232,21 +234,25 @@ def start(
     state_dir = settings.state_dir.absolute()
     existing = _existing(state_dir)
     settings = _choices.choose_broker(settings, state_dir, existing)
+    base_env = dict(os.environ if env is None else env)
     if existing is not None:
         logger.info("platform in %s is already running", state_dir)
+        admin_file, services_env = recorded_env(base_env, existing, admin=admin)
         registry_restarted = not _is_ours(existing.registry)
         if registry_restarted:
-            existing = _restart_registry(settings, existing, env)
+            existing = _restart_registry(settings, existing, services_env)
         monitor = existing.monitor
         restarted = settings.monitor and (monitor is None or not _is_ours(monitor))
         if restarted:
-            existing = _restart_monitor(settings, existing, env)
+            existing = _restart_monitor(settings, existing, services_env)
         return _info(
             existing,
             already_running=True,
             monitor_restarted=restarted,
             registry_restarted=registry_restarted,
+            admin_file=admin_file,
         )
+    credential, admin_file = platform_admin(settings.auth, state_dir, admin)
 
     host = settings.host
     broker_port, registry_port, controller_port = _choices.choose_ports(
@@ -255,15 +261,19 @@ def start(
     bootstrap_servers = f"{host}:{broker_port}"
     registry_url = f"http://{host}:{registry_port}"
     # The services inherit our environment (PATH, locale, proxies) like any child process.
-    child_env = dict(os.environ if env is None else env)
+    child_env = base_env
     timeout_s = settings.start_timeout_s
     deadline = time.monotonic() + timeout_s
     logs = state_dir / "logs"
-    if settings.auth and admin is None:
-        admin = admin_credential(state_dir)
     # Tansu has no SASL: only Apache Kafka authenticates clients (the registry still does).
     mechanism = SCRAM if settings.auth and settings.broker == "kafka" else None
-    services_env = service_env(child_env, sasl_mechanism=mechanism, admin=admin)
+    services_env = service_env(
+        child_env,
+        auth=settings.auth,
+        admin=credential,
+        admin_file=admin_file,
+        sasl_mechanism=mechanism,
+    )
     started: list[int] = []
     try:
         broker_cmd = _choices.broker_command(
@@ -273,7 +283,7 @@ def start(
             controller_port=controller_port,
             env=child_env,
             deadline=deadline,
-            admin=admin if mechanism else None,
+            admin=credential if mechanism else None,
         )
         broker, began = _services.launch(
             "broker",
@@ -292,7 +302,7 @@ def start(
             log_path=broker.log,
             deadline=deadline,
             timeout_s=timeout_s,
-            client=broker_client(bootstrap_servers, sasl_mechanism=mechanism, admin=admin),
+            client=broker_client(bootstrap_servers, sasl_mechanism=mechanism, admin=credential),
         )
         broker = _services.ready(broker, began)
 
@@ -332,6 +342,7 @@ def start(
             broker=broker,
             registry=registry,
             monitor=monitor,
+            auth=settings.auth,
         )
         write_state(state)
     except BaseException:
@@ -339,7 +350,7 @@ def start(
         for pid in reversed(started):
             _process.terminate(pid, timeout_s=5.0)
         raise
-    return _info(state, already_running=False)
+    return _info(state, already_running=False, admin_file=admin_file)
 
 
 def stop(state_dir: Path, *, timeout_s: float = 10.0) -> StopResult:
@@ -408,7 +419,9 @@ def status(state_dir: Path) -> PlatformStatus:
     )
     if state.monitor is None:
         services += (ServiceStatus(name="monitor", state="stopped"),)
-    return PlatformStatus(state_dir=state_dir, services=services, broker_kind=state.broker_kind)
+    return PlatformStatus(
+        state_dir=state_dir, services=services, broker_kind=state.broker_kind, auth=state.auth
+    )
 
 
 class EmbeddedPlatform:

@@ -250,7 +250,7 @@ def wait_broker_ready(
 def wait_registry_ready(
     *, pid: int, url: str, log_path: Path, deadline: float, timeout_s: float
 ) -> None:
-    """Block until ``GET <url>/`` answers HTTP 200.
+    """Block until ``GET <url>/mesh/v1/trust`` (anonymous, with or without auth) answers 200.
 
     Args:
         pid: The registry's PID, watched for an early exit.
@@ -267,7 +267,7 @@ def wait_registry_ready(
 
         def probe(remaining: float) -> bool:
             try:
-                response = client.get("/", timeout=min(2.0, remaining))
+                response = client.get("/mesh/v1/trust", timeout=min(2.0, remaining))
             except httpx.HTTPError as exc:
                 logger.debug("registry not ready yet: %s", exc)
                 return False

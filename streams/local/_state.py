@@ -63,6 +63,7 @@ class PlatformState(BaseModel):
     broker: ServiceRecord
     registry: ServiceRecord
     monitor: ServiceRecord | None = None  # absent: started with --no-monitor (or before it)
+    auth: bool = False  # the registry authenticates (absent: recorded before it could)
 
     @property
     def services(self) -> tuple[ServiceRecord, ...]:

@@ -16,6 +16,7 @@ import orjson
 from streams.errors import RegistryRequestError
 from streams.registry import codes
 from streams.registry._dek_api import DekRoutes
+from streams.registry._domains_api import DomainRoutes
 from streams.registry._http import Request, Response, render
 from streams.registry._query import flag, page, parse_version, schema_body
 from streams.registry._settings_api import SettingsRoutes
@@ -63,9 +64,15 @@ def version_json(record: SchemaRecord, *, guid: str | None = None) -> dict[str, 
 
 
 class Api:
-    """Routes requests to the registry; keeps the precomputed answers for ``/schemas/ids/{id}``."""
+    """Routes requests to the registry; keeps the precomputed answers for ``/schemas/ids/{id}``.
 
-    def __init__(self, registry: Registry) -> None:
+    Args:
+        registry: The registry's state and writes.
+        domains: The ``/mesh/v1`` trust and domain routes (default: a registry without
+            authentication, which keeps no domains).
+    """
+
+    def __init__(self, registry: Registry, *, domains: DomainRoutes | None = None) -> None:
         self.registry = registry
         self.fast: dict[bytes, bytes] = {}
         registry.listeners.append(self.refresh)
@@ -104,6 +111,11 @@ class Api:
             add("DELETE", prefix, settings.delete_mode)
         add("GET", r"/associations/resources/([^/]+)/([^/]+)", lambda r, ns, name: [])
         DekRoutes(registry).install(add)
+        self.domains = domains or DomainRoutes(book=None, log=None)
+        add("GET", r"/mesh/v1/trust", self.domains.trust)
+        add("GET", r"/mesh/v1/domains", self.domains.list_domains)
+        add("POST", r"/mesh/v1/domains", self.domains.create_domain)
+        add("DELETE", r"/mesh/v1/domains/([^/]+)", self.domains.revoke_domain)
         self.refresh(None)
 
     def _add(self, method: str, pattern: str, route: Route) -> None:

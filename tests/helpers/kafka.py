@@ -19,7 +19,7 @@ from confluent_kafka import Producer as RawProducer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from streams.config import KafkaSettings, RegistrySettings, Settings
+from streams.config import Settings
 from streams.identity import read_credential
 from streams.kafka import Consumer as StreamsConsumer
 from streams.kafka import Event
@@ -153,10 +153,8 @@ def create_topic(
 
 @pytest.fixture
 def settings(platform: PlatformInfo) -> Settings:
-    return Settings(
-        kafka=KafkaSettings(bootstrap_servers=platform.bootstrap_servers),
-        registry=RegistrySettings(url=platform.registry_url),
-    )
+    """Client settings for the session platform, as its admin (the registry authenticates)."""
+    return platform.client_settings()
 
 
 @pytest.fixture
@@ -167,7 +165,7 @@ def product(
     ref = ProductRef(domain=f"t{uuid.uuid4().hex[:10]}", name="play_events")
     marker = request.node.get_closest_marker("topic_config")
     create_topic(platform.bootstrap_servers, ref.topic, None if marker is None else marker.args[0])
-    with SchemaRegistryClient({"url": platform.registry_url}) as registry:
+    with SchemaRegistryClient(platform.registry_conf()) as registry:
         found = Product(ref, settings, registry, platform.bootstrap_servers)
         found.register(PLAY_V1)
         yield found
@@ -201,3 +199,10 @@ def own_lines(stderr: str) -> list[str]:
         for line in stderr.splitlines()
         if not (line.startswith("warning: skipping offset") and "catalog record" in line)
     ]
+
+
+def admin_auth(info: PlatformInfo) -> tuple[str, str]:
+    """httpx's ``auth=`` for the platform's admin (the registry authenticates every request)."""
+    assert info.admin_credential is not None, "the platform runs without authentication"
+    admin = read_credential(info.admin_credential)
+    return admin.name, admin.secret

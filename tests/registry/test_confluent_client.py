@@ -38,7 +38,7 @@ PLAY_V2 = {
 
 @pytest.fixture
 def client(platform: PlatformInfo) -> Iterator[SchemaRegistryClient]:
-    with SchemaRegistryClient({"url": platform.registry_url}) as registry_client:
+    with SchemaRegistryClient(platform.registry_conf()) as registry_client:
         yield registry_client
 
 
