@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pydantic import SecretStr
+
 from streams.config import (
     BrokerKind,
     IdentitySettings,
@@ -13,6 +15,7 @@ from streams.config import (
     RegistrySettings,
     Settings,
 )
+from streams.identity import read_credential
 from streams.local._state import ServiceName
 
 __all__ = [
@@ -84,6 +87,15 @@ class PlatformInfo:
         if self.admin_credential is None:
             return Settings(kafka=kafka, registry=registry)
         identity = IdentitySettings(file=self.admin_credential)
+        if self.sasl_mechanism is not None:
+            admin = read_credential(self.admin_credential)
+            kafka = KafkaSettings(
+                bootstrap_servers=self.bootstrap_servers,
+                security_protocol="SASL_PLAINTEXT",
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_username=admin.name,
+                sasl_password=SecretStr(admin.secret),
+            )
         return Settings(kafka=kafka, registry=registry, identity=identity)
 
     def registry_conf(self, **overrides: str | int) -> dict[str, str | int]:
