@@ -16,7 +16,6 @@ from confluent_kafka import Producer as RawProducer
 from rich.console import Console
 
 from streams.catalog import Catalog, CatalogStore
-from streams.config import KafkaSettings, RegistrySettings, Settings
 from streams.errors import OwnershipError, SerializationError
 from streams.kafka import Consumer, Producer, SchemaSource
 from streams.local import PlatformInfo
@@ -66,10 +65,7 @@ def run(command: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 def tour(info: PlatformInfo) -> bool:
-    settings = Settings(
-        kafka=KafkaSettings(bootstrap_servers=info.bootstrap_servers),
-        registry=RegistrySettings(url=info.registry_url),
-    )
+    settings = info.client_settings()
     step("5. self-serve: `mesh product apply` publishes every product in products/")
     mesh = str(Path(sys.executable).parent / "mesh")
     where = ["--bootstrap-servers", info.bootstrap_servers, "--registry-url", info.registry_url]
@@ -123,7 +119,7 @@ def tour(info: PlatformInfo) -> bool:
     topic = parse_product("player.play_events").topic
     raw = RawProducer({"bootstrap.servers": info.bootstrap_servers})
     raw.produce(topic, value=b'{"user_id": "not avro"}', key=b"legacy-app")
-    source = SchemaSource(url=settings.registry.url)
+    source = SchemaSource.from_settings(settings.registry)
     schema_id, schema = source.latest(parse_product("player.play_events").subject)
     source.close()
     good = AvroEncoder(schema, schema_id=schema_id)(events[0].model_dump())

@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.console import Console
 
-from streams.config import KafkaSettings, RegistrySettings, Settings
+from streams.config import Settings
 from streams.guarantees import alerts, observations
 from streams.kafka import Producer
 from streams.local import PlatformInfo
@@ -194,10 +194,7 @@ def _aggregate(settings: Settings) -> bool:
 
 
 def tour(info: PlatformInfo) -> bool:
-    settings = Settings(
-        kafka=KafkaSettings(bootstrap_servers=info.bootstrap_servers),
-        registry=RegistrySettings(url=info.registry_url),
-    )
+    settings = info.client_settings()
     mesh = str(Path(sys.executable).parent / "mesh")
     where = ["--bootstrap-servers", info.bootstrap_servers, "--registry-url", info.registry_url]
     began = datetime.datetime.now(datetime.UTC)

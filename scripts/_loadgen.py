@@ -6,6 +6,7 @@ httpx would measure httpx. A raw socket client is the leanest load a Python proc
 
 from __future__ import annotations
 
+import base64
 import socket
 import time
 from collections.abc import Callable
@@ -44,12 +45,25 @@ class Connection:
         self.sock.close()
 
 
+AUTHORIZATION = ""
+"""An ``Authorization: ...\\r\\n`` header line every request carries (see :func:`authorize`)."""
+
+
+def authorize(name: str, secret: str) -> None:
+    """Send HTTP Basic credentials with every request built from now on."""
+    global AUTHORIZATION
+    token = base64.b64encode(f"{name}:{secret}".encode()).decode()
+    AUTHORIZATION = f"Authorization: Basic {token}\r\n"
+
+
 def get(path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
+    return f"GET {path} HTTP/1.1\r\nHost: bench\r\n{AUTHORIZATION}\r\n".encode()
 
 
 def post(path: str, body: bytes) -> bytes:
-    head = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: bench\r\n{AUTHORIZATION}Content-Type: application/json\r\n"
+    )
     return head.encode() + b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 

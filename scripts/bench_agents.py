@@ -128,7 +128,7 @@ class Setup:
         ]
         for future in admin.create_topics(new).values():
             future.result(30)
-        with SchemaRegistryClient({"url": settings.registry.url}) as registry:
+        with SchemaRegistryClient(settings.registry.client_conf()) as registry:
             for ref, name in ((self.input, "PlayEvent"), (self.output, "HourlyPlaySession")):
                 text = (ROOT / f"schemas/player/{name}.avsc").read_text()
                 registry.register_schema(ref.subject, Schema(text, "AVRO"))

@@ -14,6 +14,9 @@ so group joins are not counted.
 printed side by side and the JSON line is ``{broker: figures}``).
 Each measurement is the best of ``ROUNDS``, the paths running in a rotated order each round
 (the in-memory broker slows as it fills). Targets: emit and consume >= 0.85x raw.
+Then, on the same platform, emit and consume with PII protection on as a ratio of protection
+off, for PlayEvent and ListenerRegistered (scripts/_protection_bench.py; target >= 0.5x), under
+``"protection"`` in the JSON line. ``--protection-only`` measures only that.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from streams.naming import ProductRef
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _brokers
+import _protection_bench
 
 EVENTS = 200_000
 ROUNDS = 3
@@ -262,8 +266,13 @@ def consume_confluent(
     return rate
 
 
-def measure(kind: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+def measure(
+    kind: str, events: list[dict[str, Any]], *, protection_only: bool = False
+) -> dict[str, Any]:
     """Best-of-``ROUNDS`` figures on a fresh platform whose broker is ``kind``."""
+    if protection_only:
+        with _brokers.platform(kind) as info:
+            return {"broker": kind, "events": len(events), **_protection(info, events)}
     total = len(events)
     schema_str = (ROOT / "schemas/player/PlayEvent.avsc").read_text()
     parsed = fastavro.parse_schema(json.loads(schema_str))
@@ -275,7 +284,7 @@ def measure(kind: str, events: list[dict[str, Any]]) -> dict[str, Any]:
             registry=RegistrySettings(url=info.registry_url),
         )
         bootstrap = info.bootstrap_servers
-        with SchemaRegistryClient({"url": info.registry_url}) as registry:
+        with SchemaRegistryClient(info.registry_conf()) as registry:
             for round_ in range(ROUNDS):
                 refs = {
                     path: ProductRef(domain="bench", name=f"{path}_{round_}")
@@ -334,6 +343,7 @@ def measure(kind: str, events: list[dict[str, Any]]) -> dict[str, Any]:
                     + ", ".join(f"{k} {v:,.0f}/s" for k, v in figures.items())
                 )
                 admin.delete_topics([ours])[ours].result(30)
+        protection = _protection(info, events)
 
     result: dict[str, Any] = {
         "broker": kind,
@@ -350,6 +360,7 @@ def measure(kind: str, events: list[dict[str, Any]]) -> dict[str, Any]:
         "consume_ratio": round(best["consume"] / best["raw_consume"], 3),
         "confluent_consume_per_s": round(best["confluent_consume"]),
         "confluent_consume_ratio": round(best["confluent_consume"] / best["raw_consume"], 3),
+        **protection,
     }
     table = Table(title=f"{total:,} PlayEvents on {kind}, best of {ROUNDS}")
     for column in (
@@ -381,14 +392,45 @@ def measure(kind: str, events: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _protection(info: Any, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{"protection": {record: figures}}``, printed as a table too."""
+    settings = Settings(
+        kafka=KafkaSettings(bootstrap_servers=info.bootstrap_servers),
+        registry=RegistrySettings(url=info.registry_url),
+    )
+    batches = {
+        "PlayEvent": events,
+        "ListenerRegistered": _protection_bench.registrations(len(events)),
+    }
+    figures = _protection_bench.measure_protection(
+        settings, info.registry_url, batches, rounds=ROUNDS, log=err.print
+    )
+    table = Table(title=f"{len(events):,} events, PII protection on vs off, best of {ROUNDS}")
+    for column in ("record", "path", "off /s", "on /s", "on / off", "target met"):
+        table.add_column(column)
+    for row in _protection_bench.summary(figures):
+        table.add_row(*row)
+    err.print(table)
+    return {"protection": figures}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("events", nargs="?", type=int, default=EVENTS, help="events per path")
+    parser.add_argument(
+        "--protection-only",
+        action="store_true",
+        help="measure only emit and consume with PII protection on vs off",
+    )
     _brokers.add_option(parser)
     args = parser.parse_args()
     err.print(f"generating {args.events:,} PlayEvents")
     events = make_events(args.events)
-    _brokers.run(args.broker, partial(measure, events=events), title=f"{args.events:,} PlayEvents")
+    _brokers.run(
+        args.broker,
+        partial(measure, events=events, protection_only=args.protection_only),
+        title=f"{args.events:,} PlayEvents",
+    )
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ def _setup(settings: Settings, events: list[dict[str, Any]]) -> str:
     product = loaded.product
     apply([loaded], settings=settings)  # what `mesh product apply` does: topic, schema, entry
     text = loaded.schema_text
-    with SchemaRegistryClient({"url": settings.registry.url}) as registry:
+    with SchemaRegistryClient(settings.registry.client_conf()) as registry:
         schema_id = registry.get_latest_version(product.ref.subject).schema_id
     encode = AvroEncoder(text, schema_id=schema_id)
     producer = RawProducer({"bootstrap.servers": settings.kafka.bootstrap_servers, "linger.ms": 20})

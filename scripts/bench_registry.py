@@ -33,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import _brokers
 import _loadgen
 
+from streams.identity import read_credential
+
 SCHEMAS = 500
 WARM_UP = 300  # untimed registrations first: a fresh broker's JVM is slow until its JIT warms
 CONNECTIONS = 2
@@ -46,7 +48,7 @@ def play_event(n: int, *, evolved: bool) -> str:
     """A realistic record schema; the evolved form adds a field with a default (compatible)."""
     fields = [
         {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Event id."},
-        {"name": "user_id", "type": "string", "doc": "Listener.", "pii": True},
+        {"name": "user_id", "type": "string", "doc": "Listener.", "pii": "pseudonymize"},
         {"name": "track_id", "type": "string", "doc": "Track played."},
         {"name": "ms_played", "type": "long", "doc": "Milliseconds played."},
         {
@@ -141,7 +143,13 @@ def measure(kind: str) -> dict[str, object]:
     """All figures on a fresh platform whose broker is ``kind`` (tansu or kafka)."""
     with _brokers.platform(kind) as info:
         port = int(info.registry_url.rsplit(":", 1)[1])
-        err.print(f"platform: {kind} {info.bootstrap_servers}, registry {info.registry_url}")
+        err.print(
+            f"platform: {kind} {info.bootstrap_servers}, registry {info.registry_url} "
+            f"(auth {'on' if info.auth else 'off'})"
+        )
+        if info.admin_credential is not None:  # every request authenticates, as clients do
+            admin = read_credential(info.admin_credential)
+            _loadgen.authorize(admin.name, admin.secret)
         # One write first: a fresh registry is elected writer on its first write (a group join,
         # ~3 s on Tansu), which is start-up, not registration throughput.
         warm_up = json.dumps({"schema": '"string"'}).encode()
@@ -210,6 +218,7 @@ def measure(kind: str) -> dict[str, object]:
         "registration_ratio": round(registrations / base_writes, 3),
         "schemas": SCHEMAS,
         "connections": CONNECTIONS,
+        "auth": info.auth,
     }
     table = Table(title=f"schema registry on {kind} (2 connections, loopback)")
     for column in ("measure", "ours /s", "baseline /s", "ratio", "target /s", "met"):

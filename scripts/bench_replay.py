@@ -136,7 +136,7 @@ def measure(kind: str) -> dict[str, Any]:
             [NewTopic(t, num_partitions=PARTITIONS) for t in topics]
         ).values():
             future.result(30)
-        with SchemaRegistryClient({"url": info.registry_url}) as registry:
+        with SchemaRegistryClient(info.registry_conf()) as registry:
             play_id = registry.register_schema(f"{source}-value", Schema(PLAY, "AVRO"))
             registry.register_schema(f"{target}-value", Schema(SESSION, "AVRO"))
         encode = AvroEncoder(PLAY, schema_id=play_id)
@@ -199,7 +199,7 @@ def _finals(bootstrap: str, topic: str, settings: Settings) -> dict[str, dict[st
 
     decoders: dict[int, AvroDecoder] = {}
     found: dict[str, dict[str, Any]] = {}
-    with SchemaRegistryClient({"url": settings.registry.url}) as registry:
+    with SchemaRegistryClient(settings.registry.client_conf()) as registry:
         for message in read_to_end({"bootstrap.servers": bootstrap}, topic):
             data = message.value()
             schema_id = int.from_bytes(data[1:5], "big")

@@ -177,7 +177,7 @@ def show(rows: list[tuple[int, int, Any]]) -> None:
 
 
 def tour(info: PlatformInfo) -> bool:
-    registry = SchemaRegistryClient({"url": info.registry_url})
+    registry = SchemaRegistryClient(info.registry_conf())
 
     step("1. register PlayEvent v1")
     schema_id = registry.register_schema(SUBJECT, avro(PLAY_EVENT_V1))
@@ -224,10 +224,14 @@ def main() -> int:
     except StreamsError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         return 1
+    if info.admin_credential is not None:
+        # The registry authenticates: the tour's `mesh` commands act as the platform's admin,
+        # as the platform team would with the credential `mesh up` wrote.
+        os.environ["STREAMS_IDENTITY__FILE"] = str(info.admin_credential)
     try:
         out.print(
             f"broker   [bold]{info.bootstrap_servers}[/]\n"
-            f"registry [bold]{info.registry_url}[/]\n"
+            f"registry [bold]{info.registry_url}[/] (auth {'on' if info.auth else 'off'})\n"
             f"monitor  pid [bold]{info.monitor_pid}[/] (guarantees, see step 13)\n"
             f"ready in {(time.monotonic() - began) * 1000:.0f} ms; logs in {STATE_DIR / 'logs'}",
             highlight=False,

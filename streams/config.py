@@ -45,9 +45,10 @@ from pydantic_settings import (
 )
 
 from streams.errors import ConfigError, PlatformNotRunningError
-from streams.identity import Credential, read_credential
+from streams.identity import ADMIN, Credential, check_identity_name, read_credential
 
 __all__ = [
+    "CREDENTIALS_DIR",
     "PROFILE_FILES",
     "BrokerKind",
     "IdentitySettings",
@@ -58,6 +59,7 @@ __all__ = [
     "SaslMechanism",
     "SecurityProtocol",
     "Settings",
+    "credential_path",
     "find_state_dir",
     "load_settings",
 ]
@@ -288,6 +290,21 @@ class RegistrySettings(BaseModel):
         description="`mesh registry serve`: the URL other instances forward writes to when "
         "this one is the primary (default: http://HOST:PORT).",
     )
+    local_kms_secret: SecretStr | None = Field(
+        default=None,
+        description="The secret of Confluent's local KMS (kmsType 'local-kms'): it wraps the "
+        "data keys of fields that schemas' ENCRYPT rules encrypt (confluent-kafka's "
+        "LOCAL_SECRET / rule.conf 'secret').",
+    )
+    auth: bool = Field(
+        default=True,
+        description="`mesh registry serve`: authenticate every request (HTTP Basic) and let a "
+        "domain change only its own products' subjects; the registry then runs as the admin.",
+    )
+    anonymous_reads: bool = Field(
+        default=False,
+        description="`mesh registry serve` with auth: let requests without credentials read.",
+    )
     # As KafkaSettings._unresolved, for the registry's url.
     _unresolved: str | None = PrivateAttr(default=None)
 
@@ -356,6 +373,13 @@ class LocalSettings(BaseModel):
     )
     controller_port: int = Field(
         default=9093, description="KRaft controller port of the Kafka broker."
+    )
+    auth: bool = Field(
+        default=True,
+        description="Authenticate clients: the registry runs as the admin and checks every "
+        "request; on Apache Kafka a SASL_PLAINTEXT SCRAM-SHA-256 listener with ACLs "
+        "(StandardAuthorizer), the admin from <state_dir>/credentials. Off (`mesh up "
+        "--no-auth`, local experiments): anyone may do anything.",
     )
 
 
@@ -433,7 +457,12 @@ class IdentitySettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """The whole settings tree."""
+    """The whole settings tree.
+
+    ``identity`` feeds the clients (here, and nowhere else): the registry client's
+    ``basic.auth.user.info`` unless ``registry.basic_auth_*`` are set, and on a SASL cluster
+    Kafka's ``sasl.username``/``sasl.password`` unless ``kafka.sasl_*`` are set.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="STREAMS_",
@@ -448,6 +477,65 @@ class Settings(BaseSettings):
     local: LocalSettings = LocalSettings()
     monitor: MonitorSettings = MonitorSettings()
     identity: IdentitySettings = IdentitySettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _identity_feeds_clients(cls, data: Any) -> Any:
+        return _fed(data) if isinstance(data, dict) else data
+
+
+def _section(value: Any) -> dict[str, Any] | None:
+    """A settings section as a dict of the values given (None: a model, left as it is)."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    return None
+
+
+def _fed(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the identity's name and secret given to the registry client and, on a
+    SASL cluster, to Kafka, where those are not set."""
+    raw = data.get("identity")
+    if raw is None:
+        return data
+    try:
+        identity = raw if isinstance(raw, IdentitySettings) else IdentitySettings(**raw)
+    except (TypeError, ValidationError):
+        return data  # the field's own validation reports it
+    try:
+        credential = identity.credential()
+    except ConfigError as exc:
+        raise ValueError(f"identity: {exc}") from exc
+    if credential is None:
+        return data
+    data = dict(data)
+    registry = _section(data.get("registry"))
+    if registry is not None and registry.get("basic_auth_username") is None:
+        registry["basic_auth_username"] = credential.name
+        registry["basic_auth_password"] = credential.secret
+        data["registry"] = registry
+    elif isinstance(data.get("registry"), RegistrySettings):
+        given: RegistrySettings = data["registry"]
+        if given.basic_auth_username is None:
+            data["registry"] = given.model_copy(
+                update={
+                    "basic_auth_username": credential.name,
+                    "basic_auth_password": SecretStr(credential.secret),
+                }
+            )
+    kafka = _section(data.get("kafka"))
+    if (
+        kafka is not None
+        and str(kafka.get("security_protocol", "")).upper().startswith("SASL_")
+        and kafka.get("sasl_mechanism") != "OAUTHBEARER"
+        and kafka.get("sasl_username") is None
+    ):
+        kafka["sasl_username"] = credential.name
+        kafka["sasl_password"] = credential.secret
+        kafka.setdefault("sasl_mechanism", "SCRAM-SHA-256")
+        data["kafka"] = kafka
+    return data
 
 
 class _ProfileSource(PydanticBaseSettingsSource):
@@ -499,11 +587,76 @@ def _read_profile(name: str, files: Sequence[Path]) -> dict[str, Any]:
     )
 
 
+class _Located(BaseSettings):
+    """The two sections that say where a platform is and who we are, read before the rest
+    (``--as NAME`` and the platform's admin credential depend on the state directory)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STREAMS_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    local: LocalSettings = LocalSettings()
+    identity: IdentitySettings = IdentitySettings()
+
+
+def _profiled(base: type[BaseSettings], values: Mapping[str, Any]) -> type[BaseSettings]:
+    """``base`` with a profile's ``values`` as a source below ``.env``."""
+
+    class _Profiled(base):  # type: ignore[valid-type,misc]
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            profiled = _ProfileSource(settings_cls, values)
+            return init_settings, env_settings, dotenv_settings, profiled, file_secret_settings
+
+    return _Profiled
+
+
+CREDENTIALS_DIR = "credentials"
+
+
+def credential_path(state_dir: Path, name: str) -> Path:
+    """Where the credential of identity ``name`` is kept locally:
+    ``<state_dir>/credentials/<name>.json`` (``mesh up`` writes the admin's, ``mesh domain
+    create`` a domain's)."""
+    return state_dir / CREDENTIALS_DIR / f"{check_identity_name(name)}.json"
+
+
+def _chosen_identity(
+    located: _Located, *, as_identity: str | None, start: Path
+) -> dict[str, Any] | None:
+    """The identity ``--as NAME`` names, else the recorded platform's admin when no identity
+    is configured; None: the settings' own."""
+    state_dir = find_state_dir(located.local, start=start)
+    if as_identity is not None:
+        path = credential_path(state_dir, as_identity)
+        if not path.is_file():
+            raise ConfigError(
+                f"--as {as_identity}: no credential file {path}; `mesh domain create "
+                f"{as_identity}` writes it (`mesh up` writes the admin's), or point "
+                "STREAMS_IDENTITY__FILE at the credential"
+            )
+    else:
+        configured = located.identity.file is not None or located.identity.name is not None
+        path = credential_path(state_dir, ADMIN)
+        if configured or not (state_dir / PLATFORM_FILE).is_file() or not path.exists():
+            return None
+    # Every key given, so that none is merged with an identity set in the environment.
+    return {"file": path, "name": None, "secret": None}
+
+
 def load_settings(
     *,
     profile: str | None = None,
     profile_files: Sequence[Path] = PROFILE_FILES,
     start: Path | None = None,
+    as_identity: str | None = None,
 ) -> Settings:
     """Settings from the environment, ``.env``, optionally a named profile, and the platform.
 
@@ -517,26 +670,23 @@ def load_settings(
     keep their defaults but are not used: building a client from them raises
     :class:`~streams.errors.PlatformNotRunningError` saying where the platform was looked for.
 
+    The identity: ``as_identity`` (the ``mesh --as NAME`` flag) names
+    ``<state_dir>/credentials/NAME.json``; else the settings' ``identity``; else, when a platform
+    is recorded in the state directory and ``mesh up`` wrote its admin credential there, the
+    admin (the platform team on its own machine).
+
     Raises:
-        ConfigError: The profile is missing, or a setting is invalid (the message names it).
+        ConfigError: The profile is missing, a setting is invalid (the message names it), or
+            a credential file is missing, unreadable or readable by others.
     """
     values = {} if profile is None else _read_profile(profile, profile_files)
-
-    class _Profiled(Settings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            profiled = _ProfileSource(settings_cls, values)
-            return init_settings, env_settings, dotenv_settings, profiled, file_secret_settings
-
+    here = Path.cwd() if start is None else start
     try:
-        loaded = _Profiled()
+        located = _profiled(_Located, values)()
+        assert isinstance(located, _Located)
+        identity = _chosen_identity(located, as_identity=as_identity, start=here)
+        init: dict[str, Any] = {} if identity is None else {"identity": identity}
+        loaded = _profiled(Settings, values)(**init)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, profile)) from exc
     except SettingsError as exc:
@@ -545,7 +695,7 @@ def load_settings(
     # environment and profile values).
     fields = {name: getattr(loaded, name) for name in Settings.model_fields}
     settings = Settings.model_construct(_fields_set=loaded.model_fields_set, **fields)
-    return _with_platform(settings, start=Path.cwd() if start is None else start)
+    return _with_platform(settings, start=here)
 
 
 STATE_DIR_NAME = ".mesh"
@@ -582,19 +732,41 @@ def find_state_dir(local: LocalSettings, *, start: Path | None = None) -> Path:
     return here / STATE_DIR_NAME
 
 
-def _recorded(path: Path) -> tuple[str, str] | None:
-    """Kafka's and the registry's address from a state file ``mesh up`` wrote, if readable.
+def _recorded(path: Path) -> tuple[str, str, str | None] | None:
+    """Kafka's and the registry's address, and the SASL mechanism Kafka wants (None: none),
+    from a state file ``mesh up`` wrote, if readable.
 
-    Only these two keys of ``streams.local``'s ``PlatformState`` are read here (this layer may
-    not import it).
+    Only these keys of ``streams.local``'s ``PlatformState`` are read here (this layer may not
+    import it).
     """
     try:
         state = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
-    servers = state.get("bootstrap_servers") if isinstance(state, dict) else None
-    url = state.get("registry_url") if isinstance(state, dict) else None
-    return (servers, url) if isinstance(servers, str) and isinstance(url, str) else None
+    if not isinstance(state, dict):
+        return None
+    servers, url = state.get("bootstrap_servers"), state.get("registry_url")
+    mechanism = state.get("sasl_mechanism")
+    if not (isinstance(servers, str) and isinstance(url, str)):
+        return None
+    return servers, url, mechanism if isinstance(mechanism, str) else None
+
+
+def _recorded_login(settings: Settings, mechanism: str | None) -> dict[str, Any]:
+    """How to log in to a recorded platform's Kafka that wants SASL: as the settings' identity,
+    unless the Kafka settings say otherwise."""
+    kafka = settings.kafka
+    if mechanism is None or "security_protocol" in kafka.model_fields_set:
+        return {}
+    credential = settings.identity.credential()
+    if credential is None:
+        return {}
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": mechanism,
+        "sasl_username": credential.name,
+        "sasl_password": SecretStr(credential.secret),
+    }
 
 
 def _with_platform(settings: Settings, *, start: Path) -> Settings:
@@ -608,7 +780,8 @@ def _with_platform(settings: Settings, *, start: Path) -> Settings:
     recorded = _recorded(path)
     if recorded is not None:
         if missing_kafka:
-            kafka = kafka.model_copy(update={"bootstrap_servers": recorded[0]})
+            login = _recorded_login(settings, recorded[2])
+            kafka = kafka.model_copy(update={"bootstrap_servers": recorded[0], **login})
         if missing_registry:
             registry = registry.model_copy(update={"url": recorded[1]})
         return settings.model_copy(update={"kafka": kafka, "registry": registry})
@@ -674,7 +847,10 @@ def _describe(exc: ValidationError, profile: str | None) -> str:
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message += _did_you_mean(loc)
-        problems.append(message if message.startswith(path) and path else f"{path}: {message}")
+        if not path or message.startswith(path):
+            problems.append(message)
+        else:
+            problems.append(f"{path}: {message}")
     return f"invalid settings{where}: " + "; ".join(problems)
 
 

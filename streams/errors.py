@@ -12,6 +12,7 @@ at the boundary (``raise ... from exc``). Messages name the offending value and 
     │   ├── PlatformStartError          a service did not come up; carries its log path
     │   └── PlatformNotRunningError     ``.mesh/platform.json`` names no live platform
     ├── BrokerUnavailableError          Kafka cannot be reached
+    ├── BrokerAccessError               the broker refused a change to its users or ACLs
     ├── RegistryUnavailableError        the schema registry cannot be reached
     ├── SchemaError                     a schema problem
     │   ├── InvalidSchemaError          not valid Avro (or a bad reference)
@@ -34,6 +35,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "BatchProcessError",
+    "BrokerAccessError",
     "BrokerUnavailableError",
     "ConfigError",
     "DeliveryError",
@@ -132,6 +134,20 @@ class BrokerUnavailableError(StreamsError):
     def __init__(self, message: str, *, bootstrap_servers: str) -> None:
         super().__init__(message)
         self.bootstrap_servers = bootstrap_servers
+
+
+class BrokerAccessError(StreamsError):
+    """The broker refused (or failed) a change to its SCRAM users or ACLs.
+
+    Attributes:
+        principal: The Kafka principal concerned (``User:<name>``).
+        code: The broker's error name (e.g. ``CLUSTER_AUTHORIZATION_FAILED``), when it gave one.
+    """
+
+    def __init__(self, message: str, *, principal: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.principal = principal
+        self.code = code
 
 
 class RegistryUnavailableError(StreamsError):

@@ -39,6 +39,7 @@ __all__ = [
     "parse_product",
     "product_id",
     "schema_file",
+    "subject_domain",
     "superseded_major",
     "topic_for",
     "value_subject",
@@ -47,6 +48,7 @@ __all__ = [
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 _RECORD = re.compile(r"[A-Z][A-Za-z0-9]*\Z")
 _SUPERSEDED = re.compile(r"\.v(?P<major>[1-9][0-9]*)\.[a-z]+\Z")
+_PRODUCT_SUBJECT = re.compile(r"(?P<domain>[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*\.v[1-9][0-9]*-value\Z")
 _REF = re.compile(r"(?P<domain>[^.]+)\.(?P<name>[^.]+)(?:\.v(?P<major>\d+))?\Z")
 
 
@@ -123,6 +125,13 @@ def topic_for(product: str, major: int) -> str:
 def value_subject(topic: str) -> str:
     """The registry subject of a topic's values."""
     return f"{topic}-value"
+
+
+def subject_domain(subject: str) -> str | None:
+    """The domain owning ``subject`` when it is a product's value subject
+    (``<domain>.<product>.v<major>-value``), else None (a subject only the admin may change)."""
+    match = _PRODUCT_SUBJECT.match(subject)
+    return match["domain"] if match else None
 
 
 def dlq_topic(topic: str) -> str:

@@ -8,10 +8,12 @@ Each platform starts when its first test needs it and is stopped by PID at the s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from streams.config import BrokerKind
+from streams.config import BrokerKind, credential_path
+from streams.identity import ADMIN, generate_credential, read_credential, write_credential
 from streams.local import EmbeddedPlatform, PlatformInfo
 from tests.helpers.brokers import brokers, platform_settings
 
@@ -52,14 +54,30 @@ def broker_kind(request: pytest.FixtureRequest) -> BrokerKind:
 
 
 @pytest.fixture(scope="session")
+def admin_credential(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's admin credential file, shared by every session platform (one per broker
+    kind), and the identity of every client the tests start: ``STREAMS_IDENTITY__FILE`` is set
+    for the session, as the platform team's shell would have it, so CLI commands and child
+    processes authenticate like any user."""
+    path = write_credential(
+        generate_credential(ADMIN), tmp_path_factory.mktemp("credentials") / "admin.json"
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STREAMS_IDENTITY__FILE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="session")
 def platform(
-    broker_kind: BrokerKind, tmp_path_factory: pytest.TempPathFactory
+    broker_kind: BrokerKind, tmp_path_factory: pytest.TempPathFactory, admin_credential: Path
 ) -> Iterator[PlatformInfo]:
-    """A running broker and schema registry on free ports, stopped by PID after the session."""
+    """A running broker and schema registry (with authentication, as `mesh up` starts it) on
+    free ports, stopped by PID after the session."""
     # No monitor: it would measure every test's products in the background; the monitor's own
     # tests run theirs.
-    settings = platform_settings(
-        broker_kind, state_dir=tmp_path_factory.mktemp(f"mesh-{broker_kind}"), monitor=False
-    )
+    state_dir = tmp_path_factory.mktemp(f"mesh-{broker_kind}")
+    write_credential(read_credential(admin_credential), credential_path(state_dir, ADMIN))
+    settings = platform_settings(broker_kind, state_dir=state_dir, monitor=False)
     with EmbeddedPlatform(settings=settings, free_ports=True) as info:
+        assert info.auth
         yield info

@@ -61,6 +61,8 @@ def readme_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             capture_output=True,
             text=True,
             timeout=300,
+            # As the platform's admin (the examples find it through the state directory).
+            env={**os.environ, "STREAMS_IDENTITY__FILE": str(info.admin_credential)},
         )
         assert applied.returncode == 0, applied.stderr
         yield state_dir

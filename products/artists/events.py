@@ -62,13 +62,13 @@ class ArtistSigned(BaseModel):
             "The signatory's legal name, for contracts and payouts; null for bands signed through "
             "a company."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "encrypt"},
     )
     contact_email: str = Field(
         description=(
             "The address of the artist or their manager for contract matters; personal data."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "encrypt"},
     )
     label: str | None = Field(
         default=None,

@@ -97,7 +97,7 @@ class ListenerProfileUpdated(BaseModel):
             "The listener whose profile changed (pseudonymous account id, but it identifies one "
             "person)."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "pseudonymize"},
     )
     changed_fields: list[ProfileField] = Field(
         description="The attributes this update changed, at least one, in symbol order.",
@@ -107,14 +107,14 @@ class ListenerProfileUpdated(BaseModel):
             "The listener's current e-mail address; personal data, masked outside the listeners "
             "domain."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "encrypt"},
     )
     display_name: str | None = Field(
         default=None,
         description=(
             "The current public profile name, often the real name; null when the listener has none."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "encrypt"},
     )
     country: str = Field(
         description="ISO 3166-1 alpha-2 code of the account's current market.",
@@ -153,14 +153,14 @@ class ListenerRegistered(BaseModel):
             "The new listener's account id (pseudonymous, generated at sign-up, but it identifies "
             "one person)."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "pseudonymize"},
     )
     email: str = Field(
         description=(
             "The address the listener signed up with; personal data, masked outside the listeners "
             "domain."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "encrypt"},
     )
     display_name: str | None = Field(
         default=None,
@@ -168,7 +168,7 @@ class ListenerRegistered(BaseModel):
             "The name shown on the listener's public profile, often their real name; null when "
             "they chose none."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "encrypt"},
     )
     country: str = Field(
         description=(

@@ -73,7 +73,7 @@ class HourlyPlaySession(BaseModel):
             "The listener whose plays are counted (pseudonymous account id, but it links the "
             "aggregate to one person)."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "pseudonymize"},
     )
     plays: _Int32 = Field(
         description="Number of plays that ended in the window.",
@@ -156,7 +156,7 @@ class PlayEvent(BaseModel):
             "The listener who played the track (pseudonymous account id, but it links every play "
             "to one person)."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "pseudonymize"},
     )
     track_id: UUID = Field(
         description="The track that was played.",
@@ -248,7 +248,7 @@ class PlayerError(BaseModel):
             "The listener who hit the error (pseudonymous account id, but it links the error to "
             "one person)."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "pseudonymize"},
     )
     track_id: UUID | None = Field(
         default=None,

@@ -58,7 +58,7 @@ class PlaylistGenerated(BaseModel):
             "The listener the playlist was made for (pseudonymous account id, but it identifies "
             "one person)."
         ),
-        json_schema_extra={"pii": True},
+        json_schema_extra={"pii": "pseudonymize"},
     )
     kind: PlaylistKind = Field(
         description=(

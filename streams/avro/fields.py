@@ -10,14 +10,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from streams.avro._names import PRIMITIVES
 from streams.avro.schema import ParsedSchema
 
-__all__ = ["FieldInfo", "describe_type", "iter_docs", "iter_fields", "non_null", "resolve"]
+__all__ = [
+    "PROTECTIONS",
+    "SUBJECT_ATTRIBUTE",
+    "FieldInfo",
+    "Protection",
+    "describe_type",
+    "iter_docs",
+    "iter_fields",
+    "non_null",
+    "resolve",
+]
 
 _NO_DEFAULT: Any = object()
+
+Protection = Literal["encrypt", "pseudonymize"]
+"""How a personal field is protected: ``"pii": "encrypt"`` (direct identifiers and personal
+attributes, unreadable without the data subject's key) or ``"pii": "pseudonymize"`` (join keys,
+replaced by a keyed hash that still groups and joins)."""
+PROTECTIONS: tuple[Protection, ...] = get_args(Protection)
+SUBJECT_ATTRIBUTE = "pii.subject"
+"""The record attribute naming the field whose value is the record's data subject."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +52,11 @@ class FieldInfo:
         value_type: The type a value has when present: ``null`` dropped from a two-branch
             union and a named type resolved to its definition.
         doc: The field's ``doc``, or ``None``.
-        pii: Whether the field is marked ``"pii": true`` (the flag is ``true`` or absent).
+        pii: Whether the field is marked personal: ``"pii"`` is a protection (or the legacy
+            ``true``, which lint refuses).
+        protection: The field's protection (``"pii": "encrypt"`` or ``"pseudonymize"``), or
+            ``None``.
+        pii_mark: The ``pii`` attribute as written (``None`` when absent), for lint.
         default: The JSON default; check :attr:`has_default` first (``None`` is a default).
     """
 
@@ -45,6 +67,8 @@ class FieldInfo:
     value_type: Any
     doc: str | None
     pii: bool
+    protection: Protection | None = None
+    pii_mark: object = None
     default: Any = _NO_DEFAULT
 
     @property
@@ -100,6 +124,8 @@ def _walk(
     for field in record["fields"]:
         path = f"{prefix}{field['name']}"
         doc = field.get("doc")
+        mark = field.get("pii")
+        protection = mark if mark in PROTECTIONS else None
         yield FieldInfo(
             path=path,
             name=field["name"],
@@ -107,7 +133,9 @@ def _walk(
             type=field["type"],
             value_type=non_null(field["type"], schema),
             doc=doc if isinstance(doc, str) else None,
-            pii=field.get("pii") is True,
+            pii=mark is True or protection is not None,
+            protection=protection,
+            pii_mark=mark,
             default=field.get("default", _NO_DEFAULT),
         )
         if seen is None:

@@ -12,6 +12,7 @@ active major version everywhere (:func:`choose_version`, :meth:`Catalog.pick`).
 
 from __future__ import annotations
 
+from streams.catalog._contract import contract_rule_set, quality_specs
 from streams.catalog._duration import INFINITE, format_duration, parse_duration, parse_retention
 from streams.catalog._export import export_odcs, export_odps
 from streams.catalog._load import (
@@ -91,6 +92,7 @@ __all__ = [
     "VersionInfo",
     "apply",
     "choose_version",
+    "contract_rule_set",
     "descriptor_error",
     "entry_key",
     "export_odcs",
@@ -106,6 +108,7 @@ __all__ = [
     "plan",
     "problems_of",
     "product_files",
+    "quality_specs",
     "read_yaml",
     "repository_root",
     "select",

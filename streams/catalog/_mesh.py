@@ -14,7 +14,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ConfigEntry,
     ConfigResource,
 )
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import RuleSet, Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from streams.catalog.store import CatalogStore
@@ -154,11 +154,14 @@ class Mesh:
         with registry_errors(url, what, on_response=refused, fix=_UNREACHABLE_FIX):
             yield
 
-    def lookup(self, subject: str, text: str) -> tuple[bool, int | None]:
-        """Whether ``subject`` exists, and the id of ``text`` under it (``None``: not there)."""
+    def lookup(
+        self, subject: str, text: str, rule_set: dict[str, Any] | None = None
+    ) -> tuple[bool, int | None]:
+        """Whether ``subject`` exists, and the id of ``text`` (with ``rule_set``, when given)
+        under it (``None``: not there)."""
         try:
             with self.asking(f"looking up the schema of {subject!r}", subject=subject):
-                found = self.registry.lookup_schema(subject, Schema(text, "AVRO"))
+                found = self.registry.lookup_schema(subject, _schema(text, rule_set))
         except RegistryRequestError as exc:
             if exc.error_code == 40401:  # subject not found
                 return False, None
@@ -166,6 +169,19 @@ class Mesh:
                 return True, None
             raise
         return True, found.schema_id
+
+    def registered_rule_set(self, subject: str) -> dict[str, Any] | None:
+        """The ``ruleSet`` of the subject's latest version (None: no subject, or no rules)."""
+        try:
+            with self.asking(f"reading the rules of {subject!r}", subject=subject):
+                latest = self.registry.get_latest_version(subject)
+        except RegistryRequestError as exc:
+            if exc.error_code == 40401:  # subject not found
+                return None
+            raise
+        rule_set = latest.schema.rule_set
+        found: dict[str, Any] | None = None if rule_set is None else rule_set.to_dict()
+        return found
 
     def subject_level(self, subject: str) -> str | None:
         """The subject's own compatibility level; ``None`` when it follows the global one."""
@@ -204,7 +220,14 @@ class Mesh:
         with self.asking(f"setting the compatibility of {subject!r}", subject=subject):
             self.registry.set_compatibility(subject, level)
 
-    def register(self, subject: str, text: str) -> int:
-        """Register ``text`` under ``subject``; its (global, stable) id."""
+    def register(self, subject: str, text: str, rule_set: dict[str, Any] | None = None) -> int:
+        """Register ``text`` (with its data-contract ``rule_set``) under ``subject``; its
+        (global, stable) id."""
         with self.asking(f"registering the schema of {subject!r}", subject=subject):
-            return int(self.registry.register_schema(subject, Schema(text, "AVRO")))
+            return int(self.registry.register_schema(subject, _schema(text, rule_set)))
+
+
+def _schema(text: str, rule_set: dict[str, Any] | None) -> Schema:
+    if rule_set is None:
+        return Schema(text, "AVRO")
+    return Schema(text, "AVRO", rule_set=RuleSet.from_dict(rule_set))

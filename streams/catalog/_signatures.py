@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.config import Settings
-from streams.errors import ConfigError
+from streams.errors import ConfigError, RegistryRequestError
 from streams.identity import ADMIN, unseal
 from streams.naming import parse_product
 from streams.registry.control import ControlPlane
@@ -61,13 +61,22 @@ class Signatures:
             RegistryUnavailableError: The registry cannot be reached.
             RegistryRequestError: It refused (e.g. 401: no or a wrong credential).
         """
-        with ControlPlane(settings=settings) as control:
-            trust = control.trust()
-            if not trust.auth:
+        with ControlPlane(settings.registry) as control:
+            try:
+                trust = control.trust()
+            except RegistryRequestError as exc:
+                if exc.status != 404:
+                    raise
+                trust = {}  # not our registry: it authenticates no identity of the mesh
+            if not trust.get("auth"):
                 return cls(enforced=False)
-            keys = {d.name: d.public_key for d in control.domains() if not d.revoked}
-        admin = settings.identity.admin_public_key or trust.admin_public_key
-        if admin is not None:
+            keys = {
+                str(d["name"]): str(d["public_key"])
+                for d in control.domains()
+                if d.get("revoked_at") is None
+            }
+        admin = settings.identity.admin_public_key or trust.get("admin_public_key")
+        if isinstance(admin, str):
             keys[ADMIN] = admin
         return cls(enforced=True, keys=keys)
 

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from streams.catalog._contract import contract_rule_set
 from streams.catalog._load import LoadedProduct
 from streams.catalog._mesh import Mesh
 from streams.catalog.plan import Change, plan_with, topic_config
@@ -134,7 +135,8 @@ def _make(change: Change, loaded: LoadedProduct, mesh: Mesh) -> None:
 def _register(change: Change, loaded: LoadedProduct, mesh: Mesh) -> None:
     subject = change.target
     try:
-        mesh.register(subject, loaded.schema_text)
+        rule_set = contract_rule_set(loaded.product, mesh.registered_rule_set(subject))
+        mesh.register(subject, loaded.schema_text, rule_set)
     except IncompatibleSchemaError as exc:
         # The level may have changed since the plan (e.g. set just before): give the reasons.
         reasons = mesh.incompatibilities(subject, loaded.schema_text) or exc.incompatibilities

@@ -45,7 +45,8 @@ class SchemaField:
         name: ``user_id``, or ``context.playlist_id`` inside a nested record.
         type: The Avro type, shortened (``string``, ``null | Context``, ``timestamp-millis``).
         doc: The field's documentation.
-        pii: Whether the schema marks the field as personal data (``"pii": true``).
+        pii: Whether the schema marks the field as personal data (``"pii": "encrypt"`` or
+            ``"pseudonymize"``).
     """
 
     name: str

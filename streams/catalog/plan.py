@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from streams.catalog._contract import contract_rule_set
 from streams.catalog._load import LoadedProduct
 from streams.catalog._mesh import NEW_MAJOR, Mesh
 from streams.catalog._model import OutputPort, Product
@@ -211,7 +212,8 @@ def _plan_schema(key: str, loaded: LoadedProduct, mesh: Mesh) -> tuple[int | Non
         changes.append(
             Change(key, "set-compatibility", subject, f"{level or '(unset)'} -> {wanted_level}")
         )
-    subject_exists, schema_id = mesh.lookup(subject, loaded.schema_text)
+    rule_set = contract_rule_set(product, mesh.registered_rule_set(subject))
+    subject_exists, schema_id = mesh.lookup(subject, loaded.schema_text, rule_set)
     if schema_id is not None:
         return schema_id, changes
     if not subject_exists:

@@ -13,12 +13,13 @@ import click
 import httpx
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from streams.cli._context import registry_unreachable
+from streams.cli._context import AS_IDENTITY, registry_unreachable
 from streams.cli._output import configure_logging, print_error
 from streams.cli.agent import agent
 from streams.cli.codegen import codegen
 from streams.cli.dlq import dlq
 from streams.cli.doctor import doctor
+from streams.cli.domain import domain
 from streams.cli.events import produce, tail
 from streams.cli.guarantees import guarantees_command
 from streams.cli.kafka import kafka
@@ -112,10 +113,20 @@ _SERVICE_GROUPS = frozenset({"registry", "monitor", "agent"})
     "monitor run, agent run).",
 )
 @click.option("--debug", is_flag=True, help="DEBUG logs and full tracebacks.")
+@click.option(
+    "--as",
+    "as_identity",
+    metavar="NAME",
+    default=None,
+    help="Act as identity NAME: its credential <state_dir>/credentials/NAME.json (written by "
+    "`mesh up` for admin, `mesh domain create NAME` for a domain) [default: "
+    "STREAMS_IDENTITY__*, else the local platform's admin].",
+)
 @click.version_option(package_name="streams", prog_name="mesh")
 @click.pass_context
-def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
+def main(ctx: click.Context, verbose: bool, debug: bool, as_identity: str | None) -> None:
     """Mesh: a streaming-first data mesh on Kafka."""
+    ctx.meta[AS_IDENTITY] = as_identity
     service = ctx.invoked_subcommand in _SERVICE_GROUPS
     configure_logging(debug=debug, verbose=verbose or service)
 
@@ -136,3 +147,4 @@ main.add_command(replay_command)
 main.add_command(lineage_command)
 main.add_command(guarantees_command)
 main.add_command(monitor)
+main.add_command(domain)

@@ -15,13 +15,24 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
+import click
+
 from streams.config import Settings, find_state_dir, load_settings
 from streams.errors import PlatformNotRunningError, RegistryUnavailableError
 from streams.local import status
 
-__all__ = ["connection_settings", "registry_unreachable"]
+__all__ = ["AS_IDENTITY", "cli_settings", "connection_settings", "registry_unreachable"]
 
 _PROBE_TIMEOUT_S = 1.0
+AS_IDENTITY = "streams.as_identity"
+"""Where ``mesh --as NAME`` leaves NAME, in the click context's ``meta`` (shared by all)."""
+
+
+def cli_settings(*, profile: str | None = None) -> Settings:
+    """:func:`load_settings` with the identity ``mesh --as NAME`` chose, if any."""
+    context = click.get_current_context(silent=True)
+    as_identity = None if context is None else context.meta.get(AS_IDENTITY)
+    return load_settings(profile=profile, as_identity=as_identity)
 
 
 def connection_settings(
@@ -44,7 +55,7 @@ def connection_settings(
         PlatformNotRunningError: The recorded platform's broker or registry is dead.
         RegistryUnavailableError: Nothing accepts connections at the registry's address.
     """
-    settings = load_settings(profile=profile)
+    settings = cli_settings(profile=profile)
     kafka = settings.kafka
     registry = settings.registry
     if bootstrap_servers:

@@ -10,8 +10,9 @@ import click
 from rich.table import Table
 
 from streams import local
+from streams.cli._context import cli_settings
 from streams.cli._output import err_console, out_console, output_option
-from streams.config import LocalSettings, find_state_dir, load_settings
+from streams.config import LocalSettings, find_state_dir
 from streams.errors import PlatformNotRunningError
 
 __all__ = ["down", "local_settings", "status", "status_exit_code", "up"]
@@ -30,7 +31,7 @@ state_dir_option = click.option(
 def local_settings(**overrides: object) -> LocalSettings:
     """The local settings with the flags given, and the state directory resolved the way every
     command and the library find it (:func:`streams.config.find_state_dir`)."""
-    settings = load_settings().local
+    settings = cli_settings().local
     update = {key: value for key, value in overrides.items() if value is not None}
     settings = settings.model_copy(update=update) if update else settings
     return settings.model_copy(update={"state_dir": find_state_dir(settings)})
@@ -60,6 +61,13 @@ def local_settings(**overrides: object) -> LocalSettings:
     is_flag=True,
     help="Do not start the guarantees monitor (mesh monitor run) beside broker and registry.",
 )
+@click.option(
+    "--no-auth",
+    is_flag=True,
+    help="Start the registry without authentication (local experiments only): anyone may "
+    "register or delete any subject. By default it runs as the admin, whose credential is "
+    "written to <state_dir>/credentials/admin.json (mode 0600).",
+)
 @state_dir_option
 @output_option
 def up(
@@ -69,6 +77,7 @@ def up(
     broker: Literal["tansu", "kafka"] | None,
     kafka_home: Path | None,
     no_monitor: bool,
+    no_auth: bool,
     state_dir: Path | None,
     output: Literal["text", "json"],
 ) -> None:
@@ -97,8 +106,11 @@ def up(
         broker=broker,
         kafka_home=kafka_home,
         monitor=False if no_monitor else None,
+        auth=False if no_auth else None,
     )
-    info = local.start(settings, free_ports=free_ports)
+    configured = cli_settings().identity.credential()
+    admin = configured if configured is not None and configured.is_admin else None
+    info = local.start(settings, free_ports=free_ports, admin=admin)
     if output == "json":
         click.echo(
             json.dumps(
@@ -106,11 +118,17 @@ def up(
                     "bootstrap_servers": info.bootstrap_servers,
                     "registry_url": info.registry_url,
                     "broker_kind": info.broker_kind,
+                    "security_protocol": info.security_protocol,
+                    "sasl_mechanism": info.sasl_mechanism,
                     "already_running": info.already_running,
                     "state_dir": str(info.state_dir),
                     "monitor_pid": info.monitor_pid,
                     "monitor_restarted": info.monitor_restarted,
                     "registry_restarted": info.registry_restarted,
+                    "auth": info.auth,
+                    "admin_credential": (
+                        None if info.admin_credential is None else str(info.admin_credential)
+                    ),
                 }
             )
         )
@@ -128,8 +146,16 @@ def up(
         )
     elif info.already_running:
         console.print(f"already running (state in {info.state_dir}); nothing changed")
-    console.print(f"broker    {info.bootstrap_servers} ({info.broker_kind})", highlight=False)
+    login = "" if info.sasl_mechanism is None else f", SASL {info.sasl_mechanism}"
+    console.print(
+        f"broker    {info.bootstrap_servers} ({info.broker_kind}{login})", highlight=False
+    )
     console.print(f"registry  {info.registry_url}", highlight=False)
+    if info.auth:
+        where = "" if info.admin_credential is None else f" (admin: {info.admin_credential})"
+        console.print(f"auth      on{where}", highlight=False)
+    else:
+        console.print("auth      off (--no-auth): anyone may change any subject", highlight=False)
     if info.monitor_pid is not None:
         console.print(
             f"monitor   pid {info.monitor_pid}, publishing to _mesh.observations "
@@ -191,7 +217,8 @@ def status(ctx: click.Context, state_dir: Path | None, output: Literal["text", "
         click.echo(json.dumps(result.to_dict()))
         ctx.exit(code)
     on = "" if result.broker_kind is None else f" on {result.broker_kind}"
-    title = f"platform in {result.state_dir}{on}"
+    auth = "" if result.auth is None else f", auth {'on' if result.auth else 'off'}"
+    title = f"platform in {result.state_dir}{on}{auth}"
     console = out_console()
     if not console.is_terminal:
         # Piped: plain lines that never wrap, one per service, for grep and awk.

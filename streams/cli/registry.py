@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from streams.config import load_settings
+from streams.cli._context import cli_settings
 
 __all__ = ["registry"]
 
@@ -51,12 +51,14 @@ def serve(
     Kafka is reached with the whole `kafka` settings (STREAMS_KAFKA__SECURITY_PROTOCOL,
     SASL credentials, TLS files, extra), so the registry runs on SASL/TLS clusters too.
     Several instances may serve one topic: one is elected primary and writes, the others answer
-    reads and forward writes to it.
+    reads and forward writes to it. With registry.auth (the default) every request needs
+    credentials and the registry runs as the admin (STREAMS_IDENTITY__FILE = the admin's
+    credential); STREAMS_REGISTRY__AUTH=false turns that off.
     """
     # Imported here so `mesh --help` works whatever state the registry package is in.
     from streams.registry import serve as serve_registry
 
-    settings = load_settings(profile=profile)
+    settings = cli_settings(profile=profile)
     kafka = settings.kafka
     if bootstrap_servers:
         kafka = kafka.model_copy(update={"bootstrap_servers": bootstrap_servers})
@@ -66,4 +68,7 @@ def serve(
         kafka=kafka,
         topic=topic or settings.registry.topic,
         advertised_url=advertised_url or settings.registry.advertised_url,
+        auth=settings.registry.auth,
+        identity=settings.identity.credential(),
+        anonymous_reads=settings.registry.anonymous_reads,
     )

@@ -230,7 +230,7 @@ class _Builder:
             annotation=annotation,
             default=default,
             doc=field.doc,
-            pii=field.pii,
+            pii=field.protection,
         )
         return _Field(name, annotation, default[1] if default else "", forward, lines)
 

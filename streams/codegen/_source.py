@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from streams.avro import Protection
 from streams.codegen._text import LINE_LENGTH, docstring, string_literal, wrapped_literal
 
 __all__ = ["Module", "field_lines"]
@@ -120,7 +121,12 @@ def names_in(*texts: str) -> set[str]:
 
 
 def field_lines(
-    *, name: str, annotation: str, default: tuple[str, str] | None, doc: str | None, pii: bool
+    *,
+    name: str,
+    annotation: str,
+    default: tuple[str, str] | None,
+    doc: str | None,
+    pii: Protection | None,
 ) -> list[str]:
     """The lines (indented for a class body) declaring one model field.
 
@@ -129,7 +135,7 @@ def field_lines(
         annotation: Its type annotation.
         default: ``("default" | "default_factory", expression)``, or ``None`` when required.
         doc: The description, if any.
-        pii: Whether to mark the field ``json_schema_extra={"pii": True}``.
+        pii: The field's protection, marked ``json_schema_extra={"pii": "<protection>"}``.
     """
     noqa = "  # noqa: N815" if _mixed_case(name) else ""
     arguments: list[list[str]] = []
@@ -142,7 +148,7 @@ def field_lines(
         else:
             arguments.append(["description=(", *(f"    {lit}" for lit in literals), "),"])
     if pii:
-        arguments.append(['json_schema_extra={"pii": True},'])
+        arguments.append([f'json_schema_extra={{"pii": "{pii}"}},'])
     if not arguments:
         return [f"    {name}: {annotation}{noqa}"]
     # Always exploded: the trailing comma keeps ruff from joining the lines, whatever they hold.

@@ -10,8 +10,8 @@ Rule ids: ``GOV000-descriptor`` (file does not load), ``GOV001-required``, ``GOV
 ``GOV007-classification``, ``GOV008-partitions``, ``GOV009-retention``,
 ``GOV010-compatibility``, ``GOV011-kind-inputs``, ``GOV012-inputs``, ``GOV013-fields``,
 ``GOV014-lifecycle``, ``GOV015-duplicate``, ``GOV020-breaking-change``,
-``GOV021-logical-type``, ``GOV022-placeholder`` (``GOV016``..``GOV019`` are the derived
-products' code rules of :mod:`streams.agents.lint`).
+``GOV021-logical-type``, ``GOV022-placeholder``, ``GOV023-pii-protection`` (``GOV016``..
+``GOV019`` are the derived products' code rules of :mod:`streams.agents.lint`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from streams.avro import CompatibilityLevel
+from streams.avro import PROTECTIONS, CompatibilityLevel, Protection
 from streams.catalog import (
     CLASSIFICATIONS,
     Classification,
@@ -44,6 +44,7 @@ class GovernanceConfig(BaseModel):
     personal_data_classification: Classification = "confidential"
     min_compatibility: CompatibilityLevel = "BACKWARD"
     consumed_aggregate_compatibility: CompatibilityLevel = "BACKWARD_TRANSITIVE"
+    allowed_pii_protections: tuple[Protection, ...] = Field(default=PROTECTIONS, min_length=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> GovernanceConfig:

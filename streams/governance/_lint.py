@@ -10,6 +10,7 @@ from streams.errors import DescriptorError
 from streams.governance._config import GovernanceConfig, load_governance
 from streams.governance._context import Policy, PolicyContext
 from streams.governance._paths import with_display_paths
+from streams.governance._pii_rules import check_pii_protection
 from streams.governance._placeholders import check_placeholders
 from streams.governance._product_rules import (
     check_classification,
@@ -56,6 +57,7 @@ POLICIES: tuple[Policy, ...] = (
     check_duplicates,
     check_logical_types,
     check_placeholders,
+    check_pii_protection,
 )
 """Every policy, in the order their rule ids are numbered."""
 

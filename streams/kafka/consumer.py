@@ -25,9 +25,10 @@ from streams.errors import (
 from streams.kafka.client import build_client
 from streams.kafka.deadletter import DeadLetters
 from streams.kafka.directory import ProductDirectory, product_ref, resolve_topic
+from streams.kafka.encryption import EncryptionError, FieldEncryption
 from streams.kafka.event import Event
 from streams.kafka.schemas import SchemaSource
-from streams.naming import ProductRef
+from streams.naming import ProductRef, value_subject
 from streams.serialization import AvroDecoder, parse, schema_id_of
 
 __all__ = ["Consumer", "Event", "model_error"]
@@ -102,6 +103,12 @@ class Consumer:
         self._model = model
         self._tombstones = tombstones
         self._decoders: dict[int, Callable[[bytes], Any]] = {}
+        # Writer schemas whose rule set has ENCRYPT rules (Confluent's field encryption): their
+        # text and contract, and the decrypting transform per (schema id, topic).
+        self._registry = settings.registry
+        self._encrypted: dict[int, tuple[str, dict[str, Any], dict[str, Any] | None]] = {}
+        self._decrypting: dict[tuple[int, str], Callable[[Any], Any] | None] = {}
+        self._encryption: FieldEncryption | None = None
         # The iterator's batch, how many of its messages it handed out (commit() stores those),
         # and the partitions commit() rewound meanwhile (the iterator then drops the batch).
         self._batch: Sequence[Message] = ()
@@ -161,6 +168,9 @@ class Consumer:
                 decoder = AvroDecoder(
                     writer, schema_id=schema_id, reader=self._reader, references=references
                 )
+                rule_set, metadata = self._schemas.contract(schema_id)
+                if rule_set is not None:
+                    self._encrypted[schema_id] = (writer, rule_set, metadata)
             except DeserializationError as exc:
                 if exc.reason != "unreadable-schema":
                     raise  # an unknown id is asked again: it may be registered by now
@@ -168,6 +178,25 @@ class Consumer:
                 decoder = _Unreadable(str(exc), schema_id)
             self._decoders[schema_id] = decoder
         return decoder
+
+    def _decrypt(self, schema_id: int, topic: str, record: Any) -> Any:
+        """Decrypt the fields Confluent's ENCRYPT rules encrypted (the DEK of the topic's
+        subject, fetched once from the DEK Registry)."""
+        key = (schema_id, topic)
+        try:
+            if key not in self._decrypting:
+                if self._encryption is None:
+                    self._encryption = FieldEncryption(registry=self._registry)
+                writer, rule_set, metadata = self._encrypted[schema_id]
+                self._decrypting[key] = self._encryption.reader(
+                    value_subject(topic), writer, rule_set, metadata
+                )
+            transform = self._decrypting[key]
+            return record if transform is None else transform(record)
+        except EncryptionError as exc:
+            raise DeserializationError(
+                str(exc), reason="undecryptable", schema_id=schema_id
+            ) from exc
 
     def _decode(self, message: Message) -> Event[Any] | None:
         """The event, or None when the message was dead-lettered."""
@@ -187,6 +216,8 @@ class Consumer:
             schema_id = int.from_bytes(value[1:5], "big")
             decoder = self._decoders.get(schema_id) or self._decoder(schema_id)
             record = decoder(value)
+            if schema_id in self._encrypted:
+                record = self._decrypt(schema_id, str(message.topic()), record)
             if self._model is not None:
                 record = self._validate(record)
             return Event(message, record)
@@ -391,6 +422,8 @@ class Consumer:
         finally:
             self._consumer.close()
             self._schemas.close()
+            if self._encryption is not None:
+                self._encryption.close()
 
     def __enter__(self) -> Consumer:
         return self

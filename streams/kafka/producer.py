@@ -29,9 +29,11 @@ from streams.errors import ConfigError, DeliveryError, OwnershipError, Serializa
 from streams.kafka import headers as std
 from streams.kafka.client import build_client
 from streams.kafka.directory import ProductDirectory, product_ref
+from streams.kafka.encryption import FieldEncryption
 from streams.kafka.schemas import SchemaSource
 from streams.naming import ProductRef
 from streams.serialization import AvroEncoder
+from streams.serialization.quality import Broken, Check, QualitySpec, compile_checks, specs_from
 
 __all__ = ["Producer"]
 
@@ -67,6 +69,24 @@ class _Failures:
         return taken
 
 
+def _refused(target: _Target, broken: list[Broken]) -> SerializationError:
+    rules: dict[tuple[str, str], QualitySpec] = {(s.field, s.rule): s for s in target.specs}
+    parts = [
+        f"{field} = {value!r} breaks {rules[(field, rule)].describe()}"
+        for field, rule, value in broken
+    ]
+    field, rule, value = broken[0]
+    return SerializationError(
+        f"the event breaks the quality rules of {target.topic}: {'; '.join(parts)} (the rules "
+        "registered with its schema, from the product descriptor's 'quality'); fix the "
+        "value. Nothing was sent.",
+        product=target.topic,
+        path=field,
+        expected=rules[(field, rule)].describe(),
+        value=value,
+    )
+
+
 def _wrong_argument(name: str, value: Any, expected: str) -> TypeError:
     shown = repr(value)
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
@@ -86,6 +106,8 @@ class _Target:
     has_event_id: bool
     key_field: str | None  # the descriptor's key field: the default key
     described: bool  # whether the directory knows the product (else a null key is a guess)
+    check: Check | None = None  # the quality rules registered with the schema
+    specs: tuple[QualitySpec, ...] = ()
 
 
 class Producer:
@@ -123,6 +145,8 @@ class Producer:
         self._directory = directory
         self._unkeyed: set[str | ProductRef] = set()
         self._schemas = schemas or SchemaSource.from_settings(settings.registry)
+        self._registry = settings.registry
+        self._encryption: FieldEncryption | None = None  # made for the first ENCRYPT rule
         self._failures = _Failures()
         conf: dict[str, Any] = settings.kafka.librdkafka(linger_ms=5)
         conf.update(
@@ -182,6 +206,10 @@ class Producer:
             target = self._resolve(product)
         if event.__class__ is not dict:
             event = event.model_dump(mode="python") if isinstance(event, BaseModel) else dict(event)
+        if target.check is not None:
+            broken = target.check(event)
+            if broken:
+                raise _refused(target, broken)
         value = target.encode(event)
         if key is None:
             field = target.key_field
@@ -263,6 +291,12 @@ class Producer:
             )
         schema_id, schema = self._schemas.latest(ref.subject)
         encoder = AvroEncoder(schema, schema_id=schema_id, product=ref.id)
+        encode: Callable[[Any], bytes] = encoder.__call__
+        rule_set, metadata = self._schemas.contract(schema_id)
+        protect = self._protection(ref.subject, schema, rule_set, metadata)
+        if protect is not None:
+            encode = lambda event: encoder(protect(event))  # noqa: E731
+        specs = tuple(specs_from(rule_set))
         fixed: list[tuple[str, str | bytes | None]] = [
             (std.DOMAIN, (self._domain or ref.domain).encode()),
             (std.CONTENT_TYPE, std.AVRO_CONTENT_TYPE),
@@ -270,11 +304,32 @@ class Producer:
         has_event_id = '"event_id"' in schema
         key_field = None if status is None else status.key
         target = _Target(
-            ref.topic, encoder.__call__, fixed, has_event_id, key_field, status is not None
+            ref.topic,
+            encode,
+            fixed,
+            has_event_id,
+            key_field,
+            status is not None,
+            compile_checks(specs),
+            specs,
         )
         self._targets[product] = target
         logger.debug("emitting %s to %s with schema id %d", ref.id, ref.topic, schema_id)
         return target
+
+    def _protection(
+        self,
+        subject: str,
+        schema: str,
+        rule_set: dict[str, Any] | None,
+        metadata: dict[str, Any] | None,
+    ) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+        """What encrypts the fields the schema's ENCRYPT rules name (Confluent's format)."""
+        if rule_set is None:
+            return None
+        if self._encryption is None:
+            self._encryption = FieldEncryption(registry=self._registry)
+        return self._encryption.writer(subject, schema, rule_set, metadata)
 
     def _no_key(self, target: _Target, field: str) -> SerializationError:
         return SerializationError(
@@ -343,6 +398,8 @@ class Producer:
 
     def _release(self) -> None:
         self._schemas.close()
+        if self._encryption is not None:
+            self._encryption.close()
         self._producer.close()
 
     def __enter__(self) -> Producer:

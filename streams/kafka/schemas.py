@@ -133,6 +133,15 @@ class SchemaSource:
             )
         return registered.schema_id, str(registered.schema.schema_str)
 
+    def contract(self, schema_id: int) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The ``ruleSet`` and ``metadata`` registered with schema ``schema_id`` (its data
+        contract), as JSON objects; None where there are none. Fetched once (the client caches).
+        """
+        schema = self._fetch_id(schema_id)
+        rule_set = schema.rule_set.to_dict() if schema.rule_set is not None else None
+        metadata = schema.metadata.to_dict() if schema.metadata is not None else None
+        return rule_set or None, metadata or None
+
     def by_id(self, schema_id: int) -> str:
         """The text of schema ``schema_id`` (without its references: see :meth:`writer`).
 

@@ -83,6 +83,9 @@ def create_topic(
         return True
 
 
+_READ_BATCH = 1000
+
+
 def read_to_end(
     conf: Mapping[str, Any],
     topic: str,
@@ -122,29 +125,35 @@ def read_to_end(
         pending = set(partitions)
         deadline = time.monotonic() + timeout_s
         while pending:
-            message = consumer.poll(0.1)
-            if message is None:
+            # Batches: a poll() per record made reading a 60,000-key _mesh.keys take seconds
+            # (scripts/bench events, protection on).
+            messages = consumer.consume(_READ_BATCH, 0.1)
+            if not messages:
                 if time.monotonic() > deadline:
                     raise BrokerUnavailableError(
                         f"reading {topic!r} did not reach its end in {timeout_s:.0f}s",
                         bootstrap_servers=bootstrap,
                     )
                 continue
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    pending.discard(message.partition())
-                    continue
-                raise BrokerUnavailableError(
-                    f"reading {topic!r} failed: {error.str()}", bootstrap_servers=bootstrap
-                )
             deadline = time.monotonic() + timeout_s
-            if until is not None:
-                partition, offset = message.partition() or 0, message.offset() or 0
-                if offset + 1 >= until[partition]:
-                    pending.discard(partition)
-                if offset >= until[partition]:
-                    continue
-            yield message
+            for message in messages:
+                partition = message.partition() or 0
+                if partition not in pending:
+                    continue  # past the end it had when it was reached
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        pending.discard(partition)
+                        continue
+                    raise BrokerUnavailableError(
+                        f"reading {topic!r} failed: {error.str()}", bootstrap_servers=bootstrap
+                    )
+                if until is not None:
+                    offset = message.offset() or 0
+                    if offset + 1 >= until[partition]:
+                        pending.discard(partition)
+                    if offset >= until[partition]:
+                        continue
+                yield message
     finally:
         consumer.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from streams.config import LocalSettings
 from streams.errors import PlatformError
+from streams.identity import Credential
 from streams.local import _kafka, _services
 from streams.local._ports import check_port_free, find_free_port
 from streams.local._state import PlatformState
@@ -58,8 +59,10 @@ def broker_command(
     controller_port: int,
     env: Mapping[str, str],
     deadline: float,
+    admin: Credential | None = None,
 ) -> list[str]:
-    """The broker's command line; for Kafka also checks Java and the jars and formats storage."""
+    """The broker's command line; for Kafka also checks Java and the jars and formats storage
+    (with ``admin``, Kafka authenticates clients and enforces ACLs; Tansu cannot)."""
     host = settings.host
     if settings.broker == "tansu":
         return _services.broker_command(_services.resolve_broker_binary(), host=host, port=port)
@@ -70,6 +73,7 @@ def broker_command(
         controller_port=controller_port,
         env=env,
         deadline=deadline,
+        admin=admin,
     )
 
 

@@ -21,10 +21,12 @@ from typing import Literal
 
 from streams.config import LocalSettings
 from streams.errors import PlatformStartError
+from streams.identity import Credential
 from streams.local._kafka_dist import resolve_libs
 
 __all__ = [
     "MIN_JAVA",
+    "SCRAM",
     "KafkaRuntime",
     "ListenerSecurity",
     "broker_command",
@@ -38,6 +40,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MIN_JAVA = 17
+_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+SCRAM: Literal["SCRAM-SHA-256"] = "SCRAM-SHA-256"
+"""The SASL mechanism of a local Kafka with authentication (the one ``BrokerAccess`` manages)."""
+_SCRAM_MARKER = "scram"  # in <state_dir>/kafka: the storage was formatted with the admin user
 
 # Warnings and errors, plus the lines that say the server started or stopped.
 _LOG4J2 = """status = error
@@ -140,11 +146,14 @@ class ListenerSecurity:
         mechanism: The SCRAM mechanism clients must use.
         keystore: PEM file holding the broker's private key (unencrypted PKCS#8) and its
             certificate chain, for the ``SASL_SSL`` listener.
+        authorizer: Enforce ACLs (``StandardAuthorizer``): the first user is the only super
+            user, and whatever no ACL allows is refused.
     """
 
     users: Mapping[str, str] = field(default_factory=dict)
     mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     keystore: Path | None = None
+    authorizer: bool = False
 
     def __post_init__(self) -> None:
         if not self.users:
@@ -177,6 +186,25 @@ class ListenerSecurity:
             settings[key] = login
         if self.keystore is not None:
             settings |= {"ssl.keystore.type": "PEM", "ssl.keystore.location": str(self.keystore)}
+        if self.authorizer:
+            # The controller checks CLUSTER_ACTION of the broker registering with it, so the
+            # controller listener must know the broker as the super user too: SASL/PLAIN with
+            # one static user there (SCRAM users live in the metadata the controller serves).
+            plain = (
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'username="{name}" password="{password}" user_{name}="{password}";'
+            )
+            settings |= {
+                "listener.security.protocol.map": settings[
+                    "listener.security.protocol.map"
+                ].replace("CONTROLLER:PLAINTEXT", "CONTROLLER:SASL_PLAINTEXT"),
+                "sasl.mechanism.controller.protocol": "PLAIN",
+                "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+                "listener.name.controller.plain.sasl.jaas.config": plain,
+                "authorizer.class.name": _AUTHORIZER,
+                "super.users": f"User:{name}",
+                "allow.everyone.if.no.acl.found": "false",
+            }
         return settings
 
     def scram_arguments(self) -> list[str]:
@@ -374,6 +402,7 @@ def prepare(
     controller_port: int,
     env: Mapping[str, str],
     deadline: float,
+    admin: Credential | None = None,
 ) -> list[str]:
     """Check Java and the jars, write the config, format the storage once; the command line.
 
@@ -384,27 +413,50 @@ def prepare(
         controller_port: KRaft controller port.
         env: The broker's environment (``JAVA_HOME``, ``PATH``).
         deadline: ``time.monotonic()`` value the formatting must finish by.
+        admin: Authenticate clients: a ``SASL_PLAINTEXT`` SCRAM-SHA-256 listener and
+            ``StandardAuthorizer``, with this credential as the super user (created when the
+            storage is formatted). None: ``PLAINTEXT``, no ACLs.
 
     Returns:
         The broker's argument vector.
 
     Raises:
-        PlatformStartError: Java or the jars are missing, or formatting failed.
+        PlatformStartError: Java or the jars are missing, formatting failed, or ``admin`` is
+            given for storage formatted without it.
     """
     java, major = find_java(env)
     runtime = KafkaRuntime(java=java, java_major=major, libs=resolve_libs(settings))
     logger.info("Apache Kafka from %s on Java %d (%s)", runtime.libs, major, java)
+    kafka_dir = state_dir / "kafka"
+    security = None
+    if admin is not None:
+        security = ListenerSecurity(
+            users={admin.name: admin.secret}, mechanism=SCRAM, authorizer=True
+        )
+        if holds_data(state_dir) and not (kafka_dir / _SCRAM_MARKER).is_file():
+            raise PlatformStartError(
+                f"the Kafka data in {kafka_dir / 'data'} was created without authentication, "
+                "so it has no admin user: start it with `mesh up --no-auth`, or use another "
+                "--state-dir for a platform with authentication",
+                service="broker",
+            )
     properties = write_properties(
-        kafka_dir=state_dir / "kafka",
+        kafka_dir=kafka_dir,
         host=settings.host,
         port=port,
         controller_port=controller_port,
+        security=security,
     )
     if format_storage(
         runtime,
         properties=properties,
         log_path=state_dir / "logs" / "broker.log",
         timeout_s=max(1.0, deadline - time.monotonic()),
+        security=security,
     ):
-        logger.info("formatted the Kafka storage in %s", state_dir / "kafka" / "data")
+        logger.info("formatted the Kafka storage in %s", kafka_dir / "data")
+        if security is not None:
+            (kafka_dir / _SCRAM_MARKER).write_text(
+                f"{SCRAM} users: {admin.name if admin else ''}\n"
+            )
     return broker_command(runtime, properties=properties, heap=settings.kafka_heap)

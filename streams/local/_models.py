@@ -6,7 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from streams.config import BrokerKind
+from pydantic import SecretStr
+
+from streams.config import (
+    BrokerKind,
+    IdentitySettings,
+    KafkaSettings,
+    RegistrySettings,
+    Settings,
+)
+from streams.identity import read_credential
 from streams.local._state import ServiceName
 
 __all__ = [
@@ -36,6 +45,9 @@ class PlatformInfo:
         registry_log: The registry's log file.
         state_dir: Directory holding ``platform.json`` and ``logs/``.
         broker_kind: ``tansu`` (embedded, in memory) or ``kafka`` (Apache Kafka, durable).
+        security_protocol: ``SASL_PLAINTEXT`` when the broker authenticates clients (with
+            ``sasl_mechanism``), else ``PLAINTEXT``.
+        sasl_mechanism: ``SCRAM-SHA-256`` on a broker that authenticates clients.
         already_running: True when :func:`start` found the platform running and left it alone.
         monitor_pid: PID of the guarantees monitor (None: started without it).
         monitor_log: The monitor's log file.
@@ -44,6 +56,9 @@ class PlatformInfo:
         registry_restarted: True when :func:`start` found the broker running but the registry
             dead, and started the registry again on its recorded port (the broker and its
             topics were left alone).
+        auth: Whether the registry authenticates every request (``mesh up --no-auth``: not).
+        admin_credential: The admin's credential file ``mesh up`` wrote or found (None: auth
+            off, or the admin credential came from the settings).
     """
 
     bootstrap_servers: str
@@ -54,11 +69,39 @@ class PlatformInfo:
     registry_log: Path
     state_dir: Path
     broker_kind: BrokerKind = "tansu"
+    security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-256"] | None = None
     already_running: bool = False
     monitor_pid: int | None = None
     monitor_log: Path | None = None
     monitor_restarted: bool = False
     registry_restarted: bool = False
+    auth: bool = False
+    admin_credential: Path | None = None
+
+    def client_settings(self) -> Settings:
+        """Settings of a client of this platform, acting as its admin when auth is on (the
+        admin credential ``mesh up`` wrote); the environment fills in everything else."""
+        kafka = KafkaSettings(bootstrap_servers=self.bootstrap_servers)
+        registry = RegistrySettings(url=self.registry_url)
+        if self.admin_credential is None:
+            return Settings(kafka=kafka, registry=registry)
+        identity = IdentitySettings(file=self.admin_credential)
+        if self.sasl_mechanism is not None:
+            admin = read_credential(self.admin_credential)
+            kafka = KafkaSettings(
+                bootstrap_servers=self.bootstrap_servers,
+                security_protocol="SASL_PLAINTEXT",
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_username=admin.name,
+                sasl_password=SecretStr(admin.secret),
+            )
+        return Settings(kafka=kafka, registry=registry, identity=identity)
+
+    def registry_conf(self, **overrides: str | int) -> dict[str, str | int]:
+        """confluent-kafka's ``SchemaRegistryClient`` configuration for this platform, as its
+        admin (``overrides`` as in :meth:`RegistrySettings.client_conf`)."""
+        return self.client_settings().registry.client_conf(**overrides)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,11 +132,13 @@ class PlatformStatus:
         state_dir: The state directory inspected.
         services: Broker then registry.
         broker_kind: Which broker is recorded (``tansu`` or ``kafka``); None when none is.
+        auth: Whether the recorded registry authenticates; None when none is recorded.
     """
 
     state_dir: Path
     services: tuple[ServiceStatus, ...]
     broker_kind: BrokerKind | None = None
+    auth: bool | None = None
 
     @property
     def running(self) -> bool:
@@ -112,6 +157,7 @@ class PlatformStatus:
             "state_dir": str(self.state_dir),
             "running": self.running,
             "broker_kind": self.broker_kind,
+            "auth": self.auth,
             "services": [
                 {
                     "name": s.name,

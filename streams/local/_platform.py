@@ -12,7 +12,10 @@ from types import TracebackType
 
 from streams.config import LocalSettings
 from streams.errors import PlatformError, PlatformNotRunningError
+from streams.identity import Credential
 from streams.local import _choices, _process, _services
+from streams.local._kafka import SCRAM
+from streams.local._login import broker_client, platform_admin, recorded_env, service_env
 from streams.local._models import (
     PlatformInfo,
     PlatformStatus,
@@ -43,6 +46,7 @@ def _info(
     state: PlatformState,
     *,
     already_running: bool,
+    admin_file: Path | None = None,
     monitor_restarted: bool = False,
     registry_restarted: bool = False,
 ) -> PlatformInfo:
@@ -55,11 +59,15 @@ def _info(
         registry_log=state.registry.log,
         state_dir=state.state_dir,
         broker_kind=state.broker_kind,
+        security_protocol=state.security_protocol,
+        sasl_mechanism=state.sasl_mechanism,
         already_running=already_running,
         monitor_pid=state.monitor.pid if state.monitor else None,
         monitor_log=state.monitor.log if state.monitor else None,
         monitor_restarted=monitor_restarted,
         registry_restarted=registry_restarted,
+        auth=state.auth,
+        admin_credential=admin_file,
     )
 
 
@@ -86,7 +94,7 @@ def _existing(state_dir: Path) -> PlatformState | None:
 
 
 def _restart_registry(
-    settings: LocalSettings, state: PlatformState, env: Mapping[str, str] | None
+    settings: LocalSettings, state: PlatformState, env: Mapping[str, str]
 ) -> PlatformState:
     """Start the registry of a platform whose broker runs but whose registry died, on its
     recorded port: the broker (with every topic, ``_schemas`` included) is left alone, so the
@@ -114,7 +122,7 @@ def _restart_registry(
             port=record.port,
             address=record.address,
             log_path=record.log,
-            env=_plaintext(dict(os.environ if env is None else env)),
+            env=env,
             started=started,
         )
         _services.wait_registry_ready(
@@ -142,6 +150,7 @@ def _start_monitor(
     started: list[int],
     deadline: float,
 ) -> ServiceRecord | None:
+    """Start the monitor; ``env`` is the services' environment (:func:`_service_env`)."""
     if not settings.monitor:
         return None
     command = _services.monitor_command(
@@ -154,7 +163,7 @@ def _start_monitor(
         port=0,
         address="_mesh.observations",
         log_path=logs / "monitor.log",
-        env=_plaintext(env),
+        env=env,
         started=started,
     )
     _services.wait_monitor_ready(
@@ -167,7 +176,7 @@ def _start_monitor(
 
 
 def _restart_monitor(
-    settings: LocalSettings, state: PlatformState, env: Mapping[str, str] | None
+    settings: LocalSettings, state: PlatformState, env: Mapping[str, str]
 ) -> PlatformState:
     """Start the monitor of a running platform whose monitor is dead (or was not started)."""
     logger.info("the guarantees monitor of %s is not running: starting it", state.state_dir)
@@ -178,7 +187,7 @@ def _restart_monitor(
             state.bootstrap_servers,
             state.registry_url,
             state.state_dir / "logs",
-            dict(os.environ if env is None else env),
+            dict(env),
             started,
             time.monotonic() + settings.start_timeout_s,
         )
@@ -191,17 +200,12 @@ def _restart_monitor(
     return state
 
 
-def _plaintext(env: Mapping[str, str]) -> dict[str, str]:
-    # Our broker is PLAINTEXT: settings exported for another cluster (SASL, TLS) must not reach
-    # the services started beside it, which read the whole `kafka` settings.
-    return {k: v for k, v in env.items() if not k.startswith("STREAMS_KAFKA")}
-
-
 def start(
     settings: LocalSettings,
     *,
     free_ports: bool = False,
     env: Mapping[str, str] | None = None,
+    admin: Credential | None = None,
 ) -> PlatformInfo:
     """Start the broker, the registry and (unless ``settings.monitor`` is off) the guarantees
     monitor in the background, or find them already running.
@@ -212,6 +216,10 @@ def start(
         settings: Host, ports, state directory and start timeout.
         free_ports: Let the kernel choose free ports instead of the configured ones.
         env: Environment of the services; defaults to this process's environment.
+        admin: The admin credential when configured (settings' identity); else, with
+            ``settings.auth``, ``<state_dir>/credentials/admin.json`` (written, mode 0600, if
+            missing). The registry runs as the admin; on Apache Kafka it is also the SCRAM super
+            user the registry and the monitor log in as.
 
     Returns:
         Where the platform answers; ``already_running`` is True when nothing was started.
@@ -226,21 +234,25 @@ def start(
     state_dir = settings.state_dir.absolute()
     existing = _existing(state_dir)
     settings = _choices.choose_broker(settings, state_dir, existing)
+    base_env = dict(os.environ if env is None else env)
     if existing is not None:
         logger.info("platform in %s is already running", state_dir)
+        admin_file, services_env = recorded_env(base_env, existing, admin=admin)
         registry_restarted = not _is_ours(existing.registry)
         if registry_restarted:
-            existing = _restart_registry(settings, existing, env)
+            existing = _restart_registry(settings, existing, services_env)
         monitor = existing.monitor
         restarted = settings.monitor and (monitor is None or not _is_ours(monitor))
         if restarted:
-            existing = _restart_monitor(settings, existing, env)
+            existing = _restart_monitor(settings, existing, services_env)
         return _info(
             existing,
             already_running=True,
             monitor_restarted=restarted,
             registry_restarted=registry_restarted,
+            admin_file=admin_file,
         )
+    credential, admin_file = platform_admin(settings.auth, state_dir, admin)
 
     host = settings.host
     broker_port, registry_port, controller_port = _choices.choose_ports(
@@ -249,10 +261,19 @@ def start(
     bootstrap_servers = f"{host}:{broker_port}"
     registry_url = f"http://{host}:{registry_port}"
     # The services inherit our environment (PATH, locale, proxies) like any child process.
-    child_env = dict(os.environ if env is None else env)
+    child_env = base_env
     timeout_s = settings.start_timeout_s
     deadline = time.monotonic() + timeout_s
     logs = state_dir / "logs"
+    # Tansu has no SASL: only Apache Kafka authenticates clients (the registry still does).
+    mechanism = SCRAM if settings.auth and settings.broker == "kafka" else None
+    services_env = service_env(
+        child_env,
+        auth=settings.auth,
+        admin=credential,
+        admin_file=admin_file,
+        sasl_mechanism=mechanism,
+    )
     started: list[int] = []
     try:
         broker_cmd = _choices.broker_command(
@@ -262,6 +283,7 @@ def start(
             controller_port=controller_port,
             env=child_env,
             deadline=deadline,
+            admin=credential if mechanism else None,
         )
         broker, began = _services.launch(
             "broker",
@@ -280,6 +302,7 @@ def start(
             log_path=broker.log,
             deadline=deadline,
             timeout_s=timeout_s,
+            client=broker_client(bootstrap_servers, sasl_mechanism=mechanism, admin=credential),
         )
         broker = _services.ready(broker, began)
 
@@ -293,7 +316,7 @@ def start(
             port=registry_port,
             address=registry_url,
             log_path=logs / "registry.log",
-            env=_plaintext(child_env),
+            env=services_env,
             started=started,
         )
         _services.wait_registry_ready(
@@ -305,7 +328,7 @@ def start(
         )
         registry = _services.ready(registry, began)
         monitor = _start_monitor(
-            settings, bootstrap_servers, registry_url, logs, child_env, started, deadline
+            settings, bootstrap_servers, registry_url, logs, services_env, started, deadline
         )
 
         state = PlatformState(
@@ -313,10 +336,13 @@ def start(
             registry_url=registry_url,
             state_dir=state_dir,
             broker_kind=settings.broker,
+            security_protocol="PLAINTEXT" if mechanism is None else "SASL_PLAINTEXT",
+            sasl_mechanism=mechanism,
             started_at=broker.started_at,
             broker=broker,
             registry=registry,
             monitor=monitor,
+            auth=settings.auth,
         )
         write_state(state)
     except BaseException:
@@ -324,7 +350,7 @@ def start(
         for pid in reversed(started):
             _process.terminate(pid, timeout_s=5.0)
         raise
-    return _info(state, already_running=False)
+    return _info(state, already_running=False, admin_file=admin_file)
 
 
 def stop(state_dir: Path, *, timeout_s: float = 10.0) -> StopResult:
@@ -393,7 +419,9 @@ def status(state_dir: Path) -> PlatformStatus:
     )
     if state.monitor is None:
         services += (ServiceStatus(name="monitor", state="stopped"),)
-    return PlatformStatus(state_dir=state_dir, services=services, broker_kind=state.broker_kind)
+    return PlatformStatus(
+        state_dir=state_dir, services=services, broker_kind=state.broker_kind, auth=state.auth
+    )
 
 
 class EmbeddedPlatform:

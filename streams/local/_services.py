@@ -203,7 +203,14 @@ def _wait_ready(
 
 
 def wait_broker_ready(
-    *, pid: int, host: str, port: int, log_path: Path, deadline: float, timeout_s: float
+    *,
+    pid: int,
+    host: str,
+    port: int,
+    log_path: Path,
+    deadline: float,
+    timeout_s: float,
+    client: KafkaSettings | None = None,
 ) -> None:
     """Block until the broker accepts TCP connections and answers a Metadata request.
 
@@ -214,12 +221,14 @@ def wait_broker_ready(
         log_path: The broker's log, quoted on failure.
         deadline: ``time.monotonic()`` value after which we give up.
         timeout_s: The whole start timeout, named in the error.
+        client: How to log in (default: ``PLAINTEXT`` to ``host:port``).
 
     Raises:
         PlatformStartError: The broker exited or did not answer in time.
     """
+    client = client or KafkaSettings(bootstrap_servers=f"{host}:{port}")
     conf: dict[str, Any] = {
-        **KafkaSettings(bootstrap_servers=f"{host}:{port}").librdkafka(socket_timeout_ms=2000),
+        **client.librdkafka(socket_timeout_ms=2000),
         "logger": librdkafka_logger(),  # not on the terminal while the broker is starting
     }
 
@@ -241,7 +250,7 @@ def wait_broker_ready(
 def wait_registry_ready(
     *, pid: int, url: str, log_path: Path, deadline: float, timeout_s: float
 ) -> None:
-    """Block until ``GET <url>/`` answers HTTP 200.
+    """Block until ``GET <url>/mesh/v1/trust`` (anonymous, with or without auth) answers 200.
 
     Args:
         pid: The registry's PID, watched for an early exit.
@@ -258,7 +267,7 @@ def wait_registry_ready(
 
         def probe(remaining: float) -> bool:
             try:
-                response = client.get("/", timeout=min(2.0, remaining))
+                response = client.get("/mesh/v1/trust", timeout=min(2.0, remaining))
             except httpx.HTTPError as exc:
                 logger.debug("registry not ready yet: %s", exc)
                 return False

@@ -55,10 +55,15 @@ class PlatformState(BaseModel):
     registry_url: str
     state_dir: Path
     broker_kind: BrokerKind = "tansu"
+    # How clients authenticate to the broker: PLAINTEXT (none), or SASL_PLAINTEXT with the
+    # mechanism named (Apache Kafka with `local.auth`); credentials are never recorded here.
+    security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-256"] | None = None
     started_at: datetime
     broker: ServiceRecord
     registry: ServiceRecord
     monitor: ServiceRecord | None = None  # absent: started with --no-monitor (or before it)
+    auth: bool = False  # the registry authenticates (absent: recorded before it could)
 
     @property
     def services(self) -> tuple[ServiceRecord, ...]:

@@ -13,13 +13,51 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from streams.registry._broker import NOT_ENFORCED, BrokerAccess, BrokerVerdict, NoBrokerAccess
+    from streams.registry._domains import (
+        Domain,
+        DomainBook,
+        DomainLog,
+        KafkaDomainLog,
+        MemoryDomainLog,
+        domains_topic,
+    )
     from streams.registry._limits import HttpLimits
-    from streams.registry.server import RegistryServer, serve
+    from streams.registry.server import RegistryAuth, RegistryServer, serve
     from streams.registry.storage import KafkaStorage, MemoryStorage, Storage
 
-__all__ = ["HttpLimits", "KafkaStorage", "MemoryStorage", "RegistryServer", "Storage", "serve"]
+__all__ = [
+    "NOT_ENFORCED",
+    "BrokerAccess",
+    "BrokerVerdict",
+    "Domain",
+    "DomainBook",
+    "DomainLog",
+    "HttpLimits",
+    "KafkaDomainLog",
+    "KafkaStorage",
+    "MemoryDomainLog",
+    "MemoryStorage",
+    "NoBrokerAccess",
+    "RegistryAuth",
+    "RegistryServer",
+    "Storage",
+    "domains_topic",
+    "serve",
+]
 
 _LAZY = {
+    "NOT_ENFORCED": "streams.registry._broker",
+    "BrokerAccess": "streams.registry._broker",
+    "BrokerVerdict": "streams.registry._broker",
+    "NoBrokerAccess": "streams.registry._broker",
+    "Domain": "streams.registry._domains",
+    "DomainBook": "streams.registry._domains",
+    "DomainLog": "streams.registry._domains",
+    "KafkaDomainLog": "streams.registry._domains",
+    "MemoryDomainLog": "streams.registry._domains",
+    "domains_topic": "streams.registry._domains",
+    "RegistryAuth": "streams.registry.server",
     "HttpLimits": "streams.registry._limits",
     "RegistryServer": "streams.registry.server",
     "serve": "streams.registry.server",

@@ -95,14 +95,19 @@ class Forwarder:
     async def _send(self, url: str, request: Request) -> Response:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=_TIMEOUT)
+        headers = {"Content-Type": CONTENT_TYPE.decode()}
+        if request.authorization is not None:  # the primary checks the caller again
+            headers["Authorization"] = request.authorization.decode("latin-1")
         answer = await self._client.request(
             request.method,
             url.rstrip("/") + request.path,
             params=request.pairs,
             content=request.body,
-            headers={"Content-Type": CONTENT_TYPE.decode()},
+            headers=headers,
         )
-        return Response(answer.status_code, answer.content)
+        challenge = answer.headers.get("WWW-Authenticate")
+        extra = f"WWW-Authenticate: {challenge}\r\n".encode("latin-1") if challenge else b""
+        return Response(answer.status_code, answer.content, extra)
 
     async def close(self) -> None:
         """Release the HTTP client."""

@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping
 
 from streams.registry._answer import Answerer, FastKey
+from streams.registry._auth import Gate
 from streams.registry._limits import HttpLimits
 from streams.registry._protocol import Connection
 from streams.registry._wire import Handler, Request, Response, render
@@ -50,6 +51,7 @@ class HttpServer:
             owner may update it at any time.
         fast_key: for a target ``fast`` misses, the target whose answer is the same (or None).
         limits: the bounds on connections, time and memory (defaults: :class:`HttpLimits`).
+        gate: authentication and authorization of every request (None: none).
     """
 
     def __init__(
@@ -59,9 +61,10 @@ class HttpServer:
         fast: Mapping[bytes, bytes],
         fast_key: FastKey | None = None,
         limits: HttpLimits | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.limits = limits or HttpLimits()
-        self.answerer = Answerer(handler=handler, fast=fast, fast_key=fast_key)
+        self.answerer = Answerer(handler=handler, fast=fast, fast_key=fast_key, gate=gate)
         self._server: asyncio.Server | None = None
         self._connections: set[Connection] = set()
         self._cap = float(self.limits.max_connections)

@@ -11,6 +11,7 @@ from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 from streams.errors import RegistryRequestError
 from streams.registry import codes
 from streams.registry._http import Request
+from streams.registry._rules import rule_set_of
 
 __all__ = [
     "config_update",
@@ -156,7 +157,7 @@ def read_body(request: Request) -> dict[str, Any]:
 
 
 def schema_body(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
-    """A register/lookup/compatibility body: schema, schemaType, references, metadata, …"""
+    """A register/lookup/compatibility body: schema, schemaType, references, metadata, ruleSet…"""
     body = read_body(request)
     schema = body.get("schema")
     if schema is None and allow_empty:
@@ -180,6 +181,7 @@ def schema_body(request: Request, *, allow_empty: bool = False) -> dict[str, Any
             422, codes.INVALID_SCHEMA, "Invalid schema: 'references' must be a list of objects."
         )
     metadata = metadata_of(body.get("metadata"))
+    rule_set = rule_set_of(body.get("ruleSet"))
     for key in ("version", "id"):
         if key in body and body[key] is not None and not isinstance(body[key], int):
             raise RegistryRequestError(422, codes.INVALID_SCHEMA, f"'{key}' must be an integer.")
@@ -187,6 +189,7 @@ def schema_body(request: Request, *, allow_empty: bool = False) -> dict[str, Any
         "schema": schema,
         "references": references,
         "metadata": metadata,
+        "rule_set": rule_set,
         "version": body.get("version"),
         "id": body.get("id"),
     }

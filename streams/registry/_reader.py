@@ -32,7 +32,15 @@ class RequestRefusedError(Exception):
 class Message:
     """One complete request as read off the wire, before any decoding."""
 
-    __slots__ = ("accept", "body", "content_type", "keep_alive", "method", "target")
+    __slots__ = (
+        "accept",
+        "authorization",
+        "body",
+        "content_type",
+        "keep_alive",
+        "method",
+        "target",
+    )
 
     def __init__(
         self,
@@ -42,6 +50,7 @@ class Message:
         accept: bytes | None,
         content_type: bytes | None,
         body: bytes,
+        authorization: bytes | None = None,
     ) -> None:
         self.method = method
         self.target = target
@@ -49,10 +58,12 @@ class Message:
         self.accept = accept
         self.content_type = content_type
         self.body = body
+        self.authorization = authorization
 
 
-# (method, target, keep_alive, accept) -> the complete answer when it is precomputed.
-Precomputed = Callable[[bytes, bytes, bool, "bytes | None"], "bytes | None"]
+# (method, target, keep_alive, accept, authorization) -> the complete answer when it is
+# precomputed (and the caller may read it).
+Precomputed = Callable[[bytes, bytes, bool, "bytes | None", "bytes | None"], "bytes | None"]
 
 
 class RequestReader:
@@ -93,6 +104,7 @@ class RequestReader:
         self._url = b""
         self._hosts = self._length = 0
         self._accept: bytes | None = None
+        self._authorization: bytes | None = None
         self._content_type: bytes | None = None
         self._expect: bytes | None = None
         self._body: list[bytes] = []
@@ -168,6 +180,10 @@ class RequestReader:
             self._hosts += 1
         elif name == b"accept":
             self._accept = value if self._accept is None else self._accept + b"," + value
+        elif name == b"authorization":
+            if self._authorization is not None:
+                self._refuse(400, "Duplicate Authorization header: send exactly one.")
+            self._authorization = value
         elif name == b"content-length":
             self._length = int(value)  # llhttp let only digits through
         elif name == b"content-type":
@@ -224,7 +240,7 @@ class RequestReader:
         ready = (
             None
             if body or (done and done[-1].__class__ is not bytes)
-            else self._precomputed(method, self._url, keep_alive, self._accept)
+            else self._precomputed(method, self._url, keep_alive, self._accept, self._authorization)
         )
         if ready is not None:
             done.append(ready)
@@ -236,6 +252,7 @@ class RequestReader:
                 self._accept,
                 self._content_type,
                 b"".join(body) if body else b"",
+                self._authorization,
             )
             done.append(message)
         self._clear()

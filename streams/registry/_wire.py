@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -14,6 +14,9 @@ CONTENT_TYPE = b"application/vnd.schemaregistry.v1+json"
 REASONS = {
     100: b"Continue",
     200: b"OK",
+    204: b"No Content",
+    401: b"Unauthorized",
+    403: b"Forbidden",
     400: b"Bad Request",
     404: b"Not Found",
     405: b"Method Not Allowed",
@@ -33,21 +36,30 @@ REASONS = {
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One parsed request. ``path`` is still percent-encoded, so ``%2F`` never splits it."""
+    """One parsed request. ``path`` is still percent-encoded, so ``%2F`` never splits it.
+
+    ``caller`` is the authenticated identity (``admin`` or a domain); None when the registry
+    runs without authentication or for an anonymous read. ``authorization`` is the raw
+    ``Authorization`` header, kept only to relay a write to the primary, which checks it again.
+    """
 
     method: str
     path: str
     query: Mapping[str, str]
     pairs: tuple[tuple[str, str], ...]
     body: bytes
+    caller: str | None = None
+    authorization: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A JSON response: status and the already-serialized body."""
+    """A JSON response: status, the already-serialized body and any further header lines
+    (each ending with CRLF, e.g. ``WWW-Authenticate`` on a 401)."""
 
     status: int
     body: bytes
+    headers: bytes = b""
 
 
 Handler = Callable[[Request], "Response | Awaitable[Response]"]
@@ -60,8 +72,11 @@ def render(
     keep_alive: bool = True,
     content_type: bytes = CONTENT_TYPE,
     head: bool = False,
+    headers: bytes = b"",
 ) -> bytes:
-    """Serialize a complete HTTP/1.1 response; ``head`` keeps the headers and drops the body."""
+    """Serialize a complete HTTP/1.1 response; ``head`` keeps the headers and drops the body.
+
+    ``headers`` are further complete header lines (``b"Name: value\\r\\n"``)."""
     reason = REASONS.get(status, b"Unknown")
     connection = b"" if keep_alive else b"Connection: close\r\n"
     return b"".join(
@@ -69,6 +84,7 @@ def render(
             b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
             % (status, reason, content_type, len(body)),
             connection,
+            headers,
             b"\r\n",
             b"" if head else body,
         )

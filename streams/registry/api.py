@@ -15,6 +15,8 @@ import orjson
 
 from streams.errors import RegistryRequestError
 from streams.registry import codes
+from streams.registry._dek_api import DekRoutes
+from streams.registry._domains_api import DomainRoutes
 from streams.registry._http import Request, Response, render
 from streams.registry._query import flag, page, parse_version, schema_body
 from streams.registry._settings_api import SettingsRoutes
@@ -54,15 +56,23 @@ def version_json(record: SchemaRecord, *, guid: str | None = None) -> dict[str, 
         body["references"] = record.references
     if record.metadata is not None:
         body["metadata"] = record.metadata
+    if record.rule_set is not None:
+        body["ruleSet"] = record.rule_set
     if record.deleted:
         body["deleted"] = True
     return body
 
 
 class Api:
-    """Routes requests to the registry; keeps the precomputed answers for ``/schemas/ids/{id}``."""
+    """Routes requests to the registry; keeps the precomputed answers for ``/schemas/ids/{id}``.
 
-    def __init__(self, registry: Registry) -> None:
+    Args:
+        registry: The registry's state and writes.
+        domains: The ``/mesh/v1`` trust and domain routes (default: a registry without
+            authentication, which keeps no domains).
+    """
+
+    def __init__(self, registry: Registry, *, domains: DomainRoutes | None = None) -> None:
         self.registry = registry
         self.fast: dict[bytes, bytes] = {}
         registry.listeners.append(self.refresh)
@@ -100,6 +110,12 @@ class Api:
             add("PUT", prefix, settings.put_mode)
             add("DELETE", prefix, settings.delete_mode)
         add("GET", r"/associations/resources/([^/]+)/([^/]+)", lambda r, ns, name: [])
+        DekRoutes(registry).install(add)
+        self.domains = domains or DomainRoutes(book=None, log=None)
+        add("GET", r"/mesh/v1/trust", self.domains.trust)
+        add("GET", r"/mesh/v1/domains", self.domains.list_domains)
+        add("POST", r"/mesh/v1/domains", self.domains.create_domain)
+        add("DELETE", r"/mesh/v1/domains/([^/]+)", self.domains.revoke_domain)
         self.refresh(None)
 
     def _add(self, method: str, pattern: str, route: Route) -> None:
@@ -126,6 +142,8 @@ class Api:
                 return _error(_TOO_DEEP)
             if isinstance(result, Awaitable):
                 return self._finish(result)
+            if isinstance(result, Response):
+                return result
             return Response(200, _dumps(result))
         if allowed:
             return _error(
@@ -137,7 +155,8 @@ class Api:
 
     async def _finish(self, pending: Awaitable[Result]) -> Response:
         try:
-            return Response(200, _dumps(await pending))
+            result = await pending
+            return result if isinstance(result, Response) else Response(200, _dumps(result))
         except RegistryRequestError as exc:
             return _error(exc)
         except RecursionError:
@@ -179,6 +198,8 @@ class Api:
             body["references"] = entry.references
         if entry.metadata is not None:
             body["metadata"] = entry.metadata
+        if entry.rule_set is not None:
+            body["ruleSet"] = entry.rule_set
         return body
 
     def _entry(self, schema_id: str) -> Any:
@@ -294,6 +315,7 @@ class Api:
             schema=body["schema"],
             references=body["references"],
             metadata=body["metadata"],
+            rule_set=body["rule_set"],
             version=body.get("version"),
             schema_id=body.get("id"),
         )
@@ -313,6 +335,8 @@ class Api:
             if record.schema != parsed.canonical or record.references != body["references"]:
                 continue
             if body["metadata"] is not None and record.metadata != body["metadata"]:
+                continue
+            if body["rule_set"] is not None and record.rule_set != (body["rule_set"] or None):
                 continue
             return version_json(record)
         raise RegistryRequestError(404, codes.SCHEMA_NOT_FOUND, "Schema not found")

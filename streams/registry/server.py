@@ -16,17 +16,57 @@ import contextlib
 import logging
 import signal
 import time
+from dataclasses import dataclass
 
 from streams.config import KafkaSettings
+from streams.errors import ConfigError
+from streams.identity import Credential
+from streams.registry._auth import Gate
+from streams.registry._broker import BrokerAccess
+from streams.registry._domains import DomainBook, DomainLog, KafkaDomainLog
+from streams.registry._domains_api import DomainRoutes
 from streams.registry._forward import Forwarder
 from streams.registry._http import HttpLimits, HttpServer
 from streams.registry.api import Api
 from streams.registry.service import Registry
 from streams.registry.storage import KafkaStorage, Storage
 
-__all__ = ["RegistryServer", "serve"]
+__all__ = ["RegistryAuth", "RegistryServer", "serve"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryAuth:
+    """Authentication and authorization of a registry (:mod:`streams.registry._auth`).
+
+    Attributes:
+        admin: The admin credential: the registry runs as the admin and signs the records it
+            writes on ``_mesh.domains`` with it.
+        domains: Where the domain book is kept (``KafkaDomainLog`` on ``_mesh.domains``).
+        anonymous_reads: Let requests without credentials read.
+        broker: The broker's access control, told about domain changes (default: none).
+    """
+
+    admin: Credential
+    domains: DomainLog
+    anonymous_reads: bool = False
+    broker: BrokerAccess | None = None
+
+    def __post_init__(self) -> None:
+        if not self.admin.is_admin:
+            raise ConfigError(admin_required(self.admin.name))
+
+
+def admin_required(name: str | None) -> str:
+    """The error when the registry would run with authentication but not as the admin."""
+    who = "no identity" if name is None else f"identity {name!r}"
+    return (
+        f"registry.auth is on but the registry runs as {who}: it must run as the admin, "
+        "whose key signs the mesh's domain records; set STREAMS_IDENTITY__FILE to the admin's "
+        "credential (`mesh up` writes <state_dir>/credentials/admin.json), or turn "
+        "authentication off with STREAMS_REGISTRY__AUTH=false"
+    )
 
 
 class RegistryServer:
@@ -39,6 +79,7 @@ class RegistryServer:
         limits: bounds on connections, timeouts and buffered bytes (default: HttpLimits()).
         advertised_url: the URL other instances forward writes to (default: :attr:`url`).
         election_wait_s: how long a write on a secondary waits for a primary to answer.
+        auth: authentication and authorization (None: every request is let through).
     """
 
     def __init__(
@@ -50,9 +91,22 @@ class RegistryServer:
         limits: HttpLimits | None = None,
         advertised_url: str | None = None,
         election_wait_s: float = 15.0,
+        auth: RegistryAuth | None = None,
     ) -> None:
         self.registry = Registry(storage=storage)
-        self.api = Api(self.registry)
+        self.auth = auth
+        self.book = DomainBook(admin=auth.admin) if auth is not None else None
+        gate = (
+            Gate(book=self.book, anonymous_reads=auth.anonymous_reads)
+            if auth is not None and self.book is not None
+            else None
+        )
+        domains = DomainRoutes(
+            book=self.book,
+            log=auth.domains if auth is not None else None,
+            broker=auth.broker if auth is not None else None,
+        )
+        self.api = Api(self.registry, domains=domains)
         self._storage = storage
         self._host = host
         self._port = port
@@ -68,7 +122,11 @@ class RegistryServer:
             wait_s=election_wait_s,
         )
         self._http = HttpServer(
-            handler=self.forwarder, fast=self.api.fast, fast_key=self.api.fast_key, limits=limits
+            handler=self.forwarder,
+            fast=self.api.fast,
+            fast_key=self.api.fast_key,
+            limits=limits,
+            gate=gate,
         )
 
     async def start(self) -> None:
@@ -88,6 +146,7 @@ class RegistryServer:
             if self._promotion is None:  # else the promotion read the log already
                 await loop.run_in_executor(None, self.registry.load)
         self.registry.follow(loop)  # records written by others from here on
+        await self._load_domains(loop)
         self.api.refresh(None)
         await self._http.start(self._host, self._port)
         self._listening = True
@@ -100,6 +159,22 @@ class RegistryServer:
             len(self.registry.state.schemas),
             (time.monotonic() - started) * 1000,
         )
+
+    async def _load_domains(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Rebuild the domain book from its log, then follow the log (other instances)."""
+        book, auth = self.book, self.auth
+        if book is None or auth is None:
+            return
+        records = await loop.run_in_executor(None, lambda: list(auth.domains.replay()))
+        for key, value in records:
+            book.apply(key, value)
+
+        def deliver(batch: list[tuple[bytes, bytes | None]]) -> None:
+            for key, value in batch:
+                loop.call_soon_threadsafe(book.apply, key, value)
+
+        auth.domains.follow(deliver)
+        logger.info("authentication on: %d domain(s) known", len(book.domains))
 
     def _role_changed(self, primary: bool) -> None:
         self.primary = primary
@@ -150,7 +225,10 @@ class RegistryServer:
         """Stop answering and release the Kafka clients."""
         await self._http.close()
         await self.forwarder.close()
-        await asyncio.get_running_loop().run_in_executor(None, self._storage.close)
+        loop = asyncio.get_running_loop()
+        if self.auth is not None:
+            await loop.run_in_executor(None, self.auth.domains.close)
+        await loop.run_in_executor(None, self._storage.close)
 
 
 def serve(
@@ -161,6 +239,9 @@ def serve(
     bootstrap_servers: str | None = None,
     topic: str = "_schemas",
     advertised_url: str | None = None,
+    auth: bool = False,
+    identity: Credential | None = None,
+    anonymous_reads: bool = False,
 ) -> None:
     """Run the registry until SIGTERM or SIGINT; its state lives in ``topic`` on Kafka.
 
@@ -171,12 +252,28 @@ def serve(
         bootstrap_servers: Shorthand for a PLAINTEXT ``kafka``; give one of the two.
         topic: The log topic.
         advertised_url: Where other instances forward writes (default: ``http://HOST:PORT``).
+        auth: Authenticate and authorize every request (the registry then runs as the admin).
+        identity: The registry's own identity: the admin when ``auth`` is on.
+        anonymous_reads: With ``auth``, let requests without credentials read.
+
+    Raises:
+        ConfigError: ``auth`` is on and ``identity`` is not the admin.
     """
+    access: RegistryAuth | None = None
+    if auth:
+        if identity is None or not identity.is_admin:
+            raise ConfigError(admin_required(None if identity is None else identity.name))
+        settings = kafka or KafkaSettings(bootstrap_servers=bootstrap_servers or "")
+        access = RegistryAuth(
+            admin=identity,
+            domains=KafkaDomainLog(kafka=settings),
+            anonymous_reads=anonymous_reads,
+        )
     storage = KafkaStorage(kafka=kafka, bootstrap_servers=bootstrap_servers, topic=topic)
 
     async def main() -> None:
         server = RegistryServer(
-            storage=storage, host=host, port=port, advertised_url=advertised_url
+            storage=storage, host=host, port=port, advertised_url=advertised_url, auth=access
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

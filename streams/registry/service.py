@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -154,6 +154,7 @@ class Registry:
         schema: str,
         references: list[dict[str, Any]],
         metadata: dict[str, Any] | None,
+        rule_set: dict[str, Any] | None = None,
         version: int | None = None,
         schema_id: int | None = None,
     ) -> SchemaRecord:
@@ -164,7 +165,7 @@ class Registry:
         async with self._lock:
             await self._journal.ready()
             record, pending = self._decide_registration(
-                subject, schema, references, metadata, version, schema_id, early
+                subject, schema, references, (metadata, rule_set), version, schema_id, early
             )
         if pending is not None:
             await self._journal.settled(pending)
@@ -175,11 +176,12 @@ class Registry:
         subject: str,
         schema: str,
         references: list[dict[str, Any]],
-        metadata: dict[str, Any] | None,
+        contract: tuple[dict[str, Any] | None, dict[str, Any] | None],
         version: int | None,
         schema_id: int | None,
         early: ParsedSchema | None,
     ) -> tuple[SchemaRecord, asyncio.Future[None] | None]:
+        metadata, rule_set = contract
         mode = self.mode(subject)
         if mode in ("READONLY", "READONLY_OVERRIDE"):
             raise RegistryRequestError(
@@ -196,10 +198,14 @@ class Registry:
                     422, codes.INVALID_SCHEMA, "Invalid schema: the schema string is empty."
                 )
             schema, references = latest.schema, latest.references
+        # Confluent: a registration without metadata or rule set keeps the previous version's.
         if metadata is None and latest is not None:
             metadata = latest.metadata
+        if rule_set is None and latest is not None:
+            rule_set = latest.rule_set
+        rule_set = rule_set or None  # an empty rule set (one that clears the rules) is none
         parsed = early or self.parsed(schema, references)
-        identity = identity_of(parsed.canonical, references, metadata)
+        identity = identity_of(parsed.canonical, references, metadata, rule_set)
         stored = self.state.versions(subject, deleted=True)
         for record in reversed(stored):
             if record.identity == identity and not record.deleted:
@@ -236,6 +242,7 @@ class Registry:
             schema=parsed.canonical,
             references=references,
             metadata=metadata,
+            rule_set=rule_set,
         )
         records.append((schema_key(subject, next_version), record.to_value()))
         pending = self._journal.stage(records)
@@ -355,6 +362,19 @@ class Registry:
             pending = self._journal.stage([(mode_key(subject), None)])
         await self._journal.settled(pending)
 
+    async def write(self, decide: Callable[[], Sequence[LogRecord]]) -> None:
+        """Commit what ``decide`` makes of the current state (under the write lock).
+
+        For routes whose records are not schemas (the DEK Registry's keys): ``decide`` reads
+        the state, raises :class:`RegistryRequestError` to refuse, or returns the records.
+        """
+        async with self._lock:
+            await self._journal.ready()
+            records = decide()
+            pending = self._journal.stage(records) if records else self._journal.last
+        if pending is not None:
+            await self._journal.settled(pending)
+
     # --- deletes --------------------------------------------------------------------------
 
     async def delete_version(self, subject: str, version: int, *, permanent: bool) -> int:
@@ -450,6 +470,7 @@ def _fields(record: SchemaRecord) -> dict[str, Any]:
         "references": record.references,
         "metadata": record.metadata,
         "deleted": record.deleted,
+        "rule_set": record.rule_set,
     }
 
 

@@ -4,9 +4,11 @@ The log uses Confluent Schema Registry's record format (JSON keys and values), s
 one compactable record keyed by what it changes:
 
 - ``{"keytype":"SCHEMA","subject":S,"version":V,"magic":1}`` → the version (``deleted`` marks a soft
-  delete); a null value (tombstone) is a permanent delete.
+  delete; ``metadata`` and ``ruleSet`` are the data contract); a null value (tombstone) is a
+  permanent delete.
 - ``{"keytype":"CONFIG","subject":S|null,"magic":0}`` → ``{"compatibilityLevel":…}``; null clears.
 - ``{"keytype":"MODE","subject":S|null,"magic":0}`` → ``{"mode":…}``; null clears.
+- ``KEK`` and ``DEK`` records: the DEK Registry's keys (:mod:`~streams.registry._keys`).
 
 State is only changed through :meth:`RegistryState.apply`, which the start-up replay, the tail of
 records written by others and the write path all use, so what a running registry holds is exactly
@@ -29,6 +31,8 @@ from typing import Any, TypeGuard
 
 import orjson
 
+from streams.registry._keys import KeyState
+
 __all__ = [
     "MAX_ID",
     "RegistryState",
@@ -44,6 +48,7 @@ MAX_ID = 2**31 - 1
 
 Metadata = dict[str, Any]
 Reference = dict[str, Any]
+RuleSet = dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -57,6 +62,7 @@ class SchemaRecord:
     references: list[Reference] = field(default_factory=list)
     metadata: Metadata | None = None
     deleted: bool = False
+    rule_set: RuleSet | None = None
 
     def to_value(self) -> bytes:
         """The record value as stored in the log."""
@@ -71,17 +77,32 @@ class SchemaRecord:
             value["references"] = self.references
         if self.metadata is not None:
             value["metadata"] = self.metadata
+        if self.rule_set is not None:
+            value["ruleSet"] = self.rule_set
         return orjson.dumps(value)
 
     @property
     def identity(self) -> str:
         """What makes two registrations the same schema (and so the same id)."""
-        return identity_of(self.schema, self.references, self.metadata)
+        return identity_of(self.schema, self.references, self.metadata, self.rule_set)
 
 
-def identity_of(schema: str, references: list[Reference], metadata: Metadata | None) -> str:
-    """A stable key for schema text + references + metadata."""
-    return orjson.dumps([schema, references, metadata], option=orjson.OPT_SORT_KEYS).decode()
+def identity_of(
+    schema: str,
+    references: list[Reference],
+    metadata: Metadata | None,
+    rule_set: RuleSet | None = None,
+) -> str:
+    """A stable key for schema text + references + metadata + rule set.
+
+    Confluent's schema hash covers all four, so the same text with another rule set is another
+    schema (a new id and version). Without a rule set the key is what it was before rule sets
+    were stored, so ids and guids of existing logs do not change.
+    """
+    parts: list[Any] = [schema, references, metadata]
+    if rule_set is not None:
+        parts.append(rule_set)
+    return orjson.dumps(parts, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def schema_key(subject: str, version: int) -> bytes:
@@ -109,6 +130,7 @@ class _SchemaEntry:
     metadata: Metadata | None
     guid: str
     identity: str
+    rule_set: RuleSet | None = None
     holders: set[tuple[str, int]] = field(default_factory=set)
 
 
@@ -121,6 +143,7 @@ class RegistryState:
         self.ids_by_identity: dict[str, int] = {}
         self.configs: dict[str | None, dict[str, Any]] = {}
         self.modes: dict[str | None, str] = {}
+        self.keys = KeyState()  # the DEK Registry's KEKs and DEKs
         self.max_id = 0
         self.applied = 0
 
@@ -139,7 +162,7 @@ class RegistryState:
             return "the key is not a JSON object"
         keytype = parsed_key.get("keytype")
         subject = parsed_key.get("subject")
-        if keytype not in ("SCHEMA", "CONFIG", "MODE"):
+        if keytype not in ("SCHEMA", "CONFIG", "MODE", "KEK", "DEK"):
             return None
         parsed_value: Any = None
         if value is not None:
@@ -149,7 +172,11 @@ class RegistryState:
                 return f"the value of a {keytype} record is not JSON"
             if not isinstance(parsed_value, dict):
                 return f"the value of a {keytype} record is not a JSON object"
-        if keytype == "SCHEMA":
+        if keytype in ("KEK", "DEK"):
+            problem = self.keys.apply(parsed_key, parsed_value)
+            if problem is not None:
+                return problem
+        elif keytype == "SCHEMA":
             version = parsed_key.get("version")
             if not isinstance(subject, str) or not _is_int(version):
                 return "a SCHEMA key needs a string 'subject' and an integer 'version'"
@@ -201,6 +228,7 @@ class RegistryState:
                 metadata=record.metadata,
                 guid=_guid(record.identity),
                 identity=record.identity,
+                rule_set=record.rule_set,
             )
             self.schemas[record.id] = entry
             self.ids_by_identity[record.identity] = record.id
@@ -306,6 +334,7 @@ def _record_from(value: dict[str, Any]) -> SchemaRecord | str:
     subject, version, schema_id = value.get("subject"), value.get("version"), value.get("id")
     schema, references = value.get("schema"), value.get("references") or []
     metadata, deleted = value.get("metadata"), value.get("deleted", False)
+    rule_set = value.get("ruleSet")
     if not isinstance(subject, str) or not isinstance(schema, str):
         return "a SCHEMA value needs string 'subject' and 'schema' fields"
     if not _is_int(version) or not 1 <= version <= MAX_ID:
@@ -316,6 +345,8 @@ def _record_from(value: dict[str, Any]) -> SchemaRecord | str:
         return "a SCHEMA value's 'references' must be a list of objects"
     if metadata is not None and not isinstance(metadata, dict):
         return "a SCHEMA value's 'metadata' must be an object"
+    if rule_set is not None and not isinstance(rule_set, dict):
+        return "a SCHEMA value's 'ruleSet' must be an object"
     if not isinstance(deleted, bool):
         return "a SCHEMA value's 'deleted' must be a boolean"
     return SchemaRecord(
@@ -326,6 +357,7 @@ def _record_from(value: dict[str, Any]) -> SchemaRecord | str:
         references=list(references),
         metadata=metadata,
         deleted=deleted,
+        rule_set=rule_set,
     )
 
 

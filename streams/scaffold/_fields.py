@@ -67,7 +67,9 @@ def known_fields(root: Path, existing: Sequence[LoadedProduct]) -> dict[str, Kno
         where = item.schema_path.resolve().relative_to(root.resolve()).as_posix()
         for info in iter_fields(item.schema):
             if "." not in info.path and info.path not in known:
-                known[info.path] = KnownField(info.value_type, info.doc or "", info.pii, where)
+                known[info.path] = KnownField(
+                    info.value_type, info.doc or "", info.protection, where
+                )
     return known
 
 
@@ -114,7 +116,7 @@ def aggregate_fields(
                 "aggregate's key must be in every input: pass --key <field>"
             )
         if key_field is None:
-            pii = {"pii": True} if info.pii else {}
+            pii = {"pii": info.protection} if info.protection else {}
             # Agents hand the key to the code as a string: keep string types, else a string.
             kind = info.value_type if info.value_type in ("string", UUID_TYPE) else "string"
             key_field = {"name": key, "type": kind, "doc": info.doc or todo_doc(key), **pii}

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from streams.avro import Protection
 from streams.errors import ConfigError
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "KnownField",
     "infer_fields",
     "pascal_case",
+    "protection_for",
     "todo_doc",
 ]
 
@@ -56,7 +58,8 @@ PII_NAMES = frozenset(
     {"user_id", "email", "contact_email", "display_name", "legal_name", "phone", "ip_address"}
     | {"latitude", "longitude", "date_of_birth", "postal_code", "street_address"}
 )
-"""Field names that identify or locate a person: inferred fields so named get ``"pii": true``."""
+"""Field names that identify or locate a person: inferred fields so named get a ``"pii"``
+protection (:func:`protection_for`)."""
 
 _AVRO_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
@@ -70,13 +73,13 @@ class KnownField:
     Attributes:
         type: Its type, as a value has it (``null`` dropped from an optional field).
         doc: Its doc.
-        pii: Whether it is marked personal.
+        pii: Its protection, when it is marked personal.
         where: The schema file, for messages.
     """
 
     type: Any
     doc: str
-    pii: bool
+    pii: Protection | None
     where: str
 
 
@@ -134,7 +137,8 @@ def _as_known(field: dict[str, Any], value: Any, same: KnownField, source: str) 
     """``field`` with the doc and flag of the mesh's field of that name, when the types agree."""
     key = field["name"]
     if field["type"] == same.type:
-        pii = {"pii": True} if same.pii or key in PII_NAMES else {}
+        protection = same.pii or protection_for(key, field["type"])
+        pii = {"pii": protection} if protection else {}
         return {"name": key, "type": field["type"], "doc": same.doc or todo_doc(key), **pii}
     if same.type == UUID_TYPE:
         raise ConfigError(
@@ -174,9 +178,23 @@ def _field(key: str, value: Any, path: str, names: set[str], source: str) -> dic
         "type": _type(value, path, key, names, source),
         "doc": todo_doc(key),
     }
-    if key in PII_NAMES:
-        field["pii"] = True
+    protection = protection_for(key, field["type"])
+    if protection is not None:
+        field["pii"] = protection
     return field
+
+
+def protection_for(name: str, kind: Any) -> Protection | None:
+    """The protection of an inferred field: ids of a person are pseudonymized (they still join),
+    other personal fields encrypted; ``None`` when the name is not personal. A personal value
+    whose type cannot hold a ciphertext (a number, a date) is encrypted too: lint then asks to
+    store it as a string, which the scaffolder cannot decide for the producer."""
+    if name not in PII_NAMES:
+        return None
+    base = kind.get("type") if isinstance(kind, dict) else kind
+    if name.endswith("_id") and base in ("string", "long", "int"):
+        return "pseudonymize"
+    return "encrypt"
 
 
 def _type(value: Any, path: str, key: str, names: set[str], source: str) -> Any:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import yaml
 
-from streams.avro import parse_schema
+from streams.avro import SUBJECT_ATTRIBUTE, parse_schema
 from streams.catalog import LoadedProduct, load_product, product_files
 from streams.codegen import write as write_models
 from streams.errors import ConfigError, DescriptorError, InvalidSchemaError
@@ -110,11 +110,12 @@ def new_product(
     else:
         fields, example = source_fields(sample, record, known_fields(root, existing))
         key = check_key(ref, key, fields)
-    definition = {
+    definition: dict[str, Any] = {
         "type": "record",
         "name": record,
         "namespace": _namespace(ref.domain, existing),
         "doc": f"TODO: what one {record} record of {ref.id} says.",
+        **_subject(fields, key),
         "fields": fields,
     }
     try:
@@ -292,3 +293,14 @@ def _yaml(ref: ProductRef, document: dict[str, Any]) -> str:
     )
     body: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=96)
     return header + body
+
+
+def _subject(fields: list[dict[str, Any]], key: str | None) -> dict[str, str]:
+    """``{"pii.subject": key}`` when encrypted fields need a data subject that no single
+    pseudonymized field gives and the key can be one (lint explains the other cases)."""
+    marks = [field.get("pii") for field in fields]
+    if "encrypt" not in marks or marks.count("pseudonymize") == 1 or key is None:
+        return {}
+    kind = next(field["type"] for field in fields if field["name"] == key)
+    base = kind.get("type") if isinstance(kind, dict) else kind
+    return {SUBJECT_ATTRIBUTE: key} if base in ("string", "long", "int") else {}

@@ -126,8 +126,8 @@ def plays(count: int, *, users: int = 40, seed: int = 7) -> list[dict[str, Any]]
     return events
 
 
-def _register(url: str, subject: str, path: Path) -> None:
-    with SchemaRegistryClient({"url": url}) as registry:
+def _register(settings: Settings, subject: str, path: Path) -> None:
+    with SchemaRegistryClient(settings.registry.client_conf()) as registry:
         registry.register_schema(subject, Schema(path.read_text(), "AVRO"))
 
 
@@ -145,8 +145,8 @@ def derived(settings: Settings, tmp_path: Path, request: pytest.FixtureRequest) 
     )
     for future in futures.values():
         future.result(10)
-    _register(settings.registry.url, source.subject, REPO / "schemas/player/PlayEvent.avsc")
-    _register(settings.registry.url, output.subject, REPO / "schemas/player/HourlyPlaySession.avsc")
+    _register(settings, source.subject, REPO / "schemas/player/PlayEvent.avsc")
+    _register(settings, output.subject, REPO / "schemas/player/HourlyPlaySession.avsc")
     code = tmp_path / "products" / domain / "hourly_play_sessions.py"
     code.parent.mkdir(parents=True)
     example = REPO / "products/player/hourly_play_sessions.py"
@@ -167,7 +167,7 @@ OTHER = {"type": "record", "name": "Other", "fields": [{"name": "x", "type": "in
 def produce_poison(derived: Derived, partition: int) -> None:
     """Three records the agent cannot count: not Avro at all, valid Avro of another schema
     (no user_id, no event_time), and a play with a null key (not partitioned by user_id)."""
-    with SchemaRegistryClient({"url": derived.settings.registry.url}) as registry:
+    with SchemaRegistryClient(derived.settings.registry.client_conf()) as registry:
         other = registry.register_schema(
             f"{derived.input.domain}.other-value", Schema(json.dumps(OTHER), "AVRO")
         )
@@ -364,7 +364,7 @@ def test_exact_after_kill_9_at_several_points(derived: Derived, agents: list[Any
     admin = AdminClient(derived.settings.kafka.librdkafka())
     new = NewTopic(v2.topic, num_partitions=2, replication_factor=1, config=COMPACTED)
     admin.create_topics([new])[v2.topic].result(10)
-    _register(derived.settings.registry.url, v2.subject, REPO / HOURLY)
+    _register(derived.settings, v2.subject, REPO / HOURLY)
     replay(derived.definition, settings=derived.settings, start_ms=0, into_version=2)
     assert actual(derived, v2.topic) == actual(derived)
 

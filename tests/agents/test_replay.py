@@ -66,7 +66,7 @@ def mesh(platform: PlatformInfo, settings: Settings) -> Iterator[Mesh]:
     )
     for future in futures.values():
         future.result(10)
-    with SchemaRegistryClient({"url": platform.registry_url}) as registry:
+    with SchemaRegistryClient(platform.registry_conf()) as registry:
         play_id = registry.register_schema(f"{topics[0]}-value", Schema(PLAY, "AVRO"))
         for topic in topics[1:]:
             registry.register_schema(f"{topic}-value", Schema(SESSION, "AVRO"))
@@ -131,7 +131,7 @@ def oracle(events: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], int
 def read_outputs(mesh: Mesh, topic: str) -> dict[str, dict[str, Any]]:
     decoders: dict[int, AvroDecoder] = {}
     last = {}
-    with SchemaRegistryClient({"url": mesh.settings.registry.url}) as registry:
+    with SchemaRegistryClient(mesh.settings.registry.client_conf()) as registry:
         for message in read_to_end({"bootstrap.servers": mesh.bootstrap}, topic):
             data = message.value()
             schema_id = int.from_bytes(data[1:5], "big")
@@ -310,7 +310,7 @@ def test_a_merged_session_leaves_no_trace_in_the_product_topic(mesh: Mesh) -> No
 
 def read_session(mesh: Mesh, data: bytes | None) -> dict[str, Any]:
     assert data is not None
-    with SchemaRegistryClient({"url": mesh.settings.registry.url}) as registry:
+    with SchemaRegistryClient(mesh.settings.registry.client_conf()) as registry:
         schema_id = int.from_bytes(data[1:5], "big")
         text = registry.get_schema(schema_id).schema_str
     return AvroDecoder(without_logical_types(json.loads(text)), schema_id=schema_id)(data)

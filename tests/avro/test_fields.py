@@ -14,7 +14,13 @@ SCHEMA = parse_schema(
             "namespace": "t",
             "doc": "A node.",
             "fields": [
-                {"name": "id", "type": {"type": "string", "logicalType": "uuid"}, "pii": True},
+                {
+                    "name": "id",
+                    "type": {"type": "string", "logicalType": "uuid"},
+                    "pii": "pseudonymize",
+                },
+                {"name": "mail", "type": "string", "pii": "encrypt"},
+                {"name": "old", "type": "string", "pii": True},
                 {"name": "next", "type": ["null", "Node"], "default": None, "doc": "Next."},
                 {
                     "name": "kids",
@@ -39,6 +45,8 @@ SCHEMA = parse_schema(
 def test_paths_walk_nested_records_once() -> None:
     assert [info.path for info in iter_fields(SCHEMA)] == [
         "id",
+        "mail",
+        "old",
         "next",
         "kids",
         "kids.age",
@@ -47,6 +55,8 @@ def test_paths_walk_nested_records_once() -> None:
     ]
     assert [info.path for info in iter_fields(SCHEMA, nested=False)] == [
         "id",
+        "mail",
+        "old",
         "next",
         "kids",
         "by_name",
@@ -57,7 +67,18 @@ def test_paths_walk_nested_records_once() -> None:
 def test_field_information() -> None:
     fields = {info.path: info for info in iter_fields(SCHEMA)}
     assert fields["id"].pii is True
-    assert fields["pair"].pii is False  # the flag is true or absent
+    assert fields["id"].protection == "pseudonymize"
+    assert fields["mail"].protection == "encrypt"
+    # The legacy flag still means personal (lint refuses it), with no protection.
+    assert (fields["old"].pii, fields["old"].protection, fields["old"].pii_mark) == (
+        True,
+        None,
+        True,
+    )
+    # An unknown value is not a protection; lint reports it from the mark as written.
+    assert (fields["pair"].pii, fields["pair"].protection) == (False, None)
+    assert fields["pair"].pii_mark == "yes"
+    assert fields["kids"].pii_mark is None
     assert fields["next"].has_default
     assert fields["next"].default is None
     assert not fields["kids"].has_default
@@ -73,6 +94,8 @@ def test_type_names_and_docs() -> None:
     names = {info.path: describe_type(info.type, SCHEMA) for info in iter_fields(SCHEMA)}
     assert names == {
         "id": "uuid",
+        "mail": "string",
+        "old": "string",
         "next": "null | Node",
         "kids": "array<Kid>",
         "kids.age": "int",

@@ -16,7 +16,7 @@ SCHEMA: dict[str, Any] = {
     "doc": "One playback.",
     "fields": [
         {"name": "event_id", "type": "string", "doc": "Unique id of the event."},
-        {"name": "user_id", "type": "string", "doc": "The listener.", "pii": True},
+        {"name": "user_id", "type": "string", "doc": "The listener.", "pii": "pseudonymize"},
         {
             "name": "context",
             "type": [

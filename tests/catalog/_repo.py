@@ -23,7 +23,7 @@ PLAY_EVENT: dict[str, Any] = {
             "type": {"type": "long", "logicalType": "timestamp-millis"},
             "doc": "When the playback ended.",
         },
-        {"name": "user_id", "type": "string", "doc": "The listener.", "pii": True},
+        {"name": "user_id", "type": "string", "doc": "The listener.", "pii": "pseudonymize"},
         {
             "name": "device",
             "type": {"type": "enum", "name": "Device", "symbols": ["IOS", "WEB"]},

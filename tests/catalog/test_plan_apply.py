@@ -88,7 +88,7 @@ class Repo:
 @pytest.fixture
 def repo(tmp_path: Path, settings: Settings) -> Iterator[Repo]:
     admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
-    with SchemaRegistryClient({"url": settings.registry.url}) as registry:
+    with SchemaRegistryClient(settings.registry.client_conf()) as registry:
         found = Repo(tmp_path, f"t{uuid.uuid4().hex[:10]}", settings, admin, registry)
         found.write()
         yield found

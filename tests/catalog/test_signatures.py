@@ -18,6 +18,7 @@ from streams.catalog import PRODUCTS_TOPIC, Catalog, CatalogEntry, CatalogStore,
 from streams.config import IdentitySettings, Settings
 from streams.errors import ConfigError
 from streams.identity import ADMIN, Credential, generate_credential, seal
+from streams.registry.control import ControlPlane
 from tests.catalog._entries import descriptor, domain, entry
 
 ADMIN_CREDENTIAL = generate_credential(ADMIN)
@@ -185,7 +186,24 @@ def test_without_auth_every_entry_is_read(settings: Settings, owner: Credential)
         assert item.key in store.read()
 
 
-def test_the_store_asks_the_registry_when_no_keys_are_given(settings: Settings) -> None:
-    # This registry runs without auth (the session platform): nothing is enforced.
+def test_the_keys_come_from_the_registry(settings: Settings) -> None:
+    # The session platform's registry authenticates: the domains the admin created sign, and a
+    # revoked domain's entries are ignored from then on.
+    owner = generate_credential(domain())
+    item = entry(descriptor(owner.name))
+    with ControlPlane(settings.registry) as control:
+        control.create_domain(owner)
+        _publish(settings, owner, item)
+        with CatalogStore(settings=settings) as store:
+            assert store.signatures().enforced is True
+            assert store.read()[item.key] == item
+        control.revoke_domain(owner.name)
     with CatalogStore(settings=settings) as store:
-        assert store.signatures().enforced is False
+        assert item.key not in store.read()
+        assert "revoked?" in (_rejection(store, item.key) or "")
+
+
+def test_the_admin_key_is_the_registrys_admin(settings: Settings) -> None:
+    trust = Signatures.load(settings)
+    assert trust.enforced is True
+    assert trust.keys[ADMIN] == settings.identity.credential().public_key()  # type: ignore[union-attr]

@@ -14,7 +14,7 @@ from streams.local import stop
 from streams.local._kafka_dist import resolve_libs
 from streams.local._state import state_path
 from tests.helpers.brokers import kafka_settings
-from tests.helpers.kafka import create_topic
+from tests.helpers.kafka import create_topic, recorded_conf
 
 
 def test_fetch_prints_the_libs_folder_and_progress(runner: CliRunner, tmp_path: Path) -> None:
@@ -61,7 +61,12 @@ def test_up_kafka_home_status_down_then_plain_up_keeps_topics(
         info = json.loads(result.stdout)
         assert info["broker_kind"] == "kafka"
         assert "broker ready" in result.stderr
-        create_topic(info["bootstrap_servers"], "kept.across.restarts")
+        # Authentication is on by default: platform.json says how to log in.
+        assert (info["security_protocol"], info["sasl_mechanism"]) == (
+            "SASL_PLAINTEXT",
+            "SCRAM-SHA-256",
+        )
+        create_topic(recorded_conf(tmp_path), "kept.across.restarts")
 
         result = runner.invoke(main, ["up", "--broker", "tansu", "--free-ports", *state])
         assert result.exit_code == 1
@@ -84,10 +89,9 @@ def test_up_kafka_home_status_down_then_plain_up_keeps_topics(
 
         result = runner.invoke(main, ["up", "--free-ports", *state])
         assert result.exit_code == 0, result.output
-        assert "(kafka)" in result.stdout
+        assert "(kafka, SASL SCRAM-SHA-256)" in result.stdout
         assert "starting Apache Kafka" in result.stderr
-        bootstrap = json.loads(state_path(tmp_path).read_text())["bootstrap_servers"]
-        topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
+        topics = AdminClient(recorded_conf(tmp_path)).list_topics(timeout=10).topics
         assert "kept.across.restarts" in topics
     finally:
         if state_path(tmp_path).exists():

@@ -262,7 +262,7 @@ def test_a_play_event_is_typed() -> None:
     assert type(event.device).__name__ == "Device"
     assert model.__avro_schema__ == "music.player.PlayEvent"  # type: ignore[attr-defined]
     assert model.__doc__
-    assert model.model_fields["user_id"].json_schema_extra == {"pii": True}
+    assert model.model_fields["user_id"].json_schema_extra == {"pii": "pseudonymize"}
     assert model.model_fields["track_id"].json_schema_extra is None
     assert model.model_fields["ms_played"].description
 

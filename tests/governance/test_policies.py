@@ -91,6 +91,13 @@ def _typo_logical_type(root: Path) -> None:
     write_schema(root, "player", record)
 
 
+def _legacy_pii(root: Path) -> None:
+    record = json.loads(json.dumps(PLAY_EVENT))
+    record["fields"][2]["pii"] = True
+    make_repo(root)
+    write_schema(root, "player", record)
+
+
 def _repo(*docs: dict[str, object]) -> Setup:
     def setup(root: Path) -> None:
         make_repo(root, *docs)
@@ -212,6 +219,7 @@ FAILING: list[tuple[str, str, Setup]] = [
     ),
     ("GOV015-duplicate", "player.play_events.v1 is also declared in", _duplicate),
     ("GOV021-logical-type", "field 'event_id' has logicalType 'uiid'", _typo_logical_type),
+    ("GOV023-pii-protection", "field 'user_id' is marked \"pii\": true", _legacy_pii),
     ("GOV000-descriptor", "unknown field 'owners'", _repo(product(owners="x"))),
     ("GOV000-descriptor", "maxPartitions", _policy_file("minPartitions: 10\nmaxPartitions: 5\n")),
 ]

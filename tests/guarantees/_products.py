@@ -27,7 +27,7 @@ def publish(
         create_topic(admin, dlq_topic(product.topic))
     text = json.dumps(schema)
     with (
-        SchemaRegistryClient({"url": settings.registry.url}) as registry,
+        SchemaRegistryClient(settings.registry.client_conf()) as registry,
         CatalogStore(settings=settings) as catalog,
     ):
         catalog.ensure_topic()

@@ -268,7 +268,7 @@ def test_each_closed_hour_is_judged_for_the_history(
     watched = mesh["healthy"]
     hour = 3_600_000
     two_hours_ago = (int(time.time() * 1000) // hour - 2) * hour + 60_000
-    with SchemaRegistryClient({"url": settings.registry.url}) as registry:
+    with SchemaRegistryClient(settings.registry.client_conf()) as registry:
         schema_id = registry.get_latest_version(watched.product.ref.subject).schema_id
     encode = AvroEncoder(SCHEMA, schema_id=schema_id)
     raw = RawProducer({"bootstrap.servers": settings.kafka.bootstrap_servers})

@@ -10,6 +10,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,8 @@ from confluent_kafka import Producer as RawProducer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from streams.config import KafkaSettings, RegistrySettings, Settings
+from streams.config import Settings
+from streams.identity import read_credential
 from streams.kafka import Consumer as StreamsConsumer
 from streams.kafka import Event
 from streams.local import PlatformInfo
@@ -31,7 +33,7 @@ PLAY_V1: dict[str, Any] = {
     "doc": "A track was played.",
     "fields": [
         {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Id."},
-        {"name": "user_id", "type": "string", "doc": "Listener.", "pii": True},
+        {"name": "user_id", "type": "string", "doc": "Listener.", "pii": "pseudonymize"},
         {"name": "track_id", "type": "string", "doc": "Track."},
         {"name": "ms_played", "type": "long", "doc": "Milliseconds played."},
     ],
@@ -123,18 +125,36 @@ def produce_huge(product: Product) -> None:
     assert errors == [None], f"the huge record was refused: {errors} (topic_config BIG_RECORDS?)"
 
 
-def create_topic(bootstrap: str, topic: str, config: dict[str, str] | None = None) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def recorded_conf(state_dir: Path) -> dict[str, Any]:
+    """The librdkafka conf of the platform recorded in ``state_dir``, as its admin when it
+    authenticates clients (``platform.json`` says so; the secret is in ``credentials/``)."""
+    state = json.loads((state_dir / "platform.json").read_text())
+    conf: dict[str, Any] = {"bootstrap.servers": state["bootstrap_servers"]}
+    if state.get("sasl_mechanism"):
+        admin = read_credential(state_dir / "credentials" / "admin.json")
+        conf |= {
+            "security.protocol": state["security_protocol"],
+            "sasl.mechanism": state["sasl_mechanism"],
+            "sasl.username": admin.name,
+            "sasl.password": admin.secret,
+        }
+    return conf
+
+
+def create_topic(
+    bootstrap: str | dict[str, Any], topic: str, config: dict[str, str] | None = None
+) -> None:
+    """Create ``topic`` at ``bootstrap`` (an address, or a whole conf: :func:`recorded_conf`)."""
+    conf = {"bootstrap.servers": bootstrap} if isinstance(bootstrap, str) else bootstrap
+    admin = AdminClient(conf)
     new = NewTopic(topic, num_partitions=1, replication_factor=1, config=config or {})
     admin.create_topics([new])[topic].result(10)
 
 
 @pytest.fixture
 def settings(platform: PlatformInfo) -> Settings:
-    return Settings(
-        kafka=KafkaSettings(bootstrap_servers=platform.bootstrap_servers),
-        registry=RegistrySettings(url=platform.registry_url),
-    )
+    """Client settings for the session platform, as its admin (the registry authenticates)."""
+    return platform.client_settings()
 
 
 @pytest.fixture
@@ -145,7 +165,7 @@ def product(
     ref = ProductRef(domain=f"t{uuid.uuid4().hex[:10]}", name="play_events")
     marker = request.node.get_closest_marker("topic_config")
     create_topic(platform.bootstrap_servers, ref.topic, None if marker is None else marker.args[0])
-    with SchemaRegistryClient({"url": platform.registry_url}) as registry:
+    with SchemaRegistryClient(platform.registry_conf()) as registry:
         found = Product(ref, settings, registry, platform.bootstrap_servers)
         found.register(PLAY_V1)
         yield found
@@ -179,3 +199,10 @@ def own_lines(stderr: str) -> list[str]:
         for line in stderr.splitlines()
         if not (line.startswith("warning: skipping offset") and "catalog record" in line)
     ]
+
+
+def admin_auth(info: PlatformInfo) -> tuple[str, str]:
+    """httpx's ``auth=`` for the platform's admin (the registry authenticates every request)."""
+    assert info.admin_credential is not None, "the platform runs without authentication"
+    admin = read_credential(info.admin_credential)
+    return admin.name, admin.secret

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from streams.config import RegistrySettings
 from streams.errors import ConfigError, DeliveryError, RegistryUnavailableError
 from streams.kafka import Consumer, Producer, SchemaSource
 from tests.helpers.kafka import BIG_RECORDS, Product, play, produce_huge
@@ -129,8 +130,8 @@ def test_leaving_the_loop_and_iterating_again_resumes_at_the_next_event(product:
 class FlakySource(SchemaSource):
     """The registry is down for the first lookups (a real closed port), then back."""
 
-    def __init__(self, *, url: str, down_url: str, failures: int) -> None:
-        super().__init__(url=url)
+    def __init__(self, *, settings: RegistrySettings, down_url: str, failures: int) -> None:
+        super().__init__(url=settings.url, conf=settings.client_conf())
         self.down = SchemaSource(url=down_url, client=_client_without_retries(down_url))
         self.failures = failures
 
@@ -149,7 +150,7 @@ def _client_without_retries(url: str) -> Any:
 
 def test_registry_outage_mid_batch_loses_no_event(product: Product, closed_url: str) -> None:
     emit(product, 5)
-    source = FlakySource(url=product.settings.registry.url, down_url=closed_url, failures=1)
+    source = FlakySource(settings=product.settings.registry, down_url=closed_url, failures=1)
     with Consumer(
         product.ref.id,
         group_id=None,

@@ -15,6 +15,7 @@ from confluent_kafka.schema_registry import Schema, SchemaReference
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from pydantic import BaseModel
 
+from streams.config import RegistrySettings
 from streams.kafka import Consumer, Producer, SchemaSource
 from streams.serialization import AvroEncoder, frame
 from tests.helpers.kafka import PLAY_V1, Product, drain, play
@@ -40,8 +41,8 @@ BAD_DECIMAL = {
 
 
 class CountingSource(SchemaSource):
-    def __init__(self, *, url: str) -> None:
-        super().__init__(url=url)
+    def __init__(self, *, settings: RegistrySettings) -> None:
+        super().__init__(url=settings.url, conf=settings.client_conf())
         self.asked: list[int] = []
 
     def writer(self, schema_id: int) -> Any:
@@ -103,7 +104,7 @@ def test_unloadable_schemas_tombstones_and_trailing_bytes_are_dead_lettered(
     raw.produce(product.ref.topic, value=good(play(3)), key=b"good-3")
     assert raw.flush(10) == 0
 
-    source = CountingSource(url=product.settings.registry.url)
+    source = CountingSource(settings=product.settings.registry)
     with Consumer(
         product.ref.id,
         group_id=None,

@@ -17,7 +17,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from streams.catalog import apply, load_products
 from streams.catalog.store import CatalogStore
-from streams.config import BrokerKind, KafkaSettings, LocalSettings, RegistrySettings, Settings
+from streams.config import BrokerKind, LocalSettings, Settings
 from streams.local import PlatformInfo, start, stop
 from streams.local._state import state_path
 from tests.catalog._repo import REPO
@@ -39,10 +39,7 @@ def durable(broker_kind: BrokerKind, tmp_path: Path) -> Iterator[LocalSettings]:
 
 
 def _settings(info: PlatformInfo) -> Settings:
-    return Settings(
-        kafka=KafkaSettings(bootstrap_servers=info.bootstrap_servers),
-        registry=RegistrySettings(url=info.registry_url),
-    )
+    return info.client_settings()  # as this platform's admin
 
 
 def _restart(settings: LocalSettings) -> PlatformInfo:
@@ -52,9 +49,12 @@ def _restart(settings: LocalSettings) -> PlatformInfo:
     return info
 
 
-def _schemas(url: str) -> dict[str, list[tuple[int, int, str]]]:
-    """Every subject's (version, id, schema) triples, as an independent client sees them."""
-    with SchemaRegistryClient({"url": url}) as client:
+def _schemas(
+    url: str, conf: dict[str, str | int] | None = None
+) -> dict[str, list[tuple[int, int, str]]]:
+    """Every subject's (version, id, schema) triples, as an independent client sees them
+    (``conf``: its configuration, with credentials; default: ``url`` alone)."""
+    with SchemaRegistryClient(conf or {"url": url}) as client:
         return {
             subject: [
                 (version, found.schema_id, found.schema.schema_str)
@@ -74,11 +74,11 @@ def test_schemas_catalog_and_committed_offsets_survive_a_broker_restart(
     result = apply(load_products(REPO), settings=settings)
     assert result.published
     subject = f"t{uuid.uuid4().hex[:8]}.play_events.v1-value"
-    with SchemaRegistryClient({"url": info.registry_url}) as client:
+    with SchemaRegistryClient(info.registry_conf()) as client:
         first = client.register_schema(subject, Schema(json.dumps(PLAY_V1), "AVRO"))
         second = client.register_schema(subject, Schema(json.dumps(PLAY_V2), "AVRO"))
     assert first != second
-    schemas = _schemas(info.registry_url)
+    schemas = _schemas(info.registry_url, info.registry_conf())
     with CatalogStore(settings=settings) as store:
         catalog = {key: entry.to_value() for key, entry in store.read().items()}
     assert set(catalog) >= set(result.published)
@@ -87,8 +87,8 @@ def test_schemas_catalog_and_committed_offsets_survive_a_broker_restart(
     info = _restart(durable)
     settings = _settings(info)
 
-    assert _schemas(info.registry_url) == schemas
-    with SchemaRegistryClient({"url": info.registry_url}) as client:
+    assert _schemas(info.registry_url, info.registry_conf()) == schemas
+    with SchemaRegistryClient(info.registry_conf()) as client:
         assert client.get_latest_version(subject).schema_id == second
         # A new registration after the restart gets a fresh id, not a reused one.
         third = client.register_schema(

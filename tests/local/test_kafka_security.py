@@ -99,3 +99,32 @@ def test_a_password_the_formats_cannot_carry_is_refused(password: str) -> None:
 def test_the_broker_needs_a_user() -> None:
     with pytest.raises(ValueError, match="at least one user"):
         ListenerSecurity(users={})
+
+
+def test_an_authorizer_makes_the_first_user_the_only_super_user(tmp_path: Path) -> None:
+    security = ListenerSecurity(users=USERS, mechanism="SCRAM-SHA-256", authorizer=True)
+    path = write_properties(
+        kafka_dir=tmp_path, host="127.0.0.1", port=1234, controller_port=1235, security=security
+    )
+    props = _props(path)
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert props["super.users"] == "User:admin"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    # The controller knows the broker as the super user too (it checks its registration).
+    assert props["listener.security.protocol.map"].endswith("CONTROLLER:SASL_PLAINTEXT")
+    assert props["sasl.mechanism.controller.protocol"] == "PLAIN"
+    assert 'user_admin="admin-pw"' in props["listener.name.controller.plain.sasl.jaas.config"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_without_an_authorizer_there_are_no_acls(tmp_path: Path) -> None:
+    path = write_properties(
+        kafka_dir=tmp_path,
+        host="127.0.0.1",
+        port=1234,
+        controller_port=1235,
+        security=ListenerSecurity(users=USERS),
+    )
+    props = _props(path)
+    assert "authorizer.class.name" not in props
+    assert props["listener.security.protocol.map"].endswith("CONTROLLER:PLAINTEXT")

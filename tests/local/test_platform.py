@@ -30,6 +30,7 @@ from streams.errors import (
 from streams.local import EmbeddedPlatform, PlatformInfo, start, status, stop
 from streams.local._ports import find_free_port
 from streams.local._state import PlatformState, ServiceRecord, state_path, write_state
+from tests.helpers.kafka import admin_auth
 
 HOST = "127.0.0.1"
 
@@ -83,7 +84,12 @@ def test_start_records_state_and_answers(own_platform: PlatformInfo, tmp_path: P
     assert recorded["broker"]["address"] == f"{HOST}:{recorded['broker']['port']}"
     assert recorded["registry"]["command"][-2:] == ["--bootstrap-servers", info.bootstrap_servers]
 
-    assert httpx.get(info.registry_url + "/", trust_env=False).status_code == 200
+    assert httpx.get(info.registry_url + "/", trust_env=False).status_code == 401
+    assert httpx.get(info.registry_url + "/", auth=admin_auth(info), trust_env=False).is_success
+    admin = info.state_dir / "credentials" / "admin.json"
+    assert info.admin_credential == admin
+    assert oct(admin.stat().st_mode & 0o777) == "0o600"
+    assert recorded["auth"] is True
     metadata = AdminClient({"bootstrap.servers": info.bootstrap_servers}).list_topics(timeout=10)
     assert metadata.brokers
 
@@ -162,8 +168,12 @@ def test_a_dead_registry_is_started_again_keeping_the_broker_and_its_topics(
             topic
         ].result(10)
         schema = {"schema": '{"type": "record", "name": "R", "fields": []}'}
+        auth = admin_auth(first)
         assert httpx.post(
-            f"{first.registry_url}/subjects/{topic}-value/versions", json=schema, trust_env=False
+            f"{first.registry_url}/subjects/{topic}-value/versions",
+            json=schema,
+            auth=auth,
+            trust_env=False,
         ).is_success
         os.kill(first.registry_pid, signal.SIGKILL)
         while not _gone(first.registry_pid):
@@ -176,7 +186,8 @@ def test_a_dead_registry_is_started_again_keeping_the_broker_and_its_topics(
         assert again.registry_pid != first.registry_pid
         assert again.registry_url == first.registry_url  # clients keep the URL
         assert topic in admin.list_topics(timeout=10).topics
-        subjects = httpx.get(f"{again.registry_url}/subjects", trust_env=False).json()
+        assert again.auth  # the restarted registry authenticates as the same admin
+        subjects = httpx.get(f"{again.registry_url}/subjects", auth=auth, trust_env=False).json()
         assert f"{topic}-value" in subjects
         assert status(tmp_path).running
         assert not start(settings, free_ports=True).registry_restarted

@@ -14,6 +14,7 @@ import httpx
 
 from streams.config import LocalSettings
 from streams.local import start, stop
+from tests.helpers.kafka import admin_auth
 
 CLUSTER_ENV = {
     "STREAMS_KAFKA__BOOTSTRAP_SERVERS": "kafka-1.corp:9093",
@@ -32,6 +33,7 @@ def test_exported_cluster_settings_do_not_reach_the_local_registry(tmp_path: Pat
         env={**os.environ, **CLUSTER_ENV},
     )
     try:
-        assert httpx.get(f"{info.registry_url}/subjects", trust_env=False).json() == []
+        answer = httpx.get(f"{info.registry_url}/subjects", auth=admin_auth(info), trust_env=False)
+        assert answer.json() == []
     finally:
         stop(state_dir)

@@ -13,15 +13,29 @@ from typing import Any
 import pytest
 
 from streams.local import PlatformInfo
-from streams.registry import HttpLimits, KafkaStorage, MemoryStorage, RegistryServer, Storage
+from streams.registry import (
+    HttpLimits,
+    KafkaStorage,
+    MemoryStorage,
+    RegistryAuth,
+    RegistryServer,
+    Storage,
+)
 
 
 class ThreadedRegistry:
     """Runs a RegistryServer on a private event loop so sync tests can call it over HTTP."""
 
-    def __init__(self, storage: Storage, *, limits: HttpLimits | None = None) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        limits: HttpLimits | None = None,
+        auth: RegistryAuth | None = None,
+    ) -> None:
         self.storage = storage
         self.limits = limits
+        self.auth = auth
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.server: RegistryServer | None = None
@@ -40,7 +54,7 @@ class ThreadedRegistry:
         """
         self.thread.start()
         self.server = RegistryServer(
-            storage=self.storage, host="127.0.0.1", port=port, limits=self.limits
+            storage=self.storage, host="127.0.0.1", port=port, limits=self.limits, auth=self.auth
         )
         self._run(self.server.start())
         if writable_within_s is not None:

@@ -22,7 +22,7 @@ PLAY_V1 = {
     "name": "PlayEvent",
     "namespace": "music.player",
     "fields": [
-        {"name": "user_id", "type": "string", "doc": "Listener id.", "pii": True},
+        {"name": "user_id", "type": "string", "doc": "Listener id.", "pii": "pseudonymize"},
         {"name": "track_id", "type": "string", "doc": "Track id."},
         {"name": "ms_played", "type": "long", "doc": "Milliseconds played."},
     ],
@@ -38,7 +38,7 @@ PLAY_V2 = {
 
 @pytest.fixture
 def client(platform: PlatformInfo) -> Iterator[SchemaRegistryClient]:
-    with SchemaRegistryClient({"url": platform.registry_url}) as registry_client:
+    with SchemaRegistryClient(platform.registry_conf()) as registry_client:
         yield registry_client
 
 
@@ -91,7 +91,7 @@ def test_serializer_round_trip_through_the_broker(
 
     registered = client.get_latest_version(f"{topic}-value")
     assert registered.version == 1
-    assert json.loads(registered.schema.schema_str)["fields"][0]["pii"] is True
+    assert json.loads(registered.schema.schema_str)["fields"][0]["pii"] == "pseudonymize"
 
     values = consume_all(platform.bootstrap_servers, topic, len(events))
     assert values[0][0] == 0  # Confluent wire format: magic byte, then the schema id

@@ -92,8 +92,8 @@ def test_a_field_the_mesh_has_keeps_its_doc_and_spelling(root: Path, tmp_path: P
     schema = json.loads((root / "schemas/partners/Invite.avsc").read_text())
     fields = {f["name"]: f for f in schema["fields"]}
     assert fields["email"]["doc"] in docs
-    assert fields["email"]["pii"] is True
-    assert fields["user_id"]["pii"] is True
+    assert fields["email"]["pii"] == "encrypt"
+    assert fields["user_id"]["pii"] == "pseudonymize"
     assert not fields["user_id"]["doc"].startswith("TODO")
 
 
