@@ -381,6 +381,12 @@ class LocalSettings(BaseModel):
         "(StandardAuthorizer), the admin from <state_dir>/credentials. Off (`mesh up "
         "--no-auth`, local experiments): anyone may do anything.",
     )
+    kafka_sasl: bool = Field(
+        default=True,
+        description="With auth, on Apache Kafka: the SASL/SCRAM listener and ACLs. False keeps "
+        "a PLAINTEXT Kafka while the registry still authenticates (for tools that cannot log "
+        "in; the broker then enforces nothing).",
+    )
 
 
 class MonitorSettings(BaseModel):

@@ -266,7 +266,8 @@ def start(
     deadline = time.monotonic() + timeout_s
     logs = state_dir / "logs"
     # Tansu has no SASL: only Apache Kafka authenticates clients (the registry still does).
-    mechanism = SCRAM if settings.auth and settings.broker == "kafka" else None
+    sasl = settings.auth and settings.kafka_sasl and settings.broker == "kafka"
+    mechanism = SCRAM if sasl else None
     services_env = service_env(
         child_env,
         auth=settings.auth,

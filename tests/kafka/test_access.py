@@ -40,7 +40,7 @@ from tests.helpers.brokers import kafka_settings
 @pytest.fixture(scope="module")
 def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformInfo]:
     """``mesh up --broker kafka`` with authentication (and its monitor), stopped by PID."""
-    settings = kafka_settings(auth=True, state_dir=tmp_path_factory.mktemp("mesh-secure"))
+    settings = kafka_settings(kafka_sasl=True, state_dir=tmp_path_factory.mktemp("mesh-secure"))
     with EmbeddedPlatform(settings=settings, free_ports=True) as info:
         yield info
 
@@ -282,7 +282,7 @@ def test_a_restarted_registry_logs_in_again(secure: PlatformInfo) -> None:
     deadline = time.monotonic() + 15
     while status(secure.state_dir).running and time.monotonic() < deadline:
         time.sleep(0.1)
-    settings = kafka_settings(auth=True, state_dir=secure.state_dir)
+    settings = kafka_settings(kafka_sasl=True, state_dir=secure.state_dir)
     again = start(settings)
     assert again.registry_restarted
     with SchemaRegistryClient({"url": again.registry_url}) as registry:
