@@ -16,6 +16,7 @@ from streams.naming import (
     parse_product,
     product_id,
     schema_file,
+    subject_domain,
     superseded_major,
     topic_for,
     value_subject,
@@ -78,3 +79,22 @@ def test_a_superseded_versions_files() -> None:
     assert superseded_major(Path("products/player/play_events.v1.yaml")) == 1
     assert superseded_major(Path("schemas/player/PlayEvent.avsc")) is None
     assert superseded_major(Path("products/player/play_events_v1.yaml")) is None
+
+
+@pytest.mark.parametrize(
+    ("subject", "domain"),
+    [
+        ("player.play_events.v1-value", "player"),
+        ("listeners.registered.v12-value", "listeners"),
+        ("player.play_events.v1-key", None),  # key subjects are not products' subjects
+        ("player.play_events-value", None),  # no major version
+        ("player.play_events.v1.dlq-value", None),
+        ("_mesh.products-value", None),
+        ("Player.play_events.v1-value", None),
+        ("anything", None),
+    ],
+)
+def test_subject_domain_is_the_owner_of_a_product_subject_only(
+    subject: str, domain: str | None
+) -> None:
+    assert subject_domain(subject) == domain

@@ -212,7 +212,7 @@ def _plan_schema(key: str, loaded: LoadedProduct, mesh: Mesh) -> tuple[int | Non
         changes.append(
             Change(key, "set-compatibility", subject, f"{level or '(unset)'} -> {wanted_level}")
         )
-    rule_set = contract_rule_set(product)
+    rule_set = contract_rule_set(product, mesh.registered_rule_set(subject))
     subject_exists, schema_id = mesh.lookup(subject, loaded.schema_text, rule_set)
     if schema_id is not None:
         return schema_id, changes

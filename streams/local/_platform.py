@@ -10,13 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from streams.config import BrokerKind, LocalSettings, SaslMechanism, credential_path
-from streams.errors import ConfigError, PlatformError, PlatformNotRunningError
-from streams.identity import ADMIN, Credential, read_credential
+from streams.config import LocalSettings
+from streams.errors import PlatformError, PlatformNotRunningError
+from streams.identity import Credential
 from streams.local import _choices, _process, _services
-from streams.local._credentials import admin_credential
 from streams.local._kafka import SCRAM
-from streams.local._login import broker_client, service_env
+from streams.local._login import broker_client, platform_admin, recorded_env, service_env
 from streams.local._models import (
     PlatformInfo,
     PlatformStatus,
@@ -72,52 +71,6 @@ def _info(
     )
 
 
-def _admin(
-    auth: bool, state_dir: Path, admin: Credential | None
-) -> tuple[Credential | None, Path | None]:
-    """The admin credential the registry runs as, and its file when ``mesh up`` keeps it:
-    ``admin`` when configured, else ``<state_dir>/credentials/admin.json``, written (0600) the
-    first time."""
-    if not auth:
-        return None, None
-    path = credential_path(state_dir, ADMIN)
-    if admin is not None:
-        if not admin.is_admin:
-            raise ConfigError(
-                f"`mesh up` runs the registry as the admin, but the configured identity is "
-                f"{admin.name!r}; unset STREAMS_IDENTITY__* (mesh up then writes the admin's "
-                "credential) or configure the admin's"
-            )
-        same = path.exists() and read_credential(path) == admin
-        return admin, path if same else None
-    return admin_credential(state_dir), path
-
-
-def _service_env(
-    env: Mapping[str, str],
-    *,
-    auth: bool,
-    admin: Credential | None,
-    path: Path | None,
-    sasl_mechanism: SaslMechanism | None,
-    broker_kind: BrokerKind,
-) -> dict[str, str]:
-    """The environment of the registry and the monitor: the broker login
-    (:func:`~streams.local._login.service_env`), the registry's auth setting, the broker's
-    kind (the registry never asks Tansu for ACLs) and the admin identity (never an identity of
-    the caller's)."""
-    login = service_env(env, sasl_mechanism=sasl_mechanism, admin=admin)
-    clean = {k: v for k, v in login.items() if not k.startswith("STREAMS_IDENTITY__")}
-    clean["STREAMS_REGISTRY__AUTH"] = "true" if auth else "false"
-    clean["STREAMS_REGISTRY__BROKER_KIND"] = broker_kind
-    if admin is not None and path is not None:
-        clean["STREAMS_IDENTITY__FILE"] = str(path)
-    elif admin is not None:
-        clean["STREAMS_IDENTITY__NAME"] = admin.name
-        clean["STREAMS_IDENTITY__SECRET"] = admin.secret
-    return clean
-
-
 def _is_ours(record: ServiceRecord) -> bool:
     return _process.owns(record.pid, command=record.command, created=record.created)
 
@@ -169,7 +122,7 @@ def _restart_registry(
             port=record.port,
             address=record.address,
             log_path=record.log,
-            env=dict(env),
+            env=env,
             started=started,
         )
         _services.wait_registry_ready(
@@ -263,10 +216,10 @@ def start(
         settings: Host, ports, state directory and start timeout.
         free_ports: Let the kernel choose free ports instead of the configured ones.
         env: Environment of the services; defaults to this process's environment.
-        admin: The admin credential the registry runs as when ``settings.auth`` is on; None:
-            ``<state_dir>/credentials/admin.json``, written (mode 0600) if missing. On Apache
-            Kafka with ``settings.auth`` it is also the SCRAM super user the registry and the
-            monitor log in as.
+        admin: The admin credential when configured (settings' identity); else, with
+            ``settings.auth``, ``<state_dir>/credentials/admin.json`` (written, mode 0600, if
+            missing). The registry runs as the admin; on Apache Kafka it is also the SCRAM super
+            user the registry and the monitor log in as.
 
     Returns:
         Where the platform answers; ``already_running`` is True when nothing was started.
@@ -284,22 +237,14 @@ def start(
     base_env = dict(os.environ if env is None else env)
     if existing is not None:
         logger.info("platform in %s is already running", state_dir)
-        credential, admin_file = _admin(existing.auth, state_dir, admin)
-        existing_env = _service_env(
-            base_env,
-            auth=existing.auth,
-            admin=credential,
-            path=admin_file,
-            sasl_mechanism=existing.sasl_mechanism,
-            broker_kind=existing.broker_kind,
-        )
+        admin_file, services_env = recorded_env(base_env, existing, admin=admin)
         registry_restarted = not _is_ours(existing.registry)
         if registry_restarted:
-            existing = _restart_registry(settings, existing, existing_env)
+            existing = _restart_registry(settings, existing, services_env)
         monitor = existing.monitor
         restarted = settings.monitor and (monitor is None or not _is_ours(monitor))
         if restarted:
-            existing = _restart_monitor(settings, existing, existing_env)
+            existing = _restart_monitor(settings, existing, services_env)
         return _info(
             existing,
             already_running=True,
@@ -307,7 +252,7 @@ def start(
             registry_restarted=registry_restarted,
             admin_file=admin_file,
         )
-    credential, admin_file = _admin(settings.auth, state_dir, admin)
+    credential, admin_file = platform_admin(settings.auth, state_dir, admin)
 
     host = settings.host
     broker_port, registry_port, controller_port = _choices.choose_ports(
@@ -317,21 +262,20 @@ def start(
     registry_url = f"http://{host}:{registry_port}"
     # The services inherit our environment (PATH, locale, proxies) like any child process.
     child_env = base_env
-    # Tansu has no SASL: only Apache Kafka authenticates clients (the registry still does).
-    sasl = settings.auth and settings.broker_auth and settings.broker == "kafka"
-    mechanism = SCRAM if sasl else None
-    services_env = _service_env(
-        child_env,
-        auth=settings.auth,
-        admin=credential,
-        path=admin_file,
-        sasl_mechanism=mechanism,
-        broker_kind=settings.broker,
-    )
     timeout_s = settings.start_timeout_s
     deadline = time.monotonic() + timeout_s
     logs = state_dir / "logs"
-    admin = credential
+    # Tansu has no SASL: only Apache Kafka authenticates clients (the registry still does).
+    sasl = settings.auth and settings.kafka_sasl and settings.broker == "kafka"
+    mechanism = SCRAM if sasl else None
+    services_env = service_env(
+        child_env,
+        auth=settings.auth,
+        admin=credential,
+        admin_file=admin_file,
+        sasl_mechanism=mechanism,
+        broker_kind=settings.broker,
+    )
     started: list[int] = []
     try:
         broker_cmd = _choices.broker_command(
@@ -341,7 +285,7 @@ def start(
             controller_port=controller_port,
             env=child_env,
             deadline=deadline,
-            admin=admin if mechanism else None,
+            admin=credential if mechanism else None,
         )
         broker, began = _services.launch(
             "broker",
@@ -360,7 +304,7 @@ def start(
             log_path=broker.log,
             deadline=deadline,
             timeout_s=timeout_s,
-            client=broker_client(bootstrap_servers, sasl_mechanism=mechanism, admin=admin),
+            client=broker_client(bootstrap_servers, sasl_mechanism=mechanism, admin=credential),
         )
         broker = _services.ready(broker, began)
 

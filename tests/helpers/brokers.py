@@ -57,19 +57,20 @@ def kafka_settings(**update: object) -> LocalSettings:
     """Local settings for a Kafka platform, or skip (fail under ``STREAMS_TEST_REQUIRE_KAFKA``).
 
     Args:
-        update: Fields to set on top (e.g. ``state_dir``; ``auth=True`` for SASL and ACLs).
+        update: Fields to set on top (e.g. ``state_dir``; ``kafka_sasl=True`` for SASL and ACLs).
 
     Returns:
-        Settings with ``broker="kafka"``, ``broker_auth=False`` unless updated (the registry
-        authenticates; Kafka is PLAINTEXT), and the configured Kafka home or cache.
+        Settings with ``broker="kafka"``, ``kafka_sasl=False`` unless updated, and the configured
+        Kafka home or cache.
     """
     problem = _kafka_problem()
     if problem is not None:
         if os.environ.get(REQUIRE_KAFKA, "") not in ("", "0"):
             pytest.fail(f"Apache Kafka tier required ({REQUIRE_KAFKA} is set): {problem}")
         pytest.skip(f"Apache Kafka tier skipped: {problem}")
-    # PLAINTEXT unless a test asks for broker_auth: the tests' raw clients carry no credentials.
-    return Settings().local.model_copy(update={"broker": "kafka", "broker_auth": False, **update})
+    # The registry authenticates, Kafka stays PLAINTEXT unless a test asks for SASL
+    # (kafka_sasl=True): the tests' raw Kafka clients carry no credentials.
+    return Settings().local.model_copy(update={"broker": "kafka", "kafka_sasl": False, **update})
 
 
 def platform_settings(kind: BrokerKind, **update: object) -> LocalSettings:

@@ -36,7 +36,7 @@ __all__ = [
 @pytest.fixture(scope="session")
 def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformInfo]:
     """``mesh up --broker kafka`` with authentication (and its monitor), stopped by PID."""
-    settings = kafka_settings(broker_auth=True, state_dir=tmp_path_factory.mktemp("mesh-secure"))
+    settings = kafka_settings(kafka_sasl=True, state_dir=tmp_path_factory.mktemp("mesh-secure"))
     with EmbeddedPlatform(settings=settings, free_ports=True) as info:
         yield info
 

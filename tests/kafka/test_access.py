@@ -60,7 +60,7 @@ def test_mesh_up_records_sasl_and_keeps_the_admin_secret_private(secure: Platfor
     assert secure.monitor_pid is not None
 
 
-def test_the_registry_logs_in_as_theadmin_of(secure: PlatformInfo) -> None:
+def test_the_registry_logs_in_as_the_admin(secure: PlatformInfo) -> None:
     # Registering writes _schemas: only a logged-in super user may.
     with SchemaRegistryClient(secure.registry_conf()) as registry:
         schema = Schema(json.dumps({"type": "record", "name": "R", "fields": []}), "AVRO")
@@ -186,7 +186,7 @@ def test_a_restarted_registry_logs_in_again(secure: PlatformInfo) -> None:
     deadline = time.monotonic() + 15
     while status(secure.state_dir).running and time.monotonic() < deadline:
         time.sleep(0.1)
-    settings = kafka_settings(broker_auth=True, state_dir=secure.state_dir)
+    settings = kafka_settings(kafka_sasl=True, state_dir=secure.state_dir)
     again = start(settings)
     assert again.registry_restarted
     with SchemaRegistryClient(again.registry_conf()) as registry:

@@ -49,9 +49,12 @@ def _restart(settings: LocalSettings) -> PlatformInfo:
     return info
 
 
-def _schemas(info: PlatformInfo) -> dict[str, list[tuple[int, int, str]]]:
-    """Every subject's (version, id, schema) triples, as an independent client sees them."""
-    with SchemaRegistryClient(info.registry_conf()) as client:
+def _schemas(
+    url: str, conf: dict[str, str | int] | None = None
+) -> dict[str, list[tuple[int, int, str]]]:
+    """Every subject's (version, id, schema) triples, as an independent client sees them
+    (``conf``: its configuration, with credentials; default: ``url`` alone)."""
+    with SchemaRegistryClient(conf or {"url": url}) as client:
         return {
             subject: [
                 (version, found.schema_id, found.schema.schema_str)
@@ -75,7 +78,7 @@ def test_schemas_catalog_and_committed_offsets_survive_a_broker_restart(
         first = client.register_schema(subject, Schema(json.dumps(PLAY_V1), "AVRO"))
         second = client.register_schema(subject, Schema(json.dumps(PLAY_V2), "AVRO"))
     assert first != second
-    schemas = _schemas(info)
+    schemas = _schemas(info.registry_url, info.registry_conf())
     with CatalogStore(settings=settings) as store:
         catalog = {key: entry.to_value() for key, entry in store.read().items()}
     assert set(catalog) >= set(result.published)
@@ -84,7 +87,7 @@ def test_schemas_catalog_and_committed_offsets_survive_a_broker_restart(
     info = _restart(durable)
     settings = _settings(info)
 
-    assert _schemas(info) == schemas
+    assert _schemas(info.registry_url, info.registry_conf()) == schemas
     with SchemaRegistryClient(info.registry_conf()) as client:
         assert client.get_latest_version(subject).schema_id == second
         # A new registration after the restart gets a fresh id, not a reused one.
