@@ -17,7 +17,7 @@ from confluent_kafka import Producer
 
 from streams.config import KafkaSettings
 from streams.identity import Credential, generate_credential, seal
-from streams.kafka.access import ENFORCED, BrokerAcls
+from streams.kafka.access import ENFORCED
 from streams.local import PlatformInfo
 from streams.registry import (
     KafkaDomainLog,
@@ -26,44 +26,10 @@ from streams.registry import (
     MemoryStorage,
     RegistryAuth,
 )
+from tests.helpers.recording_broker import RecordingBroker
 from tests.registry.conftest import ThreadedRegistry
 
 PRODUCT = "player.play_events"
-
-
-class RecordingBroker:
-    """A broker that enforces everything it is asked and remembers what that was."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, ...]] = []
-
-    @property
-    def enforced(self) -> bool:
-        return True
-
-    def upsert_user(self, credential: Credential) -> BrokerAcls:
-        self.calls.append(("upsert_user", credential.name))
-        return ENFORCED
-
-    def remove_user(self, name: str) -> BrokerAcls:
-        self.calls.append(("remove_user", name))
-        return ENFORCED
-
-    def allow_domain(self, name: str) -> BrokerAcls:
-        self.calls.append(("allow_domain", name))
-        return ENFORCED
-
-    def revoke_domain(self, name: str) -> BrokerAcls:
-        self.calls.append(("revoke_domain", name))
-        return ENFORCED
-
-    def grant_read(self, product_id: str, consumer: str) -> BrokerAcls:
-        self.calls.append(("grant_read", product_id, consumer))
-        return ENFORCED
-
-    def revoke_read(self, product_id: str, consumer: str) -> BrokerAcls:
-        self.calls.append(("revoke_read", product_id, consumer))
-        return ENFORCED
 
 
 class Mesh:
