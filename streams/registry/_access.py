@@ -124,6 +124,14 @@ class AccessBook:
             if product is None or key[0] == product
         ]
 
+    def held_by(self, consumer: str) -> list[str]:
+        """The products ``consumer`` holds a granted grant of."""
+        return sorted(
+            product
+            for (product, who), grant in self.grants.items()
+            if who == consumer and grant.state == "granted"
+        )
+
     def put(self, grant: Grant) -> None:
         """Record ``grant`` in memory."""
         self.grants[(grant.product, grant.consumer)] = grant

@@ -6,12 +6,15 @@ any identity, creating, rotating and revoking need the admin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from streams.errors import ConfigError, RegistryRequestError
 from streams.identity import ADMIN, Credential
-from streams.kafka.access import BrokerAccess, UnenforcedBrokerAccess
+from streams.kafka.access import BrokerAccess, BrokerAcls, UnenforcedBrokerAccess
 from streams.registry import codes
+from streams.registry._access import AccessBook
 from streams.registry._broker import on_broker
 from streams.registry._domains import Domain, DomainBook, DomainLog, now
 from streams.registry._query import read_body
@@ -29,6 +32,8 @@ class DomainRoutes:
         book: The domain book (memory, the gate's source of truth).
         log: Where records are appended (``_mesh.domains``).
         broker: The broker's enforcement point (default: none, reported as not enforced).
+        grants: The grants book: a domain created again (after a revocation took all its ACLs)
+            gets back the read ACLs of the grants it still holds.
     """
 
     def __init__(
@@ -37,10 +42,12 @@ class DomainRoutes:
         book: DomainBook | None,
         log: DomainLog | None,
         broker: BrokerAccess | None = None,
+        grants: AccessBook | None = None,
     ) -> None:
         self.book = book
         self.log = log
         self.broker: BrokerAccess = broker or UnenforcedBrokerAccess()
+        self.grants = grants
 
     def trust(self, request: Request) -> Result:
         book = self.book
@@ -87,8 +94,14 @@ class DomainRoutes:
         domain = Domain(name=name, public_key=credential.public_key(), created_at=now())
         book.put(domain)
         await log.write(name.encode(), book.sealed(domain))
+        held = [] if self.grants is None else self.grants.held_by(name)
+        calls: list[Callable[[], BrokerAcls]] = [
+            lambda: self.broker.upsert_user(credential),
+            lambda: self.broker.allow_domain(name),
+            *(partial(self.broker.grant_read, product, name) for product in held),
+        ]
         verdict = await on_broker(
-            [lambda: self.broker.upsert_user(credential), lambda: self.broker.allow_domain(name)],
+            calls,
             recorded=f"Domain {name!r} was recorded",
             retry=f"mesh domain create {name} --rotate",
         )

@@ -114,6 +114,7 @@ class RegistryServer:
             book=self.book,
             log=auth.domains if auth is not None else None,
             broker=auth.broker if auth is not None else None,
+            grants=self.grants,
         )
         access = AccessRoutes(
             book=self.grants,

@@ -290,3 +290,18 @@ def test_grants_on_kafka_survive_a_restart_and_forged_records_are_ignored(
     messages = [r.getMessage() for r in caplog.records]
     assert any("mallory" in m and "ignoring" in m for m in messages), messages
     assert any("charts" in m and "it is about" in m for m in messages), messages
+
+
+def test_a_domain_created_again_gets_back_the_reads_it_still_holds(mesh: Mesh) -> None:
+    mesh.grant("player", "charts", purpose="charts")
+    with mesh.as_(mesh.admin) as admin:
+        assert admin.delete("/mesh/v1/domains/charts").status_code == 200
+        assert mesh.broker.calls[-2:] == [("revoke_domain", "charts"), ("remove_user", "charts")]
+        again = generate_credential("charts")
+        body = {"name": "charts", "secret": again.secret}
+        assert admin.post("/mesh/v1/domains", json=body).status_code == 200
+    assert mesh.broker.calls[-3:] == [
+        ("upsert_user", "charts"),
+        ("allow_domain", "charts"),
+        ("grant_read", PRODUCT, "charts"),
+    ]
