@@ -103,8 +103,9 @@ class RegistryServer:
         self.registry = Registry(storage=storage)
         self.auth = auth
         self.book = DomainBook(admin=auth.admin) if auth is not None else None
-        # The grants; :meth:`AccessBook.may_read` decides who may read a product's data.
-        self.grants = AccessBook(admin=auth.admin) if auth is not None else None
+        # The grants; :meth:`AccessBook.may_read` decides who may read a product's data (without
+        # authentication the book stays empty, and every caller is None: everyone may).
+        self.grants = AccessBook(admin=auth.admin if auth is not None else None)
         gate = (
             Gate(book=self.book, anonymous_reads=auth.anonymous_reads)
             if auth is not None and self.book is not None
@@ -114,10 +115,10 @@ class RegistryServer:
             book=self.book,
             log=auth.domains if auth is not None else None,
             broker=auth.broker if auth is not None else None,
-            grants=self.grants,
+            grants=self.grants if auth is not None else None,
         )
         access = AccessRoutes(
-            book=self.grants,
+            book=self.grants if auth is not None else None,
             log=auth.access if auth is not None else None,
             domains=self.book,
             broker=auth.broker if auth is not None else None,
@@ -163,6 +164,7 @@ class RegistryServer:
                 await loop.run_in_executor(None, self.registry.load)
         self.registry.follow(loop)  # records written by others from here on
         await self._load_domains(loop)
+        await self._load_grants(loop)
         self.api.refresh(None)
         await self._http.start(self._host, self._port)
         self._listening = True
@@ -191,8 +193,11 @@ class RegistryServer:
 
         auth.domains.follow(deliver)
         logger.info("authentication on: %d domain(s) known", len(book.domains))
-        grants = self.grants
-        if grants is None:
+
+    async def _load_grants(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Rebuild the grants from their log, then follow the log (other instances)."""
+        grants, auth = self.grants, self.auth
+        if auth is None:
             return
         records = await loop.run_in_executor(None, lambda: list(auth.access.replay()))
         for key, value in records:
