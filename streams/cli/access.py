@@ -19,9 +19,11 @@ from rich.table import Table
 from rich.text import Text
 
 from streams.access import AccessClient, AccessRecord
+from streams.catalog import Catalog, CatalogStore
 from streams.cli._context import connection_settings
 from streams.cli._output import err_console, out_console, output_option
-from streams.errors import ConfigError
+from streams.config import Settings
+from streams.errors import ConfigError, StreamsError
 from streams.naming import parse_product
 from streams.registry.control import ControlPlane
 
@@ -50,9 +52,37 @@ def _product(name: str) -> str:
 
 
 def _client(registry_url: str | None) -> tuple[ControlPlane, AccessClient]:
-    settings = connection_settings(registry_url=registry_url)
-    control = ControlPlane(settings.registry)
+    control = ControlPlane(connection_settings(registry_url=registry_url).registry)
     return control, AccessClient(control)
+
+
+_OPEN = ("public", "internal")
+
+
+def _check_published(settings: Settings, product: str) -> None:
+    """Say on stderr when the catalog does not know ``product``, or when its classification
+    lets every domain read it without a grant. Never fails: the registry decides, and a
+    request may come before the product is published."""
+    try:
+        with CatalogStore(settings=settings) as store:
+            versions = [e for e in Catalog.from_store(store) if e.product.id == product]
+    except StreamsError as exc:
+        err_console().print(f"note: the catalog was not read ({exc})", highlight=False)
+        return
+    if not versions:
+        err_console().print(
+            f"note: {product} is not in the catalog (yet); `mesh product list` shows the "
+            "published products",
+            highlight=False,
+        )
+        return
+    classes = {str(e.product.classification) for e in versions}
+    if classes <= set(_OPEN):
+        err_console().print(
+            f"note: {product} is {'/'.join(sorted(classes))}: every domain reads it without a "
+            "grant; the request is recorded for its owner anyway",
+            highlight=False,
+        )
 
 
 def _done(record: AccessRecord, output: Literal["text", "json"], line: str) -> None:
@@ -73,16 +103,30 @@ def access() -> None:
 @access.command()
 @click.argument("product")
 @click.option("--purpose", required=True, help="Why your domain needs the data (owners see it).")
+@click.option(
+    "--bootstrap-servers",
+    default=None,
+    help="Kafka to read the catalog from (default: settings, then the platform from 'mesh up').",
+)
 @registry_url_option
 @output_option
 def request(
-    product: str, purpose: str, registry_url: str | None, output: Literal["text", "json"]
+    product: str,
+    purpose: str,
+    bootstrap_servers: str | None,
+    registry_url: str | None,
+    output: Literal["text", "json"],
 ) -> None:
-    """Ask to read PRODUCT (domain.product) as your domain, saying why."""
+    """Ask to read PRODUCT (domain.product) as your domain, saying why.
+
+    The catalog is read first to tell you when PRODUCT is not published (yet) or needs no
+    grant (public and internal products).
+    """
     chosen = _product(product)
-    control, client = _client(registry_url)
-    with control:
-        record = client.request(chosen, purpose=purpose)
+    settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
+    _check_published(settings, chosen)
+    with ControlPlane(settings.registry) as control:
+        record = AccessClient(control).request(chosen, purpose=purpose)
     if record.state == "granted":
         line = f"{record.consumer} may read {chosen} already (granted by {record.by})"
     else:

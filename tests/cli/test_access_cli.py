@@ -32,6 +32,7 @@ class Domains:
 
     def __init__(self, platform: PlatformInfo) -> None:
         self.url = platform.registry_url
+        self.bootstrap = platform.bootstrap_servers
         tag = uuid.uuid4().hex[:8]
         self.owner, self.consumer, self.other = (f"{p}{tag}" for p in ("own", "use", "oth"))
         for name in (self.owner, self.consumer, self.other):
@@ -44,6 +45,8 @@ class Domains:
         return CliRunner().invoke(main, [*as_, *args, "--registry-url", self.url], env=env)
 
     def access(self, who: str | None, *args: str) -> Result:
+        if args[0] == "request":  # reads the catalog
+            args = (*args, "--bootstrap-servers", self.bootstrap)
         return self.mesh(who, "access", *args)
 
     def listed(self) -> list[dict[str, Any]]:
@@ -69,6 +72,7 @@ def test_request_grant_list_and_revoke(domains: Domains) -> None:
     asked = domains.access(domains.consumer, "request", domains.product, "--purpose", "charts")
     assert asked.exit_code == EXIT_OK, asked.output
     assert f"mesh access grant {domains.product} --to {domains.consumer}" in asked.stdout
+    assert f"{domains.product} is not in the catalog (yet)" in asked.stderr
     assert [(r["consumer"], r["state"]) for r in domains.listed()] == [
         (domains.consumer, "requested")
     ]
@@ -156,3 +160,14 @@ def test_product_show_lists_consumers_with_state_and_purpose(
     assert domains.consumer in access
     assert "weekly charts" in access
     assert "requested" in access
+
+
+def test_a_request_for_an_internal_product_says_no_grant_is_needed(
+    domains: Domains, settings: Settings
+) -> None:
+    with CatalogStore(settings=settings) as store:
+        store.publish(entry(descriptor(domains.owner, classification="internal")))
+    asked = domains.access(domains.consumer, "request", domains.product, "--purpose", "charts")
+    assert asked.exit_code == EXIT_OK, asked.output
+    assert f"{domains.product} is internal: every domain reads it without a grant" in asked.stderr
+    assert domains.listed()[0]["state"] == "requested"
