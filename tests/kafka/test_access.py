@@ -138,7 +138,7 @@ def test_mesh_up_records_sasl_and_keeps_the_admin_secret_private(secure: Platfor
 
 def test_the_registry_logs_in_as_the_admin(secure: PlatformInfo) -> None:
     # Registering writes _schemas: only a logged-in super user may.
-    with SchemaRegistryClient({"url": secure.registry_url}) as registry:
+    with SchemaRegistryClient(secure.registry_conf()) as registry:
         schema = Schema(json.dumps({"type": "record", "name": "R", "fields": []}), "AVRO")
         assert registry.register_schema(f"d{uuid.uuid4().hex[:8]}.r.v1-value", schema) >= 1
 
@@ -285,7 +285,7 @@ def test_a_restarted_registry_logs_in_again(secure: PlatformInfo) -> None:
     settings = kafka_settings(kafka_sasl=True, state_dir=secure.state_dir)
     again = start(settings)
     assert again.registry_restarted
-    with SchemaRegistryClient({"url": again.registry_url}) as registry:
+    with SchemaRegistryClient(again.registry_conf()) as registry:
         schema = Schema(json.dumps({"type": "record", "name": "R", "fields": []}), "AVRO")
         assert registry.register_schema(f"d{uuid.uuid4().hex[:8]}.r.v1-value", schema) >= 1
 
