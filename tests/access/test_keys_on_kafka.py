@@ -51,7 +51,7 @@ def registrations(platform: PlatformInfo, settings: Settings) -> Iterator[Produc
     """A fresh product topic whose registered schema protects its personal fields."""
     ref = ProductRef(domain=f"t{uuid.uuid4().hex[:10]}", name="registrations")
     create_topic(platform.bootstrap_servers, ref.topic)
-    with SchemaRegistryClient({"url": platform.registry_url}) as registry:
+    with SchemaRegistryClient(platform.registry_conf()) as registry:
         found = Product(ref, settings, registry, platform.bootstrap_servers)
         found.register(SCHEMA)
         yield found

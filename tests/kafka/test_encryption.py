@@ -90,7 +90,7 @@ def encrypted(platform: PlatformInfo, settings: Settings) -> Iterator[Encrypted]
     create_topic(platform.bootstrap_servers, ref.topic)
     kek = f"kek-{uuid.uuid4().hex[:8]}"
     registry_settings = settings.registry.model_copy(update={"local_kms_secret": SecretStr(SECRET)})
-    with SchemaRegistryClient({"url": platform.registry_url}) as registry:
+    with SchemaRegistryClient(platform.registry_conf()) as registry:
         schema = Schema(json.dumps(CUSTOMER), "AVRO", rule_set=_rules(kek, "ERROR,NONE"))
         registry.register_schema(ref.subject, schema)
         yield Encrypted(
