@@ -138,6 +138,21 @@ def _json_object(key: str, value: bytes) -> dict[str, Any]:
     return data
 
 
+def _warn(rejected: list[Rejected]) -> None:
+    """One warning for the records a read ignored (each one's reason is logged at INFO)."""
+    if not rejected:
+        return
+    shown = ", ".join(f"{r.key} ({r.reason.split(';')[0]})" for r in rejected[:2])
+    more = f" and {len(rejected) - 2} more" if len(rejected) > 2 else ""
+    logger.warning(
+        "ignoring %d catalog record(s) in %s: %s%s; run with -v for every reason",
+        len(rejected),
+        PRODUCTS_TOPIC,
+        shown,
+        more,
+    )
+
+
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
@@ -240,10 +255,11 @@ class CatalogStore:
                 problem = str(exc)
             if problem is not None:
                 rejected = Rejected(key=key, offset=offset, reason=problem)
-                logger.warning("ignoring catalog record %r at offset %s: %s", key, offset, problem)
+                logger.info("ignoring catalog record %r at offset %s: %s", key, offset, problem)
                 self.rejected = [r for r in self.rejected if r.key != key] + [rejected]
             else:
                 self.rejected = [r for r in self.rejected if r.key != key]
+        _warn(self.rejected)
         return entries
 
     @staticmethod

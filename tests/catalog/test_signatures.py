@@ -112,13 +112,17 @@ def test_a_forged_entry_is_ignored_and_reported(
     forger = Credential(name=owner.name, secret="f" * 43)
     forged = entry(descriptor(owner.name, description={"purpose": "Forged.", "usage": "x"}))
     _raw(settings, forged.key, orjson.dumps(seal(forged.to_data(), forger)))
-    with caplog.at_level(logging.WARNING, logger="streams.catalog.store"):
+    with caplog.at_level(logging.INFO, logger="streams.catalog.store"):
         found = reader.read()
     assert found[genuine.key] == genuine  # the forgery did not replace the genuine entry
     reason = _rejection(reader, genuine.key)
     assert reason is not None
     assert "forged or altered" in reason
-    assert any(genuine.key in record.getMessage() for record in caplog.records)
+    reasons = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert any(genuine.key in message and "forged" in message for message in reasons)
+    summary = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(summary) == 1
+    assert "catalog record(s) in _mesh.products" in summary[0]
 
 
 def test_an_altered_entry_is_ignored(
