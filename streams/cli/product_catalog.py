@@ -54,8 +54,16 @@ _bootstrap = click.option(
 )
 
 
-def _catalog(bootstrap_servers: str | None) -> Catalog:
-    settings = connection_settings(bootstrap_servers=bootstrap_servers)
+_registry = click.option(
+    "--registry-url",
+    default=None,
+    help="The registry, which publishes the keys catalog entries are checked with (default: "
+    "settings, then the platform from 'mesh up').",
+)
+
+
+def _catalog(bootstrap_servers: str | None, registry_url: str | None) -> Catalog:
+    settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     with CatalogStore(settings=settings) as store:
         return Catalog.from_store(store)
 
@@ -99,6 +107,7 @@ def _summary(entry: CatalogEntry) -> dict[str, Any]:
     help="Case-insensitive search over ids, names, descriptions and schema field docs.",
 )
 @_bootstrap
+@_registry
 @output_option
 def list_products(
     domain: str | None,
@@ -107,10 +116,11 @@ def list_products(
     classification: Classification | None,
     text: str | None,
     bootstrap_servers: str | None,
+    registry_url: str | None,
     output: Literal["text", "json"],
 ) -> None:
     """List the published products (every major version), from the catalog topic."""
-    entries = _catalog(bootstrap_servers).list(
+    entries = _catalog(bootstrap_servers, registry_url).list(
         domain=domain, kind=kind, tag=tag, classification=classification, text=text
     )
     if output == "json":
@@ -147,9 +157,14 @@ def list_products(
 @click.argument("name")
 @version_option
 @_bootstrap
+@_registry
 @output_option
 def show_product(
-    name: str, version: int | None, bootstrap_servers: str | None, output: Literal["text", "json"]
+    name: str,
+    version: int | None,
+    bootstrap_servers: str | None,
+    registry_url: str | None,
+    output: Literal["text", "json"],
 ) -> None:
     """Show product NAME (domain.product for its latest active version, or domain.product.vN).
 
@@ -157,7 +172,7 @@ def show_product(
     by the descriptors' inputPorts and by what agents and replays read and wrote. The
     guarantees are what the monitor last observed, with each one's last 24 closed hours.
     """
-    settings = connection_settings(bootstrap_servers=bootstrap_servers)
+    settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     graph, catalog = load_graph(settings)
     view = catalog.show(name, version=version)
     links = {"upstream": graph.inputs(view.entry.key), "downstream": graph.outputs(view.entry.key)}

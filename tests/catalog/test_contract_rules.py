@@ -168,3 +168,18 @@ def test_removing_the_quality_rules_removes_them_from_the_registry(repo: Repo) -
     after = _latest_rules(repo)
     assert after is None or not after.domain_rules
     assert actions(plan(repo.load(), settings=repo.settings)) == []
+
+
+def test_dead_lettering_producers_send_a_breaking_event_to_the_dlq(repo: Repo) -> None:
+    # The rules' DLQ action, as the agents use it: the event is kept, with the broken rule.
+    apply(repo.load(), settings=repo.settings)
+    product = f"{repo.domain}.play_events"
+    with Producer(settings=repo.settings, rule_failures="dead-letter") as producer:
+        producer.emit(product, _play(ms_played=-5), key="u1")
+        producer.emit(product, _play(), key="u2")
+        assert producer.rule_failures == 1
+    [letter] = _read_all(repo.settings.kafka.bootstrap_servers, repo.dlq, count=1)
+    headers = dict(letter.headers())
+    assert headers["dlq.reason"] == b"quality"
+    assert b"ms_played = -5 breaks range" in headers["dlq.error"]
+    assert letter.key() == b"u1"
