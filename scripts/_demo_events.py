@@ -80,7 +80,7 @@ def tour(info: PlatformInfo) -> bool:
     again = run([mesh, "product", "plan", "--output", "json", *where])
     out.print(again.stdout.strip(), highlight=False)
     out.print("$ mesh product list --domain player", highlight=False)
-    listed = run([mesh, "product", "list", "--domain", "player", *where[:2]])
+    listed = run([mesh, "product", "list", "--domain", "player", *where])
     out.file.write(listed.stdout)  # already laid out by `mesh` at this width
     if applied.returncode or again.stdout.strip() != "[]" or listed.returncode:
         err.print(f"[red]apply/plan/list failed:[/] {applied.stderr}{again.stderr}{listed.stderr}")

@@ -18,12 +18,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import Producer as KafkaProducer
 from rich.console import Console
 
 from streams.config import Settings
 from streams.guarantees import alerts, observations
 from streams.kafka import Producer
+from streams.kafka.schemas import SchemaSource
 from streams.local import PlatformInfo
+from streams.serialization import AvroEncoder
 
 WINDOW_S = 5
 AGGREGATE = "player.hourly_play_sessions"
@@ -34,6 +37,7 @@ MONITOR_ENV = {
     "STREAMS_MONITOR__WINDOW_GRACE_S": "2",
 }
 PRODUCT = "player.play_events"
+TOPIC = f"{PRODUCT}.v1"
 out = Console()
 err = Console(stderr=True)
 
@@ -60,18 +64,32 @@ def _play(n: int, *, invalid: bool = False) -> dict[str, Any]:
     }
 
 
+def _legacy(settings: Settings) -> tuple[KafkaProducer, AvroEncoder]:
+    """A producer outside the library (a legacy service): it writes the registered schema's
+    wire format but knows nothing of the quality rules that `emit` enforces."""
+    schema_id, schema = SchemaSource.from_settings(settings.registry).latest(f"{TOPIC}-value")
+    encoder = AvroEncoder(schema, schema_id=schema_id, product=PRODUCT)
+    return KafkaProducer(settings.kafka.librdkafka()), encoder
+
+
 def _plays(settings: Settings, seconds: float, *, invalid_every: int = 0) -> int:
-    """Fresh plays, 40 a second, for ``seconds``; every ``invalid_every``-th one invalid."""
+    """Fresh plays, 40 a second, for ``seconds``; every ``invalid_every``-th one invalid (from
+    the legacy producer: `emit` refuses an event that breaks the rules)."""
     sent = 0
+    legacy, encode = _legacy(settings)
     with Producer(settings=settings, domain="player") as producer:
         until = time.monotonic() + seconds
         while time.monotonic() < until:
             for _ in range(4):
                 invalid = bool(invalid_every) and sent % invalid_every == 0
                 event = _play(sent, invalid=invalid)
-                producer.emit(PRODUCT, event, key=str(event["user_id"]))
+                if invalid:
+                    legacy.produce(TOPIC, encode(event), str(event["user_id"]).encode())
+                else:
+                    producer.emit(PRODUCT, event, key=str(event["user_id"]))
                 sent += 1
             producer.flush()
+            legacy.flush(10)
             time.sleep(0.1)
     return sent
 
@@ -209,7 +227,10 @@ def tour(info: PlatformInfo) -> bool:
     if _guarantees(mesh, where) != 0:
         return False
 
-    out.print("now one play in ten has ms_played = -5, outside the descriptor's range rule")
+    out.print(
+        "now a legacy producer (outside the library, which would refuse them) writes one play in"
+        " ten with ms_played = -5, outside the descriptor's range rule"
+    )
     if not _wait_for(settings, "validity", "breached", invalid_every=10):
         return False
     if _guarantees(mesh, where) != 1:

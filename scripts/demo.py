@@ -228,6 +228,10 @@ def main() -> int:
         # The registry authenticates: the tour's `mesh` commands act as the platform's admin,
         # as the platform team would with the credential `mesh up` wrote.
         os.environ["STREAMS_IDENTITY__FILE"] = str(info.admin_credential)
+    # Every `mesh` command of the tour finds this platform's broker and registry (the registry
+    # also publishes the keys catalog entries are checked with).
+    os.environ["STREAMS_KAFKA__BOOTSTRAP_SERVERS"] = info.bootstrap_servers
+    os.environ["STREAMS_REGISTRY__URL"] = info.registry_url
     try:
         out.print(
             f"broker   [bold]{info.bootstrap_servers}[/]\n"

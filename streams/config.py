@@ -312,6 +312,12 @@ class RegistrySettings(BaseModel):
         "registry is their only holder and serves /mesh/v1/keys (`mesh up`: "
         "<state_dir>/keys). Unset: no key service.",
     )
+    broker_kind: BrokerKind | None = Field(
+        default=None,
+        description="`mesh registry serve`: the kind of broker it runs on (`mesh up` sets it). "
+        "On tansu it never calls the ACL API (that aborts the process) and reports broker "
+        "ACLs as not enforced; unset, it asks the broker once whether it enforces ACLs.",
+    )
     # As KafkaSettings._unresolved, for the registry's url.
     _unresolved: str | None = PrivateAttr(default=None)
 
@@ -383,16 +389,16 @@ class LocalSettings(BaseModel):
     )
     auth: bool = Field(
         default=True,
-        description="Authenticate clients: the registry checks HTTP Basic credentials and runs "
-        "as the admin; on Apache Kafka a SASL_PLAINTEXT SCRAM-SHA-256 listener with ACLs "
-        "(StandardAuthorizer); the admin from <state_dir>/credentials. Off (`mesh up "
-        "--no-auth`): PLAINTEXT and no registry auth, anyone may do anything.",
+        description="Authenticate clients: the registry runs as the admin and checks every "
+        "request; on Apache Kafka a SASL_PLAINTEXT SCRAM-SHA-256 listener with ACLs "
+        "(StandardAuthorizer), the admin from <state_dir>/credentials. Off (`mesh up "
+        "--no-auth`, local experiments): anyone may do anything.",
     )
-    broker_auth: bool = Field(
+    kafka_sasl: bool = Field(
         default=True,
-        description="With `auth` on Apache Kafka: SASL/SCRAM logins and ACLs on the broker; "
-        "False keeps a PLAINTEXT listener while the registry still authenticates (tests and "
-        "benchmarks whose raw clients carry no credentials).",
+        description="With auth, on Apache Kafka: the SASL/SCRAM listener and ACLs. False keeps "
+        "a PLAINTEXT Kafka while the registry still authenticates (for tools that cannot log "
+        "in; the broker then enforces nothing).",
     )
 
 
@@ -745,19 +751,41 @@ def find_state_dir(local: LocalSettings, *, start: Path | None = None) -> Path:
     return here / STATE_DIR_NAME
 
 
-def _recorded(path: Path) -> tuple[str, str] | None:
-    """Kafka's and the registry's address from a state file ``mesh up`` wrote, if readable.
+def _recorded(path: Path) -> tuple[str, str, str | None] | None:
+    """Kafka's and the registry's address, and the SASL mechanism Kafka wants (None: none),
+    from a state file ``mesh up`` wrote, if readable.
 
-    Only these two keys of ``streams.local``'s ``PlatformState`` are read here (this layer may
-    not import it).
+    Only these keys of ``streams.local``'s ``PlatformState`` are read here (this layer may not
+    import it).
     """
     try:
         state = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
-    servers = state.get("bootstrap_servers") if isinstance(state, dict) else None
-    url = state.get("registry_url") if isinstance(state, dict) else None
-    return (servers, url) if isinstance(servers, str) and isinstance(url, str) else None
+    if not isinstance(state, dict):
+        return None
+    servers, url = state.get("bootstrap_servers"), state.get("registry_url")
+    mechanism = state.get("sasl_mechanism")
+    if not (isinstance(servers, str) and isinstance(url, str)):
+        return None
+    return servers, url, mechanism if isinstance(mechanism, str) else None
+
+
+def _recorded_login(settings: Settings, mechanism: str | None) -> dict[str, Any]:
+    """How to log in to a recorded platform's Kafka that wants SASL: as the settings' identity,
+    unless the Kafka settings say otherwise."""
+    kafka = settings.kafka
+    if mechanism is None or "security_protocol" in kafka.model_fields_set:
+        return {}
+    credential = settings.identity.credential()
+    if credential is None:
+        return {}
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": mechanism,
+        "sasl_username": credential.name,
+        "sasl_password": SecretStr(credential.secret),
+    }
 
 
 def _with_platform(settings: Settings, *, start: Path) -> Settings:
@@ -771,7 +799,8 @@ def _with_platform(settings: Settings, *, start: Path) -> Settings:
     recorded = _recorded(path)
     if recorded is not None:
         if missing_kafka:
-            kafka = kafka.model_copy(update={"bootstrap_servers": recorded[0]})
+            login = _recorded_login(settings, recorded[2])
+            kafka = kafka.model_copy(update={"bootstrap_servers": recorded[0], **login})
         if missing_registry:
             registry = registry.model_copy(update={"url": recorded[1]})
         return settings.model_copy(update={"kafka": kafka, "registry": registry})

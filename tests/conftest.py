@@ -17,7 +17,7 @@ from streams.identity import ADMIN, generate_credential, read_credential, write_
 from streams.local import EmbeddedPlatform, PlatformInfo
 from tests.helpers.brokers import brokers, platform_settings
 
-pytest_plugins = ["tests.helpers.kafka", "tests.helpers.sasl_kafka"]
+pytest_plugins = ["tests.helpers.kafka", "tests.helpers.sasl_kafka", "tests.helpers.secure_kafka"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -77,11 +77,7 @@ def platform(
     # tests run theirs.
     state_dir = tmp_path_factory.mktemp(f"mesh-{broker_kind}")
     write_credential(read_credential(admin_credential), credential_path(state_dir, ADMIN))
-    # The registry authenticates; Kafka keeps PLAINTEXT (the tests' raw clients carry no
-    # SASL login; tests/kafka/test_access.py starts its own SASL platform).
-    settings = platform_settings(
-        broker_kind, state_dir=state_dir, monitor=False, auth=True, broker_auth=False
-    )
+    settings = platform_settings(broker_kind, state_dir=state_dir, monitor=False)
     with EmbeddedPlatform(settings=settings, free_ports=True) as info:
         assert info.auth
         yield info

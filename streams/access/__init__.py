@@ -8,6 +8,8 @@
   reader holds and never raises for a field it cannot read.
 - :class:`DataKey`, :class:`KeyProvider` (the plug point for Vault or a KMS) and
   :class:`LocalKeyProvider` (a 0600 key file under the state directory): envelope encryption.
+- :class:`AccessClient`: ask for, grant, revoke and list access to products (the registry's
+  ``/mesh/v1/access``), as :class:`AccessRecord` values.
 
 The key-encryption key and the pseudonym key are the registry's alone (its key service,
 ``/mesh/v1/keys``): ``Producer.emit`` protects records and has new data keys stored there in
@@ -16,6 +18,7 @@ batches; ``Consumer`` reveals with the keys it releases (``streams.kafka``).
 
 from __future__ import annotations
 
+from streams.access._grants import AccessClient, AccessRecord, AccessState
 from streams.pii import (
     CIPHER_PREFIX,
     PSEUDONYM_PREFIX,
@@ -36,6 +39,9 @@ from streams.pii import (
 __all__ = [
     "CIPHER_PREFIX",
     "PSEUDONYM_PREFIX",
+    "AccessClient",
+    "AccessRecord",
+    "AccessState",
     "DataKey",
     "Family",
     "FieldProtection",

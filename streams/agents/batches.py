@@ -165,8 +165,14 @@ class BatchProcessor:
         )
         self._schemas = self.schemas
         self._decoders = _Decoders(self._schemas)
+        # An aggregate that breaks its product's quality rules goes to the product's dead
+        # letters (the rules' DLQ action) instead of stopping the agent.
         self._outputs = Producer(
-            settings=settings, domain=self.ref.domain, schemas=self.schemas, config={"acks": "all"}
+            settings=settings,
+            domain=self.ref.domain,
+            schemas=self.schemas,
+            config={"acks": "all"},
+            rule_failures="dead-letter",
         )
         self.dead_letters = DeadLetters(settings=settings)
         self.miskeyed = MiskeyedLog(definition)

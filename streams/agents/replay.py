@@ -202,7 +202,12 @@ class _Replay:
         known = dead_lettered(self.settings, self.topics)
         dead = DeadLetters(settings=self.settings, already=known)
         late = LateRecords(settings=self.settings, product=self.output.topic)
-        producer = Producer(settings=self.settings, domain=self.output.domain, schemas=self.schemas)
+        producer = Producer(
+            settings=self.settings,
+            domain=self.output.domain,
+            schemas=self.schemas,
+            rule_failures="dead-letter",  # as the live agent: an aggregate breaking a rule
+        )
         try:
             numbers = list(range(input_partitions(self.definition, self.settings)))
             try:

@@ -47,6 +47,7 @@ from streams.catalog._model import (
     Status,
     UniqueRule,
 )
+from streams.catalog._signatures import Rejected, Signatures
 from streams.catalog._version import choose_version, is_versioned
 from streams.catalog._yaml import Location, SourceMap, descriptor_error, read_yaml, show_path
 from streams.catalog.apply import ApplyResult, apply
@@ -80,9 +81,11 @@ __all__ = [
     "ProductView",
     "QualityRule",
     "RangeRule",
+    "Rejected",
     "Retention",
     "SchemaField",
     "Selection",
+    "Signatures",
     "SourceMap",
     "Status",
     "UniqueRule",

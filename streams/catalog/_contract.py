@@ -14,7 +14,7 @@ from streams.catalog._model import (
     RangeRule,
 )
 from streams.naming import dlq_topic
-from streams.serialization.quality import QualitySpec, rule_set_for
+from streams.serialization.quality import PARAM, QualitySpec, rule_set_for
 
 __all__ = ["contract_rule_set", "quality_specs"]
 
@@ -32,6 +32,30 @@ def quality_specs(rules: Sequence[QualityRule]) -> list[QualitySpec]:
     return specs
 
 
-def contract_rule_set(product: Product) -> dict[str, Any] | None:
-    """The ``ruleSet`` registered with the product's schema, or None when it has no rules."""
-    return rule_set_for(quality_specs(product.quality), dlq_topic=dlq_topic(product.topic))
+def contract_rule_set(
+    product: Product, registered: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The ``ruleSet`` to register with the product's schema (None: none is needed).
+
+    The descriptor owns the quality rules it made (those carrying the ``streams.quality``
+    parameter); every other rule of the ``registered`` rule set (an ``ENCRYPT`` rule, a
+    migration rule someone registered with Confluent's tools) is kept as it is. When the
+    descriptor's rules were all removed, an explicitly empty rule set is sent: the registry
+    would otherwise carry the previous version's rules over.
+    """
+    ours = rule_set_for(quality_specs(product.quality), dlq_topic=dlq_topic(product.topic))
+    kept = {
+        kind: [rule for rule in (registered or {}).get(kind) or () if not _made_here(rule)]
+        for kind in ("domainRules", "migrationRules", "encodingRules")
+    }
+    merged = {kind: rules for kind, rules in kept.items() if rules}
+    if ours is not None:
+        merged["domainRules"] = [*merged.get("domainRules", []), *ours["domainRules"]]
+    if merged:
+        return merged
+    had_ours = any(_made_here(rule) for rule in (registered or {}).get("domainRules") or ())
+    return {"domainRules": []} if had_ours else None
+
+
+def _made_here(rule: Any) -> bool:
+    return isinstance(rule, dict) and PARAM in (rule.get("params") or {})

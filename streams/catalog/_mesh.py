@@ -170,6 +170,19 @@ class Mesh:
             raise
         return True, found.schema_id
 
+    def registered_rule_set(self, subject: str) -> dict[str, Any] | None:
+        """The ``ruleSet`` of the subject's latest version (None: no subject, or no rules)."""
+        try:
+            with self.asking(f"reading the rules of {subject!r}", subject=subject):
+                latest = self.registry.get_latest_version(subject)
+        except RegistryRequestError as exc:
+            if exc.error_code == 40401:  # subject not found
+                return None
+            raise
+        rule_set = latest.schema.rule_set
+        found: dict[str, Any] | None = None if rule_set is None else rule_set.to_dict()
+        return found
+
     def subject_level(self, subject: str) -> str | None:
         """The subject's own compatibility level; ``None`` when it follows the global one."""
         try:

@@ -135,7 +135,8 @@ def _make(change: Change, loaded: LoadedProduct, mesh: Mesh) -> None:
 def _register(change: Change, loaded: LoadedProduct, mesh: Mesh) -> None:
     subject = change.target
     try:
-        mesh.register(subject, loaded.schema_text, contract_rule_set(loaded.product))
+        rule_set = contract_rule_set(loaded.product, mesh.registered_rule_set(subject))
+        mesh.register(subject, loaded.schema_text, rule_set)
     except IncompatibleSchemaError as exc:
         # The level may have changed since the plan (e.g. set just before): give the reasons.
         reasons = mesh.incompatibilities(subject, loaded.schema_text) or exc.incompatibilities

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import datetime
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from streams.catalog._model import (
     Status,
 )
 from streams.catalog._version import choose_version
-from streams.catalog.store import PRODUCTS_TOPIC, CatalogEntry, CatalogStore
+from streams.catalog.store import PRODUCTS_TOPIC, CatalogEntry, CatalogStore, Rejected
 from streams.errors import ConfigError, InvalidSchemaError
 from streams.kafka.directory import ProductStatus
 from streams.naming import ProductRef, parse_product
@@ -170,10 +170,14 @@ class Catalog:
 
     Args:
         entries: The catalog entries, e.g. from :meth:`CatalogStore.read`.
+        rejected: The records the store ignored (forged, unsigned, undecodable), to report.
     """
 
-    def __init__(self, entries: Mapping[str, CatalogEntry]) -> None:
+    def __init__(
+        self, entries: Mapping[str, CatalogEntry], *, rejected: Sequence[Rejected] = ()
+    ) -> None:
         self._entries = dict(sorted(entries.items(), key=lambda item: _order(item[1])))
+        self.rejected: tuple[Rejected, ...] = tuple(rejected)
 
     @classmethod
     def from_store(cls, store: CatalogStore) -> Catalog:
@@ -182,7 +186,8 @@ class Catalog:
         Raises:
             BrokerUnavailableError: Kafka cannot be reached.
         """
-        return cls(store.read())
+        entries = store.read()
+        return cls(entries, rejected=store.rejected)
 
     @property
     def entries(self) -> dict[str, CatalogEntry]:
@@ -301,6 +306,12 @@ class Catalog:
         )
 
     def _unknown(self, name: str) -> str:
+        ignored = [r for r in self.rejected if r.key == name or r.key.startswith(f"{name}.v")]
+        if ignored:
+            return (
+                f"product {name!r} is in the catalog ({PRODUCTS_TOPIC}) but ignored: "
+                f"{ignored[-1].reason}"
+            )
         names = sorted({e.product.id for e in self} | set(self._entries))
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(close)}? " if close else ""

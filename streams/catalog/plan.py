@@ -107,12 +107,37 @@ def plan_with(
     products: Sequence[LoadedProduct], mesh: Mesh, *, force: bool = False
 ) -> list[Change]:
     """:func:`plan` with clients that are already open (``apply`` reuses them to make it)."""
+    refused = _not_yours(products, mesh)
+    if refused:
+        return refused
     topics = mesh.topics()
     entries = mesh.store.read()
     changes: list[Change] = []
     for loaded in products:
         changes += _plan_product(loaded, mesh, topics, entries, force=force)
     return changes
+
+
+def _not_yours(products: Sequence[LoadedProduct], mesh: Mesh) -> list[Change]:
+    """Blocked changes for the products the acting domain does not own: a domain publishes
+    only its own products (the registry and, on Kafka, the ACLs would refuse it half-way)."""
+    credential = mesh.settings.identity.credential()
+    if credential is None or credential.is_admin:
+        return []
+    return [
+        Change(
+            entry_key(loaded.product),
+            "blocked",
+            entry_key(loaded.product),
+            f"identity {credential.name!r} may not apply domain {loaded.product.domain!r}'s "
+            f"products: apply only your own (`mesh product apply products/{credential.name}`) "
+            f"or run as that domain (`mesh --as {loaded.product.domain} product apply "
+            f"products/{loaded.product.domain}`, its credential from `mesh domain create`)",
+            blocking=True,
+        )
+        for loaded in products
+        if loaded.product.domain != credential.name
+    ]
 
 
 def topic_config(port: OutputPort) -> dict[str, str]:
@@ -212,7 +237,7 @@ def _plan_schema(key: str, loaded: LoadedProduct, mesh: Mesh) -> tuple[int | Non
         changes.append(
             Change(key, "set-compatibility", subject, f"{level or '(unset)'} -> {wanted_level}")
         )
-    rule_set = contract_rule_set(product)
+    rule_set = contract_rule_set(product, mesh.registered_rule_set(subject))
     subject_exists, schema_id = mesh.lookup(subject, loaded.schema_text, rule_set)
     if schema_id is not None:
         return schema_id, changes

@@ -2,7 +2,10 @@
 
 Keys are ``<domain>.<name>.v<major>`` so that major versions of one product coexist; values are
 JSON (the descriptor, the value schema as registered, its id and subject, when it was published);
-a null value (tombstone) removes the version. Readers read the whole topic with ``assign()`` up to
+removing a version is a signed ``{"removed": true}`` record (a null value cannot be signed, so
+readers that check signatures ignore one). Every value is sealed by the identity that published
+it, and readers accept only entries signed by the product's domain or the admin
+(:mod:`streams.catalog._signatures`). Readers read the whole topic with ``assign()`` up to
 the end-of-partition event and keep the last value per key themselves: the embedded broker
 answers ListOffsets wrongly and does not really compact (see BROKER.md).
 """
@@ -22,14 +25,16 @@ from confluent_kafka.admin import AdminClient
 from pydantic import ValidationError
 
 from streams.catalog._model import Product
+from streams.catalog._signatures import Rejected, Signatures
 from streams.config import Settings
 from streams.errors import BrokerUnavailableError, DeliveryError, DeserializationError
+from streams.identity import seal
 from streams.kafka.acked import send_acked
 from streams.kafka.client import build_client
 from streams.kafka.topics import COMPACTED, create_topic, read_to_end, topic_names
 from streams.naming import internal_topic, topic_for
 
-__all__ = ["PRODUCTS_TOPIC", "CatalogEntry", "CatalogStore", "entry_key"]
+__all__ = ["PRODUCTS_TOPIC", "CatalogEntry", "CatalogStore", "Rejected", "entry_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,29 +71,37 @@ class CatalogEntry:
     subject: str
     published_at: datetime.datetime
 
+    def to_data(self) -> dict[str, Any]:
+        """The record's JSON object (before it is sealed), the descriptor in its camelCase form."""
+        return {
+            "product": self.product.model_dump(mode="json"),
+            "schema": self.schema,
+            "schema_id": self.schema_id,
+            "subject": self.subject,
+            "published_at": _utc(self.published_at).isoformat(),
+        }
+
     def to_value(self) -> bytes:
-        """The record value: JSON with the descriptor in its camelCase form."""
-        return orjson.dumps(
-            {
-                "product": self.product.model_dump(mode="json"),
-                "schema": self.schema,
-                "schema_id": self.schema_id,
-                "subject": self.subject,
-                "published_at": _utc(self.published_at).isoformat(),
-            }
-        )
+        """The record value, unsigned: JSON of :meth:`to_data`."""
+        return orjson.dumps(self.to_data())
 
     @classmethod
     def from_value(cls, key: str, value: bytes) -> CatalogEntry:
-        """Decode a record value written by :meth:`to_value`.
+        """Decode a record value written by :meth:`to_value` (or a sealed one).
+
+        Raises:
+            DeserializationError: The value is not such a record (``reason="catalog"``).
+        """
+        return cls.from_data(key, _json_object(key, value))
+
+    @classmethod
+    def from_data(cls, key: str, data: dict[str, Any]) -> CatalogEntry:
+        """Build an entry from a decoded record value.
 
         Raises:
             DeserializationError: The value is not such a record (``reason="catalog"``).
         """
         try:
-            data: Any = orjson.loads(value)
-            if not isinstance(data, dict):
-                raise TypeError(f"expected a JSON object, got {type(data).__name__}")
             published = datetime.datetime.fromisoformat(str(data["published_at"]))
             schema_id = data["schema_id"]
             if not isinstance(schema_id, int) or isinstance(schema_id, bool):
@@ -101,14 +114,47 @@ class CatalogEntry:
                 subject=str(data["subject"]),
                 published_at=_utc(published),
             )
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ValidationError) as exc:
-            problem = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise DeserializationError(
-                f"catalog record {key!r} in {PRODUCTS_TOPIC} cannot be decoded: {problem}. "
-                "Republish the product with 'mesh product apply'.",
-                reason="catalog",
-                topic=PRODUCTS_TOPIC,
-            ) from exc
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            raise _undecodable(key, exc) from exc
+
+
+def _undecodable(key: str, exc: Exception) -> DeserializationError:
+    problem = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+    return DeserializationError(
+        f"catalog record {key!r} in {PRODUCTS_TOPIC} cannot be decoded: {problem}. "
+        "Republish the product with 'mesh product apply'.",
+        reason="catalog",
+        topic=PRODUCTS_TOPIC,
+    )
+
+
+def _json_object(key: str, value: bytes) -> dict[str, Any]:
+    try:
+        data: Any = orjson.loads(value)
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+    except (orjson.JSONDecodeError, TypeError) as exc:
+        raise _undecodable(key, exc) from exc
+    return data
+
+
+def _warn(rejected: list[Rejected]) -> None:
+    """One warning for the records a read ignored (each one's reason is logged at INFO)."""
+    if not rejected:
+        return
+    shown = ", ".join(f"{r.key} ({r.reason.split(';')[0]})" for r in rejected[:2])
+    more = f" and {len(rejected) - 2} more" if len(rejected) > 2 else ""
+    logger.warning(
+        "ignoring %d catalog record(s) in %s: %s%s; run with -v for every reason",
+        len(rejected),
+        PRODUCTS_TOPIC,
+        shown,
+        more,
+    )
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
 
 
 def _utc(moment: datetime.datetime) -> datetime.datetime:
@@ -121,15 +167,29 @@ class CatalogStore:
     """Reads and writes the catalog topic. Clients are created lazily; usable as a context manager.
 
     Args:
-        settings: Where Kafka is.
+        settings: Where Kafka and the registry are, and who publishes (``settings.identity``).
         timeout_s: How long to wait for the broker, for the end of the topic, for acknowledgements.
+        signatures: The keys entries are checked against (default: asked of the registry on the
+            first read).
+
+    Attributes:
+        rejected: The records the last :meth:`read` ignored, with why (forged, unsigned,
+            undecodable).
     """
 
-    def __init__(self, *, settings: Settings, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        timeout_s: float = 30.0,
+        signatures: Signatures | None = None,
+    ) -> None:
         self._settings = settings
         self._timeout = timeout_s
         self._producer: Producer | None = None
         self._topic_ready = False
+        self._signatures = signatures
+        self.rejected: list[Rejected] = []
 
     @property
     def topic(self) -> str:
@@ -176,26 +236,66 @@ class CatalogStore:
             BrokerUnavailableError: Kafka cannot be reached, or the end of the topic was not
                 reached in time.
         """
+        self.rejected = []
         if not self._topic_ready and PRODUCTS_TOPIC not in self._topics(self._admin()):
             return {}
+        signatures = self.signatures()
         entries: dict[str, CatalogEntry] = {}
         for message in self._messages():
             raw_key = message.key()
+            offset = message.offset() or 0
             if raw_key is None:
-                logger.warning(
-                    "skipping a catalog record without key at offset %s", message.offset()
-                )
+                logger.warning("skipping a catalog record without key at offset %s", offset)
                 continue
             key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else str(raw_key)
             value = message.value()
-            if value is None:
-                entries.pop(key, None)
-                continue
             try:
-                entries[key] = CatalogEntry.from_value(key, value)
+                problem = self._apply(entries, key, value, signatures)
             except DeserializationError as exc:
-                logger.warning("skipping offset %s: %s", message.offset(), exc)
+                problem = str(exc)
+            if problem is not None:
+                rejected = Rejected(key=key, offset=offset, reason=problem)
+                logger.info("ignoring catalog record %r at offset %s: %s", key, offset, problem)
+                self.rejected = [r for r in self.rejected if r.key != key] + [rejected]
+            else:
+                self.rejected = [r for r in self.rejected if r.key != key]
+        _warn(self.rejected)
         return entries
+
+    @staticmethod
+    def _apply(
+        entries: dict[str, CatalogEntry], key: str, value: bytes | None, signatures: Signatures
+    ) -> str | None:
+        """Apply one record to ``entries``; why it was ignored (None: applied)."""
+        if value is None:
+            if signatures.enforced:
+                return "an unsigned tombstone cannot remove a product; the owner retires it"
+            entries.pop(key, None)
+            return None
+        data = _json_object(key, value)
+        problem = signatures.check(key, data)
+        if problem is not None:
+            return problem
+        if data.get("removed") is True:
+            if data.get("key") != key:
+                return "a removal record signed for another key"
+            entries.pop(key, None)
+            return None
+        entry = CatalogEntry.from_data(key, data)
+        if entry_key(entry.product) != key:
+            return f"the descriptor inside is {entry_key(entry.product)!r}, not {key!r}"
+        entries[key] = entry
+        return None
+
+    def signatures(self) -> Signatures:
+        """The keys entries are checked against, asked of the registry once.
+
+        Raises:
+            RegistryUnavailableError: The registry cannot be reached.
+        """
+        if self._signatures is None:
+            self._signatures = Signatures.load(self._settings)
+        return self._signatures
 
     def _messages(self) -> Iterator[Message]:
         conf = self._settings.kafka.librdkafka(group_id="streams-catalog-read")
@@ -208,7 +308,11 @@ class CatalogStore:
             BrokerUnavailableError: Kafka cannot be reached.
             DeliveryError: Kafka did not acknowledge the record.
         """
-        self._send(entry.key, entry.to_value())
+        self._send(entry.key, self._sealed(entry.to_data()))
+
+    def _sealed(self, data: dict[str, Any]) -> bytes:
+        credential = self._settings.identity.credential()
+        return orjson.dumps(data if credential is None else seal(data, credential))
 
     def _send(self, key: str, value: bytes | None) -> None:
         self.ensure_topic()
@@ -232,13 +336,20 @@ class CatalogStore:
             )
 
     def remove(self, key: str) -> None:
-        """Write a tombstone for ``key`` (e.g. ``player.play_events.v1``): readers drop it.
+        """Remove ``key`` (e.g. ``player.play_events.v1``): readers drop it.
+
+        With an identity, a signed removal record (readers that check signatures honour only
+        those); without one, a tombstone.
 
         Raises:
             BrokerUnavailableError: Kafka cannot be reached.
             DeliveryError: Kafka did not acknowledge the tombstone.
         """
-        self._send(key, None)
+        if self._settings.identity.credential() is None:
+            self._send(key, None)
+            return
+        removed = {"removed": True, "key": key, "removed_at": _utc(_now()).isoformat()}
+        self._send(key, self._sealed(removed))
 
     def close(self) -> None:
         """Flush and drop the producer."""

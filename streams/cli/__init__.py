@@ -15,6 +15,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from streams.cli._context import AS_IDENTITY, registry_unreachable
 from streams.cli._output import configure_logging, print_error
+from streams.cli.access import access
 from streams.cli.agent import agent
 from streams.cli.codegen import codegen
 from streams.cli.dlq import dlq
@@ -149,4 +150,5 @@ main.add_command(lineage_command)
 main.add_command(guarantees_command)
 main.add_command(monitor)
 main.add_command(domain)
+main.add_command(access)
 main.add_command(forget)

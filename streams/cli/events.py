@@ -224,7 +224,7 @@ def resolve_product(
             the catalog nor Kafka knows it (the message lists close matches from both).
     """
     with CatalogStore(settings=settings) as store:
-        catalog = Catalog(store.read())
+        catalog = Catalog.from_store(store)
     ref = catalog.pick(product, version=version)
     if catalog.resolve(ref) is not None:
         return ResolvedProduct(ref.topic, ref, catalog)  # the output names the version

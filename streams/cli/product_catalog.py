@@ -13,6 +13,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from streams.access import AccessClient, AccessRecord
 from streams.catalog import (
     Catalog,
     CatalogEntry,
@@ -25,8 +26,12 @@ from streams.catalog import (
 from streams.cli._context import connection_settings
 from streams.cli._guarantees_view import NO_OBSERVATIONS, history_table, humanise, product_table
 from streams.cli._output import err_console, out_console, output_option
+from streams.cli.access import access_table
 from streams.cli.lineage import load_graph
+from streams.config import Settings
+from streams.errors import StreamsError
 from streams.guarantees import Observation, observations
+from streams.registry.control import ControlPlane
 
 __all__ = ["list_products", "show_product", "version_option"]
 
@@ -49,8 +54,16 @@ _bootstrap = click.option(
 )
 
 
-def _catalog(bootstrap_servers: str | None) -> Catalog:
-    settings = connection_settings(bootstrap_servers=bootstrap_servers)
+_registry = click.option(
+    "--registry-url",
+    default=None,
+    help="The registry, which publishes the keys catalog entries are checked with (default: "
+    "settings, then the platform from 'mesh up').",
+)
+
+
+def _catalog(bootstrap_servers: str | None, registry_url: str | None) -> Catalog:
+    settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     with CatalogStore(settings=settings) as store:
         return Catalog.from_store(store)
 
@@ -94,6 +107,7 @@ def _summary(entry: CatalogEntry) -> dict[str, Any]:
     help="Case-insensitive search over ids, names, descriptions and schema field docs.",
 )
 @_bootstrap
+@_registry
 @output_option
 def list_products(
     domain: str | None,
@@ -102,10 +116,11 @@ def list_products(
     classification: Classification | None,
     text: str | None,
     bootstrap_servers: str | None,
+    registry_url: str | None,
     output: Literal["text", "json"],
 ) -> None:
     """List the published products (every major version), from the catalog topic."""
-    entries = _catalog(bootstrap_servers).list(
+    entries = _catalog(bootstrap_servers, registry_url).list(
         domain=domain, kind=kind, tag=tag, classification=classification, text=text
     )
     if output == "json":
@@ -142,9 +157,14 @@ def list_products(
 @click.argument("name")
 @version_option
 @_bootstrap
+@_registry
 @output_option
 def show_product(
-    name: str, version: int | None, bootstrap_servers: str | None, output: Literal["text", "json"]
+    name: str,
+    version: int | None,
+    bootstrap_servers: str | None,
+    registry_url: str | None,
+    output: Literal["text", "json"],
 ) -> None:
     """Show product NAME (domain.product for its latest active version, or domain.product.vN).
 
@@ -152,19 +172,48 @@ def show_product(
     by the descriptors' inputPorts and by what agents and replays read and wrote. The
     guarantees are what the monitor last observed, with each one's last 24 closed hours.
     """
-    settings = connection_settings(bootstrap_servers=bootstrap_servers)
+    settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
     graph, catalog = load_graph(settings)
     view = catalog.show(name, version=version)
     links = {"upstream": graph.inputs(view.entry.key), "downstream": graph.outputs(view.entry.key)}
     found = observations(view.product.topic, settings=settings)
+    granted = _access(settings, view.product.id)
     if output == "json":
         observed = {"observations": [o.model_dump(mode="json") for o in found]}
-        click.echo(json.dumps(view.to_dict() | links | observed, indent=2))
+        readers = {"access": None if granted is None else [r.to_dict() for r in granted]}
+        click.echo(json.dumps(view.to_dict() | links | readers | observed, indent=2))
         if not found:
             err_console().print(Text(NO_OBSERVATIONS, style="yellow"))
         return
     _print_view(view, links)
+    _print_access(view.product.id, granted)
     _print_observations(found)
+
+
+def _access(settings: Settings, product: str) -> list[AccessRecord] | None:
+    """The product's access requests and grants; None (and a warning) when the registry does
+    not tell (unreachable, or it refuses this identity)."""
+    try:
+        with ControlPlane(settings.registry) as control:
+            return AccessClient(control).list(product)
+    except StreamsError as exc:
+        err_console().print(Text(f"warning: access not shown: {exc}", style="yellow"))
+        return None
+
+
+def _print_access(product: str, records: list[AccessRecord] | None) -> None:
+    console = out_console()
+    if records is None:
+        return
+    if not records:
+        console.print(
+            Text("access ", style="bold")
+            + Text(f"no consumer asked yet (mesh access request {product} ...)", style="dim")
+        )
+        return
+    table = access_table(records, product=False)
+    table.title, table.title_justify = "access", "left"
+    console.print(table)
 
 
 def _or_none(value: float | None) -> str:

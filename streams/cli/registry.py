@@ -71,5 +71,6 @@ def serve(
         auth=settings.registry.auth,
         identity=settings.identity.credential(),
         anonymous_reads=settings.registry.anonymous_reads,
+        broker_kind=settings.registry.broker_kind,
         keys_dir=settings.registry.keys_dir,
     )

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from confluent_kafka import KafkaError, Message
 from confluent_kafka import Producer as _KafkaProducer
@@ -39,7 +39,7 @@ from streams.kafka.client import build_client
 from streams.kafka.directory import ProductDirectory, product_ref
 from streams.kafka.encryption import FieldEncryption
 from streams.kafka.schemas import SchemaSource
-from streams.naming import ProductRef
+from streams.naming import ProductRef, dlq_topic
 from streams.pii import FieldProtection
 from streams.serialization import AvroEncoder
 from streams.serialization.quality import Broken, Check, QualitySpec, compile_checks, specs_from
@@ -135,6 +135,12 @@ class Producer:
             ``emit`` without ``key=`` keys each event by its product's key field. Without one
             (or for a product it does not know), such events get a null key, and the first
             one per product logs a warning: consumers aggregating by a key cannot use them.
+        rule_failures: What ``emit`` does with an event that breaks its product's quality rules:
+            ``raise`` (default: :class:`~streams.errors.SerializationError`, nothing sent), or
+            ``dead-letter``: the rules' DLQ action, as Confluent's serializer does it; the
+            event goes to the product's dead-letter topic with the broken rule in its headers,
+            ``emit`` returns and :attr:`rule_failures` counts it (a derived product's agent
+            cannot stop at one bad aggregate).
 
     Example:
         >>> catalog = Catalog.from_store(CatalogStore(settings=settings))
@@ -150,9 +156,13 @@ class Producer:
         schemas: SchemaSource | None = None,
         config: Mapping[str, str | int | float | bool] | None = None,
         directory: ProductDirectory | None = None,
+        rule_failures: Literal["raise", "dead-letter"] = "raise",
     ) -> None:
         settings = settings or load_settings()
         self._domain = domain
+        self._dead_letter_failures = rule_failures == "dead-letter"
+        self.rule_failures = 0
+        """How many events broke their quality rules and were dead-lettered."""
         self._directory = directory
         self._unkeyed: set[str | ProductRef] = set()
         self._schemas = schemas or SchemaSource.from_settings(settings.registry)
@@ -223,7 +233,11 @@ class Producer:
         if target.check is not None:
             broken = target.check(event)
             if broken:
-                raise _refused(target, broken)
+                refused = _refused(target, broken)
+                if not self._dead_letter_failures:
+                    raise refused
+                self._dead_letter(target, event, key, refused)
+                return
         protection = target.protection
         new_key = None
         raw_event = event
@@ -285,6 +299,42 @@ class Producer:
         self._producer.poll(0)
         if self._gate is not None:
             self._gate.poll()
+
+    def _dead_letter(
+        self, target: _Target, event: dict[str, Any], key: str | bytes | None, error: Exception
+    ) -> None:
+        """The quality rules' DLQ action: ``event`` to the product's dead-letter topic."""
+        if key is None and target.key_field is not None and event.get(target.key_field):
+            key = str(event[target.key_field])
+        headers: list[tuple[str, str | bytes | None]] = [
+            *target.headers,
+            (std.DLQ_ERROR, str(error).encode()),
+            (std.DLQ_REASON, b"quality"),
+            (std.DLQ_TOPIC, target.topic.encode()),
+        ]
+        data_key, new = None, False
+        if target.protection is not None:  # a dead letter carries no more personal data
+            protected = target.protection.protect(event)
+            if key is not None and target.pseudonymized:
+                key = pseudonymous_key(target.pseudonymized, event, protected.value, key)
+            event, data_key, new = protected.value, protected.key, protected.new
+        encoded_key = key.encode() if isinstance(key, str) else key
+        value = target.encode(event)
+        gate = self._gate
+        if gate is not None and (data_key is not None or gate.waiting):
+            gate.send(
+                data_key, new, self._produce, dlq_topic(target.topic), value, encoded_key, headers
+            )
+        else:
+            self._produce(dlq_topic(target.topic), value, encoded_key, headers)
+        self.rule_failures += 1
+        if self.rule_failures == 1 or not self.rule_failures & 0x3FF:
+            logger.warning(
+                "%s (dead-lettered to %s; %d so far)",
+                error,
+                dlq_topic(target.topic),
+                self.rule_failures,
+            )
 
     def tombstone(self, product: str | ProductRef, key: str | bytes) -> None:
         """Delete ``key`` from ``product``'s compacted topic: a record with a null value.

@@ -16,7 +16,7 @@ from streams.errors import ConfigError
 from streams.identity import ADMIN, Credential, generate_credential, read_credential
 from streams.identity import write_credential as _write
 
-__all__ = ["admin_credential"]
+__all__ = ["admin_credential", "credential_path"]
 
 logger = logging.getLogger(__name__)
 

@@ -6,11 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pydantic import SecretStr
+
 from streams.config import (
     BrokerKind,
     IdentitySettings,
+    KafkaSettings,
+    RegistrySettings,
     Settings,
 )
+from streams.identity import read_credential
 from streams.local._state import ServiceName
 
 __all__ = [
@@ -77,18 +82,21 @@ class PlatformInfo:
     def client_settings(self) -> Settings:
         """Settings of a client of this platform, acting as its admin when auth is on (the
         admin credential ``mesh up`` wrote); the environment fills in everything else."""
-        kafka: dict[str, object] = {"bootstrap_servers": self.bootstrap_servers}
-        if self.sasl_mechanism is not None:
-            # The identity fills in the SASL login (Settings feeds it to Kafka in one place).
-            kafka |= {
-                "security_protocol": self.security_protocol,
-                "sasl_mechanism": self.sasl_mechanism,
-            }
-        registry = {"url": self.registry_url}
+        kafka = KafkaSettings(bootstrap_servers=self.bootstrap_servers)
+        registry = RegistrySettings(url=self.registry_url)
         if self.admin_credential is None:
-            return Settings(kafka=kafka, registry=registry)  # type: ignore[arg-type]
+            return Settings(kafka=kafka, registry=registry)
         identity = IdentitySettings(file=self.admin_credential)
-        return Settings(kafka=kafka, registry=registry, identity=identity)  # type: ignore[arg-type]
+        if self.sasl_mechanism is not None:
+            admin = read_credential(self.admin_credential)
+            kafka = KafkaSettings(
+                bootstrap_servers=self.bootstrap_servers,
+                security_protocol="SASL_PLAINTEXT",
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_username=admin.name,
+                sasl_password=SecretStr(admin.secret),
+            )
+        return Settings(kafka=kafka, registry=registry, identity=identity)
 
     def registry_conf(self, **overrides: str | int) -> dict[str, str | int]:
         """confluent-kafka's ``SchemaRegistryClient`` configuration for this platform, as its

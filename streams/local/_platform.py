@@ -10,13 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from streams.config import LocalSettings, credential_path
-from streams.errors import ConfigError, PlatformError, PlatformNotRunningError
-from streams.identity import ADMIN, Credential, read_credential
+from streams.config import LocalSettings
+from streams.errors import PlatformError, PlatformNotRunningError
+from streams.identity import Credential
 from streams.local import _choices, _process, _services
-from streams.local._credentials import admin_credential
 from streams.local._kafka import SCRAM
-from streams.local._login import broker_client, recorded_env, service_env
+from streams.local._login import broker_client, platform_admin, recorded_env, service_env
 from streams.local._models import (
     PlatformInfo,
     PlatformStatus,
@@ -35,7 +34,7 @@ from streams.local._state import (
     state_path,
     write_state,
 )
-from streams.pii._keys import KEYS_DIR
+from streams.pii import KEYS_DIR
 
 __all__ = ["EmbeddedPlatform", "start", "status", "stop"]
 
@@ -71,49 +70,6 @@ def _info(
         auth=state.auth,
         admin_credential=admin_file,
     )
-
-
-def _admin(
-    auth: bool, state_dir: Path, admin: Credential | None
-) -> tuple[Credential | None, Path | None]:
-    """The admin credential the registry runs as, and its file when ``mesh up`` keeps it:
-    ``admin`` when configured, else ``<state_dir>/credentials/admin.json``, written (0600) the
-    first time."""
-    if not auth:
-        return None, None
-    path = credential_path(state_dir, ADMIN)
-    if admin is not None:
-        if not admin.is_admin:
-            raise ConfigError(
-                f"`mesh up` runs the registry as the admin, but the configured identity is "
-                f"{admin.name!r}; unset STREAMS_IDENTITY__* (mesh up then writes the admin's "
-                "credential) or configure the admin's"
-            )
-        same = path.exists() and read_credential(path) == admin
-        return admin, path if same else None
-    return admin_credential(state_dir), path
-
-
-def _service_env(
-    env: Mapping[str, str],
-    *,
-    auth: bool,
-    admin: Credential | None,
-    path: Path | None,
-    keys_dir: Path,
-) -> dict[str, str]:
-    """The environment of the registry and the monitor: the registry's auth setting and the
-    admin identity (never an identity of the caller's)."""
-    clean = {k: v for k, v in env.items() if not k.startswith("STREAMS_IDENTITY__")}
-    clean["STREAMS_REGISTRY__AUTH"] = "true" if auth else "false"
-    # The registry is the only holder of the mesh's KEK and pseudonym key.
-    clean["STREAMS_REGISTRY__KEYS_DIR"] = str(keys_dir)
-    if admin is not None and path is not None:
-        clean["STREAMS_IDENTITY__FILE"] = str(path)
-    elif admin is not None:
-        clean["STREAMS_IDENTITY__NAME"] = admin.name
-        clean["STREAMS_IDENTITY__SECRET"] = admin.secret
-    return clean
 
 
 def _is_ours(record: ServiceRecord) -> bool:
@@ -167,7 +123,7 @@ def _restart_registry(
             port=record.port,
             address=record.address,
             log_path=record.log,
-            env=dict(env),
+            env=env,
             started=started,
         )
         _services.wait_registry_ready(
@@ -261,10 +217,10 @@ def start(
         settings: Host, ports, state directory and start timeout.
         free_ports: Let the kernel choose free ports instead of the configured ones.
         env: Environment of the services; defaults to this process's environment.
-        admin: The admin credential the registry runs as when ``settings.auth`` is on; None:
-            ``<state_dir>/credentials/admin.json``, written (mode 0600) if missing. On Apache
-            Kafka with ``settings.auth`` it is also the SCRAM super user the registry and the
-            monitor log in as.
+        admin: The admin credential when configured (settings' identity); else, with
+            ``settings.auth``, ``<state_dir>/credentials/admin.json`` (written, mode 0600, if
+            missing). The registry runs as the admin; on Apache Kafka it is also the SCRAM super
+            user the registry and the monitor log in as.
 
     Returns:
         Where the platform answers; ``already_running`` is True when nothing was started.
@@ -282,14 +238,7 @@ def start(
     base_env = dict(os.environ if env is None else env)
     if existing is not None:
         logger.info("platform in %s is already running", state_dir)
-        credential, admin_file = _admin(existing.auth, state_dir, admin)
-        services_env = _service_env(
-            recorded_env(base_env, existing),
-            auth=existing.auth,
-            admin=credential,
-            path=admin_file,
-            keys_dir=state_dir / KEYS_DIR,
-        )
+        admin_file, services_env = recorded_env(base_env, existing, admin=admin)
         registry_restarted = not _is_ours(existing.registry)
         if registry_restarted:
             existing = _restart_registry(settings, existing, services_env)
@@ -304,7 +253,7 @@ def start(
             registry_restarted=registry_restarted,
             admin_file=admin_file,
         )
-    credential, admin_file = _admin(settings.auth, state_dir, admin)
+    credential, admin_file = platform_admin(settings.auth, state_dir, admin)
 
     host = settings.host
     broker_port, registry_port, controller_port = _choices.choose_ports(
@@ -317,16 +266,16 @@ def start(
     timeout_s = settings.start_timeout_s
     deadline = time.monotonic() + timeout_s
     logs = state_dir / "logs"
-    admin = credential
     # Tansu has no SASL: only Apache Kafka authenticates clients (the registry still does).
-    mechanism = (
-        SCRAM if settings.auth and settings.broker_auth and settings.broker == "kafka" else None
-    )
-    services_env = _service_env(
-        service_env(child_env, sasl_mechanism=mechanism, admin=admin),
+    sasl = settings.auth and settings.kafka_sasl and settings.broker == "kafka"
+    mechanism = SCRAM if sasl else None
+    services_env = service_env(
+        child_env,
         auth=settings.auth,
         admin=credential,
-        path=admin_file,
+        admin_file=admin_file,
+        sasl_mechanism=mechanism,
+        broker_kind=settings.broker,
         keys_dir=state_dir / KEYS_DIR,
     )
     started: list[int] = []
@@ -338,7 +287,7 @@ def start(
             controller_port=controller_port,
             env=child_env,
             deadline=deadline,
-            admin=admin if mechanism else None,
+            admin=credential if mechanism else None,
         )
         broker, began = _services.launch(
             "broker",
@@ -357,7 +306,7 @@ def start(
             log_path=broker.log,
             deadline=deadline,
             timeout_s=timeout_s,
-            client=broker_client(bootstrap_servers, sasl_mechanism=mechanism, admin=admin),
+            client=broker_client(bootstrap_servers, sasl_mechanism=mechanism, admin=credential),
         )
         broker = _services.ready(broker, began)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from streams.pii._keys import (
     KEY_BYTES,
+    KEYS_DIR,
     DataKey,
     KeyProvider,
     LocalKeyProvider,
@@ -28,6 +29,7 @@ from streams.pii._pseudonym import PSEUDONYM_PREFIX, Family, Pseudonymizer
 
 __all__ = [
     "CIPHER_PREFIX",
+    "KEYS_DIR",
     "KEY_BYTES",
     "PSEUDONYM_PREFIX",
     "DataKey",

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from streams.registry._broker import NOT_ENFORCED, BrokerAccess, BrokerVerdict, NoBrokerAccess
+    from streams.registry._access import AccessBook, Grant, access_topic
+    from streams.registry._broker import broker_access
     from streams.registry._domains import (
         Domain,
         DomainBook,
@@ -28,12 +29,11 @@ if TYPE_CHECKING:
     from streams.registry.storage import KafkaStorage, MemoryStorage, Storage
 
 __all__ = [
-    "NOT_ENFORCED",
-    "BrokerAccess",
-    "BrokerVerdict",
+    "AccessBook",
     "Domain",
     "DomainBook",
     "DomainLog",
+    "Grant",
     "HttpLimits",
     "KafkaDomainLog",
     "KafkaStorage",
@@ -41,20 +41,21 @@ __all__ = [
     "MayRead",
     "MemoryDomainLog",
     "MemoryStorage",
-    "NoBrokerAccess",
     "RegistryAuth",
     "RegistryServer",
     "Storage",
+    "access_topic",
+    "broker_access",
     "domains_topic",
     "may_read_default",
     "serve",
 ]
 
 _LAZY = {
-    "NOT_ENFORCED": "streams.registry._broker",
-    "BrokerAccess": "streams.registry._broker",
-    "BrokerVerdict": "streams.registry._broker",
-    "NoBrokerAccess": "streams.registry._broker",
+    "AccessBook": "streams.registry._access",
+    "Grant": "streams.registry._access",
+    "access_topic": "streams.registry._access",
+    "broker_access": "streams.registry._broker",
     "Domain": "streams.registry._domains",
     "DomainBook": "streams.registry._domains",
     "DomainLog": "streams.registry._domains",

@@ -6,13 +6,16 @@ any identity, creating, rotating and revoking need the admin.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from streams.errors import ConfigError, RegistryRequestError
 from streams.identity import ADMIN, Credential
+from streams.kafka.access import BrokerAccess, BrokerAcls, UnenforcedBrokerAccess
 from streams.registry import codes
-from streams.registry._broker import BrokerAccess, BrokerVerdict, NoBrokerAccess
+from streams.registry._access import AccessBook
+from streams.registry._broker import on_broker
 from streams.registry._domains import Domain, DomainBook, DomainLog, now
 from streams.registry._query import read_body
 from streams.registry._wire import Request
@@ -28,7 +31,9 @@ class DomainRoutes:
     Args:
         book: The domain book (memory, the gate's source of truth).
         log: Where records are appended (``_mesh.domains``).
-        broker: The broker's access control (default: none, reported as not enforced).
+        broker: The broker's enforcement point (default: none, reported as not enforced).
+        grants: The grants book: a domain created again (after a revocation took all its ACLs)
+            gets back the read ACLs of the grants it still holds.
     """
 
     def __init__(
@@ -37,10 +42,12 @@ class DomainRoutes:
         book: DomainBook | None,
         log: DomainLog | None,
         broker: BrokerAccess | None = None,
+        grants: AccessBook | None = None,
     ) -> None:
         self.book = book
         self.log = log
-        self.broker: BrokerAccess = broker or NoBrokerAccess()
+        self.broker: BrokerAccess = broker or UnenforcedBrokerAccess()
+        self.grants = grants
 
     def trust(self, request: Request) -> Result:
         book = self.book
@@ -87,14 +94,18 @@ class DomainRoutes:
         domain = Domain(name=name, public_key=credential.public_key(), created_at=now())
         book.put(domain)
         await log.write(name.encode(), book.sealed(domain))
-        loop = asyncio.get_running_loop()
-        verdict: BrokerVerdict = await loop.run_in_executor(None, self._allow, name, secret)
+        held = [] if self.grants is None else self.grants.held_by(name)
+        calls: list[Callable[[], BrokerAcls]] = [
+            lambda: self.broker.upsert_user(credential),
+            lambda: self.broker.allow_domain(name),
+            *(partial(self.broker.grant_read, product, name) for product in held),
+        ]
+        verdict = await on_broker(
+            calls,
+            recorded=f"Domain {name!r} was recorded",
+            retry=f"mesh domain create {name} --rotate",
+        )
         return {**domain.to_json(), "broker_acls": verdict}
-
-    def _allow(self, name: str, secret: str) -> BrokerVerdict:
-        user = self.broker.upsert_user(name, secret)
-        acls = self.broker.allow_domain(name)
-        return "enforced" if user == acls == "enforced" else acls
 
     async def revoke_domain(self, request: Request, name: str) -> Result:
         book, log = self._writable()
@@ -113,11 +124,9 @@ class DomainRoutes:
         )
         book.put(revoked)  # memory first: the domain's next request is refused
         await log.write(name.encode(), book.sealed(revoked))
-        loop = asyncio.get_running_loop()
-        verdict: BrokerVerdict = await loop.run_in_executor(None, self._revoke, name)
+        verdict = await on_broker(
+            [lambda: self.broker.revoke_domain(name), lambda: self.broker.remove_user(name)],
+            recorded=f"Domain {name!r} was revoked",
+            retry=f"mesh domain revoke {name}",
+        )
         return {**revoked.to_json(), "broker_acls": verdict}
-
-    def _revoke(self, name: str) -> BrokerVerdict:
-        acls = self.broker.revoke_domain(name)
-        user = self.broker.remove_user(name)
-        return "enforced" if user == acls == "enforced" else acls

@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from streams.errors import RegistryRequestError
 from streams.identity import ADMIN
@@ -41,13 +41,10 @@ Result = Any
 _MAX_BATCH = 100_000
 
 
-class MayRead(Protocol):
-    """Whether ``caller`` may have the data keys of ``product`` released (grants plug in here:
-    the lead wires the grants book of ``_mesh.access`` in instead of the default)."""
-
-    def __call__(self, caller: str | None, product: str, classification: str | None) -> bool:
-        """``caller`` None: the registry runs without authentication."""
-        ...
+MayRead = Callable[[str | None, str, str | None], bool]
+"""Whether ``caller`` (None: the registry runs without authentication) may have the data keys
+of ``product`` (an id) released, given its classification: the registry's grants
+(:meth:`streams.registry._access.AccessBook.may_read`) or :func:`may_read_default`."""
 
 
 Classify = Callable[[str], str | None]

@@ -15,6 +15,7 @@ import orjson
 
 from streams.errors import RegistryRequestError
 from streams.registry import codes
+from streams.registry._access_api import AccessRoutes
 from streams.registry._dek_api import DekRoutes
 from streams.registry._domains_api import DomainRoutes
 from streams.registry._http import Request, Response, render
@@ -79,6 +80,7 @@ class Api:
         registry: Registry,
         *,
         domains: DomainRoutes | None = None,
+        access: AccessRoutes | None = None,
         keys: KeyRoutes | None = None,
     ) -> None:
         self.registry = registry
@@ -124,6 +126,8 @@ class Api:
         add("GET", r"/mesh/v1/domains", self.domains.list_domains)
         add("POST", r"/mesh/v1/domains", self.domains.create_domain)
         add("DELETE", r"/mesh/v1/domains/([^/]+)", self.domains.revoke_domain)
+        self.access = access or AccessRoutes(book=None, log=None, domains=None)
+        self.access.install(add)
         if keys is not None:
             keys.install(add)
         self.refresh(None)

@@ -37,3 +37,6 @@ KEY_ALREADY_EXISTS = 40971
 INVALID_KEY = 42271
 KEY_REFERENCE_EXISTS = 42272
 DEK_GENERATION_FAILED = 50070
+# Ours: the registry recorded a change of identities or grants, but the broker refused it (or
+# did not answer) when asked to apply the matching SCRAM users or ACLs.
+BROKER_ACCESS_FAILED = 50060

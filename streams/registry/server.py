@@ -16,16 +16,19 @@ import contextlib
 import logging
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.config import KafkaSettings
+from streams.config import BrokerKind, KafkaSettings
 from streams.errors import ConfigError
 from streams.identity import Credential
+from streams.kafka.access import BrokerAccess
 from streams.pii import KeyProvider, LocalKeyProvider, read_secret_file
+from streams.registry._access import AccessBook, access_topic
+from streams.registry._access_api import AccessRoutes
 from streams.registry._auth import Gate
-from streams.registry._broker import BrokerAccess
-from streams.registry._domains import DomainBook, DomainLog, KafkaDomainLog
+from streams.registry._broker import broker_access
+from streams.registry._domains import DomainBook, DomainLog, KafkaDomainLog, MemoryDomainLog
 from streams.registry._domains_api import DomainRoutes
 from streams.registry._forward import Forwarder
 from streams.registry._http import HttpLimits, HttpServer
@@ -34,7 +37,6 @@ from streams.registry._keys_api import (
     Classify,
     KeyRoutes,
     MayRead,
-    may_read_default,
     unknown_classification,
 )
 from streams.registry.api import Api
@@ -55,13 +57,17 @@ class RegistryAuth:
             writes on ``_mesh.domains`` with it.
         domains: Where the domain book is kept (``KafkaDomainLog`` on ``_mesh.domains``).
         anonymous_reads: Let requests without credentials read.
-        broker: The broker's access control, told about domain changes (default: none).
+        broker: The broker's enforcement point, told about changes of domains and grants
+            (default: none, reported as not enforced).
+        access: Where the grants are kept (``KafkaDomainLog`` on ``_mesh.access``; default: in
+            memory, for tests).
     """
 
     admin: Credential
     domains: DomainLog
     anonymous_reads: bool = False
     broker: BrokerAccess | None = None
+    access: DomainLog = field(default_factory=MemoryDomainLog)
 
     def __post_init__(self) -> None:
         if not self.admin.is_admin:
@@ -87,8 +93,9 @@ class KeyService:
         provider: Holds the KEK (``LocalKeyProvider`` under the keys directory by default).
         pseudonym_key: The mesh's pseudonym key.
         log: Where the batches of wrapped keys are kept (``_mesh.keys``).
-        may_read: Who may have a product's keys released (grants plug in here; default: the
-            admin, the owning domain, any identity for public and internal products).
+        may_read: Who may have a product's keys released (None: the registry's grants,
+            :meth:`AccessBook.may_read`: the admin, the owning domain, a grant holder, and any
+            identity for public and internal products).
         classify: A product id's classification (default: unknown, i.e. neither public nor
             internal).
     """
@@ -96,7 +103,7 @@ class KeyService:
     provider: KeyProvider
     pseudonym_key: bytes
     log: DomainLog
-    may_read: MayRead = may_read_default
+    may_read: MayRead | None = None
     classify: Classify = unknown_classification
 
 
@@ -139,6 +146,9 @@ class RegistryServer:
         )
         self.auth = auth
         self.book = DomainBook(admin=auth.admin) if auth is not None else None
+        # The grants; :meth:`AccessBook.may_read` decides who may read a product's data (without
+        # authentication the book stays empty, and every caller is None: everyone may).
+        self.grants = AccessBook(admin=auth.admin if auth is not None else None)
         gate = (
             Gate(book=self.book, anonymous_reads=auth.anonymous_reads)
             if auth is not None and self.book is not None
@@ -148,6 +158,13 @@ class RegistryServer:
             book=self.book,
             log=auth.domains if auth is not None else None,
             broker=auth.broker if auth is not None else None,
+            grants=self.grants if auth is not None else None,
+        )
+        access = AccessRoutes(
+            book=self.grants if auth is not None else None,
+            log=auth.access if auth is not None else None,
+            domains=self.book,
+            broker=auth.broker if auth is not None else None,
         )
         key_routes = (
             None
@@ -155,11 +172,12 @@ class RegistryServer:
             else KeyRoutes(
                 keyring=self.keyring,
                 log=keys.log,
-                may_read=keys.may_read,
+                # The grants decide who is released a product's data keys.
+                may_read=keys.may_read or self.grants.may_read,
                 classify=keys.classify,
             )
         )
-        self.api = Api(self.registry, domains=domains, keys=key_routes)
+        self.api = Api(self.registry, domains=domains, access=access, keys=key_routes)
         self._storage = storage
         self._host = host
         self._port = port
@@ -200,6 +218,7 @@ class RegistryServer:
                 await loop.run_in_executor(None, self.registry.load)
         self.registry.follow(loop)  # records written by others from here on
         await self._load_domains(loop)
+        await self._load_grants(loop)
         await self._load_keys(loop)
         self.api.refresh(None)
         await self._http.start(self._host, self._port)
@@ -245,6 +264,22 @@ class RegistryServer:
 
         keys.log.follow(deliver)
         logger.info("key service on: %d key batch(es) on %s", len(keyring.batches), KEYS_TOPIC)
+
+    async def _load_grants(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Rebuild the grants from their log, then follow the log (other instances)."""
+        grants, auth = self.grants, self.auth
+        if auth is None:
+            return
+        records = await loop.run_in_executor(None, lambda: list(auth.access.replay()))
+        for key, value in records:
+            grants.apply(key, value)
+
+        def deliver_grants(batch: list[tuple[bytes, bytes | None]]) -> None:
+            for key, value in batch:
+                loop.call_soon_threadsafe(grants.apply, key, value)
+
+        auth.access.follow(deliver_grants)
+        logger.info("%d access record(s) known", len(grants.grants))
 
     def _role_changed(self, primary: bool) -> None:
         self.primary = primary
@@ -298,6 +333,7 @@ class RegistryServer:
         loop = asyncio.get_running_loop()
         if self.auth is not None:
             await loop.run_in_executor(None, self.auth.domains.close)
+            await loop.run_in_executor(None, self.auth.access.close)
         if self.keys is not None:
             await loop.run_in_executor(None, self.keys.log.close)
         await loop.run_in_executor(None, self._storage.close)
@@ -314,6 +350,7 @@ def serve(
     auth: bool = False,
     identity: Credential | None = None,
     anonymous_reads: bool = False,
+    broker_kind: BrokerKind | None = None,
     keys_dir: Path | None = None,
 ) -> None:
     """Run the registry until SIGTERM or SIGINT; its state lives in ``topic`` on Kafka.
@@ -328,6 +365,8 @@ def serve(
         auth: Authenticate and authorize every request (the registry then runs as the admin).
         identity: The registry's own identity: the admin when ``auth`` is on.
         anonymous_reads: With ``auth``, let requests without credentials read.
+        broker_kind: The broker's kind when known (``tansu``: no ACL call is ever made); None
+            asks the broker whether it enforces ACLs before the first change.
         keys_dir: Where the KEK (``kek.json``) and the pseudonym key (``pseudonym.json``) are
             kept, created (0600) the first time; None: no key service.
 
@@ -343,6 +382,8 @@ def serve(
             admin=identity,
             domains=KafkaDomainLog(kafka=settings),
             anonymous_reads=anonymous_reads,
+            broker=broker_access(settings, broker_kind=broker_kind),
+            access=KafkaDomainLog(kafka=settings, topic=access_topic()),
         )
     storage = KafkaStorage(kafka=kafka, bootstrap_servers=bootstrap_servers, topic=topic)
     service = None

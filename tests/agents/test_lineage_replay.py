@@ -56,7 +56,7 @@ def test_a_replay_is_a_batch_run_and_mesh_lineage_shows_its_input(mesh: Mesh) ->
 
     product = f"{mesh.domain}.hourly_play_sessions"
     args = ["lineage", product, "--output", "json", "--bootstrap-servers", mesh.bootstrap]
-    result = CliRunner().invoke(main, args)
+    result = CliRunner(env={"STREAMS_REGISTRY__URL": mesh.settings.registry.url}).invoke(main, args)
     assert result.exit_code == 0, result.output
     graph = json.loads(result.stdout)
     assert graph["product"] == mesh.output()

@@ -129,3 +129,57 @@ def test_emit_enforces_the_same_rules(repo: Repo) -> None:
         with pytest.raises(EmitRefused, match="device = 'TV' breaks allowed_values"):
             producer.emit(product, _play(device="TV"), key="u1")
     assert producer.sent == 1
+
+
+def _latest_rules(repo: Repo) -> Any:
+    # get_latest_version is cached by the client; a numbered version is not.
+    latest = max(repo.registry.get_versions(repo.subject))
+    return repo.registry.get_version(repo.subject, latest).schema.rule_set
+
+
+def test_apply_keeps_rules_it_did_not_make(repo: Repo) -> None:
+    # An ENCRYPT rule added with Confluent's tools is not the descriptor's to drop.
+    from confluent_kafka.schema_registry import Rule, RuleSet, Schema
+
+    apply(repo.load(), settings=repo.settings)
+    latest = repo.registry.get_latest_version(repo.subject).schema
+    encrypt = Rule.from_dict(
+        {
+            "name": "encrypt-pii",
+            "kind": "TRANSFORM",
+            "mode": "WRITEREAD",
+            "type": "ENCRYPT",
+            "tags": ["PII"],
+            "params": {"encrypt.kek.name": "k1"},
+        }
+    )
+    rules = RuleSet(migration_rules=[], domain_rules=[*latest.rule_set.domain_rules, encrypt])
+    repo.registry.register_schema(repo.subject, Schema(latest.schema_str, "AVRO", rule_set=rules))
+    repo.write(quality=[{"rule": "range", "field": "ms_played", "min": 0, "max": 10}])
+    apply(repo.load(), settings=repo.settings)
+    after = _latest_rules(repo)
+    assert [r.name for r in after.domain_rules] == ["encrypt-pii", "quality-0-range-ms_played"]
+
+
+def test_removing_the_quality_rules_removes_them_from_the_registry(repo: Repo) -> None:
+    apply(repo.load(), settings=repo.settings)
+    repo.write(quality=[])
+    apply(repo.load(), settings=repo.settings)
+    after = _latest_rules(repo)
+    assert after is None or not after.domain_rules
+    assert actions(plan(repo.load(), settings=repo.settings)) == []
+
+
+def test_dead_lettering_producers_send_a_breaking_event_to_the_dlq(repo: Repo) -> None:
+    # The rules' DLQ action, as the agents use it: the event is kept, with the broken rule.
+    apply(repo.load(), settings=repo.settings)
+    product = f"{repo.domain}.play_events"
+    with Producer(settings=repo.settings, rule_failures="dead-letter") as producer:
+        producer.emit(product, _play(ms_played=-5), key="u1")
+        producer.emit(product, _play(), key="u2")
+        assert producer.rule_failures == 1
+    [letter] = _read_all(repo.settings.kafka.bootstrap_servers, repo.dlq, count=1)
+    headers = dict(letter.headers())
+    assert headers["dlq.reason"] == b"quality"
+    assert b"ms_played = -5 breaks range" in headers["dlq.error"]
+    assert letter.key() == b"u1"

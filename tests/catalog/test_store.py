@@ -107,11 +107,13 @@ def test_undecodable_record_is_skipped_with_a_warning(
     raw.flush(10)
     store.publish(entry(descriptor(dom)))
 
-    with caplog.at_level(logging.WARNING, logger="streams.catalog.store"):
+    with caplog.at_level(logging.INFO, logger="streams.catalog.store"):
         found = [key for key in store.read() if key.startswith(f"{dom}.")]
 
     assert found == [f"{dom}.play_events.v1"]
     assert any(f"{dom}.broken.v1" in record.getMessage() for record in caplog.records)
+    assert [r.key for r in store.rejected if r.key.startswith(dom)] == [f"{dom}.broken.v1"]
+    assert any(r.levelno == logging.WARNING for r in caplog.records)  # one summary warning
 
 
 def test_read_from_a_fresh_store_sees_what_another_published(

@@ -63,7 +63,7 @@ def mesh(runner: CliRunner, settings: Settings, *args: str, command: str = "guar
     return runner.invoke(
         main,
         [*command.split(), *args, "--bootstrap-servers", settings.kafka.bootstrap_servers],
-        env={"COLUMNS": "250"},
+        env={"COLUMNS": "250", "STREAMS_REGISTRY__URL": settings.registry.url},
     )
 
 

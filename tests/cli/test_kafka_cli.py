@@ -6,6 +6,7 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from confluent_kafka.admin import AdminClient
 
@@ -48,10 +49,12 @@ def test_up_without_jars_says_what_to_run(runner: CliRunner, tmp_path: Path) -> 
 
 
 def test_up_kafka_home_status_down_then_plain_up_keeps_topics(
-    runner: CliRunner, tmp_path: Path
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`mesh up --kafka-home`, status, down; then a plain `mesh up` starts Kafka again on the
     state dir's data (one test: each Kafka start costs the suite ~15 s)."""
+    # As a new user: no identity configured, so `mesh up` writes the platform's admin credential.
+    monkeypatch.delenv("STREAMS_IDENTITY__FILE", raising=False)
     home = resolve_libs(kafka_settings()).parent  # any folder holding libs/ will do
     state = ["--state-dir", str(tmp_path)]
     up = ["-v", "up", "--free-ports", "--kafka-home", str(home), "--output", "json", *state]

@@ -55,6 +55,12 @@ def dom(settings: Settings) -> str:
     return name
 
 
+@pytest.fixture
+def runner(settings: Settings) -> CliRunner:
+    """Reading the catalog checks who signed each entry, with the keys the registry publishes."""
+    return CliRunner(env={"STREAMS_REGISTRY__URL": settings.registry.url})
+
+
 def invoke(runner: CliRunner, settings: Settings, *args: str) -> Any:
     result = runner.invoke(
         main,

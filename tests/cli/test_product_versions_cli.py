@@ -82,7 +82,7 @@ def test_a_version_that_is_not_published_is_refused(product: Product, v2: Produc
 
 def test_show_takes_a_version(product: Product, v2: ProductRef) -> None:
     boot = ["--bootstrap-servers", product.settings.kafka.bootstrap_servers]
-    runner = CliRunner()
+    runner = CliRunner(env={"STREAMS_REGISTRY__URL": product.settings.registry.url})
     latest = runner.invoke(main, ["product", "show", v2.id, *boot, "--output", "json"])
     assert latest.exit_code == 0, latest.output
     assert json.loads(latest.stdout)["key"] == v2.topic

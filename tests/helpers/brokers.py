@@ -57,10 +57,10 @@ def kafka_settings(**update: object) -> LocalSettings:
     """Local settings for a Kafka platform, or skip (fail under ``STREAMS_TEST_REQUIRE_KAFKA``).
 
     Args:
-        update: Fields to set on top (e.g. ``state_dir``; ``auth=True`` for SASL and ACLs).
+        update: Fields to set on top (e.g. ``state_dir``; ``kafka_sasl=True`` for SASL and ACLs).
 
     Returns:
-        Settings with ``broker="kafka"``, ``auth=False`` unless updated, and the configured
+        Settings with ``broker="kafka"``, ``kafka_sasl=False`` unless updated, and the configured
         Kafka home or cache.
     """
     problem = _kafka_problem()
@@ -68,8 +68,9 @@ def kafka_settings(**update: object) -> LocalSettings:
         if os.environ.get(REQUIRE_KAFKA, "") not in ("", "0"):
             pytest.fail(f"Apache Kafka tier required ({REQUIRE_KAFKA} is set): {problem}")
         pytest.skip(f"Apache Kafka tier skipped: {problem}")
-    # PLAINTEXT unless a test asks for auth: the tests' raw clients carry no credentials.
-    return Settings().local.model_copy(update={"broker": "kafka", "auth": False, **update})
+    # The registry authenticates, Kafka stays PLAINTEXT unless a test asks for SASL
+    # (kafka_sasl=True): the tests' raw Kafka clients carry no credentials.
+    return Settings().local.model_copy(update={"broker": "kafka", "kafka_sasl": False, **update})
 
 
 def platform_settings(kind: BrokerKind, **update: object) -> LocalSettings:

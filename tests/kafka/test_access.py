@@ -16,103 +16,27 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import (
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Producer,
-)
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka import KafkaError
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from streams.config import KafkaSettings
 from streams.identity import Credential, generate_credential, read_credential
 from streams.kafka.access import ENFORCED, NOT_ENFORCED, KafkaBrokerAccess
-from streams.local import EmbeddedPlatform, PlatformInfo, start, status
+from streams.local import PlatformInfo, start, status
 from streams.local._state import read_state
 from tests.helpers.brokers import kafka_settings
-
-
-@pytest.fixture(scope="module")
-def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformInfo]:
-    """``mesh up --broker kafka`` with authentication (and its monitor), stopped by PID."""
-    settings = kafka_settings(auth=True, state_dir=tmp_path_factory.mktemp("mesh-secure"))
-    with EmbeddedPlatform(settings=settings, free_ports=True) as info:
-        yield info
-
-
-def _login(info: PlatformInfo, credential: Credential) -> KafkaSettings:
-    return KafkaSettings(
-        bootstrap_servers=info.bootstrap_servers,
-        security_protocol="SASL_PLAINTEXT",
-        sasl_mechanism="SCRAM-SHA-256",
-        sasl_username=credential.name,
-        sasl_password=credential.secret,  # type: ignore[arg-type]
-    )
-
-
-def _admin(info: PlatformInfo) -> Credential:
-    return read_credential(info.state_dir / "credentials" / "admin.json")
-
-
-def _eventually(check: Callable[[], object], *, timeout_s: float = 20.0) -> object:
-    """``check()`` once it stops raising AssertionError (ACLs reach the broker's cache)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
-
-
-def _produce(settings: KafkaSettings, topic: str) -> KafkaError | None:
-    conf = settings.librdkafka(message_timeout_ms=5000)
-    conf["log_level"] = 0
-    producer = Producer(conf)
-    errors: list[KafkaError | None] = []
-    producer.produce(topic, b"v", on_delivery=lambda err, _msg: errors.append(err))
-    producer.flush(10)
-    return errors[0] if errors else KafkaError(KafkaError._TIMED_OUT)
-
-
-def _read(settings: KafkaSettings, topic: str) -> KafkaError | bytes | None:
-    """The first record's value, or the error the broker answered (subscribed in the reader's
-    own group, so a refusal is reported)."""
-    conf = settings.librdkafka(
-        group_id=f"{settings.sasl_username}.{uuid.uuid4().hex}", auto_offset_reset="earliest"
-    )
-    conf["log_level"] = 0
-    consumer = Consumer(conf)
-    consumer.subscribe([topic])
-    try:
-        for _ in range(30):
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            error = message.error()
-            return message.value() if error is None else error  # type: ignore[no-any-return]
-    finally:
-        consumer.close()
-    return None
-
-
-def _create(settings: KafkaSettings, topic: str) -> KafkaError | None:
-    """Create ``topic`` as ``settings``' user: None, or the error the broker answered."""
-    conf = settings.librdkafka()
-    conf["log_level"] = 0
-    admin = AdminClient(conf)
-    try:
-        admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(10)
-    except KafkaException as exc:
-        error: KafkaError = exc.args[0]
-        return None if error.code() == KafkaError.TOPIC_ALREADY_EXISTS else error
-    return None
+from tests.helpers.secure_kafka import (
+    admin_of,
+    assert_none,
+    connects,
+    create,
+    eventually,
+    login,
+    produce,
+    read,
+)
 
 
 def _domain(info: PlatformInfo, access: KafkaBrokerAccess) -> Credential:
@@ -143,98 +67,78 @@ def test_the_registry_logs_in_as_the_admin(secure: PlatformInfo) -> None:
         assert registry.register_schema(f"d{uuid.uuid4().hex[:8]}.r.v1-value", schema) >= 1
 
 
-def _connects(settings: KafkaSettings) -> KafkaError | None:
-    """None when ``settings`` log in and read metadata, else the authentication error."""
-    errors: list[KafkaError] = []
-    conf = settings.librdkafka()
-    conf |= {"log_level": 0, "error_cb": errors.append}
-    admin = AdminClient(conf)
-    try:
-        admin.list_topics(timeout=5)
-    except Exception:
-        admin.poll(1)  # serves error_cb
-        failed = [e for e in errors if e.code() == KafkaError._AUTHENTICATION]
-        assert failed, f"failed without an authentication error: {errors}"
-        return failed[0]
-    return None
-
-
 def test_an_unknown_password_cannot_connect(secure: PlatformInfo) -> None:
-    error = _connects(_login(secure, generate_credential("nobody")))
+    error = connects(login(secure, generate_credential("nobody")))
     assert error is not None
     assert "SCRAM-SHA-256" in error.str()
-    assert _connects(_login(secure, _admin(secure))) is None
+    assert connects(login(secure, admin_of(secure))) is None
 
 
 def test_a_domain_writes_its_own_topics_only(secure: PlatformInfo) -> None:
-    access = KafkaBrokerAccess(_login(secure, _admin(secure)), broker_kind="kafka")
+    access = KafkaBrokerAccess(login(secure, admin_of(secure)), broker_kind="kafka")
     assert access.enforced
     player, other = _domain(secure, access), _domain(secure, access)
     own, foreign = f"{player.name}.plays.v1", f"{other.name}.plays.v1"
 
-    _eventually(lambda: _assert_none(_create(_login(secure, player), own)))
-    _eventually(lambda: _assert_none(_create(_login(secure, other), foreign)))
-    assert _eventually(lambda: _assert_none(_produce(_login(secure, player), own))) is None
-    refused = _produce(_login(secure, player), foreign)
+    eventually(lambda: assert_none(create(login(secure, player), own)))
+    eventually(lambda: assert_none(create(login(secure, other), foreign)))
+    assert eventually(lambda: assert_none(produce(login(secure, player), own))) is None
+    refused = produce(login(secure, player), foreign)
     assert refused is not None
     assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
     # Creating a topic under another domain's prefix is refused too.
-    stolen = _create(_login(secure, player), f"{other.name}.stolen.v1")
+    stolen = create(login(secure, player), f"{other.name}.stolen.v1")
     assert stolen is not None
     assert stolen.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
 
 
-def _assert_none(error: KafkaError | None) -> None:
-    assert error is None, error
-
-
 def test_reading_another_domain_needs_a_grant(secure: PlatformInfo) -> None:
-    access = KafkaBrokerAccess(_login(secure, _admin(secure)), broker_kind="kafka")
+    access = KafkaBrokerAccess(login(secure, admin_of(secure)), broker_kind="kafka")
     owner, reader = _domain(secure, access), _domain(secure, access)
     topic = f"{owner.name}.plays.v1"
-    _eventually(lambda: _assert_none(_create(_login(secure, owner), topic)))
-    assert _eventually(lambda: _assert_none(_produce(_login(secure, owner), topic))) is None
+    eventually(lambda: assert_none(create(login(secure, owner), topic)))
+    assert eventually(lambda: assert_none(produce(login(secure, owner), topic))) is None
 
     def refused() -> None:
-        got = _read(_login(secure, reader), topic)
+        got = read(login(secure, reader), topic)
         assert isinstance(got, KafkaError), got
         assert got.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, got
 
     def granted() -> None:
-        assert _read(_login(secure, reader), topic) == b"v"
+        assert read(login(secure, reader), topic) == b"v"
 
     refused()
     assert access.grant_read(f"{owner.name}.plays", reader.name) == ENFORCED
     assert access.grant_read(f"{owner.name}.plays", reader.name) == ENFORCED  # idempotent
-    _eventually(granted)
+    eventually(granted)
     assert access.revoke_read(f"{owner.name}.plays", reader.name) == ENFORCED
-    _eventually(refused)
+    eventually(refused)
     assert access.revoke_read(f"{owner.name}.plays", reader.name) == ENFORCED  # idempotent
 
 
 def test_a_removed_user_cannot_connect_and_a_revoked_domain_writes_nothing(
     secure: PlatformInfo,
 ) -> None:
-    access = KafkaBrokerAccess(_login(secure, _admin(secure)), broker_kind="kafka")
+    access = KafkaBrokerAccess(login(secure, admin_of(secure)), broker_kind="kafka")
     gone = _domain(secure, access)
     topic = f"{gone.name}.plays.v1"
-    _eventually(lambda: _assert_none(_create(_login(secure, gone), topic)))
-    _eventually(lambda: _assert_none(_produce(_login(secure, gone), topic)))
+    eventually(lambda: assert_none(create(login(secure, gone), topic)))
+    eventually(lambda: assert_none(produce(login(secure, gone), topic)))
     assert access.revoke_domain(gone.name) == ENFORCED
 
     def write_refused() -> None:
-        error = _produce(_login(secure, gone), topic)
+        error = produce(login(secure, gone), topic)
         assert error is not None
         assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
 
-    _eventually(write_refused)
+    eventually(write_refused)
     assert access.remove_user(gone.name) == ENFORCED
     assert access.remove_user(gone.name) == ENFORCED  # idempotent
 
     def cannot_connect() -> None:
-        assert _connects(_login(secure, gone)) is not None, "a deleted SCRAM user still connects"
+        assert connects(login(secure, gone)) is not None, "a deleted SCRAM user still connects"
 
-    _eventually(cannot_connect)
+    eventually(cannot_connect)
 
 
 _PROBE = """
@@ -282,7 +186,7 @@ def test_a_restarted_registry_logs_in_again(secure: PlatformInfo) -> None:
     deadline = time.monotonic() + 15
     while status(secure.state_dir).running and time.monotonic() < deadline:
         time.sleep(0.1)
-    settings = kafka_settings(auth=True, state_dir=secure.state_dir)
+    settings = kafka_settings(kafka_sasl=True, state_dir=secure.state_dir)
     again = start(settings)
     assert again.registry_restarted
     with SchemaRegistryClient(again.registry_conf()) as registry:
@@ -293,17 +197,17 @@ def test_a_restarted_registry_logs_in_again(secure: PlatformInfo) -> None:
 def test_a_domain_writes_the_shared_catalog_but_neither_writes_nor_reads_wrapped_keys(
     secure: PlatformInfo,
 ) -> None:
-    admin = _login(secure, _admin(secure))
+    admin = login(secure, admin_of(secure))
     access = KafkaBrokerAccess(admin, broker_kind="kafka")
     player = _domain(secure, access)
     for topic in ("_mesh.products", "_mesh.keys"):
-        _assert_none(_create(admin, topic))
-    _eventually(lambda: _assert_none(_produce(_login(secure, player), "_mesh.products")))
-    assert _read(_login(secure, player), "_mesh.products") == b"v"
+        assert_none(create(admin, topic))
+    eventually(lambda: assert_none(produce(login(secure, player), "_mesh.products")))
+    assert read(login(secure, player), "_mesh.products") == b"v"
     # Only the registry's key service (the admin) writes and reads the data keys.
-    written = _produce(_login(secure, player), "_mesh.keys")
+    written = produce(login(secure, player), "_mesh.keys")
     assert isinstance(written, KafkaError)
     assert written.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
-    refused = _read(_login(secure, player), "_mesh.keys")
+    refused = read(login(secure, player), "_mesh.keys")
     assert isinstance(refused, KafkaError)
     assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED

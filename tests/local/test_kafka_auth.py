@@ -34,7 +34,7 @@ def test_a_credential_file_of_another_identity_is_refused(tmp_path: Path) -> Non
 
 
 def test_data_formatted_without_authentication_is_not_started_with_it(tmp_path: Path) -> None:
-    settings = kafka_settings(auth=True, state_dir=tmp_path)
+    settings = kafka_settings(kafka_sasl=True, state_dir=tmp_path)
     data = tmp_path / "kafka" / "data"
     data.mkdir(parents=True)
     (data / "meta.properties").write_text("node.id=1\n")  # formatted earlier, no admin user
