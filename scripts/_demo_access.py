@@ -90,7 +90,7 @@ def access_tour(info: PlatformInfo) -> bool:
         ["--as", "listeners", "produce", PRODUCT],
         stdin=lines,
     )
-    tail = ["tail", PRODUCT, "--from-beginning", "--max", "2", "--idle-timeout", "10"]
+    tail = ["tail", PRODUCT, "--from-beginning", "--max", "3", "--idle-timeout", "10"]
     run(
         f"mesh --as listeners {' '.join(tail)}   # the owner reads plaintext",
         ["--as", "listeners", *tail],

@@ -71,6 +71,7 @@ err = Console(stderr=True)
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _demo_access import access_tour  # noqa: E402
 from _demo_agents import tour as agents_tour  # noqa: E402
 from _demo_events import tour as events_tour  # noqa: E402
 from _demo_guarantees import MONITOR_ENV  # noqa: E402
@@ -246,6 +247,7 @@ def main() -> int:
             and agents_tour(info, STATE_DIR / "logs")
             and guarantees_tour(info)
             and selfserve_tour(info)
+            and access_tour(info)
         )
     finally:
         stop(STATE_DIR)
