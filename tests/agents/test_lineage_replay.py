@@ -56,14 +56,15 @@ def test_a_replay_is_a_batch_run_and_mesh_lineage_shows_its_input(mesh: Mesh) ->
 
     product = f"{mesh.domain}.hourly_play_sessions"
     args = ["lineage", product, "--output", "json", "--bootstrap-servers", mesh.bootstrap]
-    result = CliRunner(env={"STREAMS_REGISTRY__URL": mesh.settings.registry.url}).invoke(main, args)
+    runner = CliRunner(env={"STREAMS_REGISTRY__URL": mesh.settings.registry.url})
+    result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     graph = json.loads(result.stdout)
     assert graph["product"] == mesh.output()
     assert graph["upstream"] == [{"product": mesh.input, "children": []}]
     assert {"from": mesh.input, "to": mesh.output(), "via": ["agent"]} in graph["edges"]
 
-    shown = CliRunner().invoke(main, args[:2] + args[4:])
+    shown = runner.invoke(main, args[:2] + args[4:])
     assert shown.exit_code == 0, shown.output
     assert mesh.input in shown.stdout
 
