@@ -233,6 +233,8 @@ def main() -> int:
     # also publishes the keys catalog entries are checked with).
     os.environ["STREAMS_KAFKA__BOOTSTRAP_SERVERS"] = info.bootstrap_servers
     os.environ["STREAMS_REGISTRY__URL"] = info.registry_url
+    # ...and keeps what it writes (domain credentials) in the demo's own state directory.
+    os.environ["STREAMS_LOCAL__STATE_DIR"] = str(STATE_DIR)
     try:
         out.print(
             f"broker   [bold]{info.bootstrap_servers}[/]\n"

@@ -16,6 +16,7 @@ import yaml
 REPO = Path(__file__).parents[1]
 
 
+@pytest.mark.timeout(420)  # about 90 s alone; several times that beside the suite's workers
 def test_the_demo_runs_the_agent_and_stops_it() -> None:
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "demo.py")],

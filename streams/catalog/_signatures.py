@@ -52,6 +52,7 @@ class Signatures:
 
     enforced: bool
     keys: Mapping[str, str] = field(default_factory=dict)
+    revoked: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, settings: Settings) -> Signatures:
@@ -70,21 +71,25 @@ class Signatures:
                 trust = {}  # not our registry: it authenticates no identity of the mesh
             if not trust.get("auth"):
                 return cls(enforced=False)
-            keys = {
-                str(d["name"]): str(d["public_key"])
-                for d in control.domains()
-                if d.get("revoked_at") is None
-            }
+            domains = control.domains()
+        keys = {str(d["name"]): str(d["public_key"]) for d in domains if not d.get("revoked_at")}
+        revoked = frozenset(str(d["name"]) for d in domains if d.get("revoked_at"))
         admin = settings.identity.admin_public_key or trust.get("admin_public_key")
         if isinstance(admin, str):
             keys[ADMIN] = admin
-        return cls(enforced=True, keys=keys)
+        return cls(enforced=True, keys=keys, revoked=revoked)
 
     def check(self, key: str, data: Mapping[str, Any]) -> str | None:
         """Why the record ``data`` under ``key`` must be ignored (None: it may be used)."""
         if not self.enforced:
             return None
         verdict = unseal(data, self.keys.get)
+        if verdict.state == "unknown-signer" and verdict.signer in self.revoked:
+            return (
+                f"signed by {verdict.signer!r}, a domain the admin revoked; the admin re-publishes "
+                f"it (`mesh product apply` as the admin), or gives the domain a new credential "
+                f"(`mesh domain create {verdict.signer} --rotate`) for it to re-apply"
+            )
         if not verdict.valid:
             return (
                 f"{verdict.describe()}; the owning domain must re-publish it (`mesh product apply`)"

@@ -96,11 +96,18 @@ def _refuse_blocked(changes: Sequence[Change]) -> None:
     blocked = [change for change in changes if change.blocking]
     if not blocked:
         return
-    lines = "\n".join(f"  {c.product}: {c.target}: {c.detail}" for c in blocked)
+    lines = "\n".join(
+        f"  {c.product}: {c.detail}"
+        if c.target == c.product
+        else f"  {c.product}: {c.target}: {c.detail}"
+        for c in blocked
+    )
     message = (
         f"apply refused: {len(blocked)} change(s) cannot be made in place, so nothing was "
         f"changed (see 'mesh product plan'):\n{lines}"
     )
+    if all(c.detail.startswith("identity ") for c in blocked):
+        message = f"apply refused, nothing was changed:\n{lines}"
     schema_only = all(c.target.endswith("-value") for c in blocked)
     if schema_only:
         subjects = {c.target for c in blocked}

@@ -129,10 +129,11 @@ def _not_yours(products: Sequence[LoadedProduct], mesh: Mesh) -> list[Change]:
             entry_key(loaded.product),
             "blocked",
             entry_key(loaded.product),
-            f"identity {credential.name!r} may not apply domain {loaded.product.domain!r}'s "
-            f"products: apply only your own (`mesh product apply products/{credential.name}`) "
-            f"or run as that domain (`mesh --as {loaded.product.domain} product apply "
-            f"products/{loaded.product.domain}`, its credential from `mesh domain create`)",
+            f"identity {credential.name!r} may not apply the products of domain "
+            f"{loaded.product.domain!r}: only that domain (or the admin) publishes them; run as "
+            f"it: `mesh --as {loaded.product.domain} product apply "
+            f"products/{loaded.product.domain}` (the admin gives its credential: `mesh domain "
+            f"create {loaded.product.domain}`)",
             blocking=True,
         )
         for loaded in products

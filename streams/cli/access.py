@@ -100,14 +100,17 @@ def access() -> None:
     """Access to products: requests by consumer domains, grants by owners."""
 
 
-@access.command()
-@click.argument("product")
-@click.option("--purpose", required=True, help="Why your domain needs the data (owners see it).")
-@click.option(
+_bootstrap_option = click.option(
     "--bootstrap-servers",
     default=None,
     help="Kafka to read the catalog from (default: settings, then the platform from 'mesh up').",
 )
+
+
+@access.command()
+@click.argument("product")
+@click.option("--purpose", required=True, help="Why your domain needs the data (owners see it).")
+@_bootstrap_option
 @registry_url_option
 @output_option
 def request(
@@ -142,12 +145,14 @@ def request(
 @click.argument("product")
 @click.option("--to", "consumer", required=True, metavar="DOMAIN", help="The consumer domain.")
 @click.option("--purpose", default=None, help="Why [default: the purpose of its request].")
+@_bootstrap_option
 @registry_url_option
 @output_option
 def grant(
     product: str,
     consumer: str,
     purpose: str | None,
+    bootstrap_servers: str | None,
     registry_url: str | None,
     output: Literal["text", "json"],
 ) -> None:
@@ -156,6 +161,9 @@ def grant(
     control, client = _client(registry_url)
     with control:
         record = client.grant(chosen, consumer, purpose=purpose)
+    # Grants may come before publication; a typo in the name should not pass unnoticed.
+    settings = connection_settings(bootstrap_servers=bootstrap_servers, registry_url=registry_url)
+    _check_published(settings, chosen)
     _done(record, output, f"granted {chosen} to {consumer} (purpose: {record.purpose})")
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 import click
 
 from streams.cli._context import connection_settings
-from streams.cli._output import out_console, output_option
+from streams.cli._output import err_console, out_console, output_option
 from streams.registry.control import ControlPlane
 
 __all__ = ["forget"]
@@ -39,6 +39,13 @@ def forget(subject: str, registry_url: str | None, output: Literal["text", "json
         click.echo(json.dumps(done))
         return
     keys, products = int(done["keys"]), list(done["products"])
+    if keys == 0:
+        err_console().print(
+            f"warning: no data key of {subject!r} was found: check the id (the raw id producers "
+            "emit, e.g. a user_id, or its pseudonym as `mesh tail` shows it), or it was already "
+            "forgotten",
+            highlight=False,
+        )
     out_console().print(
         f"forgot data subject {subject}: shredded {keys} key{'s' if keys != 1 else ''} in "
         f"{len(products)} product{'s' if len(products) != 1 else ''}"

@@ -54,26 +54,9 @@ class KeyClient:
     def __init__(
         self, settings: RegistrySettings, *, transport: httpx.BaseTransport | None = None
     ) -> None:
-        conf = settings.client_conf()
-        self.url = str(conf["url"]).rstrip("/")
-        auth = None
-        userinfo = conf.get("basic.auth.user.info")
-        if isinstance(userinfo, str):
-            name, _, secret = userinfo.partition(":")
-            auth = httpx.BasicAuth(name, secret)
-        verify: Any = str(conf["ssl.ca.location"]) if "ssl.ca.location" in conf else True
-        if self.url.startswith("http://"):
-            # No TLS to verify: skips loading the CA bundle (40 ms per client, paid by every
-            # Producer and Consumer of a protected product; scripts/bench events).
-            verify = False
-        self._client = httpx.Client(
-            base_url=self.url,
-            auth=auth,
-            verify=verify,
-            timeout=_TIMEOUT,
-            transport=transport,
-            trust_env=False,
-        )
+        options = settings.http_options()
+        self.url = str(options["base_url"])
+        self._client = httpx.Client(**options, timeout=_TIMEOUT, transport=transport)
 
     def close(self) -> None:
         """Release the connections."""

@@ -49,8 +49,9 @@ def domains_topic() -> str:
 
 
 def now() -> str:
-    """The current time as ISO 8601 UTC, to the second."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+    """The current time as ISO 8601 UTC, to the microsecond: the order of a domain's changes
+    (a create and a rotation in one second must not tie, see :meth:`DomainBook.apply`)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +143,19 @@ class DomainBook:
                 "ignoring %s record %r: it names domain %r", domains_topic(), key, domain.name
             )
             return
-        if self.domains.get(domain.name) != domain:
+        current = self.domains.get(domain.name)
+        if current is not None and _changed(current) > _changed(domain):
+            # The log's echo of an older change (the book follows the log it writes to): a
+            # revoked or rotated key must not come back, even for a moment.
+            logger.debug("skipping %s record %r: older than the book's", domains_topic(), key)
+            return
+        if current != domain:
             self.put(domain)
+
+
+def _changed(domain: Domain) -> datetime:
+    """When ``domain`` last changed (created, rotated or revoked)."""
+    return datetime.fromisoformat(domain.revoked_at or domain.created_at)
 
 
 Deliver = Callable[[list[tuple[bytes, bytes | None]]], None]

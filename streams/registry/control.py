@@ -32,22 +32,9 @@ class ControlPlane:
     def __init__(
         self, settings: RegistrySettings, *, transport: httpx.BaseTransport | None = None
     ) -> None:
-        conf = settings.client_conf()
-        self.url = str(conf["url"]).rstrip("/")
-        auth = None
-        userinfo = conf.get("basic.auth.user.info")
-        if isinstance(userinfo, str):
-            name, _, secret = userinfo.partition(":")
-            auth = httpx.BasicAuth(name, secret)
-        verify: Any = str(conf["ssl.ca.location"]) if "ssl.ca.location" in conf else True
-        self._client = httpx.Client(
-            base_url=self.url,
-            auth=auth,
-            verify=verify,
-            timeout=_TIMEOUT,
-            transport=transport,
-            trust_env=False,
-        )
+        options = settings.http_options()
+        self.url = str(options["base_url"])
+        self._client = httpx.Client(**options, timeout=_TIMEOUT, transport=transport)
 
     def __enter__(self) -> ControlPlane:
         return self

@@ -67,7 +67,7 @@ def test_another_domain_is_refused_before_anything_changes(repo: Repo) -> None:
             settings = _as(repo.settings, intruder)
             changes = plan(repo.load(), settings=settings)
             assert [(c.action, c.blocking) for c in changes] == [("blocked", True)]
-            assert f"identity {intruder.name!r} may not apply domain" in changes[0].detail
+            assert f"identity {intruder.name!r} may not apply the products of" in changes[0].detail
             assert f"mesh --as {repo.domain} product apply" in changes[0].detail
             with pytest.raises(GovernanceError, match="may not apply"):
                 apply(repo.load(), settings=settings)

@@ -204,7 +204,9 @@ def test_the_keys_come_from_the_registry(settings: Settings) -> None:
         control.revoke_domain(owner.name)
     with CatalogStore(settings=settings) as store:
         assert item.key not in store.read()
-        assert "revoked?" in (_rejection(store, item.key) or "")
+        reason = _rejection(store, item.key) or ""
+    assert f"signed by {owner.name!r}, a domain the admin revoked" in reason
+    assert f"mesh domain create {owner.name} --rotate" in reason
 
 
 def test_the_admin_key_is_the_registrys_admin(settings: Settings) -> None:

@@ -45,7 +45,7 @@ class Domains:
         return CliRunner().invoke(main, [*as_, *args, "--registry-url", self.url], env=env)
 
     def access(self, who: str | None, *args: str) -> Result:
-        if args[0] == "request":  # reads the catalog
+        if args[0] in ("request", "grant"):  # reads the catalog
             args = (*args, "--bootstrap-servers", self.bootstrap)
         return self.mesh(who, "access", *args)
 
@@ -171,3 +171,12 @@ def test_a_request_for_an_internal_product_says_no_grant_is_needed(
     assert asked.exit_code == EXIT_OK, asked.output
     assert f"{domains.product} is internal: every domain reads it without a grant" in asked.stderr
     assert domains.listed()[0]["state"] == "requested"
+
+
+def test_granting_a_product_the_catalog_does_not_know_says_so(domains: Domains) -> None:
+    # A typo in the product name is granted (grants may come before publication), not silently.
+    granted = domains.access(
+        domains.owner, "grant", domains.product, "--to", domains.consumer, "--purpose", "x"
+    )
+    assert granted.exit_code == EXIT_OK, granted.output
+    assert f"note: {domains.product} is not in the catalog (yet)" in granted.stderr

@@ -373,3 +373,31 @@ def test_the_book_on_kafka_survives_a_restart_and_ignores_forgeries(
     finally:
         again.stop()
     assert any("mallory" in r.getMessage() and "forged" in r.getMessage() for r in caplog.records)
+
+
+def test_the_logs_echo_of_an_older_change_does_not_bring_back_a_rotated_key() -> None:
+    # The book follows the log it writes to: a create read back after a rotation (or a
+    # revocation) must not restore the old key, or the old secret works again for a moment.
+    from streams.registry import Domain, DomainBook
+    from streams.registry._domains import now
+
+    admin = generate_credential("admin")
+    book = DomainBook(admin=admin)
+    first, second = generate_credential("player"), generate_credential("player")
+    created = Domain(name="player", public_key=first.public_key(), created_at=now())
+    rotated = Domain(name="player", public_key=second.public_key(), created_at=now())
+    book.put(rotated)  # the registry changes its memory first, then writes the record
+    book.apply(b"player", book.sealed(created))  # the follower reads the older record late
+    assert book.key_of("player") == second.public_key()
+    revoked = Domain(
+        name="player",
+        public_key=second.public_key(),
+        created_at=rotated.created_at,
+        revoked_at=now(),
+    )
+    book.put(revoked)
+    book.apply(b"player", book.sealed(rotated))
+    assert book.key_of("player") is None
+    again = Domain(name="player", public_key=first.public_key(), created_at=now())
+    book.apply(b"player", book.sealed(again))  # a newer change from the log is taken
+    assert book.key_of("player") == first.public_key()
