@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
+from streams.access import AccessClient
 from streams.cli import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, main
 from streams.config import IdentitySettings, Settings
 from streams.errors import RegistryRequestError
@@ -213,3 +214,20 @@ def test_forget_refuses_a_domain_without_the_subjects_data_and_says_why(
     # Eve is still readable by her owner.
     (value,) = mesh.read(registrations, mesh.owner, 1)
     assert value["email"] == f"{EVE}@example.org"
+
+
+def test_a_grant_releases_the_keys_and_a_revoke_takes_them_back(mesh: Mesh) -> None:
+    registrations = mesh.product(mesh.owner.name, "registrations")
+    with Producer(settings=mesh.settings(mesh.owner), domain=mesh.owner.name) as producer:
+        for n, user in enumerate(USERS):
+            producer.emit(registrations, event(n, user), key=user)
+    plain = [f"{user}@example.org" for user in USERS]
+    before = mesh.read(registrations, mesh.other, len(USERS))
+    assert all(value["email"].startswith(CIPHER_PREFIX) for value in before)
+    with ControlPlane(mesh.settings(mesh.owner).registry) as control:
+        AccessClient(control).grant(registrations.id, mesh.other.name, purpose="support")
+        granted = mesh.read(registrations, mesh.other, len(USERS))
+        assert [value["email"] for value in granted] == plain
+        AccessClient(control).revoke(registrations.id, mesh.other.name)
+    after = mesh.read(registrations, mesh.other, len(USERS))  # a new Consumer: no cached keys
+    assert all(value["email"].startswith(CIPHER_PREFIX) for value in after)
