@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
 import orjson
@@ -199,7 +200,20 @@ class AccessBook:
                 grant.consumer,
             )
             return
+        current = self.grants.get((grant.product, grant.consumer))
+        if current is not None and _when(current.at) > _when(grant.at):
+            # The log's echo of an older change (the book follows the log it writes to): a
+            # grant must not fall back to its request, nor a revoke to its grant.
+            logger.debug("skipping %s record %r: older than the book's", topic, key)
+            return
         self.put(grant)
+
+
+def _when(at: str) -> datetime:
+    try:
+        return datetime.fromisoformat(at)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _parsed(body: dict[str, Any]) -> Grant | None:

@@ -149,10 +149,10 @@ def test_protected_end_to_end_and_forgetting_one_subject(mesh: Mesh) -> None:
         shown = _tail(mesh, registrations, who)
         assert shown.exit_code == EXIT_OK, shown.output
         assert ("ada-1@example.org" in shown.stdout) is readable
-        # Count the e-mails only: a bytes field is shown as text or base64 by its content.
-        emails = [json.loads(line)["email"] for line in shown.stdout.splitlines() if line.strip()]
-        assert len(emails) == len(USERS)
-        assert [email.startswith(CIPHER_PREFIX) for email in emails] == [not readable] * len(USERS)
+        # Count the e-mails only (a bytes field's ciphertext may show "enc1:" too), in the
+        # output with its line breaks taken out (the console may wrap long lines).
+        flat = shown.stdout.replace("\n", "")
+        assert flat.count(f'"email":"{CIPHER_PREFIX}') == (0 if readable else len(USERS))
     # ... because the registry refuses it the keys.
     kid = theirs[0]["email"][len(CIPHER_PREFIX) :].rpartition(":")[0]
     client = KeyClient(mesh.settings(mesh.other).registry)

@@ -305,3 +305,21 @@ def test_a_domain_created_again_gets_back_the_reads_it_still_holds(mesh: Mesh) -
         ("allow_domain", "charts"),
         ("grant_read", PRODUCT, "charts"),
     ]
+
+
+def test_the_logs_echo_of_a_request_does_not_undo_its_grant() -> None:
+    # The book follows the log it writes to: the request read back after the grant was made
+    # (memory first, then the record) must not turn the grant back into a request.
+    from streams.identity import generate_credential
+    from streams.registry._access import AccessBook, Grant, grant_key
+    from streams.registry._domains import now
+
+    book = AccessBook(admin=generate_credential("admin"))
+    asked = Grant("player.plays", "charts", "requested", "top lists", "charts", now())
+    granted = Grant("player.plays", "charts", "granted", "top lists", "player", now())
+    book.put(granted)
+    book.apply(grant_key("player.plays", "charts"), book.sealed(asked))
+    assert book.grants[("player.plays", "charts")].state == "granted"
+    revoked = Grant("player.plays", "charts", "revoked", "top lists", "player", now())
+    book.apply(grant_key("player.plays", "charts"), book.sealed(revoked))
+    assert book.grants[("player.plays", "charts")].state == "revoked"
