@@ -8,16 +8,29 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from streams.local import stop
+
 REPO = Path(__file__).parents[1]
 
 
+@pytest.fixture
+def demo_state() -> Iterator[Path]:
+    """The demo's state directory; whatever platform it recorded there is stopped by PID after
+    the test, also when the demo was killed before its own cleanup (a timeout)."""
+    state = REPO / ".mesh" / "demo"
+    yield state
+    if (state / "platform.json").exists():
+        stop(state, timeout_s=15.0)
+
+
 @pytest.mark.timeout(420)  # about 90 s alone; several times that beside the suite's workers
-def test_the_demo_runs_the_agent_and_stops_it() -> None:
+def test_the_demo_runs_the_agent_and_stops_it(demo_state: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "demo.py")],
         capture_output=True,
@@ -27,6 +40,7 @@ def test_the_demo_runs_the_agent_and_stops_it() -> None:
         env={**os.environ, "COLUMNS": "200"},
         check=False,
     )
+    assert not (demo_state / "platform.json").exists()  # the demo stopped its platform
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     assert "demo complete" in done.stdout
