@@ -52,7 +52,7 @@ class Pseudonymizer:
             raise ValueError("the pseudonym key must be at least 32 random bytes")
         # HMAC-SHA256 (RFC 2104) from the two precomputed padded-key states: 1.8 us a value
         # against 5.7 us for hmac.new(...).copy() and 3.7 us for hmac.digest (scripts/bench
-        # events, protection on; tests/access/test_pseudonym.py checks it equals hmac.digest).
+        # events, protection on; tests/pii/test_pseudonym.py checks it equals hmac.digest).
         padded = (key if len(key) <= 64 else hashlib.sha256(key).digest()).ljust(64, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.access import (
+from streams.errors import ConfigError
+from streams.pii import (
     DataKey,
     KeyProvider,
     LocalKeyProvider,
@@ -16,7 +17,6 @@ from streams.access import (
     parse_key_id,
     read_secret_file,
 )
-from streams.errors import ConfigError
 
 
 def test_the_key_file_is_created_once_with_mode_0600(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from streams.access import PSEUDONYM_PREFIX, Pseudonymizer
+from streams.pii import PSEUDONYM_PREFIX, Pseudonymizer
 
 KEY = bytes(range(32))
 USER = "0b9c1c2e-7d3a-4c1e-9a57-2f1d0e8b6a41"

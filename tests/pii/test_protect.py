@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from streams.access import CIPHER_PREFIX, DataKey, FieldProtection, Pseudonymizer, parse_key_id
 from streams.avro import compile_validator, parse_schema
 from streams.errors import SerializationError
+from streams.pii import CIPHER_PREFIX, DataKey, FieldProtection, Pseudonymizer, parse_key_id
 from tests.access._schemas import event, registered
 
 KEY = bytes(range(32))
