@@ -132,14 +132,7 @@ class Answerer:
         if self.gate is not None:
             verdict = self.gate.check(method, path, message.authorization)
             if isinstance(verdict, Response):
-                return render(
-                    verdict.status,
-                    verdict.body,
-                    keep_alive=keep_alive,
-                    content_type=media,
-                    head=head,
-                    headers=verdict.headers,
-                )
+                return _rendered(verdict, keep_alive, media, head)
             caller = verdict
         request = Request(
             method=method,
@@ -155,14 +148,7 @@ class Answerer:
         except Exception:
             result = _internal_error(request)
         if isinstance(result, Response):
-            return render(
-                result.status,
-                result.body,
-                keep_alive=keep_alive,
-                content_type=media,
-                head=head,
-                headers=result.headers,
-            )
+            return _rendered(result, keep_alive, media, head)
         return asyncio.ensure_future(_later(result, request, keep_alive, media, head))
 
 
@@ -173,7 +159,12 @@ async def _later(
         response = await pending
     except Exception:
         response = _internal_error(request)
-    answer = render(
+    return _rendered(response, keep_alive, media, head), keep_alive
+
+
+def _rendered(response: Response, keep_alive: bool, media: bytes, head: bool) -> bytes:
+    """The bytes of ``response`` (its status, body and extra headers) on this connection."""
+    return render(
         response.status,
         response.body,
         keep_alive=keep_alive,
@@ -181,7 +172,6 @@ async def _later(
         head=head,
         headers=response.headers,
     )
-    return answer, keep_alive
 
 
 def _internal_error(request: Request) -> Response:
