@@ -325,3 +325,27 @@ def read_session(mesh: Mesh, data: bytes | None) -> dict[str, Any]:
         schema_id = int.from_bytes(data[1:5], "big")
         text = registry.get_schema(schema_id).schema_str
     return AvroDecoder(without_logical_types(json.loads(text)), schema_id=schema_id)(data)
+
+
+def test_an_aggregate_breaking_its_products_rules_is_dead_lettered_not_fatal(mesh: Mesh) -> None:
+    # The output's registered rules say no session has a play: every aggregate breaks them. The
+    # replay (as the live agent) sends each one to the product's dead letters and goes on.
+    from confluent_kafka.schema_registry import RuleSet
+
+    from streams.serialization.quality import QualitySpec, rule_set_for
+
+    dlq = f"{mesh.output()}.dlq"
+    admin = AdminClient({"bootstrap.servers": mesh.bootstrap})
+    for future in admin.create_topics([NewTopic(dlq, num_partitions=1)]).values():
+        future.result(10)
+    rules = rule_set_for([QualitySpec("plays", "range", min=0, max=0)], dlq_topic=dlq)
+    with SchemaRegistryClient(mesh.settings.registry.client_conf()) as registry:
+        schema = Schema(SESSION, "AVRO", rule_set=RuleSet.from_dict(rules))
+        registry.register_schema(f"{mesh.output()}-value", schema)
+    _, after = history(11)
+    produce(mesh, [(T1 + i, event) for i, event in enumerate(after)])
+    result = replay(mesh.definition, settings=mesh.settings, start_ms=T1, batch_size=97)
+    assert result.counted > 0
+    assert read_outputs(mesh, mesh.output()) == {}
+    assert count(mesh, dlq) > 0
+    admin.delete_topics([dlq])
