@@ -1,5 +1,7 @@
 """A product's data contract as registered with its schema: the descriptor's per-event quality
-rules as Confluent CEL conditions (see :mod:`streams.serialization.quality`)."""
+rules as Confluent CEL conditions (see :mod:`streams.serialization.quality`), and its
+classification as Confluent metadata (``metadata.properties.classification``), which the
+registry's key service reads to release a public or internal product's data keys."""
 
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ from streams.catalog._model import (
 from streams.naming import dlq_topic
 from streams.serialization.quality import PARAM, QualitySpec, rule_set_for
 
-__all__ = ["contract_rule_set", "quality_specs"]
+__all__ = ["CLASSIFICATION_PROPERTY", "contract_metadata", "contract_rule_set", "quality_specs"]
+
+CLASSIFICATION_PROPERTY = "classification"
+"""The metadata property carrying the product's classification (the registry reads it)."""
 
 
 def quality_specs(rules: Sequence[QualityRule]) -> list[QualitySpec]:
@@ -59,3 +64,30 @@ def contract_rule_set(
 
 def _made_here(rule: Any) -> bool:
     return isinstance(rule, dict) and PARAM in (rule.get("params") or {})
+
+
+def contract_metadata(
+    product: Product, registered: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The ``metadata`` to register with the product's schema (None: none is needed).
+
+    The descriptor owns the ``classification`` property; every other property, tag or
+    sensitive name of the ``registered`` metadata (an ``owner`` set with Confluent's tools) is
+    kept as it is. When the classification was removed, the rest is sent explicitly: the
+    registry would otherwise carry the previous version's metadata over.
+    """
+    kept = dict(registered or {})
+    properties = {
+        name: value
+        for name, value in (kept.get("properties") or {}).items()
+        if name != CLASSIFICATION_PROPERTY
+    }
+    if product.classification is not None:
+        properties[CLASSIFICATION_PROPERTY] = product.classification
+    had_ours = CLASSIFICATION_PROPERTY in ((registered or {}).get("properties") or {})
+    if not properties and not had_ours and not kept.get("tags") and not kept.get("sensitive"):
+        return None
+    kept["properties"] = properties
+    return {name: value for name, value in kept.items() if value not in (None, [], {})} or {
+        "properties": {}
+    }

@@ -14,7 +14,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ConfigEntry,
     ConfigResource,
 )
-from confluent_kafka.schema_registry import RuleSet, Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Metadata, RuleSet, Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from streams.catalog.store import CatalogStore
@@ -155,13 +155,17 @@ class Mesh:
             yield
 
     def lookup(
-        self, subject: str, text: str, rule_set: dict[str, Any] | None = None
+        self,
+        subject: str,
+        text: str,
+        rule_set: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> tuple[bool, int | None]:
-        """Whether ``subject`` exists, and the id of ``text`` (with ``rule_set``, when given)
-        under it (``None``: not there)."""
+        """Whether ``subject`` exists, and the id of ``text`` (with ``rule_set`` and
+        ``metadata``, when given) under it (``None``: not there)."""
         try:
             with self.asking(f"looking up the schema of {subject!r}", subject=subject):
-                found = self.registry.lookup_schema(subject, _schema(text, rule_set))
+                found = self.registry.lookup_schema(subject, _schema(text, rule_set, metadata))
         except RegistryRequestError as exc:
             if exc.error_code == 40401:  # subject not found
                 return False, None
@@ -170,18 +174,23 @@ class Mesh:
             raise
         return True, found.schema_id
 
-    def registered_rule_set(self, subject: str) -> dict[str, Any] | None:
-        """The ``ruleSet`` of the subject's latest version (None: no subject, or no rules)."""
+    def registered_contract(
+        self, subject: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The ``ruleSet`` and ``metadata`` of the subject's latest version (None: no subject,
+        or none registered)."""
         try:
             with self.asking(f"reading the rules of {subject!r}", subject=subject):
                 latest = self.registry.get_latest_version(subject)
         except RegistryRequestError as exc:
             if exc.error_code == 40401:  # subject not found
-                return None
+                return None, None
             raise
-        rule_set = latest.schema.rule_set
-        found: dict[str, Any] | None = None if rule_set is None else rule_set.to_dict()
-        return found
+        rule_set, metadata = latest.schema.rule_set, latest.schema.metadata
+        return (
+            None if rule_set is None else rule_set.to_dict(),
+            None if metadata is None else metadata.to_dict(),
+        )
 
     def subject_level(self, subject: str) -> str | None:
         """The subject's own compatibility level; ``None`` when it follows the global one."""
@@ -220,14 +229,25 @@ class Mesh:
         with self.asking(f"setting the compatibility of {subject!r}", subject=subject):
             self.registry.set_compatibility(subject, level)
 
-    def register(self, subject: str, text: str, rule_set: dict[str, Any] | None = None) -> int:
-        """Register ``text`` (with its data-contract ``rule_set``) under ``subject``; its
-        (global, stable) id."""
+    def register(
+        self,
+        subject: str,
+        text: str,
+        rule_set: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> int:
+        """Register ``text`` (with its data contract: ``rule_set`` and ``metadata``) under
+        ``subject``; its (global, stable) id."""
         with self.asking(f"registering the schema of {subject!r}", subject=subject):
-            return int(self.registry.register_schema(subject, _schema(text, rule_set)))
+            return int(self.registry.register_schema(subject, _schema(text, rule_set, metadata)))
 
 
-def _schema(text: str, rule_set: dict[str, Any] | None) -> Schema:
-    if rule_set is None:
-        return Schema(text, "AVRO")
-    return Schema(text, "AVRO", rule_set=RuleSet.from_dict(rule_set))
+def _schema(
+    text: str, rule_set: dict[str, Any] | None, metadata: dict[str, Any] | None = None
+) -> Schema:
+    return Schema(
+        text,
+        "AVRO",
+        rule_set=None if rule_set is None else RuleSet.from_dict(rule_set),
+        metadata=None if metadata is None else Metadata.from_dict(metadata),
+    )

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from streams.catalog._contract import contract_rule_set
+from streams.catalog._contract import contract_metadata, contract_rule_set
 from streams.catalog._load import LoadedProduct
 from streams.catalog._mesh import Mesh
 from streams.catalog.plan import Change, plan_with, topic_config
@@ -142,8 +142,13 @@ def _make(change: Change, loaded: LoadedProduct, mesh: Mesh) -> None:
 def _register(change: Change, loaded: LoadedProduct, mesh: Mesh) -> None:
     subject = change.target
     try:
-        rule_set = contract_rule_set(loaded.product, mesh.registered_rule_set(subject))
-        mesh.register(subject, loaded.schema_text, rule_set)
+        rules, metadata = mesh.registered_contract(subject)
+        mesh.register(
+            subject,
+            loaded.schema_text,
+            contract_rule_set(loaded.product, rules),
+            contract_metadata(loaded.product, metadata),
+        )
     except IncompatibleSchemaError as exc:
         # The level may have changed since the plan (e.g. set just before): give the reasons.
         reasons = mesh.incompatibilities(subject, loaded.schema_text) or exc.incompatibilities

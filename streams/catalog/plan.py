@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from streams.catalog._contract import contract_rule_set
+from streams.catalog._contract import contract_metadata, contract_rule_set
 from streams.catalog._load import LoadedProduct
 from streams.catalog._mesh import NEW_MAJOR, Mesh
 from streams.catalog._model import OutputPort, Product
@@ -238,8 +238,13 @@ def _plan_schema(key: str, loaded: LoadedProduct, mesh: Mesh) -> tuple[int | Non
         changes.append(
             Change(key, "set-compatibility", subject, f"{level or '(unset)'} -> {wanted_level}")
         )
-    rule_set = contract_rule_set(product, mesh.registered_rule_set(subject))
-    subject_exists, schema_id = mesh.lookup(subject, loaded.schema_text, rule_set)
+    rules, metadata = mesh.registered_contract(subject)
+    subject_exists, schema_id = mesh.lookup(
+        subject,
+        loaded.schema_text,
+        contract_rule_set(product, rules),
+        contract_metadata(product, metadata),
+    )
     if schema_id is not None:
         return schema_id, changes
     if not subject_exists:

@@ -28,17 +28,13 @@ from streams.registry._access import AccessBook, access_topic
 from streams.registry._access_api import AccessRoutes
 from streams.registry._auth import Gate
 from streams.registry._broker import broker_access
+from streams.registry._classify import registered_classification
 from streams.registry._domains import DomainBook, DomainLog, KafkaDomainLog, MemoryDomainLog
 from streams.registry._domains_api import DomainRoutes
 from streams.registry._forward import Forwarder
 from streams.registry._http import HttpLimits, HttpServer
 from streams.registry._keyring import KEYS_TOPIC, Keyring
-from streams.registry._keys_api import (
-    Classify,
-    KeyRoutes,
-    MayRead,
-    unknown_classification,
-)
+from streams.registry._keys_api import Classify, KeyRoutes, MayRead
 from streams.registry.api import Api
 from streams.registry.service import Registry
 from streams.registry.storage import KafkaStorage, Storage
@@ -96,15 +92,15 @@ class KeyService:
         may_read: Who may have a product's keys released (None: the registry's grants,
             :meth:`AccessBook.may_read`: the admin, the owning domain, a grant holder, and any
             identity for public and internal products).
-        classify: A product id's classification (default: unknown, i.e. neither public nor
-            internal).
+        classify: A product id's classification (None: the one its owner registered in the
+            product schema's metadata, :func:`registered_classification`).
     """
 
     provider: KeyProvider
     pseudonym_key: bytes
     log: DomainLog
     may_read: MayRead | None = None
-    classify: Classify = unknown_classification
+    classify: Classify | None = None
 
 
 class RegistryServer:
@@ -174,7 +170,7 @@ class RegistryServer:
                 log=keys.log,
                 # The grants decide who is released a product's data keys.
                 may_read=keys.may_read or self.grants.may_read,
-                classify=keys.classify,
+                classify=keys.classify or registered_classification(self.registry),
             )
         )
         self.api = Api(self.registry, domains=domains, access=access, keys=key_routes)

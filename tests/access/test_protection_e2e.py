@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Metadata, Schema, SchemaRegistryClient
 
 from streams.access import AccessClient
 from streams.cli import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, main
@@ -73,11 +73,18 @@ class Mesh:
             identity=identity,
         )
 
-    def product(self, domain: str, name: str) -> ProductRef:
+    def product(self, domain: str, name: str, classification: str | None = None) -> ProductRef:
+        """A product with :data:`SCHEMA`, its classification registered as `mesh product
+        apply` does (in the schema's metadata)."""
         ref = ProductRef(domain=domain, name=name)
         create_topic(self.platform.bootstrap_servers, ref.topic)
+        metadata = None
+        if classification is not None:
+            metadata = Metadata.from_dict({"properties": {"classification": classification}})
         with SchemaRegistryClient(self.platform.registry_conf()) as registry:
-            registry.register_schema(ref.subject, Schema(json.dumps(SCHEMA), "AVRO"))
+            registry.register_schema(
+                ref.subject, Schema(json.dumps(SCHEMA), "AVRO", metadata=metadata)
+            )
         return ref
 
     def read(
@@ -231,3 +238,18 @@ def test_a_grant_releases_the_keys_and_a_revoke_takes_them_back(mesh: Mesh) -> N
         AccessClient(control).revoke(registrations.id, mesh.other.name)
     after = mesh.read(registrations, mesh.other, len(USERS))  # a new Consumer: no cached keys
     assert all(value["email"].startswith(CIPHER_PREFIX) for value in after)
+
+
+def test_an_internal_products_fields_are_readable_by_any_domain_a_restricted_ones_not(
+    mesh: Mesh,
+) -> None:
+    internal = mesh.product(mesh.owner.name, "directory", classification="internal")
+    restricted = mesh.product(mesh.owner.name, "registrations", classification="restricted")
+    with Producer(settings=mesh.settings(mesh.owner), domain=mesh.owner.name) as producer:
+        for n, user in enumerate(USERS):
+            producer.emit(internal, event(n, user), key=user)
+            producer.emit(restricted, event(n, user), key=user)
+    plain = [f"{user}@example.org" for user in USERS]
+    assert [value["email"] for value in mesh.read(internal, mesh.other, len(USERS))] == plain
+    hidden = mesh.read(restricted, mesh.other, len(USERS))
+    assert all(value["email"].startswith(CIPHER_PREFIX) for value in hidden)

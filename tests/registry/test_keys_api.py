@@ -254,3 +254,32 @@ def test_public_and_internal_products_release_to_any_identity(tmp_path: Path) ->
         assert released(keys.release(keys.player, batch)) == {batch[0].id: batch[0].secret}
     finally:
         keys.registry.stop()
+
+
+def _register(keys: Keys, subject: str, classification: str | None) -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "a", "type": "string"}]}
+    body: dict[str, Any] = {"schema": orjson.dumps(schema).decode()}
+    if classification is not None:
+        body["metadata"] = {"properties": {"classification": classification}}
+    with keys.http(keys.listeners) as client:
+        answer = client.post(f"/subjects/{subject}/versions", json=body)
+    assert answer.status_code == 200, answer.text
+
+
+def test_the_classification_is_read_from_the_registered_schemas_metadata(keys: Keys) -> None:
+    # `mesh product apply` registers it (metadata.properties.classification); only the owning
+    # domain may register under its subjects, so the owner decides who reads an internal product.
+    batch = keys.new_keys("ada")
+    keys.publish(keys.listeners, batch)
+    assert keys.release(keys.player, batch).status_code == 403  # no schema: not classified
+    _register(keys, f"{PRODUCT}.v1-value", "internal")
+    assert released(keys.release(keys.player, batch)) == {batch[0].id: batch[0].secret}
+    # The newest major version's newest schema decides.
+    _register(keys, f"{PRODUCT}.v2-value", "restricted")
+    assert keys.release(keys.player, batch).status_code == 403
+    _register(keys, f"{PRODUCT}.v1-value", "confidential")  # an older major: not asked
+    _register(keys, f"{PRODUCT}.v2-value", "public")
+    assert keys.release(keys.player, batch).status_code == 200
+    # A subject that only looks like the product's (another product's prefix) is not asked.
+    _register(keys, f"{PRODUCT}_archive.v9-value", "restricted")
+    assert keys.release(keys.player, batch).status_code == 200
