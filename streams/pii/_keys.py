@@ -18,8 +18,6 @@ import os
 import secrets
 import stat
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -66,9 +64,12 @@ _serials = itertools.count(1)
 _NONCE_PREFIX = os.urandom(4)
 
 
-@dataclass(frozen=True, slots=True)
 class DataKey:
     """One data key in the clear, as a producer or a holder of a released key has it.
+
+    Immutable by convention; a plain slotted class rather than a frozen dataclass, whose
+    ``__init__`` (``object.__setattr__`` per field) cost a fifth of creating a key
+    (scripts/bench events, ListenerRegistered: every event a new data subject).
 
     Attributes:
         id: Its key id (:func:`key_id`); it appears in every ciphertext it makes.
@@ -77,21 +78,35 @@ class DataKey:
             more than the encryption itself; scripts/bench events).
     """
 
-    id: str
-    secret: bytes = field(repr=False)
-    cipher: AESGCM = field(repr=False, compare=False)
-    _nonces: Iterator[int] = field(repr=False, compare=False, default_factory=itertools.count)
+    __slots__ = ("_nonces", "cipher", "id", "secret")
+
+    def __init__(self, id: str, secret: bytes, cipher: AESGCM | None = None) -> None:
+        self.id = id
+        self.secret = secret
+        self.cipher = AESGCM(secret) if cipher is None else cipher
+        self._nonces = itertools.count()
+
+    def __repr__(self) -> str:
+        return f"DataKey(id={self.id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DataKey):
+            return NotImplemented
+        return self.id == other.id and self.secret == other.secret
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.secret))
 
     @classmethod
     def create(cls, product: str, subject_tag: str) -> DataKey:
         """A new random key for ``product`` and the subject with ``subject_tag``."""
-        serial = f"{_SERIAL_PREFIX}{next(_serials):x}"
-        return cls.of(key_id(product, subject_tag, serial), _random_key())
+        secret = _random_key()
+        return cls(f"{product}/{subject_tag}/{_SERIAL_PREFIX}{next(_serials):x}", secret)
 
     @classmethod
     def of(cls, name: str, secret: bytes) -> DataKey:
         """The key named ``name`` with its clear ``secret``."""
-        return cls(name, secret, AESGCM(secret))
+        return cls(name, secret)
 
     def nonce(self) -> bytes:
         """A fresh 96-bit GCM nonce: the process's random 32-bit prefix and this object's
