@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,13 +35,29 @@ def add_option(parser: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def platform(kind: str) -> Iterator[PlatformInfo]:
-    """A platform on ``kind`` (Kafka from the usual kafka_home / jar cache settings)."""
-    with tempfile.TemporaryDirectory() as tmp:
+    """A platform on ``kind`` (Kafka from the usual kafka_home / jar cache settings), stopped by
+    PID when the benchmark ends, fails, or is stopped by SIGTERM (``kill``, ``timeout``)."""
+    with _stopped_by_sigterm(), tempfile.TemporaryDirectory() as tmp:
         # No authentication: the benchmarks' raw clients carry no credentials, and the figures
         # stay comparable with earlier runs (SCRAM costs one handshake per connection).
         settings = Settings().local.model_copy(update={"broker": kind, "auth": False})
         with EmbeddedPlatform(state_dir=tmp, settings=settings, free_ports=True) as info:
             yield info
+
+
+@contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """SIGTERM raises SystemExit inside the block, so the platform's exit stops its processes
+    (Python's default for SIGTERM ends the process at once and left the broker running)."""
+
+    def _terminated(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run(
