@@ -19,7 +19,8 @@ import json, sys, time
 sys.path.insert(0, {str(SCRIPTS)!r})
 import _brokers
 with _brokers.platform("tansu") as info:
-    print(json.dumps([info.broker_pid, info.registry_pid]), flush=True)
+    pids = [info.broker_pid, info.registry_pid, info.monitor_pid]
+    print(json.dumps([pid for pid in pids if pid]), flush=True)
     time.sleep(120)
 """
 
