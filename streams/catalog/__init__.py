@@ -48,6 +48,7 @@ from streams.catalog._model import (
     UniqueRule,
 )
 from streams.catalog._signatures import Rejected, Signatures
+from streams.catalog._standards import ODCS_VERSION, ODPS_VERSION, problems, require_valid
 from streams.catalog._version import choose_version, is_versioned
 from streams.catalog._yaml import Location, SourceMap, descriptor_error, read_yaml, show_path
 from streams.catalog.apply import ApplyResult, apply
@@ -58,6 +59,8 @@ from streams.catalog.store import PRODUCTS_TOPIC, CatalogEntry, CatalogStore, en
 __all__ = [
     "CLASSIFICATIONS",
     "INFINITE",
+    "ODCS_VERSION",
+    "ODPS_VERSION",
     "PRODUCTS_TOPIC",
     "AllowedValuesRule",
     "ApplyResult",
@@ -106,11 +109,13 @@ __all__ = [
     "parse_duration",
     "parse_retention",
     "plan",
+    "problems",
     "problems_of",
     "product_files",
     "quality_specs",
     "read_yaml",
     "repository_root",
+    "require_valid",
     "select",
     "show_path",
 ]
