@@ -1,4 +1,5 @@
-"""Data products: descriptor models, loading ``products/`` and ``schemas/``, ODCS/ODPS export.
+"""Data products: descriptor models, loading ``products/`` and ``schemas/``, ODCS/ODPS export
+and ODCS import, checked against the standards' official JSON schemas.
 
 A product is declared in ``products/<domain>/<name>.yaml`` (see :class:`Product`) and names its
 value schema in ``schemas/<domain>/<Record>.avsc``. :func:`load_product` validates both and
@@ -15,6 +16,7 @@ from __future__ import annotations
 from streams.catalog._contract import contract_rule_set, quality_specs
 from streams.catalog._duration import INFINITE, format_duration, parse_duration, parse_retention
 from streams.catalog._export import export_odcs, export_odps
+from streams.catalog._import import ImportedContract, import_odcs
 from streams.catalog._load import (
     LoadedProduct,
     Selection,
@@ -73,6 +75,7 @@ __all__ = [
     "Description",
     "Duration",
     "Guarantees",
+    "ImportedContract",
     "InputPort",
     "Kind",
     "LoadedProduct",
@@ -102,6 +105,7 @@ __all__ = [
     "export_odps",
     "find_root",
     "format_duration",
+    "import_odcs",
     "is_versioned",
     "load_path",
     "load_product",

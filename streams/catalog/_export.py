@@ -18,9 +18,10 @@ the ODPS document lists it as its output port's ``contractId``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from streams.avro import FieldInfo, ParsedSchema, iter_fields, record_fields
+from streams.avro import FieldInfo, ParsedSchema, iter_fields, record_fields, resolve
 from streams.catalog._duration import INFINITE
 from streams.catalog._model import (
     AllowedValuesRule,
@@ -263,11 +264,7 @@ def _property(
         out["quality"] = quality
     if field.pii:
         out["customProperties"] = [{"property": "pii", "value": field.pii_mark}]
-    if field.nested is not None:
-        out["properties"] = [
-            _property(child, schema, rules, product, f"{path}.")
-            for child in record_fields(schema, field.nested)
-        ]
+    _nest(out, field, schema, lambda child: _property(child, schema, rules, product, f"{path}."))
     return out
 
 
@@ -294,21 +291,64 @@ def _range(rule: RangeRule, logical: str, options: dict[str, Any]) -> list[dict[
     return [item]
 
 
+def _items(avro: Any, schema: ParsedSchema) -> dict[str, Any]:
+    """An array's ``items``: their types, and a record's properties (so a reader without the
+    Avro schema still sees the fields)."""
+    avro = resolve(avro, schema)
+    physical, logical, _ = _describe_type(avro)
+    out: dict[str, Any] = {"logicalType": logical, "physicalType": physical}
+    if isinstance(avro, dict) and avro.get("type") == "array":
+        out["items"] = _items(avro["items"], schema)
+    if isinstance(avro, dict) and avro.get("type") in ("record", "error"):
+        out["properties"] = [_plain(child, schema) for child in record_fields(schema, avro)]
+    return out
+
+
+def _plain(field: FieldInfo, schema: ParsedSchema) -> dict[str, Any]:
+    """A property of a record inside an array: types and doc (rules name top-level paths)."""
+    physical, logical, nullable, _ = _describe(field)
+    out: dict[str, Any] = {
+        "name": field.name,
+        "logicalType": logical,
+        "physicalType": physical,
+        "required": not nullable,
+    }
+    if field.doc:
+        out["description"] = field.doc
+    _nest(out, field, schema, lambda child: _plain(child, schema))
+    return out
+
+
+def _nest(
+    out: dict[str, Any], field: FieldInfo, schema: ParsedSchema, child: Callable[[FieldInfo], Any]
+) -> None:
+    """A nested record's properties, or an array's items, under the property ``out``."""
+    if field.nested is not None:
+        out["properties"] = [child(item) for item in record_fields(schema, field.nested)]
+    elif isinstance(field.value_type, dict) and field.value_type.get("type") == "array":
+        out["items"] = _items(field.value_type["items"], schema)
+
+
 def _describe(field: FieldInfo) -> tuple[str, str, bool, str]:
     """(physical type text, ODCS logical type, nullable, Avro base type) of a field's type."""
     nullable = isinstance(field.type, list) and "null" in field.type
-    avro = field.value_type
+    physical, logical, base = _describe_type(field.value_type)
+    return physical, logical, nullable, base
+
+
+def _describe_type(avro: Any) -> tuple[str, str, str]:
+    """(physical type text, ODCS logical type, numeric base type or "") of an Avro type."""
     if isinstance(avro, list):
-        return "union", "object", nullable, "union"
+        return "union", "object", ""
     if isinstance(avro, str):
-        return avro, _LOGICAL.get(avro, "string"), nullable, avro
+        return avro, _LOGICAL.get(avro, "string"), avro
     base = str(avro["type"])
     logical_type = avro.get("logicalType")
     physical = f"{base} ({logical_type})" if logical_type else base
     if base in ("record", "enum", "fixed"):
         physical = f"{base} {str(avro['name']).rpartition('.')[2]}"
     logical = LOGICAL_TYPES.get(str(logical_type)) or _LOGICAL.get(base, "string")
-    return physical, logical, nullable, base if logical in ("integer", "number") else ""
+    return physical, logical, base if logical in ("integer", "number") else ""
 
 
 def _sla(product: Product, record_name: str) -> list[dict[str, Any]]:

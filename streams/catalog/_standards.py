@@ -79,7 +79,23 @@ def _leaves(errors: Iterable[ValidationError]) -> Iterable[ValidationError]:
 
 
 def _describe(error: ValidationError) -> str:
-    return f"{json_path(error.absolute_path)}: {error.message}"
+    return f"{json_path(error.absolute_path)}: {error.message}{_hint(error)}"
+
+
+def _hint(error: ValidationError) -> str:
+    """How to fix the common problems, in the document's terms."""
+    if error.validator == "required":
+        return "; add it"
+    if error.validator in ("unevaluatedProperties", "additionalProperties"):
+        return (
+            "; remove or rename them (a key of your own goes under 'customProperties' as "
+            "{property: ..., value: ...})"
+        )
+    if error.validator == "type":
+        return f"; write a {error.validator_value}"
+    if error.validator == "enum":
+        return "; use one of those"
+    return ""
 
 
 def require_valid(standard: Standard, document: Mapping[str, Any], *, source: str) -> None:

@@ -1,4 +1,5 @@
-"""``mesh product ...``: lint descriptors against the mesh's policies, export them as ODCS/ODPS."""
+"""``mesh product ...``: lint descriptors against the mesh's policies, export them as ODCS/ODPS
+(``import`` reads ODCS back: :mod:`streams.cli.product_import`)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from streams.cli.product_apply import (
     violation_table,
 )
 from streams.cli.product_catalog import list_products, show_product, version_option
+from streams.cli.product_import import import_command
 from streams.cli.product_new import new_command
 from streams.errors import ConfigError, DescriptorError
 from streams.governance import Violation, with_display_paths
@@ -49,6 +51,7 @@ product.add_command(apply_command, name="apply")
 product.add_command(list_products, name="list")
 product.add_command(show_product, name="show")
 product.add_command(new_command, name="new")
+product.add_command(import_command, name="import")
 
 
 @product.command()

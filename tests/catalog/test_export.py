@@ -125,8 +125,8 @@ def test_odcs_rejects_what_the_old_export_wrote(tmp_path: Path) -> None:
         {"type": "library", "rule": "duplicateCount", "mustBe": 0}
     ]
     found = problems("odcs", contract)
-    assert "schema[0].properties[0].quality[0]: 'metric' is a required property" in found
-    assert "servers[0]: 'host' is a required property" in found
+    assert "schema[0].properties[0].quality[0]: 'metric' is a required property; add it" in found
+    assert "servers[0]: 'host' is a required property; add it" in found
     with pytest.raises(ContractError, match=r"not a valid ODCS v3\.1\.0 document: schema\[0\]"):
         require_valid("odcs", contract, source="the export")
 

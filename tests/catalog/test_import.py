@@ -1,0 +1,189 @@
+"""ODCS import: round trips of every repository product, a contract written by hand, errors."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from streams.avro import parse_schema
+from streams.catalog import (
+    LoadedProduct,
+    Product,
+    export_odcs,
+    import_odcs,
+    load_product,
+    load_products,
+)
+from streams.errors import ContractError
+from tests.catalog._repo import REPO, make_repo
+
+CONTRACTS = Path(__file__).parent / "contracts"
+SELLER = CONTRACTS / "seller_payments.odcs.yaml"
+
+
+def _export(loaded: LoadedProduct) -> dict[str, Any]:
+    return export_odcs(loaded.product, loaded.schema, bootstrap_servers="localhost:9092")
+
+
+def _seller() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(SELLER.read_text())
+    return document
+
+
+def assert_equivalent(imported: Product, original: Product) -> None:
+    """The same product: equal but for the order of the quality rules (export lists them by
+    field, in schema order)."""
+    assert set(imported.quality) == set(original.quality)
+    assert len(imported.quality) == len(original.quality)
+    assert imported.model_copy(update={"quality": ()}) == original.model_copy(
+        update={"quality": ()}
+    )
+
+
+def test_every_repository_product_round_trips() -> None:
+    """Export then import gives the same descriptor and the same registered schema."""
+    for loaded in load_products(REPO):
+        imported = import_odcs(_export(loaded), source=loaded.product.topic)
+        assert imported.ref == loaded.product.ref
+        assert_equivalent(Product.model_validate(imported.descriptor), loaded.product)
+        schema = parse_schema(json.dumps(imported.schema))
+        assert schema.canonical == loaded.schema.canonical, loaded.path
+        assert imported.notes == (), loaded.path
+
+
+def test_round_trip_from_the_properties_alone(tmp_path: Path) -> None:
+    """Without the exact Avro schema (another tool dropped the custom property), the record is
+    rebuilt from the standard's keys: same fields, docs, nullability, PII; the same rules."""
+    make_repo(tmp_path)
+    loaded = load_product(tmp_path / "products" / "player" / "play_events.yaml")
+    contract = _export(loaded)
+    del contract["schema"][0]["customProperties"]
+    imported = import_odcs(contract, source="play_events.odcs.yaml")
+    assert_equivalent(Product.model_validate(imported.descriptor), loaded.product)
+    fields = {item["name"]: item for item in imported.schema["fields"]}
+    original = {item["name"]: item for item in loaded.schema.definition["fields"]}
+    assert list(fields) == list(original)
+    assert {name: item["doc"] for name, item in fields.items()} == {
+        name: item["doc"] for name, item in original.items()
+    }
+    assert fields["event_id"]["type"] == "string"
+    assert fields["event_time"]["type"] == {"type": "long", "logicalType": "timestamp-millis"}
+    assert fields["user_id"]["pii"] == "pseudonymize"
+    assert fields["device"]["type"] == "string"  # an enum's symbols are its allowed_values rule
+    assert fields["ms_played"]["type"] == "long"
+    assert fields["context"]["type"][0] == "null"
+    assert fields["context"]["default"] is None
+    assert [item["name"] for item in fields["context"]["type"][1]["fields"]] == ["playlist_id"]
+    parse_schema(json.dumps(imported.schema))  # valid Avro
+
+
+def test_a_contract_written_by_hand() -> None:
+    imported = import_odcs(_seller(), source=SELLER.name)
+    assert imported.ref.topic == "seller.seller_payments.v1"  # name's '_v1' is the version
+    document = imported.descriptor
+    assert document["owner"] == {"team": "seller-payments", "contact": "mhopper@example.com"}
+    assert document["classification"] == "restricted"
+    assert document["outputPort"] == {
+        "schema": "schemas/seller/Tbl.avsc",
+        "key": "rcvr_id",  # the primary key, not the date the table is partitioned by
+        "eventTime": "created_ts",
+        "retention": "30d",
+    }
+    assert document["guarantees"] == {"latency": "4h", "freshness": "1d"}
+    assert document["quality"] == [
+        {"rule": "not_null", "field": "rcvr_id", "description": "Every payment has a receiver."},
+        {"rule": "allowed_values", "field": "rcvr_cntry_code", "values": ["US", "DE", "FR", "GB"]},
+        {"rule": "range", "field": "pmt_amount", "min": 0},
+        {"rule": "range", "field": "pmt_count", "min": 1, "max": 1000},
+    ]
+    fields = {item["name"]: item for item in imported.schema["fields"]}
+    assert fields["txn_ref_dt"]["type"] == ["null", {"type": "int", "logicalType": "date"}]
+    assert fields["rcvr_id"] == {
+        "name": "rcvr_id",
+        "type": "string",
+        "doc": "The receiver of the payment (a seller account).",
+        "pii": "pseudonymize",
+    }
+    assert fields["pmt_amount"]["type"] == "double"
+    assert fields["pmt_count"]["type"] == "int"
+    assert imported.personal
+    notes = "\n".join(imported.notes)
+    assert "schema[0].properties[3].physicalType: 'decimal(12,2)' is read as a double" in notes
+    assert "schema[0].properties[5].quality[0]: the sql check" in notes
+    assert "schema[0].quality[0]: the rowCount check" in notes
+    assert "slaProperties[3]: 'frequency' has no counterpart" in notes
+
+
+def test_domain_and_name_override_and_event_time_added() -> None:
+    contract = _seller()
+    table = contract["schema"][0]
+    table["properties"] = [item for item in table["properties"] if item["name"] != "created_ts"]
+    imported = import_odcs(contract, source="x", domain="payments", name="receipts")
+    assert imported.ref.topic == "payments.receipts.v1"
+    assert imported.descriptor["outputPort"]["eventTime"] == "event_time"
+    assert imported.schema["fields"][-1]["name"] == "event_time"
+    assert any("'event_time' added" in note for note in imported.notes)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda c: c.pop("version"), "$: 'version' is a required property; add it"),
+        (
+            lambda c: c["schema"][0]["properties"][1].update(logicalType="text"),
+            "schema[0].properties[1].logicalType: 'text' is not one of",
+        ),
+        (
+            lambda c: c["schema"][0]["properties"][2].update(colour="red"),
+            "schema[0].properties[2]: Unevaluated properties are not allowed ('colour' was "
+            "unexpected); remove or rename them",
+        ),
+        (lambda c: c["team"].update(name=3), "team.name: 3 is not of type 'string'; write a"),
+    ],
+)
+def test_an_invalid_contract_is_refused_with_its_json_paths(change: Any, expected: str) -> None:
+    contract = _seller()
+    change(contract)
+    with pytest.raises(ContractError) as caught:
+        import_odcs(contract, source="seller.yaml")
+    assert any(problem.startswith(expected) for problem in caught.value.problems), (
+        caught.value.problems
+    )
+    assert str(caught.value).startswith("seller.yaml is not a valid ODCS v3.1.0 document: ")
+
+
+def test_several_objects_need_a_choice() -> None:
+    contract = _seller()
+    second = copy.deepcopy(contract["schema"][0])
+    second["name"] = "refunds"
+    contract["schema"].append(second)
+    with pytest.raises(ContractError, match=r"2 objects: tbl, refunds; .* pass --object NAME"):
+        import_odcs(contract, source="x")
+    imported = import_odcs(contract, source="x", object_name="refunds")
+    assert imported.record == "Refunds"
+    with pytest.raises(ContractError, match="no schema object 'nope'; choose one of tbl, refunds"):
+        import_odcs(contract, source="x", object_name="nope")
+
+
+def test_an_edited_contract_whose_avro_schema_disagrees_is_refused(tmp_path: Path) -> None:
+    make_repo(tmp_path)
+    contract = _export(load_product(tmp_path / "products" / "player" / "play_events.yaml"))
+    contract["schema"][0]["properties"].pop()
+    with pytest.raises(ContractError, match="remove the avroSchema custom property"):
+        import_odcs(contract, source="x")
+
+
+def test_a_contract_without_domain_or_fields() -> None:
+    contract = _seller()
+    del contract["domain"]
+    with pytest.raises(ContractError, match="names no domain: add 'domain:' or pass --domain"):
+        import_odcs(contract, source="x")
+    contract = _seller()
+    contract["schema"][0]["properties"] = []
+    with pytest.raises(ContractError, match=r"schema\[0\] has no properties"):
+        import_odcs(contract, source="x")
