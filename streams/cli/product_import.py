@@ -9,9 +9,11 @@ from typing import Literal
 import click
 from rich.text import Text
 
+from streams.agents.lint import lint_code
 from streams.cli._output import err_console, out_console, output_option
 from streams.cli._root import repository
 from streams.governance import lint as lint_products
+from streams.governance import with_display_paths
 from streams.scaffold import import_contract
 
 __all__ = ["import_command"]
@@ -62,13 +64,15 @@ def import_command(
     Writes schemas/<domain>/<Record>.avsc and products/<domain>/<name>.yaml, then lints them:
     what the contract does not say comes from governance.yaml's defaults, and each such choice
     is a note on stderr. An invalid contract is refused with the JSON path of each problem.
-    Exit 1 when lint finds errors in the written product.
+    Exit 1 when lint finds errors in the written product (an aggregate, for one, still needs
+    its code: products/<domain>/<name>.py).
     """
     root = repository(out)
     made = import_contract(
         root, file, domain=domain, name=name, object_name=object_name, force=force
     )
-    found = lint_products(made.descriptor)
+    code = with_display_paths(lint_code(made.descriptor), root=root)  # an aggregate's code
+    found = [*lint_products(made.descriptor), *code]
     errors = [item for item in found if item.severity == "error"]
     files = [path.relative_to(root).as_posix() for path in made.written]
     if output == "json":
