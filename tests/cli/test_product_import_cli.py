@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from streams.catalog import load_product, load_products
 from streams.cli import main
+from streams.config import Settings
 from tests.catalog._repo import REPO
 from tests.catalog.test_import import SELLER, assert_equivalent
 
@@ -125,3 +129,46 @@ def test_import_needs_a_format(runner: CliRunner) -> None:
     result = runner.invoke(main, ["product", "import", str(SELLER)])
     assert result.exit_code == 2
     assert "--format" in result.stderr
+
+
+def test_an_imported_contract_applies_and_takes_events(
+    runner: CliRunner, repo: Path, settings: Settings
+) -> None:
+    """The hand-written contract's product on a real platform: topic, schema, events."""
+    domain = f"t{uuid.uuid4().hex[:10]}"
+    made = _import(runner, repo, str(SELLER), "--domain", domain)
+    assert made.exit_code == 0, made.output
+    connect = [
+        "--bootstrap-servers",
+        settings.kafka.bootstrap_servers,
+        "--registry-url",
+        settings.registry.url,
+    ]
+    topic = f"{domain}.seller_payments.v1"
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    try:
+        applied = runner.invoke(main, ["product", "apply", str(repo), *connect])
+        assert applied.exit_code == 0, applied.output
+        with SchemaRegistryClient(settings.registry.client_conf()) as registry:
+            registered = registry.get_latest_version(f"{topic}-value").schema.schema_str
+        written = load_product(repo / "products" / domain / "seller_payments.yaml", root=repo)
+        assert json.loads(registered)["fields"] == json.loads(written.schema.canonical)["fields"]
+        event = {
+            "txn_ref_dt": 20_485,  # days, as `mesh produce` takes a date
+            "rcvr_id": "seller-42",
+            "rcvr_cntry_code": "DE",
+            "pmt_amount": 12.5,
+            "pmt_count": 1,
+            "created_ts": 1_767_225_600_000,
+        }
+        sent = runner.invoke(
+            main, ["produce", f"{domain}.seller_payments", *connect], input=json.dumps(event)
+        )
+        assert sent.exit_code == 0, sent.output
+        assert f"sent 1 event to {topic}" in sent.stderr
+    finally:
+        made_topics = [
+            name for name in admin.list_topics(timeout=10).topics if name.startswith(topic)
+        ]
+        for future in admin.delete_topics(made_topics).values() if made_topics else ():
+            future.result(10)
