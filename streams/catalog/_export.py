@@ -365,13 +365,13 @@ def _sla(product: Product, record_name: str) -> list[dict[str, Any]]:
                 "property": "completeness",
                 "value": percent(guarantees.completeness),
                 "unit": "%",
-                "description": "Share of the events produced upstream that are published.",
+                "description": "At least this share of the events produced upstream is published.",
             },
             {
                 "property": "duplicates",
                 "value": percent(guarantees.max_duplicate_share),
                 "unit": "%",
-                "description": "Most published events that may be duplicates (same id twice).",
+                "description": "At most this share of published events are duplicates (same id).",
             },
         ]
         validity = product.promised_validity
@@ -381,7 +381,7 @@ def _sla(product: Product, record_name: str) -> list[dict[str, Any]]:
                     "property": "validity",
                     "value": percent(validity),
                     "unit": "%",
-                    "description": "Least share of published events passing the quality rules.",
+                    "description": "At least this share of events passes the quality rules.",
                 }
             )
         sla.append(
@@ -390,8 +390,8 @@ def _sla(product: Product, record_name: str) -> list[dict[str, Any]]:
                 "value": product.promised_dead_letters,
                 "unit": "records",
                 "description": (
-                    "Most records per monitoring window (5 min by default) that go to the "
-                    f"dead-letter topic {product.ref.dlq}."
+                    "At most this many records per monitoring window (5 min by default) go to "
+                    f"the dead-letter topic {product.ref.dlq}."
                 ),
             }
         )

@@ -291,7 +291,7 @@ def _descriptor(
         if custom.get("replacedBy"):
             deprecation["replacedBy"] = str(custom["replacedBy"])
         document["deprecation"] = deprecation
-    owner = _owner(contract)
+    owner = _owner(contract, ref)
     if owner is not None:
         document["owner"] = owner
     else:
@@ -325,7 +325,7 @@ def _properties(table: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return found
 
 
-def _owner(contract: Mapping[str, Any]) -> dict[str, str] | None:
+def _owner(contract: Mapping[str, Any], ref: ProductRef) -> dict[str, str] | None:
     team = contract.get("team")
     members = team.get("members") or [] if isinstance(team, Mapping) else team or []
     emails = [m for m in members if _EMAIL.match(str(m.get("username", "")))]
@@ -340,7 +340,7 @@ def _owner(contract: Mapping[str, Any]) -> dict[str, str] | None:
     if contact is None:
         return None
     name = team.get("name") if isinstance(team, Mapping) else None
-    return {"team": str(name or contact.partition("@")[0]), "contact": contact}
+    return {"team": str(name or f"{ref.domain}-team"), "contact": contact}
 
 
 def _port(

@@ -21,7 +21,6 @@ from streams.avro import PROTECTIONS
 __all__ = ["Fields", "pascal_case", "personal_protection", "read_fields", "snake_case"]
 
 _AVRO_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_LIBRARY_RULES = {"nullCheck": "nullValues", "duplicateCount": "duplicateValues"}
 _SMALL_INTS = {"i8", "i16", "i32", "u8", "u16"}
 _INT_NAMES = {"int", "integer", "int32", "smallint", "tinyint", "int4", "int2"}
 _FLOAT_NAMES = {"float", "real", "float4", "float32"}
@@ -197,14 +196,14 @@ def _rules(prop: Mapping[str, Any], where: str, path: str, found: Fields) -> Non
 
 def _library_rule(check: Mapping[str, Any], path: str) -> dict[str, Any] | None:
     """A mesh rule for a library check that allows no bad row (``mustBe: 0``), else None."""
-    metric = check.get("metric") or _LIBRARY_RULES.get(str(check.get("rule")), check.get("rule"))
+    metric = check.get("metric")  # v3.1 requires it; the v3.0 'rule' is refused by the schema
     if check.get("mustBe") not in (0, None) or check.get("unit") == "percent":
         return None
     if metric == "nullValues":
         return {"rule": "not_null", "field": path}
     if metric == "duplicateValues" and not (check.get("arguments") or {}).get("properties"):
         return {"rule": "unique", "field": path}
-    valid = (check.get("arguments") or {}).get("validValues") or check.get("validValues")
-    if metric in ("invalidValues", "validValues") and valid:
+    valid = (check.get("arguments") or {}).get("validValues")
+    if metric == "invalidValues" and valid:
         return {"rule": "allowed_values", "field": path, "values": list(valid)}
     return None

@@ -187,3 +187,45 @@ def test_a_contract_without_domain_or_fields() -> None:
     contract["schema"][0]["properties"] = []
     with pytest.raises(ContractError, match=r"schema\[0\] has no properties"):
         import_odcs(contract, source="x")
+
+
+def test_owner_from_a_v3_0_team_array_or_the_support_channel() -> None:
+    contract = _seller()
+    contract["team"] = [
+        {"username": "ceastwood", "role": "Data Scientist"},
+        {"username": "analyst@example.com", "role": "analyst"},
+        {"username": "lead@example.com", "role": "Owner"},
+    ]
+    imported = import_odcs(contract, source="x")
+    assert imported.descriptor["owner"] == {"team": "seller-team", "contact": "lead@example.com"}
+    contract["team"] = [{"username": "ceastwood"}]
+    contract["support"] = [
+        {"channel": "#help", "tool": "slack", "url": "https://chat.example/help"},
+        {"channel": "mail", "tool": "email", "url": "mailto:payments@example.com"},
+    ]
+    imported = import_odcs(contract, source="x")
+    assert imported.descriptor["owner"]["contact"] == "payments@example.com"
+    del contract["support"]
+    imported = import_odcs(contract, source="x")
+    assert "owner" not in imported.descriptor
+    assert any(note.startswith("team: no member") for note in imported.notes)
+
+
+def test_checks_with_no_counterpart_are_notes_not_rules() -> None:
+    contract = _seller()
+    country = contract["schema"][0]["properties"][2]
+    country["quality"] = [
+        {"metric": "invalidValues", "arguments": {"pattern": "^[A-Z]{2}$"}, "mustBe": 0},
+        {"metric": "nullValues", "unit": "percent", "mustBeLessThan": 1},
+    ]
+    country["logicalTypeOptions"] = {"maxLength": 2}
+    imported = import_odcs(contract, source="x")
+    assert [rule["field"] for rule in imported.descriptor["quality"]] == [
+        "rcvr_id",
+        "pmt_amount",
+        "pmt_count",
+    ]
+    assert "schema[0].properties[2].quality[0]: the invalidValues check" in "\n".join(
+        imported.notes
+    )
+    assert "schema[0].properties[2].quality[1]: the nullValues check" in "\n".join(imported.notes)
