@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import Any
 
 from streams.avro import FieldInfo, ParsedSchema, iter_fields, record_fields, resolve
-from streams.catalog._duration import INFINITE
 from streams.catalog._model import (
     AllowedValuesRule,
     Description,
@@ -32,10 +31,11 @@ from streams.catalog._model import (
     RangeRule,
     UniqueRule,
 )
+from streams.catalog._sla import sla_properties
 from streams.catalog._standards import ODCS_VERSION, ODPS_VERSION
 from streams.naming import topic_for
 
-__all__ = ["AVRO_SCHEMA", "LOGICAL_TYPES", "export_odcs", "export_odps", "percent"]
+__all__ = ["AVRO_SCHEMA", "LOGICAL_TYPES", "export_odcs", "export_odps"]
 
 AVRO_SCHEMA = "avroSchema"
 """The schema object's custom property holding the exact Avro schema (what import restores)."""
@@ -121,7 +121,7 @@ def export_odcs(
             ],
         }
     ]
-    sla = _sla(product, record_name)
+    sla = sla_properties(product, record_name)
     if sla:
         contract["slaProperties"] = sla
     contract["customProperties"] = _custom(product, contract=True)
@@ -169,11 +169,6 @@ def export_odps(product: Product) -> dict[str, Any]:
     ]
     document["customProperties"] = _custom(product, contract=False)
     return document
-
-
-def percent(share: float) -> float:
-    """A share (0.999) as the percentage the documents carry (99.9), without float noise."""
-    return round(share * 100, 10)
 
 
 def _support(contact: str) -> dict[str, str]:
@@ -349,61 +344,3 @@ def _describe_type(avro: Any) -> tuple[str, str, str]:
         physical = f"{base} {str(avro['name']).rpartition('.')[2]}"
     logical = LOGICAL_TYPES.get(str(logical_type)) or _LOGICAL.get(base, "string")
     return physical, logical, base if logical in ("integer", "number") else ""
-
-
-def _sla(product: Product, record_name: str) -> list[dict[str, Any]]:
-    port = product.output_port
-    element = f"{record_name}.{port.event_time}"
-    sla: list[dict[str, Any]] = []
-    guarantees = product.guarantees
-    if guarantees is not None:
-        sla += [
-            {"property": "freshness", **_amount(guarantees.freshness), "element": element},
-            {"property": "latency", **_amount(guarantees.latency), "element": element},
-            {"property": "availability", "value": percent(guarantees.availability), "unit": "%"},
-            {
-                "property": "completeness",
-                "value": percent(guarantees.completeness),
-                "unit": "%",
-                "description": "At least this share of the events produced upstream is published.",
-            },
-            {
-                "property": "duplicates",
-                "value": percent(guarantees.max_duplicate_share),
-                "unit": "%",
-                "description": "At most this share of published events are duplicates (same id).",
-            },
-        ]
-        validity = product.promised_validity
-        if validity is not None:
-            sla.append(
-                {
-                    "property": "validity",
-                    "value": percent(validity),
-                    "unit": "%",
-                    "description": "At least this share of events passes the quality rules.",
-                }
-            )
-        sla.append(
-            {
-                "property": "deadLetters",
-                "value": product.promised_dead_letters,
-                "unit": "records",
-                "description": (
-                    "At most this many records per monitoring window (5 min by default) go to "
-                    f"the dead-letter topic {product.ref.dlq}."
-                ),
-            }
-        )
-    if port.retention == INFINITE:
-        sla.append({"property": "retention", "value": "infinite", "element": element})
-    elif port.retention is not None:
-        sla.append({"property": "retention", **_amount(port.retention), "element": element})
-    return sla
-
-
-def _amount(seconds: int) -> dict[str, Any]:
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
-        if seconds % size == 0:
-            return {"value": seconds // size, "unit": unit}
-    return {"value": seconds, "unit": "seconds"}

@@ -33,6 +33,7 @@ from typing import Any, get_args
 from streams.catalog._export import AVRO_SCHEMA
 from streams.catalog._import_fields import pascal_case, read_fields, snake_case
 from streams.catalog._model import CLASSIFICATIONS, Kind, Status
+from streams.catalog._sla import read_duration, read_guarantees
 from streams.catalog._standards import require_valid
 from streams.errors import ConfigError, ContractError
 from streams.naming import ProductRef, parse_product
@@ -42,20 +43,6 @@ __all__ = ["ImportedContract", "import_odcs"]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _VERSIONED = re.compile(r"_v\d+\Z")
 _TOPIC = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.v[1-9][0-9]*\Z")
-_SECONDS = {
-    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
-    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
-    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
-    **dict.fromkeys(("d", "day", "days"), 86400),
-    **dict.fromkeys(("w", "week", "weeks"), 7 * 86400),
-    **dict.fromkeys(("y", "yr", "yrs", "year", "years"), 365 * 86400),
-}
-_SHARES = {
-    "availability": "availability",
-    "completeness": "completeness",
-    "duplicates": "maxDuplicateShare",
-    "validity": "validity",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +135,7 @@ def import_odcs(
     descriptor["outputPort"]["schema"] = f"schemas/{ref.domain}/{_short(schema['name'])}.avsc"
     if read.rules:
         descriptor["quality"] = read.rules
-    _guarantees(contract, descriptor, notes)
+    read_guarantees(contract, descriptor, notes)
     return ImportedContract(
         ref=ref, descriptor=descriptor, schema=schema, personal=personal, notes=tuple(notes)
     )
@@ -366,7 +353,7 @@ def _port(
     for item in contract.get("slaProperties") or []:
         if item.get("property") == "retention":
             value = item.get("value")
-            port["retention"] = "infinite" if value == "infinite" else _duration(item, notes)
+            port["retention"] = "infinite" if value == "infinite" else read_duration(item, notes)
     if custom.get("compatibility"):
         port["compatibility"] = str(custom["compatibility"])
     return {key: value for key, value in port.items() if value is not None}
@@ -403,43 +390,3 @@ def _is_timestamp(kind: Any) -> bool:
         isinstance(item, Mapping) and str(item.get("logicalType", "")).startswith("timestamp")
         for item in kinds
     )
-
-
-def _duration(item: Mapping[str, Any], notes: list[str]) -> str | None:
-    """An SLA amount as a descriptor duration (``7d``), or None with a note."""
-    value, unit = item.get("value"), str(item.get("unit") or "").strip().lower()
-    if isinstance(value, str) and not unit:
-        return value.strip()
-    size = _SECONDS.get(unit)
-    if isinstance(value, bool) or not isinstance(value, int | float) or size is None:
-        notes.append(f"slaProperties {item.get('property')}: {value!r} {unit!r} is not a duration")
-        return None
-    seconds = round(value * size)
-    for suffix, length in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % length == 0:
-            return f"{seconds // length}{suffix}"
-    return f"{seconds}s"
-
-
-def _guarantees(contract: Mapping[str, Any], descriptor: dict[str, Any], notes: list[str]) -> None:
-    found: dict[str, Any] = {}
-    for index, item in enumerate(contract.get("slaProperties") or []):
-        prop, value = item.get("property"), item.get("value")
-        if prop in ("freshness", "latency"):
-            found[prop] = _duration(item, notes)
-        elif prop in _SHARES and isinstance(value, int | float) and not isinstance(value, bool):
-            percent = str(item.get("unit", "")).strip().lower() in ("%", "percent")
-            found[_SHARES[prop]] = round(value / 100, 12) if percent or value > 1 else value
-        elif prop == "deadLetters" and isinstance(value, int):
-            found["maxDeadLetters"] = value
-        elif prop != "retention":
-            notes.append(f"slaProperties[{index}]: {prop!r} has no counterpart; left out")
-    found = {key: value for key, value in found.items() if value is not None}
-    rules = descriptor.get("quality", [])
-    # What the monitor assumes anyway is left unwritten, so a round trip gives the same file.
-    if found.get("validity") == 1.0 and any(rule["rule"] != "unique" for rule in rules):
-        del found["validity"]
-    if found.get("maxDeadLetters") == 0:
-        del found["maxDeadLetters"]
-    if found:
-        descriptor["guarantees"] = found
