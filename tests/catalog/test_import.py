@@ -19,6 +19,7 @@ from streams.catalog import (
     load_product,
     load_products,
 )
+from streams.catalog._sla import read_duration
 from streams.errors import ContractError
 from tests.catalog._repo import REPO, make_repo
 
@@ -229,3 +230,40 @@ def test_checks_with_no_counterpart_are_notes_not_rules() -> None:
         imported.notes
     )
     assert "schema[0].properties[2].quality[1]: the nullValues check" in "\n".join(imported.notes)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (4, "d", "4d"),
+        (3, "y", "1095d"),
+        (2, "weeks", "2w"),
+        (1.5, "h", "90m"),
+        (45, "sec", "45s"),
+        ("7d", None, "7d"),
+        ("soon", "d", None),
+        (5, "fortnights", None),
+    ],
+)
+def test_sla_amounts_in_the_standards_units(value: object, unit: str | None, expected: str) -> None:
+    notes: list[str] = []
+    item = {"property": "latency", "value": value, **({"unit": unit} if unit else {})}
+    assert read_duration(item, notes) == expected
+    assert bool(notes) == (expected is None)
+
+
+def test_shares_with_or_without_a_percent_unit() -> None:
+    contract = _seller()
+    contract["slaProperties"] = [
+        {"property": "availability", "value": 99.5, "unit": "%"},
+        {"property": "completeness", "value": 0.98},
+        {"property": "duplicates", "value": 1, "unit": "percent"},
+        {"property": "deadLetters", "value": 3, "unit": "records"},
+    ]
+    guarantees = import_odcs(contract, source="x").descriptor["guarantees"]
+    assert guarantees == {
+        "availability": 0.995,
+        "completeness": 0.98,
+        "maxDuplicateShare": 0.01,
+        "maxDeadLetters": 3,
+    }
