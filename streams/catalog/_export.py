@@ -21,7 +21,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from streams.avro import FieldInfo, ParsedSchema, iter_fields, record_fields, resolve
+from streams.avro import (
+    SUBJECT_ATTRIBUTE,
+    FieldInfo,
+    ParsedSchema,
+    iter_fields,
+    record_fields,
+    resolve,
+)
 from streams.catalog._model import (
     AllowedValuesRule,
     Description,
@@ -35,10 +42,12 @@ from streams.catalog._sla import sla_properties
 from streams.catalog._standards import ODCS_VERSION, ODPS_VERSION
 from streams.naming import topic_for
 
-__all__ = ["AVRO_SCHEMA", "LOGICAL_TYPES", "export_odcs", "export_odps"]
+__all__ = ["AVRO_SCHEMA", "LOGICAL_TYPES", "PII_SUBJECT", "export_odcs", "export_odps"]
 
 AVRO_SCHEMA = "avroSchema"
 """The schema object's custom property holding the exact Avro schema (what import restores)."""
+PII_SUBJECT = "piiSubject"
+"""The schema object's custom property naming the field whose value is the data subject."""
 
 _LOGICAL = {
     "string": "string",
@@ -117,6 +126,11 @@ def export_odcs(
             **({"description": record["doc"]} if record.get("doc") else {}),
             "properties": properties,
             "customProperties": [
+                *(
+                    [{"property": PII_SUBJECT, "value": record[SUBJECT_ATTRIBUTE]}]
+                    if record.get(SUBJECT_ATTRIBUTE)
+                    else []
+                ),
                 {"property": AVRO_SCHEMA, "value": json.loads(schema.canonical)},
             ],
         }

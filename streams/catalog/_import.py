@@ -30,7 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from streams.catalog._export import AVRO_SCHEMA
+from streams.avro import SUBJECT_ATTRIBUTE
+from streams.catalog._export import AVRO_SCHEMA, PII_SUBJECT
 from streams.catalog._import_fields import pascal_case, read_fields, snake_case
 from streams.catalog._model import CLASSIFICATIONS, Kind, Status
 from streams.catalog._sla import read_duration, read_guarantees
@@ -115,6 +116,7 @@ def import_odcs(
             "name": record,
             "namespace": namespace or ref.domain,
             "doc": str(table.get("description") or f"TODO: what one {record} record says."),
+            **({SUBJECT_ATTRIBUTE: subject} if (subject := table_custom.get(PII_SUBJECT)) else {}),
             "fields": read.fields,
         }
     notes += read.notes if isinstance(exact, Mapping) else [*read.type_notes, *read.notes]
