@@ -33,6 +33,8 @@ Standard = Literal["odcs", "odps"]
 ODCS_VERSION = "v3.1.0"
 ODPS_VERSION = "v1.0.0"
 
+_SHOWN = 20
+"""Problems listed in an error's message (all of them are in its ``problems``)."""
 _FILES: dict[Standard, str] = {
     "odcs": f"odcs-json-schema-{ODCS_VERSION}.json",
     "odps": f"odps-json-schema-{ODPS_VERSION}.json",
@@ -102,14 +104,19 @@ def require_valid(standard: Standard, document: Mapping[str, Any], *, source: st
     """Raise when ``document`` breaks the standard's schema.
 
     Raises:
-        ContractError: With every problem, the first one in the message.
+        ContractError: With every problem in ``problems``; the message's first line names the
+            first, the following lines the others.
     """
     found = problems(standard, document)
     if found:
         name = f"ODCS {ODCS_VERSION}" if standard == "odcs" else f"ODPS {ODPS_VERSION}"
         more = f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else ""
+        # The others on lines of their own (the CLI shows them under its one red line).
+        rest = "".join(f"\n  {problem}" for problem in found[1:_SHOWN])
+        if len(found) > _SHOWN:
+            rest += f"\n  ... {len(found) - _SHOWN} more"
         raise ContractError(
-            f"{source} is not a valid {name} document: {found[0]}{more}",
+            f"{source} is not a valid {name} document: {found[0]}{more}{rest}",
             source=source,
             problems=found,
         )

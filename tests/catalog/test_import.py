@@ -270,3 +270,17 @@ def test_shares_with_or_without_a_percent_unit() -> None:
         "maxDuplicateShare": 0.01,
         "maxDeadLetters": 3,
     }
+
+
+def test_every_problem_is_kept_and_the_first_twenty_are_shown() -> None:
+    contract = _seller()
+    contract["schema"][0]["properties"] = [
+        {"name": f"c{index}", "logicalType": "text"} for index in range(25)
+    ]
+    with pytest.raises(ContractError) as caught:
+        import_odcs(contract, source="x")
+    assert len(caught.value.problems) == 25
+    lines = str(caught.value).splitlines()
+    assert lines[0].endswith("(and 24 more problem(s))")
+    assert len(lines) == 21
+    assert lines[-1] == "  ... 5 more"

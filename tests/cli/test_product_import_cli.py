@@ -106,6 +106,7 @@ def test_an_invalid_contract_exits_1_naming_the_json_path(
         result.stderr
     )
     assert "(and 1 more problem(s))" in result.stderr
+    assert "\n  schema[0].properties[1].logicalType: 'text' is not one of" in result.stderr
     assert not (repo / "products").exists()
 
 
