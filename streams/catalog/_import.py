@@ -25,18 +25,19 @@ owner) is left out of the descriptor here: the caller fills it with the mesh's p
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from streams.avro import SUBJECT_ATTRIBUTE
+from streams.avro import SUBJECT_ATTRIBUTE, parse_schema
 from streams.catalog._export import AVRO_SCHEMA, PII_SUBJECT
 from streams.catalog._import_fields import pascal_case, read_fields, snake_case
 from streams.catalog._model import CLASSIFICATIONS, Kind, Status
 from streams.catalog._sla import read_duration, read_guarantees
 from streams.catalog._standards import require_valid
-from streams.errors import ConfigError, ContractError
+from streams.errors import ConfigError, ContractError, InvalidSchemaError
 from streams.naming import ProductRef, parse_product
 
 __all__ = ["ImportedContract", "import_odcs"]
@@ -126,6 +127,8 @@ def import_odcs(
             f"{base}.quality[{number}]: the {kind} check on the whole object has no "
             "counterpart on the mesh (its rules are per field); left out"
         )
+    where = f"{base}.customProperties {AVRO_SCHEMA}" if isinstance(exact, Mapping) else base
+    _check_avro(schema, where, source)
     if not schema.get("fields"):
         raise ContractError(
             f"{source}: {base} has no properties; a product publishes a record with fields: "
@@ -141,6 +144,24 @@ def import_odcs(
     return ImportedContract(
         ref=ref, descriptor=descriptor, schema=schema, personal=personal, notes=tuple(notes)
     )
+
+
+def _check_avro(schema: Mapping[str, Any], where: str, source: str) -> None:
+    """The record must be valid Avro (an edited ``avroSchema`` may not be)."""
+    try:
+        parsed = parse_schema(json.dumps(schema))
+    except InvalidSchemaError as exc:
+        raise ContractError(
+            f"{source}: {where} is not a valid Avro schema: {exc}",
+            source=source,
+            problems=[f"{where}: {exc}"],
+        ) from exc
+    if not isinstance(parsed.definition, dict) or parsed.definition.get("type") != "record":
+        raise ContractError(
+            f"{source}: {where} is not an Avro record; a product's values are records",
+            source=source,
+            problems=[f"{where}: not a record"],
+        )
 
 
 def _custom(items: object) -> dict[str, Any]:
@@ -375,6 +396,9 @@ def _event_time(
     if timestamps:
         notes.append(f"outputPort.eventTime: {timestamps[0]!r}, the first timestamp property")
         return timestamps[0]
+    if "event_time" in fields:
+        notes.append("outputPort.eventTime: 'event_time', which is no timestamp: lint says how")
+        return "event_time"
     schema["fields"].append(
         {
             "name": "event_time",

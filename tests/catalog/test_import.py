@@ -180,6 +180,13 @@ def test_an_edited_contract_whose_avro_schema_disagrees_is_refused(tmp_path: Pat
     contract["schema"][0]["properties"].pop()
     with pytest.raises(ContractError, match="remove the avroSchema custom property"):
         import_odcs(contract, source="x")
+    contract = _export(load_product(tmp_path / "products" / "player" / "play_events.yaml"))
+    (avro,) = contract["schema"][0]["customProperties"]
+    avro["value"]["fields"][0]["type"] = "strnig"
+    with pytest.raises(
+        ContractError, match=r"schema\[0\]\.customProperties avroSchema is not a valid Avro schema"
+    ):
+        import_odcs(contract, source="x")
 
 
 def test_a_contract_without_domain_or_fields() -> None:
