@@ -21,7 +21,7 @@ from streams.catalog import (
 )
 from streams.catalog._sla import read_duration
 from streams.errors import ContractError
-from tests.catalog._repo import REPO, make_repo
+from tests.catalog._repo import REPO, make_repo, product
 
 CONTRACTS = Path(__file__).parent / "contracts"
 SELLER = CONTRACTS / "seller_payments.odcs.yaml"
@@ -291,3 +291,27 @@ def test_every_problem_is_kept_and_the_first_twenty_are_shown() -> None:
     assert lines[0].endswith("(and 24 more problem(s))")
     assert len(lines) == 21
     assert lines[-1] == "  ... 5 more"
+
+
+def test_a_deprecated_aggregate_round_trips(tmp_path: Path) -> None:
+    deprecation = {
+        "note": "Replaced by v2 (adds bitrate).",
+        "sunset": "2030-01-01",
+        "replacedBy": "player.play_events.v2",
+    }
+    make_repo(
+        tmp_path,
+        product(
+            kind="consumer-aligned",
+            status="deprecated",
+            deprecation=deprecation,
+            inputPorts=[{"product": "player.sessions", "version": 2}],
+            outputPort__retention="infinite",
+            guarantees__validity=0.99,
+            guarantees__maxDeadLetters=4,
+        ),
+    )
+    loaded = load_product(tmp_path / "products" / "player" / "play_events.yaml")
+    imported = import_odcs(_export(loaded), source="x")
+    assert_equivalent(Product.model_validate(imported.descriptor), loaded.product)
+    assert imported.descriptor["deprecation"]["replacedBy"] == "player.play_events.v2"
