@@ -21,10 +21,8 @@ from streams.catalog import (
 )
 from streams.catalog._sla import read_duration
 from streams.errors import ContractError
+from tests.catalog._contracts import SELLER, assert_equivalent
 from tests.catalog._repo import REPO, make_repo, product
-
-CONTRACTS = Path(__file__).parent / "contracts"
-SELLER = CONTRACTS / "seller_payments.odcs.yaml"
 
 
 def _export(loaded: LoadedProduct) -> dict[str, Any]:
@@ -34,16 +32,6 @@ def _export(loaded: LoadedProduct) -> dict[str, Any]:
 def _seller() -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load(SELLER.read_text())
     return document
-
-
-def assert_equivalent(imported: Product, original: Product) -> None:
-    """The same product: equal but for the order of the quality rules (export lists them by
-    field, in schema order)."""
-    assert set(imported.quality) == set(original.quality)
-    assert len(imported.quality) == len(original.quality)
-    assert imported.model_copy(update={"quality": ()}) == original.model_copy(
-        update={"quality": ()}
-    )
 
 
 def test_every_repository_product_round_trips() -> None:

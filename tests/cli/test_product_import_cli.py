@@ -16,8 +16,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from streams.catalog import load_product, load_products
 from streams.cli import main
 from streams.config import Settings
+from tests.catalog._contracts import SELLER, assert_equivalent
 from tests.catalog._repo import REPO
-from tests.catalog.test_import import SELLER, assert_equivalent
 
 
 @pytest.fixture

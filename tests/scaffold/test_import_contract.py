@@ -11,8 +11,8 @@ from streams.avro import iter_fields
 from streams.catalog import export_odcs, load_products
 from streams.governance import lint
 from streams.scaffold import import_contract
+from tests.catalog._contracts import assert_equivalent
 from tests.catalog._repo import REPO
-from tests.catalog.test_import import assert_equivalent
 
 
 def test_every_product_from_its_properties_alone_lints_clean(tmp_path: Path) -> None:
