@@ -125,14 +125,22 @@ def _lint_code(path: Path) -> list[Violation]:
     metavar="HOST:PORT[,...]",
     help="The Kafka cluster the contract names as its server (default: the configured one).",
 )
+@click.option(
+    "--output",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="The document's format on stdout.",
+)
 def export(
     name: str,
     version: int | None,
     fmt: Literal["odcs", "odps"],
     root: Path,
     bootstrap_servers: str | None,
+    output: Literal["yaml", "json"],
 ) -> None:
-    """Print product NAME as an ODCS v3.1.0 data contract or ODPS v1.0.0 data product (YAML).
+    """Print product NAME as an ODCS v3.1.0 data contract or ODPS v1.0.0 data product.
 
     NAME is e.g. player.play_events (its latest active version), or player.play_events.v2
     (or --version 2) for one major version. The document is checked against the standard's
@@ -167,4 +175,7 @@ def export(
     else:
         document = export_odps(loaded.product)
     require_valid(fmt, document, source=f"the export of {loaded.product.topic}")
-    click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+    if output == "json":
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)

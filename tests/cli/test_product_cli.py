@@ -79,6 +79,9 @@ def test_export_odcs_and_odps(runner: CliRunner) -> None:
     document = yaml.safe_load(odps.stdout)
     assert problems("odps", document) == []
     assert document["kind"] == "DataProduct"
+    as_json = runner.invoke(main, [*args, "--format", "odcs", *servers, "--output", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout) == contract
 
 
 def test_export_unknown_product_exits_1(runner: CliRunner) -> None:
