@@ -6,6 +6,7 @@ at the boundary (``raise ... from exc``). Messages name the offending value and 
     StreamsError
     ├── ConfigError                     bad settings or arguments
     ├── DescriptorError                 a product descriptor or policy file that cannot be loaded
+    ├── ContractError                   an ODCS/ODPS document that breaks its standard's schema
     ├── GovernanceError                 products refused by the mesh's policies; nothing changed
     ├── PlatformError                   the embedded platform (``streams.local``)
     │   ├── PortInUseError              a port we were asked to bind is taken
@@ -38,6 +39,7 @@ __all__ = [
     "BrokerAccessError",
     "BrokerUnavailableError",
     "ConfigError",
+    "ContractError",
     "DeliveryError",
     "DescriptorError",
     "DeserializationError",
@@ -87,6 +89,20 @@ class DescriptorError(StreamsError):
         self.path = path
         self.line = line
         self.problems = list(problems or [(line, message)])
+
+
+class ContractError(StreamsError):
+    """An open-standard document (ODCS data contract, ODPS data product) that is invalid, or
+    that the mesh cannot turn into a product.
+
+    ``source`` names the document (a file, or the product exported); ``problems`` lists every
+    ``<json path>: <message>`` found, the first one included in the message.
+    """
+
+    def __init__(self, message: str, *, source: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.source = source
+        self.problems = list(problems)
 
 
 class GovernanceError(StreamsError):

@@ -1,4 +1,5 @@
-"""Data products: descriptor models, loading ``products/`` and ``schemas/``, ODCS/ODPS export.
+"""Data products: descriptor models, loading ``products/`` and ``schemas/``, ODCS/ODPS export
+and ODCS import, checked against the standards' official JSON schemas.
 
 A product is declared in ``products/<domain>/<name>.yaml`` (see :class:`Product`) and names its
 value schema in ``schemas/<domain>/<Record>.avsc``. :func:`load_product` validates both and
@@ -15,6 +16,7 @@ from __future__ import annotations
 from streams.catalog._contract import contract_rule_set, quality_specs
 from streams.catalog._duration import INFINITE, format_duration, parse_duration, parse_retention
 from streams.catalog._export import export_odcs, export_odps
+from streams.catalog._import import ImportedContract, import_odcs
 from streams.catalog._load import (
     LoadedProduct,
     Selection,
@@ -48,6 +50,7 @@ from streams.catalog._model import (
     UniqueRule,
 )
 from streams.catalog._signatures import Rejected, Signatures
+from streams.catalog._standards import ODCS_VERSION, ODPS_VERSION, problems, require_valid
 from streams.catalog._version import choose_version, is_versioned
 from streams.catalog._yaml import Location, SourceMap, descriptor_error, read_yaml, show_path
 from streams.catalog.apply import ApplyResult, apply
@@ -58,6 +61,8 @@ from streams.catalog.store import PRODUCTS_TOPIC, CatalogEntry, CatalogStore, en
 __all__ = [
     "CLASSIFICATIONS",
     "INFINITE",
+    "ODCS_VERSION",
+    "ODPS_VERSION",
     "PRODUCTS_TOPIC",
     "AllowedValuesRule",
     "ApplyResult",
@@ -70,6 +75,7 @@ __all__ = [
     "Description",
     "Duration",
     "Guarantees",
+    "ImportedContract",
     "InputPort",
     "Kind",
     "LoadedProduct",
@@ -99,6 +105,7 @@ __all__ = [
     "export_odps",
     "find_root",
     "format_duration",
+    "import_odcs",
     "is_versioned",
     "load_path",
     "load_product",
@@ -106,11 +113,13 @@ __all__ = [
     "parse_duration",
     "parse_retention",
     "plan",
+    "problems",
     "problems_of",
     "product_files",
     "quality_specs",
     "read_yaml",
     "repository_root",
+    "require_valid",
     "select",
     "show_path",
 ]

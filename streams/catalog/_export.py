@@ -1,39 +1,53 @@
-"""Export a descriptor as an ODCS v3 data contract or an ODPS v1 data product document.
+"""Export a descriptor as an ODCS v3.1 data contract or an ODPS v1 data product document.
 
+Both validate against the standards' official JSON schemas (:mod:`streams.catalog._standards`).
 The mapping is deliberately small and honest: what a standard has a key for goes there, the rest
 goes into ``customProperties``. One product version is one contract, with id ``<topic>``;
 the ODPS document lists it as its output port's ``contractId``.
 
-- ODCS v3.0.2: ``schema`` (one object for the value record, one property per Avro field),
-  ``quality`` (library rules ``nullCheck``, ``validValues``, ``duplicateCount``; ranges as
-  ``logicalTypeOptions``), ``slaProperties`` (``freshness``, ``latency``, ``retention``,
-  ``availability``; completeness, duplicates, validity and dead letters as ``text`` quality
-  rules, with the monitor's defaults when the descriptor leaves validity or dead letters out).
+- ODCS v3.1.0: ``servers`` (the Kafka cluster), ``schema`` (one object for the value record,
+  one property per Avro field, the exact Avro schema as the object's custom property
+  ``avroSchema``), property ``quality`` (library metrics ``nullValues``, ``duplicateValues``,
+  ``invalidValues``; ranges as ``logicalTypeOptions``), ``slaProperties`` (``freshness``,
+  ``latency``, ``retention``, ``availability``, and the mesh's own ``completeness``,
+  ``duplicates``, ``validity`` and ``deadLetters`` with the monitor's defaults when the descriptor
+  leaves validity or dead letters out). :func:`streams.catalog.import_odcs` reads it back.
 - ODPS v1.0.0: ``description``, ``team``, ``support``, ``inputPorts``, ``outputPorts``.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
-from streams.avro import FieldInfo, ParsedSchema, iter_fields, record_fields
-from streams.catalog._duration import INFINITE
+from streams.avro import (
+    SUBJECT_ATTRIBUTE,
+    FieldInfo,
+    ParsedSchema,
+    iter_fields,
+    record_fields,
+    resolve,
+)
 from streams.catalog._model import (
     AllowedValuesRule,
     Description,
-    Guarantees,
     NotNullRule,
     Product,
     QualityRule,
     RangeRule,
     UniqueRule,
 )
+from streams.catalog._sla import sla_properties
+from streams.catalog._standards import ODCS_VERSION, ODPS_VERSION
 from streams.naming import topic_for
 
-__all__ = ["export_odcs", "export_odps"]
+__all__ = ["AVRO_SCHEMA", "LOGICAL_TYPES", "PII_SUBJECT", "export_odcs", "export_odps"]
 
-ODCS_VERSION = "v3.0.2"
-ODPS_VERSION = "v1.0.0"
+AVRO_SCHEMA = "avroSchema"
+"""The schema object's custom property holding the exact Avro schema (what import restores)."""
+PII_SUBJECT = "piiSubject"
+"""The schema object's custom property naming the field whose value is the data subject."""
 
 _LOGICAL = {
     "string": "string",
@@ -49,23 +63,38 @@ _LOGICAL = {
     "map": "object",
     "array": "array",
 }
-_DATES = {"date", "timestamp-millis", "timestamp-micros", "local-timestamp-millis"}
+LOGICAL_TYPES = {
+    "date": "date",
+    "time-millis": "time",
+    "time-micros": "time",
+    "timestamp-millis": "timestamp",
+    "timestamp-micros": "timestamp",
+    "local-timestamp-millis": "timestamp",
+    "local-timestamp-micros": "timestamp",
+    "decimal": "number",
+}
+"""Avro logical type -> ODCS logical type, where they differ from the base type's."""
+_FORMATS = {"int": "i32", "long": "i64", "float": "f32", "double": "f64"}
 
 
-def export_odcs(product: Product, schema: ParsedSchema) -> dict[str, Any]:
-    """The product as an ODCS v3 data contract.
+def export_odcs(
+    product: Product, schema: ParsedSchema, *, bootstrap_servers: str
+) -> dict[str, Any]:
+    """The product as an ODCS v3.1 data contract.
 
     Args:
         product: The descriptor.
         schema: Its parsed value schema (a record).
+        bootstrap_servers: The Kafka cluster the topic lives on (the server's ``host``).
     """
     record = schema.definition
-    fields = list(iter_fields(schema, nested=False))
-    record_name = str(record.get("name", "")).rpartition(".")[2] if isinstance(record, dict) else ""
+    record_name = str(record.get("name", "")).rpartition(".")[2]
     rules: dict[str, list[QualityRule]] = {}
     for rule in product.quality:
         rules.setdefault(rule.field, []).append(rule)
-    properties = [_property(field, schema, rules, product) for field in fields]
+    properties = [
+        _property(field, schema, rules, product) for field in iter_fields(schema, nested=False)
+    ]
     contract: dict[str, Any] = {
         "apiVersion": ODCS_VERSION,
         "kind": "DataContract",
@@ -74,16 +103,20 @@ def export_odcs(product: Product, schema: ParsedSchema) -> dict[str, Any]:
         "version": f"{product.version}.0.0",
         "status": product.status,
         "domain": product.domain,
-        "dataProduct": product.id,
     }
     if product.description is not None:
         contract["description"] = _description(product.description)
     if product.tags:
         contract["tags"] = list(product.tags)
     if product.owner is not None:
-        contract["team"] = [{"username": product.owner.contact, "role": "owner"}]
-        contract["support"] = [{"channel": "email", "url": f"mailto:{product.owner.contact}"}]
-    contract["servers"] = [{"server": "mesh", "type": "kafka", "format": "avro"}]
+        contract["team"] = {
+            "name": product.owner.team,
+            "members": [{"username": product.owner.contact, "role": "owner"}],
+        }
+        contract["support"] = [_support(product.owner.contact)]
+    contract["servers"] = [
+        {"server": "mesh", "type": "kafka", "host": bootstrap_servers, "format": "avro"}
+    ]
     contract["schema"] = [
         {
             "name": record_name,
@@ -92,17 +125,20 @@ def export_odcs(product: Product, schema: ParsedSchema) -> dict[str, Any]:
             "logicalType": "object",
             **({"description": record["doc"]} if record.get("doc") else {}),
             "properties": properties,
-            **(
-                {"quality": _object_quality(product, product.guarantees)}
-                if product.guarantees
-                else {}
-            ),
+            "customProperties": [
+                *(
+                    [{"property": PII_SUBJECT, "value": record[SUBJECT_ATTRIBUTE]}]
+                    if record.get(SUBJECT_ATTRIBUTE)
+                    else []
+                ),
+                {"property": AVRO_SCHEMA, "value": json.loads(schema.canonical)},
+            ],
         }
     ]
-    contract["slaProperties"] = _sla(product, record_name)
-    custom = _custom(product)
-    if custom:
-        contract["customProperties"] = custom
+    sla = sla_properties(product, record_name)
+    if sla:
+        contract["slaProperties"] = sla
+    contract["customProperties"] = _custom(product, contract=True)
     return contract
 
 
@@ -126,7 +162,7 @@ def export_odps(product: Product) -> dict[str, Any]:
             "name": product.owner.team,
             "members": [{"username": product.owner.contact, "role": "owner"}],
         }
-        document["support"] = [{"channel": "email", "url": f"mailto:{product.owner.contact}"}]
+        document["support"] = [_support(product.owner.contact)]
     if product.input_ports:
         document["inputPorts"] = [
             {
@@ -145,10 +181,12 @@ def export_odps(product: Product) -> dict[str, Any]:
             "contractId": product.topic,
         }
     ]
-    custom = _custom(product)
-    if custom:
-        document["customProperties"] = custom
+    document["customProperties"] = _custom(product, contract=False)
     return document
+
+
+def _support(contact: str) -> dict[str, str]:
+    return {"channel": "email", "tool": "email", "url": f"mailto:{contact}"}
 
 
 def _description(description: Description) -> dict[str, str]:
@@ -158,7 +196,7 @@ def _description(description: Description) -> dict[str, str]:
     return out
 
 
-def _custom(product: Product) -> list[dict[str, Any]]:
+def _custom(product: Product, *, contract: bool) -> list[dict[str, Any]]:
     port = product.output_port
     custom: list[dict[str, Any]] = [
         {"property": "kind", "value": product.kind},
@@ -170,10 +208,18 @@ def _custom(product: Product) -> list[dict[str, Any]]:
         custom.append({"property": "key", "value": port.key})
     if product.classification is not None:
         custom.append({"property": "classification", "value": product.classification})
+    if contract and product.input_ports:
+        # ODPS has input ports; a contract read alone still says what the product derives from.
+        inputs = [
+            {"product": item.product, "version": item.version} for item in product.input_ports
+        ]
+        custom.append({"property": "inputPorts", "value": inputs})
     if product.deprecation is not None:
         custom.append({"property": "deprecation", "value": product.deprecation.note})
         if product.deprecation.sunset is not None:
             custom.append({"property": "sunset", "value": product.deprecation.sunset.isoformat()})
+        if product.deprecation.replaced_by is not None:
+            custom.append({"property": "replacedBy", "value": product.deprecation.replaced_by})
     return custom
 
 
@@ -184,130 +230,131 @@ def _property(
     product: Product,
     prefix: str = "",
 ) -> dict[str, Any]:
-    name = field.name
-    path = f"{prefix}{name}"
-    kind, logical, nullable = _describe(field)
+    path = f"{prefix}{field.name}"
+    physical, logical, nullable, base = _describe(field)
     out: dict[str, Any] = {
-        "name": name,
+        "name": field.name,
         "logicalType": logical,
-        "physicalType": kind,
+        "physicalType": physical,
         "required": not nullable,
     }
     if field.doc:
         out["description"] = field.doc
+    if path == product.output_port.key:
+        out["partitioned"] = True
+        out["partitionKeyPosition"] = 1
     if field.pii:
         out["classification"] = product.classification or "confidential"
-        out["customProperties"] = [{"property": "pii", "value": True}]
-    if path == product.output_port.key:
-        out["partitionKeyPosition"] = 1
-    own = rules.get(path, [])
-    options: dict[str, float] = {}
+    options: dict[str, Any] = {"format": _FORMATS[base]} if base in _FORMATS else {}
     quality: list[dict[str, Any]] = []
-    for rule in own:
+    for rule in rules.get(path, []):
+        if isinstance(rule, RangeRule):
+            quality += _range(rule, logical, options)
+            continue
         if isinstance(rule, NotNullRule):
-            quality.append({"type": "library", "rule": "nullCheck", "mustBe": 0})
+            item: dict[str, Any] = {"type": "library", "metric": "nullValues", "mustBe": 0}
         elif isinstance(rule, UniqueRule):
             out["unique"] = True
-            quality.append({"type": "library", "rule": "duplicateCount", "mustBe": 0})
-        elif isinstance(rule, AllowedValuesRule):
-            quality.append(
-                {"type": "library", "rule": "validValues", "validValues": list(rule.values)}
-            )
-        elif isinstance(rule, RangeRule):
-            if rule.min is not None:
-                options["minimum"] = rule.min
-            if rule.max is not None:
-                options["maximum"] = rule.max
+            item = {"type": "library", "metric": "duplicateValues", "mustBe": 0}
+        else:
+            assert isinstance(rule, AllowedValuesRule)
+            item = {
+                "type": "library",
+                "metric": "invalidValues",
+                "arguments": {"validValues": list(rule.values)},
+                "mustBe": 0,
+            }
+        if rule.description:
+            item["description"] = rule.description
+        quality.append(item)
     if options:
         out["logicalTypeOptions"] = options
     if quality:
         out["quality"] = quality
-    if field.nested is not None:
-        out["properties"] = [
-            _property(child, schema, rules, product, f"{path}.")
-            for child in record_fields(schema, field.nested)
-        ]
+    if field.pii:
+        out["customProperties"] = [{"property": "pii", "value": field.pii_mark}]
+    _nest(out, field, schema, lambda child: _property(child, schema, rules, product, f"{path}."))
     return out
 
 
-def _describe(field: FieldInfo) -> tuple[str, str, bool]:
-    """(physical type text, ODCS logical type, nullable) of a field's Avro type."""
+def _range(rule: RangeRule, logical: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """A range as the standard's numeric bounds; on other types (a timestamp's bounds are
+    dates there) and for its description, a ``text`` check named ``range`` carries it."""
+    bounds = {"minimum": rule.min, "maximum": rule.max}
+    bounds = {key: value for key, value in bounds.items() if value is not None}
+    numeric = logical in ("integer", "number")
+    if numeric:
+        options.update(bounds)
+    if numeric and rule.description is None:
+        return []
+    shown = " and ".join(f"{key} {value:g}" for key, value in bounds.items())
+    item: dict[str, Any] = {
+        "type": "text",
+        "name": "range",
+        "description": rule.description or f"Values lie within {shown} (inclusive).",
+    }
+    if not numeric:
+        item["customProperties"] = [
+            {"property": key, "value": value} for key, value in bounds.items()
+        ]
+    return [item]
+
+
+def _items(avro: Any, schema: ParsedSchema) -> dict[str, Any]:
+    """An array's ``items``: their types, and a record's properties (so a reader without the
+    Avro schema still sees the fields)."""
+    avro = resolve(avro, schema)
+    physical, logical, _ = _describe_type(avro)
+    out: dict[str, Any] = {"logicalType": logical, "physicalType": physical}
+    if isinstance(avro, dict) and avro.get("type") == "array":
+        out["items"] = _items(avro["items"], schema)
+    if isinstance(avro, dict) and avro.get("type") in ("record", "error"):
+        out["properties"] = [_plain(child, schema) for child in record_fields(schema, avro)]
+    return out
+
+
+def _plain(field: FieldInfo, schema: ParsedSchema) -> dict[str, Any]:
+    """A property of a record inside an array: types and doc (rules name top-level paths)."""
+    physical, logical, nullable, _ = _describe(field)
+    out: dict[str, Any] = {
+        "name": field.name,
+        "logicalType": logical,
+        "physicalType": physical,
+        "required": not nullable,
+    }
+    if field.doc:
+        out["description"] = field.doc
+    _nest(out, field, schema, lambda child: _plain(child, schema))
+    return out
+
+
+def _nest(
+    out: dict[str, Any], field: FieldInfo, schema: ParsedSchema, child: Callable[[FieldInfo], Any]
+) -> None:
+    """A nested record's properties, or an array's items, under the property ``out``."""
+    if field.nested is not None:
+        out["properties"] = [child(item) for item in record_fields(schema, field.nested)]
+    elif isinstance(field.value_type, dict) and field.value_type.get("type") == "array":
+        out["items"] = _items(field.value_type["items"], schema)
+
+
+def _describe(field: FieldInfo) -> tuple[str, str, bool, str]:
+    """(physical type text, ODCS logical type, nullable, Avro base type) of a field's type."""
     nullable = isinstance(field.type, list) and "null" in field.type
-    avro = field.value_type
+    physical, logical, base = _describe_type(field.value_type)
+    return physical, logical, nullable, base
+
+
+def _describe_type(avro: Any) -> tuple[str, str, str]:
+    """(physical type text, ODCS logical type, numeric base type or "") of an Avro type."""
     if isinstance(avro, list):
-        return "union", "object", nullable
+        return "union", "object", ""
     if isinstance(avro, str):
-        return avro, _LOGICAL.get(avro, "string"), nullable
-    base = avro["type"]
+        return avro, _LOGICAL.get(avro, "string"), avro
+    base = str(avro["type"])
     logical_type = avro.get("logicalType")
     physical = f"{base} ({logical_type})" if logical_type else base
     if base in ("record", "enum", "fixed"):
         physical = f"{base} {str(avro['name']).rpartition('.')[2]}"
-    logical = "date" if logical_type in _DATES else _LOGICAL.get(base, "string")
-    return physical, logical, nullable
-
-
-def _object_quality(product: Product, guarantees: Guarantees) -> list[dict[str, Any]]:
-    quality: list[dict[str, Any]] = [
-        {
-            "type": "text",
-            "name": "completeness",
-            "description": (
-                f"At least {guarantees.completeness:.4%} of the events produced upstream are "
-                "published."
-            ),
-        },
-        {
-            "type": "text",
-            "name": "duplicates",
-            "description": (
-                f"At most {guarantees.max_duplicate_share:.4%} of published events are "
-                "duplicates (same id delivered twice)."
-            ),
-        },
-    ]
-    validity = product.promised_validity
-    if validity is not None:
-        quality.append(
-            {
-                "type": "text",
-                "name": "validity",
-                "description": (
-                    f"At least {validity:.4%} of published events pass the quality rules."
-                ),
-            }
-        )
-    quality.append(
-        {
-            "type": "text",
-            "name": "deadLetters",
-            "description": (
-                f"At most {product.promised_dead_letters} records per monitoring window go to "
-                f"the dead-letter topic {product.ref.dlq}."
-            ),
-        }
-    )
-    return quality
-
-
-def _sla(product: Product, record_name: str) -> list[dict[str, Any]]:
-    port = product.output_port
-    element = f"{record_name}.{port.event_time}"
-    sla: list[dict[str, Any]] = []
-    if product.guarantees is not None:
-        guarantees = product.guarantees
-        sla += [
-            {"property": "freshness", **_amount(guarantees.freshness), "element": element},
-            {"property": "latency", **_amount(guarantees.latency), "element": element},
-            {"property": "availability", "value": guarantees.availability * 100, "unit": "%"},
-        ]
-    if port.retention is not None and port.retention != INFINITE:
-        sla.append({"property": "retention", **_amount(port.retention), "element": element})
-    return sla
-
-
-def _amount(seconds: int) -> dict[str, Any]:
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
-        if seconds % size == 0:
-            return {"value": seconds // size, "unit": unit}
-    return {"value": seconds, "unit": "seconds"}
+    logical = LOGICAL_TYPES.get(str(logical_type)) or _LOGICAL.get(base, "string")
+    return physical, logical, base if logical in ("integer", "number") else ""

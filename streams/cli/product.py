@@ -1,4 +1,5 @@
-"""``mesh product ...``: lint descriptors against the mesh's policies, export them as ODCS/ODPS."""
+"""``mesh product ...``: lint descriptors against the mesh's policies, export them as ODCS/ODPS
+(``import`` reads ODCS back: :mod:`streams.cli.product_import`)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from streams.catalog import (
     export_odps,
     load_product,
     product_files,
+    require_valid,
     select,
 )
+from streams.cli._context import cli_settings
 from streams.cli._output import err_console, out_console, output_option
 from streams.cli.product_apply import (
     apply_command,
@@ -28,6 +31,7 @@ from streams.cli.product_apply import (
     violation_table,
 )
 from streams.cli.product_catalog import list_products, show_product, version_option
+from streams.cli.product_import import import_command
 from streams.cli.product_new import new_command
 from streams.errors import ConfigError, DescriptorError
 from streams.governance import Violation, with_display_paths
@@ -47,6 +51,7 @@ product.add_command(apply_command, name="apply")
 product.add_command(list_products, name="list")
 product.add_command(show_product, name="show")
 product.add_command(new_command, name="new")
+product.add_command(import_command, name="import")
 
 
 @product.command()
@@ -115,11 +120,32 @@ def _lint_code(path: Path) -> list[Violation]:
     show_default=True,
     help="Repository root holding products/ and schemas/.",
 )
-def export(name: str, version: int | None, fmt: Literal["odcs", "odps"], root: Path) -> None:
-    """Print product NAME as an ODCS or ODPS document (YAML).
+@click.option(
+    "--bootstrap-servers",
+    metavar="HOST:PORT[,...]",
+    help="The Kafka cluster the contract names as its server (default: the configured one).",
+)
+@click.option(
+    "--output",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="The document's format on stdout.",
+)
+def export(
+    name: str,
+    version: int | None,
+    fmt: Literal["odcs", "odps"],
+    root: Path,
+    bootstrap_servers: str | None,
+    output: Literal["yaml", "json"],
+) -> None:
+    """Print product NAME as an ODCS v3.1.0 data contract or ODPS v1.0.0 data product.
 
     NAME is e.g. player.play_events (its latest active version), or player.play_events.v2
-    (or --version 2) for one major version.
+    (or --version 2) for one major version. The document is checked against the standard's
+    official JSON schema before it is printed; `mesh product import --format odcs` reads the
+    contract back.
     """
     wanted = parse_product(name, major=version)
     matches: dict[int, LoadedProduct] = {}
@@ -143,7 +169,13 @@ def export(name: str, version: int | None, fmt: Literal["odcs", "odps"], root: P
     statuses = {major: loaded.product.status for major, loaded in matches.items()}
     chosen = choose_version(name, statuses, version=version, where=f"{root / 'products'}")
     loaded = matches[chosen.major]
-    document = (
-        export_odcs(loaded.product, loaded.schema) if fmt == "odcs" else export_odps(loaded.product)
-    )
-    click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+    if fmt == "odcs":
+        servers = bootstrap_servers or cli_settings().kafka.bootstrap_servers
+        document = export_odcs(loaded.product, loaded.schema, bootstrap_servers=servers)
+    else:
+        document = export_odps(loaded.product)
+    require_valid(fmt, document, source=f"the export of {loaded.product.topic}")
+    if output == "json":
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)

@@ -5,12 +5,22 @@
 with the defaults of the mesh's policy, the generated models, for an aggregate the code its
 agents run, and a test. ``mesh product apply`` then makes it a topic that accepts events.
 
+:func:`import_contract` does the same from a team's existing ODCS data contract.
+
 It sits above ``catalog``, ``codegen`` and ``governance``, whose public functions it calls.
 """
 
 from __future__ import annotations
 
+from streams.scaffold._import import Imported, import_contract
 from streams.scaffold._infer import infer_fields
 from streams.scaffold._new import NewKind, Scaffold, new_product
 
-__all__ = ["NewKind", "Scaffold", "infer_fields", "new_product"]
+__all__ = [
+    "Imported",
+    "NewKind",
+    "Scaffold",
+    "import_contract",
+    "infer_fields",
+    "new_product",
+]

@@ -100,7 +100,7 @@ def new_product(
         raise ConfigError(
             f"{root} holds no products/ or schemas/: run from the repository root or pass --root"
         )
-    existing = _load_all(root)
+    existing = load_all(root)
     upstream = [_input(item, existing) for item in inputs]
     record = record or _record_name(ref.name)
     schema_path = schema_file(root, ref.domain, record)  # checks the record's spelling
@@ -113,7 +113,7 @@ def new_product(
     definition: dict[str, Any] = {
         "type": "record",
         "name": record,
-        "namespace": _namespace(ref.domain, existing),
+        "namespace": namespace_for(ref.domain, existing),
         "doc": f"TODO: what one {record} record of {ref.id} says.",
         **_subject(fields, key),
         "fields": fields,
@@ -172,7 +172,7 @@ def _new_ref(name: str) -> ProductRef:
     return ref
 
 
-def _load_all(root: Path) -> list[LoadedProduct]:
+def load_all(root: Path) -> list[LoadedProduct]:
     loaded = []
     for path in product_files(root):
         try:
@@ -212,7 +212,7 @@ def _record_name(name: str) -> str:
     return pascal_case("_".join([*words, last]))
 
 
-def _namespace(domain: str, existing: Sequence[LoadedProduct]) -> str:
+def namespace_for(domain: str, existing: Sequence[LoadedProduct]) -> str:
     """The namespace the repository's schemas use (``<prefix>.<domain>``), or the domain."""
     prefixes = set()
     for item in existing:

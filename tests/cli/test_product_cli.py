@@ -12,6 +12,7 @@ import yaml
 from click.testing import CliRunner
 from rich.console import Console
 
+from streams.catalog import problems
 from streams.cli import main
 from streams.cli.product_apply import violation_table
 from streams.governance import lint as lint_products
@@ -65,14 +66,22 @@ def test_lint_warnings_only_exit_0(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_export_odcs_and_odps(runner: CliRunner) -> None:
     args = ["product", "export", "player.play_events", "--root", str(REPO)]
-    odcs = runner.invoke(main, [*args, "--format", "odcs"])
+    servers = ["--bootstrap-servers", "kafka.example:9092"]
+    odcs = runner.invoke(main, [*args, "--format", "odcs", *servers])
     assert odcs.exit_code == 0, odcs.output
     contract = yaml.safe_load(odcs.stdout)
+    assert problems("odcs", contract) == []
     assert (contract["kind"], contract["id"]) == ("DataContract", "player.play_events.v1")
+    assert contract["servers"][0]["host"] == "kafka.example:9092"
     assert {"schema", "slaProperties", "apiVersion"} <= set(contract)
     odps = runner.invoke(main, [*args[:2], "player.play_events.v1", *args[3:], "--format", "odps"])
     assert odps.exit_code == 0, odps.output
-    assert yaml.safe_load(odps.stdout)["kind"] == "DataProduct"
+    document = yaml.safe_load(odps.stdout)
+    assert problems("odps", document) == []
+    assert document["kind"] == "DataProduct"
+    as_json = runner.invoke(main, [*args, "--format", "odcs", *servers, "--output", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout) == contract
 
 
 def test_export_unknown_product_exits_1(runner: CliRunner) -> None:
