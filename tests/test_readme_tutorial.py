@@ -10,6 +10,7 @@ configuration reference says) and makes the monitor publish every 2 s instead of
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -59,7 +60,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "mesh domain create podcasts": ("created domain podcasts",),
     "mesh product lint products/podcasts": ("no violations", "publish-descriptor"),
     "python emit_plays.py": ("sent 300 plays", '"show":'),
-    "mesh agent run podcasts.show_hourly": ('"window_start":', "upstream", "stopped"),
+    "agent run podcasts.show_hourly": ('"window_start":', "upstream", "stopped"),
     "mesh guarantees podcasts.episode_plays": ("podcasts.episode_plays.v1", " met "),
     "mesh down": ("stopped",),
 }
@@ -98,14 +99,18 @@ def _script(blocks: list[tuple[int, str]]) -> str:
 def _outputs(output: str) -> dict[int, str]:
     """Each block's output, by the README line it starts on."""
     parts = re.split(rf"^{re.escape(MARK)}(\S+) \S+$", output, flags=re.M)
-    return {int(line): text for line, text in zip(parts[1::2], parts[2::2]) if line != "end"}
+    return {
+        int(line): text
+        for line, text in zip(parts[1::2], parts[2::2], strict=True)
+        if line != "end"
+    }
 
 
 def _timings(output: str) -> str:
     marks = re.findall(rf"^{re.escape(MARK)}(\S+) (\S+)$", output, flags=re.M)
     return ", ".join(
         f"README.md:{line} {float(after) - float(at):.1f}s"
-        for (line, at), (_, after) in zip(marks, marks[1:])
+        for (line, at), (_, after) in itertools.pairwise(marks)
     )
 
 
