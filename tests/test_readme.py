@@ -247,3 +247,37 @@ def test_the_architecture_names_the_real_topics_and_every_package() -> None:
     packages = sorted(p.name for p in (ROOT / "streams").iterdir() if (p / "__init__.py").exists())
     missing = [name for name in packages if not re.search(rf"\b{name}\b", diagram[1])]
     assert missing == [], f"packages of streams/ missing from the architecture diagram: {missing}"
+
+
+def test_the_reference_says_which_optional_fields_lint_requires(tmp_path: Path) -> None:
+    """The model lets these fields out so that a descriptor loads; lint (GOV001) wants them."""
+    from streams.governance import lint
+
+    (tmp_path / "products" / "demo").mkdir(parents=True)
+    (tmp_path / "schemas" / "demo").mkdir(parents=True)
+    (tmp_path / "schemas" / "demo" / "Thing.avsc").write_text(
+        '{"type": "record", "name": "Thing", "doc": "A thing.", "fields": [{"name": "event_time", '
+        '"type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When."}]}'
+    )
+    (tmp_path / "products" / "demo" / "things.yaml").write_text(
+        "name: things\ndomain: demo\nversion: 1\nkind: source-aligned\noutputPort:\n"
+        "  schema: schemas/demo/Thing.avsc\n  eventTime: event_time\n  partitions: 1\n"
+    )
+    wanted = {
+        v.message.removeprefix("product declares no ")
+        for v in lint(tmp_path)
+        if v.rule_id == "GOV001-required"
+    }
+    assert wanted == {
+        "owner",
+        "description",
+        "classification",
+        "outputPort.retention",
+        "guarantees",
+    }
+    rows = {
+        row.split("|")[1].strip(" `"): row for row in GENERATOR.descriptor_reference().splitlines()
+    }
+    assert sorted(key for key in wanted if "Lint requires" not in rows[key]) == []
+    said = {key for key, row in rows.items() if "Lint requires" in row}
+    assert said == wanted

@@ -155,7 +155,7 @@ class OutputPort(_Model):
     retention: Retention | None = Field(
         default=None,
         examples=["7d", "infinite"],
-        description="How long the topic keeps events (Kafka's retention.ms).",
+        description="How long the topic keeps events (Kafka's retention.ms). Lint requires it.",
     )
     compatibility: CompatibilityLevel = Field(
         default="BACKWARD",
@@ -340,14 +340,16 @@ class Product(_Model):
     deprecation: Deprecation | None = Field(
         default=None, description="Why the version is deprecated (with status: deprecated)."
     )
-    owner: Owner | None = Field(default=None, description="The team accountable for the product.")
+    owner: Owner | None = Field(
+        default=None, description="The team accountable for the product. Lint requires it."
+    )
     description: Description | None = Field(
-        default=None, description="What the product means (ODPS description)."
+        default=None, description="What the product means (ODPS description). Lint requires it."
     )
     classification: Classification | None = Field(
         default=None,
         description="How sensitive it is; personal data forces confidential or higher, and "
-        "confidential or restricted products are read only with a grant.",
+        "confidential or restricted products are read only with a grant. Lint requires it.",
     )
     tags: tuple[str, ...] = Field(default=(), description="Free words to find the product by.")
     output_port: OutputPort = Field(
@@ -358,7 +360,8 @@ class Product(_Model):
     )
     guarantees: Guarantees | None = Field(
         default=None,
-        description="Service levels the owner promises; `mesh guarantees` shows them measured.",
+        description="Service levels the owner promises; `mesh guarantees` shows them measured. "
+        "Lint requires them.",
     )
     quality: tuple[QualityRule, ...] = Field(
         default=(),
