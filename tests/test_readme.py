@@ -171,6 +171,8 @@ def test_the_top_is_three_sentences_and_two_commands() -> None:
     sentences = re.findall(r"[^.]+\.(?:\s|$)", intro)
     assert len(sentences) == 3, sentences
     assert block.splitlines() == ["scripts/demo", "scripts/test"]
+    for command in block.splitlines():
+        assert os.access(ROOT / command, os.X_OK), f"{command} is not an executable file"
     assert TEXT.index("```") == TEXT.index(block) - len("```\n")
 
 
