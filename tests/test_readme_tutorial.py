@@ -84,11 +84,16 @@ def test_the_tutorial_leaves_a_place_for_the_query_step() -> None:
     assert place < text.index("**8. Clean up.**")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _free_ports(count: int) -> list[int]:
+    """Ports free now, all different (held open together while the system picks them)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _script(blocks: list[tuple[int, str]]) -> str:
@@ -136,11 +141,12 @@ def test_the_tutorial_runs(kind: BrokerKind, tmp_path: Path) -> None:
     (root / ".venv").symlink_to(venv)
     (root / "tutorial.sh").write_text(_script(BLOCKS), encoding="utf-8")
     env = {name: value for name, value in os.environ.items() if not name.startswith("STREAMS_")}
+    broker_port, registry_port, controller_port = _free_ports(3)
     env |= {
         "STREAMS_LOCAL__BROKER": kind,
-        "STREAMS_LOCAL__BROKER_PORT": str(_free_port()),
-        "STREAMS_LOCAL__REGISTRY_PORT": str(_free_port()),
-        "STREAMS_LOCAL__CONTROLLER_PORT": str(_free_port()),
+        "STREAMS_LOCAL__BROKER_PORT": str(broker_port),
+        "STREAMS_LOCAL__REGISTRY_PORT": str(registry_port),
+        "STREAMS_LOCAL__CONTROLLER_PORT": str(controller_port),
         "STREAMS_MONITOR__PUBLISH_EVERY_S": "2",
         "STREAMS_MONITOR__CATALOG_EVERY_S": "2",
         "COLUMNS": "120",
