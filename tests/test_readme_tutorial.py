@@ -120,8 +120,9 @@ def _timings(output: str) -> str:
 
 
 # Measured on our 2-core machine beside other helpers' test runs: 60 s on Tansu and 84 s on
-# Apache Kafka at load average ~5, 83 s and 101 s at ~7. Most of it is ~15 `mesh` commands
-# (~1.2 s of CPU each to start), the agent's start and group join, and Kafka's JVM.
+# Apache Kafka at load average ~5, 83 s and 101 s at ~7, 122 s and 115 s at ~10. Most of it is
+# ~15 `mesh` commands (~1.2 s of CPU each to start), the agent's start and group join, and
+# Kafka's JVM.
 TIMEOUT_S = 600
 
 
