@@ -127,17 +127,25 @@ class KafkaSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    bootstrap_servers: str = "127.0.0.1:9092"
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        description="Kafka's address, host:port[,host:port...]; unset, the platform `mesh up` "
+        "recorded.",
+    )
     session_timeout_ms: int = Field(
         default=6000,
         description="Short by default: the embedded broker holds group joins for half of it.",
     )
-    security_protocol: SecurityProtocol = "PLAINTEXT"
+    security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT", description="How clients talk to the brokers."
+    )
     sasl_mechanism: SaslMechanism | None = Field(
         default=None, description="Required with SASL_PLAINTEXT and SASL_SSL."
     )
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
+    sasl_username: str | None = Field(default=None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password (a secret: masked when printed)."
+    )
     ssl_ca_location: Path | None = Field(
         default=None, description="CA bundle (PEM) that signed the brokers' certificates."
     )
@@ -145,7 +153,9 @@ class KafkaSettings(BaseModel):
         default=None, description="Client certificate (PEM), for mutual TLS."
     )
     ssl_key_location: Path | None = Field(default=None, description="Client private key (PEM).")
-    ssl_key_password: SecretStr | None = None
+    ssl_key_password: SecretStr | None = Field(
+        default=None, description="Password of the client private key, if encrypted."
+    )
     ssl_endpoint_identification: bool = Field(
         default=True, description="Check that the broker certificate names the host (https)."
     )
@@ -278,10 +288,17 @@ class RegistrySettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    url: str = "http://127.0.0.1:8081"
+    url: str = Field(
+        default="http://127.0.0.1:8081",
+        description="The registry's URL; unset, the platform `mesh up` recorded.",
+    )
     topic: str = Field(default="_schemas", description="Compacted topic that stores the registry.")
-    basic_auth_username: str | None = None
-    basic_auth_password: SecretStr | None = None
+    basic_auth_username: str | None = Field(
+        default=None, description="HTTP Basic user; unset, the identity's name."
+    )
+    basic_auth_password: SecretStr | None = Field(
+        default=None, description="HTTP Basic password; unset, the identity's secret."
+    )
     ssl_ca_location: Path | None = Field(
         default=None, description="CA bundle (PEM) that signed the registry's certificate."
     )
@@ -375,9 +392,9 @@ class LocalSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    host: str = "127.0.0.1"
-    broker_port: int = 9092
-    registry_port: int = 8081
+    host: str = Field(default="127.0.0.1", description="The interface the services listen on.")
+    broker_port: int = Field(default=9092, description="The broker's client port.")
+    registry_port: int = Field(default=8081, description="The schema registry's port.")
     state_dir: Path = Field(
         default=Path(".mesh"),
         description="Unset: the nearest .mesh above the current directory (find_state_dir).",
@@ -455,8 +472,10 @@ class IdentitySettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str | None = None
-    secret: SecretStr | None = None
+    name: str | None = Field(default=None, description="The identity: admin or a domain.")
+    secret: SecretStr | None = Field(
+        default=None, description="The identity's secret (with name, instead of a file)."
+    )
     file: Path | None = Field(
         default=None, description="A credential file (JSON, mode 0600) naming the identity."
     )

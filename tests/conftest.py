@@ -30,8 +30,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # The longest tests first: with two xdist workers, a 70 s test collected last (the demo)
-# keeps one worker busy while the other has nothing left to do.
-_FIRST = ("tests/test_demo.py::",)
+# keeps one worker busy while the other has nothing left to do (also the README tutorial).
+_FIRST = ("tests/test_demo.py::", "tests/test_readme_tutorial.py::")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

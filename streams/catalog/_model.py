@@ -103,27 +103,64 @@ class _Model(BaseModel):
 class Owner(_Model):
     """The team accountable for the product."""
 
-    team: str = Field(min_length=1, examples=["player-platform"])
-    contact: str = Field(pattern=_EMAIL, examples=["player-platform@tunewave.example"])
+    team: str = Field(
+        min_length=1, examples=["player-platform"], description="The owning team's name."
+    )
+    contact: str = Field(
+        pattern=_EMAIL,
+        examples=["player-platform@tunewave.example"],
+        description="An e-mail address that reaches the team.",
+    )
 
 
 class Description(_Model):
     """What the product means (ODPS ``description``)."""
 
-    purpose: str = Field(min_length=1, examples=["Every playback of a track, as it ends."])
-    usage: str = Field(min_length=1, examples=["Royalties, charts, recommendations."])
-    limitations: str | None = None
+    purpose: str = Field(
+        min_length=1,
+        examples=["Every playback of a track, as it ends."],
+        description="What one event (or record) of the product says, and when it is sent.",
+    )
+    usage: str = Field(
+        min_length=1,
+        examples=["Royalties, charts, recommendations."],
+        description="What consumers use it for, and how (deduplicate, order, upsert).",
+    )
+    limitations: str | None = Field(
+        default=None, description="What it does not promise: known gaps, delays, caveats."
+    )
 
 
 class OutputPort(_Model):
     """The topic the product publishes: its schema, key and Kafka settings."""
 
-    schema_file: str = Field(alias="schema", examples=["schemas/player/PlayEvent.avsc"])
-    key: str | None = Field(default=None, examples=["user_id"])
-    event_time: str = Field(examples=["event_time"])
-    partitions: int = Field(ge=1, examples=[6])
-    retention: Retention | None = Field(default=None, examples=["7d", "infinite"])
-    compatibility: CompatibilityLevel = "BACKWARD"
+    schema_file: str = Field(
+        alias="schema",
+        examples=["schemas/player/PlayEvent.avsc"],
+        description="The Avro schema file, relative to the repository root.",
+    )
+    key: str | None = Field(
+        default=None,
+        examples=["user_id"],
+        description="The field whose value keys each event (so a key's events share a "
+        "partition); unset, events have null keys.",
+    )
+    event_time: str = Field(
+        examples=["event_time"],
+        description="The field holding when the event happened (windows and freshness use it).",
+    )
+    partitions: int = Field(
+        ge=1, examples=[6], description="Partitions of the topic (fixed at creation)."
+    )
+    retention: Retention | None = Field(
+        default=None,
+        examples=["7d", "infinite"],
+        description="How long the topic keeps events (Kafka's retention.ms). Lint requires it.",
+    )
+    compatibility: CompatibilityLevel = Field(
+        default="BACKWARD",
+        description="The registry's compatibility level for the product's value subject.",
+    )
 
     @property
     def retention_ms(self) -> int | None:
@@ -136,8 +173,10 @@ class OutputPort(_Model):
 class InputPort(_Model):
     """A product this one is derived from, at one major version."""
 
-    product: str = Field(examples=["player.play_events"])
-    version: MajorVersion = 1
+    product: str = Field(
+        examples=["player.play_events"], description="The input product, <domain>.<name>."
+    )
+    version: MajorVersion = Field(default=1, description="The input's major version.")
 
     @field_validator("product")
     @classmethod
@@ -168,11 +207,32 @@ class Guarantees(_Model):
     :attr:`Product.promised_validity` and :attr:`Product.promised_dead_letters`.
     """
 
-    freshness: Duration = Field(examples=["5m"])
-    latency: Duration = Field(examples=["30s"])
-    completeness: float = Field(ge=0, le=1, examples=[0.999])
-    max_duplicate_share: float = Field(ge=0, le=1, examples=[0.001])
-    availability: float = Field(ge=0, le=1, examples=[0.999])
+    freshness: Duration = Field(
+        examples=["5m"], description="Most time between now and the newest event time."
+    )
+    latency: Duration = Field(
+        examples=["30s"],
+        description="Most time from an event's event time to its append to the topic (p99).",
+    )
+    completeness: float = Field(
+        ge=0,
+        le=1,
+        examples=[0.999],
+        description="Least share of events appended within the latency promise (for an "
+        "aggregate: of the windows its inputs imply, emitted final).",
+    )
+    max_duplicate_share: float = Field(
+        ge=0,
+        le=1,
+        examples=[0.001],
+        description="Most share of events whose id was seen before in the window.",
+    )
+    availability: float = Field(
+        ge=0,
+        le=1,
+        examples=[0.999],
+        description="Least share of time the topic accepts and serves events (not measured yet).",
+    )
     validity: float | None = Field(
         default=None,
         ge=0,
@@ -192,8 +252,10 @@ class Guarantees(_Model):
 
 
 class _Rule(_Model):
-    field: str = Field(min_length=1, examples=["event_id"])
-    description: str | None = None
+    field: str = Field(
+        min_length=1, examples=["event_id"], description="The schema field the rule checks."
+    )
+    description: str | None = Field(default=None, description="Why the rule holds.")
 
 
 class NotNullRule(_Rule):
@@ -206,8 +268,8 @@ class RangeRule(_Rule):
     """The field's numeric value lies within ``min``..``max`` (inclusive)."""
 
     rule: Literal["range"]
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, description="The least value allowed.")
+    max: float | None = Field(default=None, description="The greatest value allowed.")
 
     @model_validator(mode="after")
     def _bounds(self) -> RangeRule:
@@ -222,7 +284,9 @@ class AllowedValuesRule(_Rule):
     """The field only takes the listed values."""
 
     rule: Literal["allowed_values"]
-    values: tuple[str | int | float | bool, ...] = Field(min_length=1)
+    values: tuple[str | int | float | bool, ...] = Field(
+        min_length=1, description="The values allowed."
+    )
 
 
 class UniqueRule(_Rule):
@@ -239,28 +303,70 @@ QualityRule = Annotated[
 class Deprecation(_Model):
     """Why a product version is deprecated, and until when it is served."""
 
-    note: str = Field(min_length=1, examples=["Replaced by player.play_events v2 (adds bitrate)."])
-    sunset: datetime.date | None = Field(default=None, examples=["2026-06-30"])
-    replaced_by: str | None = Field(default=None, examples=["player.play_events.v2"])
+    note: str = Field(
+        min_length=1,
+        examples=["Replaced by player.play_events v2 (adds bitrate)."],
+        description="Why, and what consumers should do.",
+    )
+    sunset: datetime.date | None = Field(
+        default=None, examples=["2026-06-30"], description="The last day it is served."
+    )
+    replaced_by: str | None = Field(
+        default=None, examples=["player.play_events.v2"], description="The version to move to."
+    )
 
 
 class Product(_Model):
     """One product descriptor: a topic at one major version, its owner, meaning and guarantees."""
 
-    name: str = Field(examples=["play_events"])
-    domain: str = Field(examples=["player"])
-    version: MajorVersion
-    kind: Kind
-    status: Status = "active"
-    deprecation: Deprecation | None = None
-    owner: Owner | None = None
-    description: Description | None = None
-    classification: Classification | None = None
-    tags: tuple[str, ...] = ()
-    output_port: OutputPort
-    input_ports: tuple[InputPort, ...] = ()
-    guarantees: Guarantees | None = None
-    quality: tuple[QualityRule, ...] = ()
+    name: str = Field(
+        examples=["play_events"], description="The product's name in its domain, lower_snake_case."
+    )
+    domain: str = Field(
+        examples=["player"], description="The owning domain, lower_snake_case (its identity)."
+    )
+    version: MajorVersion = Field(
+        description="The major version: a breaking schema change takes the next, a new topic."
+    )
+    kind: Kind = Field(
+        description="source-aligned: written by producers; aggregate: computed from inputPorts "
+        "by an agent (products/<domain>/<name>.py); consumer-aligned: shaped for one use."
+    )
+    status: Status = Field(
+        default="active",
+        description="The lifecycle: a deprecated version still serves, a retired one refuses "
+        "events.",
+    )
+    deprecation: Deprecation | None = Field(
+        default=None, description="Why the version is deprecated (with status: deprecated)."
+    )
+    owner: Owner | None = Field(
+        default=None, description="The team accountable for the product. Lint requires it."
+    )
+    description: Description | None = Field(
+        default=None, description="What the product means (ODPS description). Lint requires it."
+    )
+    classification: Classification | None = Field(
+        default=None,
+        description="How sensitive it is; personal data forces confidential or higher, and "
+        "confidential or restricted products are read only with a grant. Lint requires it.",
+    )
+    tags: tuple[str, ...] = Field(default=(), description="Free words to find the product by.")
+    output_port: OutputPort = Field(
+        description="The topic it publishes (derived: <domain>.<name>.v<version>)."
+    )
+    input_ports: tuple[InputPort, ...] = Field(
+        default=(), description="The products it is computed from (aggregate, consumer-aligned)."
+    )
+    guarantees: Guarantees | None = Field(
+        default=None,
+        description="Service levels the owner promises; `mesh guarantees` shows them measured. "
+        "Lint requires them.",
+    )
+    quality: tuple[QualityRule, ...] = Field(
+        default=(),
+        description="Rules every event keeps: emit enforces them, the monitor measures validity.",
+    )
 
     @property
     def id(self) -> str:
