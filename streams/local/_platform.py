@@ -1,5 +1,5 @@
-"""Start, stop and inspect the embedded platform: a broker, a schema registry and the
-guarantees monitor."""
+"""Start, stop and inspect the embedded platform: a broker, a schema registry, the guarantees
+monitor and the web catalog."""
 
 from __future__ import annotations
 
@@ -34,13 +34,14 @@ from streams.local._state import (
     state_path,
     write_state,
 )
+from streams.local._web import restart_web, start_web
 from streams.pii import KEYS_DIR
 
 __all__ = ["EmbeddedPlatform", "start", "status", "stop"]
 
 logger = logging.getLogger(__name__)
 
-_SERVICES: tuple[ServiceName, ...] = ("broker", "registry", "monitor")
+_SERVICES: tuple[ServiceName, ...] = ("broker", "registry", "monitor", "web")
 
 
 def _info(
@@ -65,6 +66,9 @@ def _info(
         already_running=already_running,
         monitor_pid=state.monitor.pid if state.monitor else None,
         monitor_log=state.monitor.log if state.monitor else None,
+        web_url=state.web.address if state.web else None,
+        web_pid=state.web.pid if state.web else None,
+        web_log=state.web.log if state.web else None,
         monitor_restarted=monitor_restarted,
         registry_restarted=registry_restarted,
         auth=state.auth,
@@ -246,6 +250,10 @@ def start(
         restarted = settings.monitor and (monitor is None or not _is_ours(monitor))
         if restarted:
             existing = _restart_monitor(settings, existing, services_env)
+        web = existing.web
+        if settings.web and (web is None or not _is_ours(web)):
+            logger.info("the web catalog of %s is not running: starting it", state_dir)
+            existing = restart_web(settings, existing, services_env)
         return _info(
             existing,
             already_running=True,
@@ -334,6 +342,16 @@ def start(
         monitor = _start_monitor(
             settings, bootstrap_servers, registry_url, logs, services_env, started, deadline
         )
+        web = start_web(
+            settings,
+            bootstrap_servers=bootstrap_servers,
+            registry_url=registry_url,
+            logs=logs,
+            env=services_env,
+            started=started,
+            deadline=deadline,
+            free_port=free_ports,
+        )
 
         state = PlatformState(
             bootstrap_servers=bootstrap_servers,
@@ -347,6 +365,7 @@ def start(
             registry=registry,
             monitor=monitor,
             auth=settings.auth,
+            web=web,
         )
         write_state(state)
     except BaseException:
@@ -423,6 +442,8 @@ def status(state_dir: Path) -> PlatformStatus:
     )
     if state.monitor is None:
         services += (ServiceStatus(name="monitor", state="stopped"),)
+    if state.web is None:
+        services += (ServiceStatus(name="web", state="stopped"),)
     return PlatformStatus(
         state_dir=state_dir, services=services, broker_kind=state.broker_kind, auth=state.auth
     )

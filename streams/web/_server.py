@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable
 
 from streams.config import Settings
+from streams.errors import PortInUseError
 from streams.registry.http import HttpLimits, HttpServer
 from streams.web._app import WebApp
 from streams.web._keeper import SnapshotKeeper
@@ -89,6 +90,9 @@ class WebServer:
 def serve(settings: Settings, *, host: str, port: int, refresh_s: float = 5.0) -> None:
     """Run the web catalog until SIGTERM or SIGINT.
 
+    Raises:
+        PortInUseError: ``host:port`` cannot be bound.
+
     Args:
         settings: Where Kafka and the registry are, and who reads (the grants need an identity
             the registry knows when it authenticates).
@@ -105,7 +109,16 @@ def serve(settings: Settings, *, host: str, port: int, refresh_s: float = 5.0) -
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await server.start()
+        try:
+            await server.start()
+        except OSError as exc:
+            await server.close()
+            raise PortInUseError(
+                f"the web catalog cannot listen on {host}:{port} ({exc.strerror or exc}); stop "
+                "what uses the port or choose another with --port",
+                host=host,
+                port=port,
+            ) from exc
         try:
             await stop.wait()
         finally:

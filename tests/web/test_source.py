@@ -1,0 +1,52 @@
+"""A snapshot read from a real platform (both brokers): the signed catalog, the monitor's
+observations and the registry's grants, then served over HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from streams.catalog import CatalogStore
+from streams.config import Settings
+from streams.guarantees import ObservationPublisher
+from streams.web import WebServer, read_snapshot
+from tests.catalog._entries import descriptor, domain, entry
+from tests.web._mesh import hours, observation
+from tests.web.conftest import Served
+
+
+def test_snapshot_of_a_real_platform_served_over_http(settings: Settings) -> None:
+    dom = domain()
+    published = entry(descriptor(dom, tags=["web-test"]))
+    with CatalogStore(settings=settings) as store:
+        store.ensure_topic()
+        store.publish(published)
+    now_ms = int(time.time() * 1000)
+    measured = observation(
+        published.key,
+        "freshness",
+        "breached",
+        measured_at_ms=now_ms,
+        details={"hours": hours()},
+    )
+    with ObservationPublisher(settings=settings) as publisher:
+        publisher.publish([measured])
+
+    snapshot = read_snapshot(settings)
+
+    assert snapshot.problems == ()  # catalog, observations, runs and grants were all read
+    detail = snapshot.details[f"{dom}.play_events"]
+    assert detail["owner"]["team"] == "player-platform"
+    assert detail["state"] == "breached"
+    assert detail["access"] == []  # the registry answered: nobody asked for access yet
+    assert any(p["id"] == f"{dom}.play_events" for p in snapshot.products)
+    served = Served(WebServer(lambda: read_snapshot(settings), port=0, refresh_s=3600))
+    try:
+        with httpx.Client(base_url=served.url, trust_env=False, timeout=10) as client:
+            page = client.get(f"/products/{dom}.play_events").text
+            listed = client.get("/api/products", params={"tag": "web-test", "q": dom}).json()
+    finally:
+        served.stop()
+    assert "breached" in page and "Every playback." in page
+    assert [p["id"] for p in listed["products"]] == [f"{dom}.play_events"]
