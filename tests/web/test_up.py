@@ -1,0 +1,51 @@
+"""`mesh up` starts the web catalog as a service; `mesh status` shows it, `mesh down` stops it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from click.testing import CliRunner
+
+from streams.cli import main
+
+
+@pytest.mark.timeout(90)
+def test_up_starts_the_web_catalog_status_shows_it_down_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STREAMS_LOCAL__WEB", "true")
+    monkeypatch.delenv("STREAMS_IDENTITY__FILE", raising=False)
+    runner = CliRunner()
+    state = ["--state-dir", str(tmp_path)]
+    up = runner.invoke(main, ["up", "--free-ports", "--no-monitor", "--output", "json", *state])
+    try:
+        assert up.exit_code == 0, up.output
+        info = json.loads(up.output)
+        url, pid = info["web_url"], info["web_pid"]
+        assert psutil.Process(pid).is_running()
+        with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
+            assert client.get("/healthz").json()["ok"] is True
+            assert "streams catalog" in client.get("/").text
+            assert client.get("/api/lineage").json()["nodes"] == []
+        status = runner.invoke(main, ["status", "--output", "json", *state])
+        services = {s["name"]: s for s in json.loads(status.output)["services"]}
+        assert (services["web"]["state"], services["web"]["address"]) == ("running", url)
+        assert (tmp_path / "logs" / "web.log").exists()
+    finally:
+        down = runner.invoke(main, ["down", "--output", "json", *state])
+    stopped = {s["name"]: s["outcome"] for s in json.loads(down.output)["services"]}
+    assert stopped["web"] in ("stopped", "killed")
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_no_web_leaves_it_out(tmp_path: Path) -> None:
+    runner = CliRunner()
+    help_text = runner.invoke(main, ["up", "--help"]).output
+    assert "--no-web" in help_text and "--web-port" in help_text
+    refused = runner.invoke(main, ["up", "--free-ports", "--web-port", "8999"])
+    assert refused.exit_code == 2
+    assert "--web-port" in refused.output
