@@ -41,7 +41,8 @@ __all__ = ["EmbeddedPlatform", "start", "status", "stop"]
 
 logger = logging.getLogger(__name__)
 
-_SERVICES: tuple[ServiceName, ...] = ("broker", "registry", "monitor", "web")
+# The web catalog is listed only when recorded (it is a convenience, not part of the platform).
+_SERVICES: tuple[ServiceName, ...] = ("broker", "registry", "monitor")
 
 
 def _info(
@@ -442,8 +443,6 @@ def status(state_dir: Path) -> PlatformStatus:
     )
     if state.monitor is None:
         services += (ServiceStatus(name="monitor", state="stopped"),)
-    if state.web is None:
-        services += (ServiceStatus(name="web", state="stopped"),)
     return PlatformStatus(
         state_dir=state_dir, services=services, broker_kind=state.broker_kind, auth=state.auth
     )

@@ -13,7 +13,7 @@ from streams.errors import PortInUseError
 from streams.registry.http import HttpLimits, HttpServer
 from streams.web._app import WebApp
 from streams.web._keeper import SnapshotKeeper
-from streams.web._snapshot import Snapshot
+from streams.web._snapshot import Snapshot, ViewMemo
 from streams.web._source import read_snapshot
 
 __all__ = ["WEB_READY", "WebServer", "serve"]
@@ -101,9 +101,11 @@ def serve(settings: Settings, *, host: str, port: int, refresh_s: float = 5.0) -
         refresh_s: Seconds between two reads of the mesh.
     """
 
+    memo: ViewMemo = {}
+
     async def main() -> None:
         server = WebServer(
-            lambda: read_snapshot(settings), host=host, port=port, refresh_s=refresh_s
+            lambda: read_snapshot(settings, memo=memo), host=host, port=port, refresh_s=refresh_s
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -19,15 +19,20 @@ from streams.config import Settings
 from streams.errors import StreamsError
 from streams.guarantees import Observation, observations
 from streams.registry.control import ControlPlane
-from streams.web._snapshot import Snapshot, build_snapshot
+from streams.web._snapshot import Snapshot, ViewMemo, build_snapshot
 
 __all__ = ["read_snapshot"]
 
 logger = logging.getLogger(__name__)
 
 
-def read_snapshot(settings: Settings, *, timeout_s: float = 10.0) -> Snapshot:
+def read_snapshot(
+    settings: Settings, *, timeout_s: float = 10.0, memo: ViewMemo | None = None
+) -> Snapshot:
     """A snapshot of the mesh as Kafka and the registry hold it now.
+
+    ``memo`` keeps each entry's parsed view from one read to the next (see
+    :func:`~streams.web._snapshot.build_snapshot`).
 
     Raises:
         StreamsError: The catalog could not be read (Kafka or the registry unreachable).
@@ -57,6 +62,7 @@ def read_snapshot(settings: Settings, *, timeout_s: float = 10.0) -> Snapshot:
         access=access,
         now_ms=int(time.time() * 1000),
         problems=problems,
+        memo=memo,
     )
 
 

@@ -57,9 +57,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=FLAGS
-        )
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=FLAGS)
         yield launched
         launched.close()
 

@@ -22,7 +22,11 @@ def test_each_filter_narrows() -> None:
     assert ids(domain="dom1") == ["dom1.events_1", "dom1.events_4", "dom1.hourly"]
     assert ids(kind="aggregate") == ["dom0.hourly", "dom1.hourly", "dom2.hourly"]
     assert ids(tag="v2") == ["dom0.events_0"]
-    assert set(ids(classification="internal")) == {"dom1.events_1", "dom0.events_3", "dom2.events_5"}
+    assert set(ids(classification="internal")) == {
+        "dom1.events_1",
+        "dom0.events_3",
+        "dom2.events_5",
+    }
     assert ids(state="breached") == ["dom2.events_2"]
     assert ids(state="at_risk") == ["dom1.events_1", "dom1.events_4"]
     assert ids(domain="dom2", state="breached") == ["dom2.events_2"]

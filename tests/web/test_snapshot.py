@@ -74,7 +74,9 @@ def test_lineage_goes_through_agents_and_every_node_links() -> None:
     # Left to right: an input is in an earlier column than what it feeds.
     for edge in graph["edges"]:
         assert nodes[edge["from"]]["x"] < nodes[edge["to"]]["x"]
-    assert all(0 <= n["x"] < graph["width"] and 0 <= n["y"] < graph["height"] for n in nodes.values())
+    assert all(
+        0 <= n["x"] < graph["width"] and 0 <= n["y"] < graph["height"] for n in nodes.values()
+    )
 
 
 def test_an_empty_mesh_is_an_empty_snapshot() -> None:
@@ -89,7 +91,8 @@ def test_history_bars_leave_gaps_and_drop_hours_older_than_a_day() -> None:
         [(start, value, state) for start, value, state in hours(30)], measured_at_ms=NOW_MS
     )
     slots = [bar["x"] // 9 for bar in chart["bars"]]
-    assert len(slots) == 23 and 23 - 5 not in slots  # hour 5 back had no value
+    assert len(slots) == 23
+    assert 23 - 5 not in slots
     assert {bar["state"] for bar in chart["bars"]} == {"met", "breached"}
     assert max(bar["h"] for bar in chart["bars"]) == chart["height"]
 

@@ -48,5 +48,6 @@ def test_snapshot_of_a_real_platform_served_over_http(settings: Settings) -> Non
             listed = client.get("/api/products", params={"tag": "web-test", "q": dom}).json()
     finally:
         served.stop()
-    assert "breached" in page and "Every playback." in page
+    assert "breached" in page
+    assert "Every playback." in page
     assert [p["id"] for p in listed["products"]] == [f"{dom}.play_events"]

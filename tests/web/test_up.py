@@ -45,7 +45,8 @@ def test_up_starts_the_web_catalog_status_shows_it_down_stops_it(
 def test_no_web_leaves_it_out(tmp_path: Path) -> None:
     runner = CliRunner()
     help_text = runner.invoke(main, ["up", "--help"]).output
-    assert "--no-web" in help_text and "--web-port" in help_text
+    assert "--no-web" in help_text
+    assert "--web-port" in help_text
     refused = runner.invoke(main, ["up", "--free-ports", "--web-port", "8999"])
     assert refused.exit_code == 2
     assert "--web-port" in refused.output
