@@ -2,8 +2,9 @@
 
 The lineage graph is laid out in columns by depth (a node's column is one more than its deepest
 input's, so data flows left to right; a cycle cannot loop forever: depths stop growing after one
-pass per node). A guarantee's history is a bar per hour over the last 24 closed hours, its
-height scaled between the smallest and largest value shown, its colour the hour's state.
+pass per node), each node in the row nearest its inputs'. A guarantee's history is a bar per
+hour over the last 24 closed hours, its height scaled between the smallest and largest value
+shown, its colour the hour's state.
 """
 
 from __future__ import annotations
@@ -42,19 +43,34 @@ def lineage_layout(
                 changed = True
         if not changed:
             break
-    rows: dict[int, int] = {}
-    placed: dict[str, dict[str, Any]] = {}
-    for node in nodes:
-        column = depth[node["id"]]
-        row = rows.get(column, 0)
-        rows[column] = row + 1
-        placed[node["id"]] = {
+    columns: dict[int, list[str]] = {}
+    for key in ids:
+        columns.setdefault(depth[key], []).append(key)
+    # Fewer crossings: connected sources on top, then each node beside the mean row of its
+    # inputs (one pass of the barycentre heuristic, column by column).
+    linked = {key for edge in edges for key in edge}
+    row_of: dict[str, int] = {}
+    inputs: dict[str, list[str]] = {}
+    for a, b in edges:
+        inputs.setdefault(b, []).append(a)
+    for column in sorted(columns):
+        keys = columns[column]
+        if column == 0:
+            keys.sort(key=lambda k: k not in linked)  # stable: the given order otherwise
+        else:
+            keys.sort(key=lambda k: _mean([row_of.get(i, 0) for i in inputs.get(k, [])]))
+        row_of |= {key: row for row, key in enumerate(keys)}
+    rows = {column: len(keys) for column, keys in columns.items()}
+    placed = {
+        node["id"]: {
             **node,
-            "x": PAD + column * (NODE_W + GAP_X),
-            "y": PAD + row * (NODE_H + GAP_Y),
+            "x": PAD + depth[node["id"]] * (NODE_W + GAP_X),
+            "y": PAD + row_of[node["id"]] * (NODE_H + GAP_Y),
             "w": NODE_W,
             "h": NODE_H,
         }
+        for node in nodes
+    }
     lines = [
         {
             "from": a,
@@ -66,14 +82,18 @@ def lineage_layout(
         }
         for a, b in edges
     ]
-    columns = max(depth.values(), default=-1) + 1
+    wide = len(columns)
     tallest = max(rows.values(), default=0)
     return {
         "nodes": list(placed.values()),
         "edges": lines,
-        "width": 2 * PAD + max(columns * (NODE_W + GAP_X) - GAP_X, 0),
+        "width": 2 * PAD + max(wide * (NODE_W + GAP_X) - GAP_X, 0),
         "height": 2 * PAD + max(tallest * (NODE_H + GAP_Y) - GAP_Y, 0),
     }
+
+
+def _mean(values: list[int]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 def history_bars(hours: Sequence[Hour], *, measured_at_ms: int) -> dict[str, Any]:

@@ -38,7 +38,7 @@ FLAGS = [
 def _chromium() -> str:
     """The system Chromium's path, or skip (fail under ``STREAMS_TEST_REQUIRE_BROWSER``)."""
     found = os.environ.get("STREAMS_TEST_CHROMIUM") or shutil.which("chromium") or ""
-    problem = None if found and Path(found).exists() else "no chromium on PATH"
+    problem = None if found and Path(found).exists() else f"no chromium at {found or 'PATH'!r}"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -147,3 +147,13 @@ def test_unknown_product_page(tab: Tab) -> None:
     tab.shot("not-found")
     # The only console line Chromium writes is the 404 itself.
     assert all("404" in error for error in tab.errors)
+
+
+def test_without_chromium_the_tests_skip_unless_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMS_TEST_CHROMIUM", "/nowhere/chromium")
+    monkeypatch.delenv(REQUIRE_BROWSER, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no chromium at '/nowhere/chromium'"):
+        _chromium()
+    monkeypatch.setenv(REQUIRE_BROWSER, "1")
+    with pytest.raises(pytest.fail.Exception, match="browser tests required"):
+        _chromium()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.web import build_snapshot
-from streams.web._layout import history_bars
+from streams.web._layout import history_bars, lineage_layout
 from tests.web._mesh import NOW_MS, hours, mesh, observation
 
 
@@ -101,3 +101,19 @@ def test_history_bars_of_malformed_hours_are_empty() -> None:
     found = observation("d.p.v1", "latency", "met", details={"hours": [["x", 1, "met"], 3]})
     detail = build_snapshot(entries={}, observations=[found], now_ms=NOW_MS)
     assert detail.products == ()  # an observation of an unpublished product is not a product
+
+
+def test_lineage_layout_puts_connected_sources_on_top_and_outputs_beside_their_inputs() -> None:
+    nodes = [{"id": key} for key in ("a", "b", "c", "d", "x", "y")]
+    graph = lineage_layout(nodes, [("d", "x"), ("a", "y"), ("x", "nowhere")])
+    rows = {n["id"]: (n["x"], n["y"]) for n in graph["nodes"]}
+    assert [key for key, _ in sorted(rows.items(), key=lambda item: item[1])] == [
+        "a", "d", "b", "c", "y", "x",
+    ]  # fmt: skip
+    assert len(graph["edges"]) == 2  # an edge to an unknown node is left out
+
+
+def test_lineage_layout_survives_a_cycle() -> None:
+    graph = lineage_layout([{"id": "a"}, {"id": "b"}], [("a", "b"), ("b", "a")])
+    assert len(graph["nodes"]) == 2
+    assert graph["width"] > 0
