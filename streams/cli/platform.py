@@ -224,7 +224,7 @@ def status_exit_code(result: local.PlatformStatus) -> int:
 @output_option
 @click.pass_context
 def status(ctx: click.Context, state_dir: Path | None, output: Literal["text", "json"]) -> None:
-    """Show whether the broker, the registry and the guarantees monitor are running.
+    """Show whether the broker, the registry, the guarantees monitor and the web catalog run.
 
     Exit 0 when they run (the monitor if it was started),
     exit 1 when a recorded service is dead (`mesh up` restarts a dead registry or monitor),

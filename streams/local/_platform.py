@@ -441,8 +441,8 @@ def status(state_dir: Path) -> PlatformStatus:
         )
         for record in state.services
     )
-    if state.monitor is None:
-        services += (ServiceStatus(name="monitor", state="stopped"),)
+    if state.monitor is None:  # in its place: after the registry, before the web catalog
+        services = (*services[:2], ServiceStatus(name="monitor", state="stopped"), *services[2:])
     return PlatformStatus(
         state_dir=state_dir, services=services, broker_kind=state.broker_kind, auth=state.auth
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import httpx
@@ -32,9 +34,26 @@ def test_up_starts_the_web_catalog_status_shows_it_down_stops_it(
             assert "streams catalog" in client.get("/").text
             assert client.get("/api/lineage").json()["nodes"] == []
         status = runner.invoke(main, ["status", "--output", "json", *state])
-        services = {s["name"]: s for s in json.loads(status.output)["services"]}
-        assert (services["web"]["state"], services["web"]["address"]) == ("running", url)
+        services = json.loads(status.output)["services"]
+        assert [(s["name"], s["state"]) for s in services] == [
+            ("broker", "running"),
+            ("registry", "running"),
+            ("monitor", "stopped"),
+            ("web", "running"),
+        ]
+        assert services[3]["address"] == url
         assert (tmp_path / "logs" / "web.log").exists()
+
+        os.kill(pid, signal.SIGKILL)  # a dead catalog is started again, on its address
+        psutil.Process(pid).wait(timeout=10)
+        again = runner.invoke(main, ["up", "--no-monitor", "--output", "json", *state])
+        assert again.exit_code == 0, again.output
+        restarted = json.loads(again.output)
+        assert restarted["web_url"] == url
+        assert restarted["web_pid"] != pid
+        pid = restarted["web_pid"]
+        with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
+            assert client.get("/healthz").status_code == 200
     finally:
         down = runner.invoke(main, ["down", "--output", "json", *state])
     stopped = {s["name"]: s["outcome"] for s in json.loads(down.output)["services"]}
