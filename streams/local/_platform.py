@@ -34,7 +34,7 @@ from streams.local._state import (
     state_path,
     write_state,
 )
-from streams.local._web import restart_web, start_web
+from streams.local._web import launch_web, restart_web, web_ready
 from streams.pii import KEYS_DIR
 
 __all__ = ["EmbeddedPlatform", "start", "status", "stop"]
@@ -340,19 +340,19 @@ def start(
             timeout_s=timeout_s,
         )
         registry = _services.ready(registry, began)
-        monitor = _start_monitor(
-            settings, bootstrap_servers, registry_url, logs, services_env, started, deadline
-        )
-        web = start_web(
+        launched = launch_web(
             settings,
             bootstrap_servers=bootstrap_servers,
             registry_url=registry_url,
             logs=logs,
             env=services_env,
             started=started,
-            deadline=deadline,
             free_port=free_ports,
         )
+        monitor = _start_monitor(
+            settings, bootstrap_servers, registry_url, logs, services_env, started, deadline
+        )
+        web = web_ready(launched, settings, deadline=deadline)
 
         state = PlatformState(
             bootstrap_servers=bootstrap_servers,

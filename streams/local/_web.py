@@ -15,7 +15,7 @@ from streams.local import _process, _services
 from streams.local._ports import check_port_free, find_free_port
 from streams.local._state import PlatformState, ServiceRecord, write_state
 
-__all__ = ["restart_web", "start_web", "wait_web_ready", "web_command"]
+__all__ = ["Launched", "launch_web", "restart_web", "wait_web_ready", "web_command", "web_ready"]
 
 
 def web_command(*, host: str, port: int, bootstrap_servers: str, registry_url: str) -> list[str]:
@@ -63,7 +63,11 @@ def wait_web_ready(
         )
 
 
-def start_web(
+Launched = tuple[ServiceRecord, float]
+"""A web catalog launched but maybe not ready yet: its record and when it was launched."""
+
+
+def launch_web(
     settings: LocalSettings,
     *,
     bootstrap_servers: str,
@@ -71,11 +75,11 @@ def start_web(
     logs: Path,
     env: Mapping[str, str],
     started: list[int],
-    deadline: float,
     free_port: bool,
-) -> ServiceRecord | None:
-    """Start the web catalog unless ``settings.web`` is off; ``env`` is the services'
-    environment (it acts as the admin, so the grants can be listed)."""
+) -> Launched | None:
+    """Launch the web catalog unless ``settings.web`` is off, without waiting for it (so the
+    monitor can start meanwhile: both spend their first seconds importing); ``env`` is the
+    services' environment (it acts as the admin, so the grants can be listed)."""
     if not settings.web:
         return None
     host = settings.host
@@ -88,7 +92,7 @@ def start_web(
     command = web_command(
         host=host, port=port, bootstrap_servers=bootstrap_servers, registry_url=registry_url
     )
-    record, began = _services.launch(
+    return _services.launch(
         "web",
         command,
         host=host,
@@ -98,9 +102,18 @@ def start_web(
         env=env,
         started=started,
     )
+
+
+def web_ready(
+    launched: Launched | None, settings: LocalSettings, *, deadline: float
+) -> ServiceRecord | None:
+    """Wait until a launched web catalog answers; its record with its start time."""
+    if launched is None:
+        return None
+    record, began = launched
     wait_web_ready(
         pid=record.pid,
-        url=url,
+        url=record.address,
         log_path=record.log,
         deadline=deadline,
         timeout_s=settings.start_timeout_s,
@@ -118,16 +131,16 @@ def restart_web(
     if recorded is not None:
         settings = settings.model_copy(update={"web_port": recorded.port})
     try:
-        web = start_web(
+        launched = launch_web(
             settings,
             bootstrap_servers=state.bootstrap_servers,
             registry_url=state.registry_url,
             logs=state.state_dir / "logs",
             env=env,
             started=started,
-            deadline=time.monotonic() + settings.start_timeout_s,
             free_port=False,
         )
+        web = web_ready(launched, settings, deadline=time.monotonic() + settings.start_timeout_s)
     except BaseException:
         for pid in started:
             _process.terminate(pid, timeout_s=5.0)
