@@ -3,13 +3,17 @@ observations and the registry's grants, then served over HTTP."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 import httpx
+from click.testing import CliRunner
 
 from streams.catalog import CatalogStore
+from streams.cli import main
 from streams.config import Settings
 from streams.guarantees import ObservationPublisher
+from streams.local import PlatformInfo
 from streams.web import WebServer, read_snapshot
 from tests.catalog._entries import descriptor, domain, entry
 from tests.web._mesh import hours, observation
@@ -51,3 +55,17 @@ def test_snapshot_of_a_real_platform_served_over_http(settings: Settings) -> Non
     assert "breached" in page
     assert "Every playback." in page
     assert [p["id"] for p in listed["products"]] == [f"{dom}.play_events"]
+
+
+def test_mesh_web_on_a_taken_port_says_which_and_how_to_fix_it(platform: PlatformInfo) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        where = ["--bootstrap-servers", platform.bootstrap_servers]
+        where += ["--registry-url", platform.registry_url]
+        result = CliRunner().invoke(main, ["web", "--port", str(port), *where])
+    assert result.exit_code == 1, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "--port" in result.stderr
+    assert "Traceback" not in result.output
