@@ -90,15 +90,15 @@ class WebServer:
 def serve(settings: Settings, *, host: str, port: int, refresh_s: float = 5.0) -> None:
     """Run the web catalog until SIGTERM or SIGINT.
 
-    Raises:
-        PortInUseError: ``host:port`` cannot be bound.
-
     Args:
         settings: Where Kafka and the registry are, and who reads (the grants need an identity
             the registry knows when it authenticates).
         host: Address to listen on.
         port: Port to listen on.
         refresh_s: Seconds between two reads of the mesh.
+
+    Raises:
+        PortInUseError: ``host:port`` cannot be bound.
     """
 
     memo: ViewMemo = {}
