@@ -36,7 +36,19 @@ def _when(ms: object) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _moment(text: object) -> str:
+    """An ISO 8601 time (``2026-12-01T13:05:51.469+00:00``) as ``2026-12-01 13:05 UTC``."""
+    try:
+        moment = datetime.datetime.fromisoformat(str(text))
+    except ValueError:
+        return str(text)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 _ENV.filters["when"] = _when
+_ENV.filters["moment"] = _moment
 
 
 def _render(name: str, snapshot: Snapshot, problems: Sequence[str], **values: Any) -> bytes:

@@ -37,7 +37,8 @@ def test_list_filters_and_search_over_http(client: httpx.Client) -> None:
 
 def test_product_page_and_its_json(client: httpx.Client) -> None:
     page = client.get("/products/dom0.events_0.v1").text
-    for part in ("player-platform", "Royalties and charts.", "PII", "freshness", "weekly charts"):
+    parts = ("player-platform", "Royalties and charts.", "PII", "freshness", "weekly charts")
+    for part in (*parts, "2025-01-02 03:04 UTC", "2025-12-01 10:00 UTC"):
         assert part in page
     assert page.count('<rect class="bar') == 23
     assert "<strong>deprecated</strong>: Adds bitrate. Use dom0.events_0.v2 instead." in page
