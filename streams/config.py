@@ -422,6 +422,11 @@ class LocalSettings(BaseModel):
     controller_port: int = Field(
         default=9093, description="KRaft controller port of the Kafka broker."
     )
+    web: bool = Field(
+        default=True,
+        description="Start the web catalog (mesh web) beside broker, registry and monitor.",
+    )
+    web_port: int = Field(default=8090, description="Port of the web catalog (mesh web).")
     auth: bool = Field(
         default=True,
         description="Authenticate clients: the registry runs as the admin and checks every "

@@ -53,6 +53,15 @@ def broker_kind(request: pytest.FixtureRequest) -> BrokerKind:
     return kind
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_web_catalog() -> Iterator[None]:
+    """Platforms the tests start run without the web catalog (one process less per `mesh up`);
+    a test that needs it asks for it (``web=True`` in its settings, or the variable set back)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STREAMS_LOCAL__WEB", "false")
+        yield
+
+
 @pytest.fixture(scope="session")
 def admin_credential(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The session's admin credential file, shared by every session platform (one per broker

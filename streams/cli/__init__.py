@@ -31,6 +31,7 @@ from streams.cli.platform import down, status, up
 from streams.cli.product import product
 from streams.cli.registry import registry
 from streams.cli.replay import replay_command
+from streams.cli.web import web
 from streams.errors import (
     BrokerUnavailableError,
     PlatformNotRunningError,
@@ -103,7 +104,7 @@ def _is_unreachable(exc: BaseException) -> bool:
 
 
 # Long-running services, whose log is what they have to say: INFO on by default.
-_SERVICE_GROUPS = frozenset({"registry", "monitor", "agent"})
+_SERVICE_GROUPS = frozenset({"registry", "monitor", "agent", "web"})
 
 
 @click.group(cls=_MeshGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,7 +113,7 @@ _SERVICE_GROUPS = frozenset({"registry", "monitor", "agent"})
     "--verbose",
     is_flag=True,
     help="INFO logs on stderr (off by default, except for the services: registry serve, "
-    "monitor run, agent run).",
+    "monitor run, agent run, web).",
 )
 @click.option("--debug", is_flag=True, help="DEBUG logs and full tracebacks.")
 @click.option(
@@ -152,3 +153,4 @@ main.add_command(monitor)
 main.add_command(domain)
 main.add_command(access)
 main.add_command(forget)
+main.add_command(web)

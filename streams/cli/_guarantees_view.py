@@ -18,6 +18,10 @@ from rich.text import Text
 
 from streams.cli._sparkline import HOUR_MS, sparkline
 from streams.guarantees import Observation, State, Unit
+from streams.guarantees.view import Hour as _Hour
+from streams.guarantees.view import duration_text as _duration
+from streams.guarantees.view import hours_of as _hours
+from streams.guarantees.view import humanise
 
 __all__ = [
     "NO_OBSERVATIONS",
@@ -53,41 +57,6 @@ def staleness(found: Sequence[Observation], *, now_ms: int, publish_every_s: flo
         f"these observations are {_duration(age_ms)} old, and the monitor publishes every "
         f"{publish_every_s:g} s: is it running? `mesh status` shows it, `mesh up` starts it"
     )
-
-
-def humanise(value: float | None, unit: Unit) -> str:
-    """``90000, "ms"`` -> ``1m 30s``; ``0.999, "share"`` -> ``99.9 %``; None -> ``-``."""
-    if value is None:
-        return "-"
-    if unit == "share":
-        return _percent(value)
-    if unit == "count":
-        return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
-    return _duration(value)
-
-
-def _percent(share: float) -> str:
-    """Four significant digits (``88.24 %``), more where they would hide a miss (``99.9999 %``,
-    never ``100 %`` for less than everything)."""
-    text = f"{share * 100:.4g}"
-    if share < 1 and float(text) >= 100:
-        text = f"{share * 100:.7g}"
-    return f"{text} %"
-
-
-def _duration(ms: float) -> str:
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    if ms < 59_950:  # below, one decimal still reads as seconds
-        return f"{ms / 1000:.1f}".removesuffix(".0") + "s"
-    left = round(ms / 1000)
-    parts: list[str] = []
-    for name, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        amount, left = divmod(left, size)
-        if amount or parts:
-            parts.append(f"{amount}{name}")
-    # The two largest units are precise enough to read ("2d 3h", not "2d 3h 4m 5s").
-    return " ".join(part for part in parts[:2] if not part.startswith("0"))
 
 
 def _promised(observation: Observation) -> str:
@@ -240,21 +209,6 @@ def history_table(found: Sequence[Observation], *, hours: int = 24) -> Table:
             _not_met(shown),
         )
     return table
-
-
-_Hour = tuple[int, float | None, str]
-
-
-def _hours(observation: Observation) -> list[_Hour]:
-    """``details["hours"]`` as typed entries; entries of another shape are left out."""
-    found: list[_Hour] = []
-    entries = observation.details.get("hours")
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, list) and len(entry) == 3:
-            start, value, state = entry
-            if isinstance(start, int) and not isinstance(start, bool):
-                found.append((start, _number(value), state if isinstance(state, str) else ""))
-    return found
 
 
 def _range(entries: list[_Hour], unit: Unit) -> str:

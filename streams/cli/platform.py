@@ -62,6 +62,12 @@ def local_settings(**overrides: object) -> LocalSettings:
     help="Do not start the guarantees monitor (mesh monitor run) beside broker and registry.",
 )
 @click.option(
+    "--no-web",
+    is_flag=True,
+    help="Do not start the web catalog (mesh web) beside the other services.",
+)
+@click.option("--web-port", type=click.IntRange(1, 65535), default=None, help="[default: 8090]")
+@click.option(
     "--no-auth",
     is_flag=True,
     help="Start the registry without authentication (local experiments only): anyone may "
@@ -77,19 +83,26 @@ def up(
     broker: Literal["tansu", "kafka"] | None,
     kafka_home: Path | None,
     no_monitor: bool,
+    no_web: bool,
+    web_port: int | None,
     no_auth: bool,
     state_dir: Path | None,
     output: Literal["text", "json"],
 ) -> None:
-    """Start the broker, the schema registry and the guarantees monitor in the background.
+    """Start the broker, the schema registry, the guarantees monitor and the web catalog in
+    the background.
 
     Run again, it changes nothing, except that it starts a dead registry (on its port, the
-    broker and every topic kept) or a dead monitor again.
+    broker and every topic kept), a dead monitor or a dead web catalog again.
     """
     if free_ports:
         given = [
             flag
-            for flag, port in (("--broker-port", broker_port), ("--registry-port", registry_port))
+            for flag, port in (
+                ("--broker-port", broker_port),
+                ("--registry-port", registry_port),
+                ("--web-port", web_port),
+            )
             if port is not None
         ]
         if given:
@@ -106,6 +119,8 @@ def up(
         broker=broker,
         kafka_home=kafka_home,
         monitor=False if no_monitor else None,
+        web=False if no_web else None,
+        web_port=web_port,
         auth=False if no_auth else None,
     )
     configured = cli_settings().identity.credential()
@@ -125,6 +140,8 @@ def up(
                     "monitor_pid": info.monitor_pid,
                     "monitor_restarted": info.monitor_restarted,
                     "registry_restarted": info.registry_restarted,
+                    "web_url": info.web_url,
+                    "web_pid": info.web_pid,
                     "auth": info.auth,
                     "admin_credential": (
                         None if info.admin_credential is None else str(info.admin_credential)
@@ -164,6 +181,10 @@ def up(
         )
     else:
         console.print("monitor   not started (--no-monitor)", highlight=False)
+    if info.web_url is not None:
+        console.print(f"web       {info.web_url} (the catalog in a browser)", highlight=False)
+    else:
+        console.print("web       not started (--no-web)", highlight=False)
 
 
 @click.command()
@@ -203,7 +224,7 @@ def status_exit_code(result: local.PlatformStatus) -> int:
 @output_option
 @click.pass_context
 def status(ctx: click.Context, state_dir: Path | None, output: Literal["text", "json"]) -> None:
-    """Show whether the broker, the registry and the guarantees monitor are running.
+    """Show whether the broker, the registry, the guarantees monitor and the web catalog run.
 
     Exit 0 when they run (the monitor if it was started),
     exit 1 when a recorded service is dead (`mesh up` restarts a dead registry or monitor),

@@ -59,6 +59,9 @@ class PlatformInfo:
         auth: Whether the registry authenticates every request (``mesh up --no-auth``: not).
         admin_credential: The admin's credential file ``mesh up`` wrote or found (None: auth
             off, or the admin credential came from the settings).
+        web_url: The web catalog's address (None: started without it, ``mesh up --no-web``).
+        web_pid: PID of the web catalog.
+        web_log: The web catalog's log file.
     """
 
     bootstrap_servers: str
@@ -78,6 +81,9 @@ class PlatformInfo:
     registry_restarted: bool = False
     auth: bool = False
     admin_credential: Path | None = None
+    web_url: str | None = None
+    web_pid: int | None = None
+    web_log: Path | None = None
 
     def client_settings(self) -> Settings:
         """Settings of a client of this platform, acting as its admin when auth is on (the
@@ -142,9 +148,9 @@ class PlatformStatus:
 
     @property
     def running(self) -> bool:
-        """Whether the broker and the registry run (the monitor is optional: its own row says
-        whether it runs)."""
-        core = [service for service in self.services if service.name != "monitor"]
+        """Whether the broker and the registry run (the monitor and the web catalog are
+        optional: their own rows say whether they run)."""
+        core = [service for service in self.services if service.name not in ("monitor", "web")]
         return bool(core) and all(service.state == "running" for service in core)
 
     def to_dict(self) -> dict[str, object]:

@@ -1,5 +1,5 @@
-"""Start, stop and inspect the embedded platform: a broker, a schema registry and the
-guarantees monitor."""
+"""Start, stop and inspect the embedded platform: a broker, a schema registry, the guarantees
+monitor and the web catalog."""
 
 from __future__ import annotations
 
@@ -34,12 +34,14 @@ from streams.local._state import (
     state_path,
     write_state,
 )
+from streams.local._web import launch_web, restart_web, web_ready
 from streams.pii import KEYS_DIR
 
 __all__ = ["EmbeddedPlatform", "start", "status", "stop"]
 
 logger = logging.getLogger(__name__)
 
+# The web catalog is listed only when recorded (it is a convenience, not part of the platform).
 _SERVICES: tuple[ServiceName, ...] = ("broker", "registry", "monitor")
 
 
@@ -65,6 +67,9 @@ def _info(
         already_running=already_running,
         monitor_pid=state.monitor.pid if state.monitor else None,
         monitor_log=state.monitor.log if state.monitor else None,
+        web_url=state.web.address if state.web else None,
+        web_pid=state.web.pid if state.web else None,
+        web_log=state.web.log if state.web else None,
         monitor_restarted=monitor_restarted,
         registry_restarted=registry_restarted,
         auth=state.auth,
@@ -246,6 +251,10 @@ def start(
         restarted = settings.monitor and (monitor is None or not _is_ours(monitor))
         if restarted:
             existing = _restart_monitor(settings, existing, services_env)
+        web = existing.web
+        if settings.web and (web is None or not _is_ours(web)):
+            logger.info("the web catalog of %s is not running: starting it", state_dir)
+            existing = restart_web(settings, existing, services_env)
         return _info(
             existing,
             already_running=True,
@@ -331,9 +340,19 @@ def start(
             timeout_s=timeout_s,
         )
         registry = _services.ready(registry, began)
+        launched = launch_web(
+            settings,
+            bootstrap_servers=bootstrap_servers,
+            registry_url=registry_url,
+            logs=logs,
+            env=services_env,
+            started=started,
+            free_port=free_ports,
+        )
         monitor = _start_monitor(
             settings, bootstrap_servers, registry_url, logs, services_env, started, deadline
         )
+        web = web_ready(launched, settings, deadline=deadline)
 
         state = PlatformState(
             bootstrap_servers=bootstrap_servers,
@@ -347,6 +366,7 @@ def start(
             registry=registry,
             monitor=monitor,
             auth=settings.auth,
+            web=web,
         )
         write_state(state)
     except BaseException:
@@ -421,8 +441,8 @@ def status(state_dir: Path) -> PlatformStatus:
         )
         for record in state.services
     )
-    if state.monitor is None:
-        services += (ServiceStatus(name="monitor", state="stopped"),)
+    if state.monitor is None:  # in its place: after the registry, before the web catalog
+        services = (*services[:2], ServiceStatus(name="monitor", state="stopped"), *services[2:])
     return PlatformStatus(
         state_dir=state_dir, services=services, broker_kind=state.broker_kind, auth=state.auth
     )

@@ -33,6 +33,7 @@ __all__ = [
     "wait_broker_ready",
     "wait_monitor_ready",
     "wait_registry_ready",
+    "wait_until_ready",
 ]
 
 
@@ -169,7 +170,7 @@ def ready(record: ServiceRecord, began: float) -> ServiceRecord:
     return record.model_copy(update={"ready_ms": ready_ms})
 
 
-def _wait_ready(
+def wait_until_ready(
     service: ServiceName,
     *,
     pid: int,
@@ -178,6 +179,11 @@ def _wait_ready(
     timeout_s: float,
     probe: Callable[[float], bool],
 ) -> None:
+    """Poll ``probe(seconds left)`` until it is True; fail when the process exits or time is up.
+
+    Raises:
+        PlatformStartError: The service exited or did not get ready in time, with its log's tail.
+    """
     while True:
         code = _process.exit_status(pid)
         if code is not None or not _process.is_alive(pid):
@@ -242,7 +248,7 @@ def wait_broker_ready(
             return False
         return True
 
-    _wait_ready(
+    wait_until_ready(
         "broker", pid=pid, log_path=log_path, deadline=deadline, timeout_s=timeout_s, probe=probe
     )
 
@@ -273,7 +279,7 @@ def wait_registry_ready(
                 return False
             return response.status_code == httpx.codes.OK
 
-        _wait_ready(
+        wait_until_ready(
             "registry",
             pid=pid,
             log_path=log_path,
@@ -296,6 +302,6 @@ def wait_monitor_ready(*, pid: int, log_path: Path, deadline: float, timeout_s: 
         this_run = text[text.rfind(b"\n=== ") :]  # the header launch() wrote for this start
         return MONITOR_READY.encode() in this_run
 
-    _wait_ready(
+    wait_until_ready(
         "monitor", pid=pid, log_path=log_path, deadline=deadline, timeout_s=timeout_s, probe=probe
     )

@@ -25,7 +25,7 @@ __all__ = [
 
 STATE_FILE = "platform.json"
 
-ServiceName = Literal["broker", "registry", "monitor"]
+ServiceName = Literal["broker", "registry", "monitor", "web"]
 
 
 class ServiceRecord(BaseModel):
@@ -64,11 +64,12 @@ class PlatformState(BaseModel):
     registry: ServiceRecord
     monitor: ServiceRecord | None = None  # absent: started with --no-monitor (or before it)
     auth: bool = False  # the registry authenticates (absent: recorded before it could)
+    web: ServiceRecord | None = None  # absent: started with --no-web (or before it)
 
     @property
     def services(self) -> tuple[ServiceRecord, ...]:
         """The recorded services in start order."""
-        extra = () if self.monitor is None else (self.monitor,)
+        extra = tuple(record for record in (self.monitor, self.web) if record is not None)
         return (self.broker, self.registry, *extra)
 
 

@@ -39,6 +39,9 @@ class Answerer:
             may update it at any time.
         fast_key: for a target ``fast`` misses, the target whose answer is the same (or None).
         gate: who may do what (None: no authentication, every request is let through).
+        negotiate: answer with the registry's JSON media types, refusing (406) a client that
+            accepts none; False for an application that names each response's own type (the
+            web catalog), where any ``Accept`` is served.
     """
 
     def __init__(
@@ -48,8 +51,10 @@ class Answerer:
         fast: Mapping[bytes, bytes],
         fast_key: FastKey | None = None,
         gate: Gate | None = None,
+        negotiate: bool = True,
     ) -> None:
         self._handler = handler
+        self._negotiate = negotiate
         self._fast = fast.get
         self._fast_key = fast_key
         self.gate = gate
@@ -83,7 +88,7 @@ class Answerer:
                 or (authorization is None and self._anonymous)
             )
             and keep_alive
-            and (accept is None or response_type(accept) is DEFAULT_TYPE)
+            and (accept is None or not self._negotiate or response_type(accept) is DEFAULT_TYPE)
         ):
             answer = self._fast(target)
             if answer is None and self._fast_key is not None:
@@ -106,7 +111,7 @@ class Answerer:
             if ready is not None:
                 return ready
         keep_alive = message.keep_alive
-        media = response_type(message.accept)
+        media = response_type(message.accept) if self._negotiate else DEFAULT_TYPE
         if media is None:
             return error_answer(
                 406,
@@ -114,7 +119,11 @@ class Answerer:
                 "v1+json, application/vnd.schemaregistry+json or application/json; accept one.",
                 keep_alive=keep_alive,
             )
-        if message.content_type is not None and (message.body or message.method in _BODY_METHODS):
+        if (
+            self._negotiate
+            and message.content_type is not None
+            and (message.body or message.method in _BODY_METHODS)
+        ):
             problem = request_type_problem(message.content_type)
             if problem is not None:
                 return error_answer(415, problem, keep_alive=keep_alive)
@@ -168,7 +177,7 @@ def _rendered(response: Response, keep_alive: bool, media: bytes, head: bool) ->
         response.status,
         response.body,
         keep_alive=keep_alive,
-        content_type=media,
+        content_type=response.content_type or media,
         head=head,
         headers=response.headers,
     )

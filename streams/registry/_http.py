@@ -52,6 +52,8 @@ class HttpServer:
         fast_key: for a target ``fast`` misses, the target whose answer is the same (or None).
         limits: the bounds on connections, time and memory (defaults: :class:`HttpLimits`).
         gate: authentication and authorization of every request (None: none).
+        negotiate: registry content negotiation (see :class:`~streams.registry._answer.Answerer`);
+            False for an application whose responses name their own content type.
     """
 
     def __init__(
@@ -62,9 +64,12 @@ class HttpServer:
         fast_key: FastKey | None = None,
         limits: HttpLimits | None = None,
         gate: Gate | None = None,
+        negotiate: bool = True,
     ) -> None:
         self.limits = limits or HttpLimits()
-        self.answerer = Answerer(handler=handler, fast=fast, fast_key=fast_key, gate=gate)
+        self.answerer = Answerer(
+            handler=handler, fast=fast, fast_key=fast_key, gate=gate, negotiate=negotiate
+        )
         self._server: asyncio.Server | None = None
         self._connections: set[Connection] = set()
         self._cap = float(self.limits.max_connections)

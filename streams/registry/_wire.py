@@ -54,12 +54,17 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A JSON response: status, the already-serialized body and any further header lines
-    (each ending with CRLF, e.g. ``WWW-Authenticate`` on a 401)."""
+    """A response: status, the already-serialized body and any further header lines (each
+    ending with CRLF, e.g. ``WWW-Authenticate`` on a 401).
+
+    ``content_type`` None means the negotiated registry JSON type; an application serving
+    something else (the web catalog's HTML) names its own.
+    """
 
     status: int
     body: bytes
     headers: bytes = b""
+    content_type: bytes | None = None
 
 
 Handler = Callable[[Request], "Response | Awaitable[Response]"]

@@ -179,7 +179,8 @@ def test_found_from_a_subdirectory_and_a_dead_registry_is_restarted(
     deep.mkdir(parents=True)
     monkeypatch.chdir(repo)
     try:
-        result = runner.invoke(main, ["up", "--free-ports", "--no-monitor", "--output", "json"])
+        up = ["up", "--free-ports", "--no-monitor", "--no-web", "--output", "json"]
+        result = runner.invoke(main, up)
         assert result.exit_code == 0, result.output
         assert result.stderr == ""  # INFO logs are off without -v
         info = json.loads(result.stdout)
@@ -208,7 +209,7 @@ def test_found_from_a_subdirectory_and_a_dead_registry_is_restarted(
         assert "registry of the platform in" in down.stderr
         assert "`mesh up`" in down.stderr
 
-        again = runner.invoke(main, ["-v", "up", "--no-monitor", "--output", "json"])
+        again = runner.invoke(main, ["-v", "up", "--no-monitor", "--no-web", "--output", "json"])
         assert again.exit_code == 0, again.output
         restarted = json.loads(again.stdout)
         assert restarted["registry_restarted"] is True

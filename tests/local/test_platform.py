@@ -52,7 +52,7 @@ def _cleanup(state_dir: Path) -> None:
 @pytest.fixture
 def own_platform(tmp_path: Path) -> Iterator[PlatformInfo]:
     """A platform of this test's own, not the session one."""
-    info = start(LocalSettings(state_dir=tmp_path), free_ports=True)
+    info = start(LocalSettings(web=False, state_dir=tmp_path), free_ports=True)
     try:
         yield info
     finally:
@@ -96,7 +96,7 @@ def test_start_records_state_and_answers(own_platform: PlatformInfo, tmp_path: P
 
 def test_second_start_reports_already_running(own_platform: PlatformInfo, tmp_path: Path) -> None:
     before = (tmp_path / "platform.json").read_bytes()
-    again = start(LocalSettings(state_dir=tmp_path), free_ports=True)
+    again = start(LocalSettings(web=False, state_dir=tmp_path), free_ports=True)
     assert again.already_running
     assert (again.broker_pid, again.registry_pid) == (
         own_platform.broker_pid,
@@ -144,12 +144,14 @@ def test_a_dead_monitor_is_started_again_by_the_next_start(
     while not _gone(own_platform.monitor_pid):
         time.sleep(0.05)
     assert [s.state for s in status(tmp_path).services][2] == "dead-but-recorded"
-    again = start(LocalSettings(state_dir=tmp_path), free_ports=True)
+    again = start(LocalSettings(web=False, state_dir=tmp_path), free_ports=True)
     assert again.already_running
     assert again.monitor_restarted  # what `mesh up` reports, instead of "nothing changed"
     assert again.broker_pid == own_platform.broker_pid
     assert again.monitor_pid not in (None, own_platform.monitor_pid)
-    assert not start(LocalSettings(state_dir=tmp_path), free_ports=True).monitor_restarted
+    assert not start(
+        LocalSettings(web=False, state_dir=tmp_path), free_ports=True
+    ).monitor_restarted
     assert [s.state for s in status(tmp_path).services] == ["running"] * 3
     assert "monitor ready" in (tmp_path / "logs" / "monitor.log").read_text()
 
@@ -159,7 +161,7 @@ def test_a_dead_registry_is_started_again_keeping_the_broker_and_its_topics(
 ) -> None:
     # The in-memory broker holds every topic (the registry's _schemas too): `mesh up` restarts
     # just the registry, on its recorded port, instead of calling the platform "partly running".
-    settings = LocalSettings(state_dir=tmp_path, monitor=False)
+    settings = LocalSettings(web=False, state_dir=tmp_path, monitor=False)
     try:
         first = start(settings, free_ports=True)
         topic = f"kept-{uuid.uuid4().hex[:8]}"
@@ -197,7 +199,7 @@ def test_a_dead_registry_is_started_again_keeping_the_broker_and_its_topics(
 
 def test_the_monitor_can_be_left_out(tmp_path: Path) -> None:
     with EmbeddedPlatform(
-        settings=LocalSettings(state_dir=tmp_path, monitor=False), free_ports=True
+        settings=LocalSettings(web=False, state_dir=tmp_path, monitor=False), free_ports=True
     ) as info:
         assert info.monitor_pid is None
         assert [(s.name, s.state) for s in status(tmp_path).services] == [
@@ -225,7 +227,7 @@ def test_port_in_use_is_refused_with_a_fix(tmp_path: Path, taken: str, flag: str
         port = blocker.getsockname()[1]
         other = find_free_port(HOST, exclude=frozenset({port}))
         ports = {"broker_port": other, "registry_port": other, taken: port}
-        settings = LocalSettings(state_dir=tmp_path, **ports)
+        settings = LocalSettings(web=False, state_dir=tmp_path, **ports)
         expected = (
             f"port {port} on 127.0.0.1 is in use; stop what uses it, pass {flag}, "
             "or use --free-ports"
@@ -263,7 +265,7 @@ def test_tansu_on_a_state_dir_holding_kafka_data_is_refused(tmp_path: Path) -> N
     (tmp_path / "kafka" / "data").mkdir(parents=True)
     (tmp_path / "kafka" / "data" / "meta.properties").write_text("node.id=1\n")
     with pytest.raises(PlatformError, match=r"holds Apache Kafka's data") as caught:
-        start(LocalSettings(state_dir=tmp_path, broker="tansu"), free_ports=True)
+        start(LocalSettings(web=False, state_dir=tmp_path, broker="tansu"), free_ports=True)
     assert "mesh up --state-dir" in str(caught.value)
     assert not state_path(tmp_path).exists()
 
@@ -356,7 +358,7 @@ def test_stale_state_is_replaced_by_a_fresh_start(tmp_path: Path) -> None:
     finished.wait()
     _fake_state(tmp_path, broker_pid=finished.pid, registry_pid=finished.pid)
     try:
-        info = start(LocalSettings(state_dir=tmp_path), free_ports=True)
+        info = start(LocalSettings(web=False, state_dir=tmp_path), free_ports=True)
         assert not info.already_running
         assert status(tmp_path).running
     finally:
@@ -394,7 +396,7 @@ def test_registry_exit_fails_start_and_stops_the_broker(tmp_path: Path) -> None:
     env = _hooked_env(tmp_path, "import os\nprint('registry boom', flush=True)\nos._exit(3)\n")
     state_dir = tmp_path / "state"
     with pytest.raises(PlatformStartError) as caught:
-        start(LocalSettings(state_dir=state_dir), free_ports=True, env=env)
+        start(LocalSettings(web=False, state_dir=state_dir), free_ports=True, env=env)
     error = caught.value
     assert error.service == "registry"
     assert error.log_path == str(state_dir / "logs" / "registry.log")
@@ -410,7 +412,7 @@ def test_registry_timeout_fails_start_and_stops_everything(tmp_path: Path) -> No
         tmp_path, "import time\nprint('registry stuck', flush=True)\ntime.sleep(60)\n"
     )
     state_dir = tmp_path / "state"
-    settings = LocalSettings(state_dir=state_dir, start_timeout_s=1.5)
+    settings = LocalSettings(web=False, state_dir=state_dir, start_timeout_s=1.5)
     with pytest.raises(PlatformStartError, match=r"did not answer within 1\.5 s") as caught:
         start(settings, free_ports=True, env=env)
     assert caught.value.service == "registry"

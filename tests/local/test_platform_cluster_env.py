@@ -28,7 +28,7 @@ CLUSTER_ENV = {
 def test_exported_cluster_settings_do_not_reach_the_local_registry(tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
     info = start(
-        LocalSettings(state_dir=state_dir, start_timeout_s=60),
+        LocalSettings(web=False, state_dir=state_dir, start_timeout_s=60),
         free_ports=True,
         env={**os.environ, **CLUSTER_ENV},
     )
