@@ -58,7 +58,7 @@ def test_blocks_are_found() -> None:
 def readme_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A platform with the repository's products applied; its state directory."""
     state_dir = tmp_path_factory.mktemp("readme-mesh")
-    settings = LocalSettings(state_dir=state_dir, monitor=False)
+    settings = LocalSettings(state_dir=state_dir, monitor=False, web=False)
     with EmbeddedPlatform(settings=settings, free_ports=True) as info:
         where = ["--bootstrap-servers", info.bootstrap_servers, "--registry-url", info.registry_url]
         applied = subprocess.run(
