@@ -24,7 +24,7 @@ from _demo_guarantees import MONITOR_ENV
 from _demo_steps import STATE_DIR, err, out, step
 
 from streams.config import LocalSettings
-from streams.errors import StreamsError
+from streams.errors import PlatformNotRunningError, StreamsError
 from streams.local import PlatformInfo, start, stop
 
 INTERRUPTED = 130
@@ -76,6 +76,17 @@ def _start(env: dict[str, str]) -> PlatformInfo:
     return info
 
 
+def _stop() -> None:
+    """Stop the demo's platform by its recorded PIDs, if one is recorded (an interrupted start
+    stopped what it had started itself)."""
+    try:
+        stopped = stop(STATE_DIR)
+    except PlatformNotRunningError:
+        return
+    names = ", ".join(f"{s.name} pid {s.pid} {s.outcome}" for s in stopped.services)
+    out.print(f"platform stopped ({names})", highlight=False)
+
+
 def _sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # unwinds through the finally blocks that stop everything
 
@@ -93,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         return 1
     except KeyboardInterrupt:
-        stop(STATE_DIR)
+        _stop()
         return INTERRUPTED
     try:
         if args.tour:
@@ -106,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         err.print("[yellow]interrupted:[/] stopping everything the demo started")
     finally:
         if not keep:
-            stopped = stop(STATE_DIR)
-            names = ", ".join(f"{s.name} pid {s.pid} {s.outcome}" for s in stopped.services)
-            out.print(f"platform stopped ({names})", highlight=False)
+            _stop()
     if interrupted:
         return INTERRUPTED
     out.print(

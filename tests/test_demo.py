@@ -245,10 +245,10 @@ def test_the_live_demo_tells_its_story_and_runs_twice_in_a_row(demo_state: Path)
     # --keep: the platform runs on, and the demo says how to stop it.
     assert "mesh down --state-dir .mesh/demo" in output
     first = _recorded(demo_state)
-    assert len(first) == 3
+    assert len(first) >= 3  # broker, registry, monitor (and the web catalog where there is one)
     assert all(_alive(pid) for pid in first)
 
-    again = _demo("--seconds", "8")
+    again = _demo("--seconds", "5")
     output = again.stdout + again.stderr
     assert again.returncode == 0, output[-5000:]
     assert "stopping the demo platform an earlier run left" in output
@@ -256,7 +256,7 @@ def test_the_live_demo_tells_its_story_and_runs_twice_in_a_row(demo_state: Path)
     assert not (demo_state / "platform.json").exists()
     stopped = re.search(r"platform stopped \((.*)\)", output)
     assert stopped, output[-2000:]
-    assert stopped[1].count(" stopped") == 3
+    assert stopped[1].count(" stopped") == len(first)
     for pid in re.findall(r"pid (\d+)", stopped[1]):
         assert not _alive(int(pid))
 
