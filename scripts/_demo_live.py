@@ -59,6 +59,20 @@ class Tally:
             return Counter(self.sent), Counter(self.defects)
 
 
+class Due:
+    """How many events of each kind are due at a rate, tick after tick: the fractions carry
+    over, so a rate of 0.3/s gives exactly 3 in 10 s of ticks, not 0 (rounded per tick)."""
+
+    def __init__(self) -> None:
+        self._milli: Counter[str] = Counter()
+
+    def count(self, kind: str, per_second: float, elapsed: float) -> int:
+        """The ``kind`` events due after ``elapsed`` more seconds at ``per_second``."""
+        self._milli[kind] += round(per_second * elapsed * 1000)
+        due, self._milli[kind] = divmod(self._milli[kind], 1000)
+        return due
+
+
 class Legacy:
     """A producer outside the library (an old service): it writes the registered schema's
     Confluent wire format, or worse, but checks none of the descriptor's rules."""
@@ -90,8 +104,8 @@ class Simulation:
     Args:
         company: The company (its founding already sent).
         settings: The platform's client settings (as its admin).
-        rare_every_s: Seconds between the rare defects (a duplicate registration, an
-            undecodable record): a third of the monitor's window, so every window has some.
+        rare_every_s: The longest time between two defects of a kind: a third of the
+            monitor's window, so every window has some of each.
     """
 
     def __init__(self, company: Company, settings: Settings, *, rare_every_s: float) -> None:
@@ -108,7 +122,7 @@ class Simulation:
         self._legacy = Legacy(settings)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-company", daemon=True)
-        self._due: Counter[str] = Counter()
+        self._due = Due()
         self.error: BaseException | None = None
 
     def emit(self, product: str, event: dict[str, Any]) -> None:
@@ -143,22 +157,19 @@ class Simulation:
         self._legacy.close()
 
     def _run(self) -> None:
-        began = last = time.monotonic()
+        last = time.monotonic()
         try:
             while not self._stop.wait(TICK_S):
                 now = time.monotonic()
-                self._tick(now - last, now - began)
+                self._tick(now - last)
                 last = now
         except BaseException as exc:  # reported by the main thread, which checks `error`
             self.error = exc
 
     def _count(self, kind: str, per_second: float, elapsed: float) -> int:
-        """How many ``kind`` events are due after ``elapsed`` seconds (fractions carry over)."""
-        self._due[kind] += round(per_second * elapsed * 1000)
-        due, self._due[kind] = divmod(self._due[kind], 1000)
-        return due
+        return self._due.count(kind, per_second, elapsed)
 
-    def _tick(self, elapsed: float, since_start: float) -> None:
+    def _tick(self, elapsed: float) -> None:
         company = self.company
         now_ms = int(time.time() * 1000)
         for product, rate in RATES.items():
@@ -166,30 +177,47 @@ class Simulation:
                 event = self._event(product, now_ms)
                 if event is not None:
                     self.emit(product, event)
+        # Each defect in its share of the plays, and at least every `rare_every_s` whatever the
+        # hour's rate: a quiet night hour has few plays, and every window must show each defect.
+        rare = self._rare_per_s
         for _ in range(self._count("plays", PEAK_PLAYS_PER_S * curve(now_ms), elapsed)):
             draw = company.rng.random()
             if draw < LATE_SHARE:
-                self.emit(PLAYS, company.late_play(now_ms))
-                self._defect("late plays")
+                self._late(now_ms)
             elif draw < LATE_SHARE + INVALID_SHARE:
-                self._legacy.invalid_play(company.play(now_ms))
-                self._defect("invalid plays (legacy producer)")
+                self._invalid(now_ms)
+            elif draw < LATE_SHARE + INVALID_SHARE + DUPLICATE_SHARE:
+                self._duplicate(now_ms)
             else:
-                play = company.play(now_ms)
-                self.emit(PLAYS, play)
-                if draw < LATE_SHARE + INVALID_SHARE + DUPLICATE_SHARE:
-                    self.emit(PLAYS, play)  # the client retried: same event_id
-                    self._defect("duplicate plays")
-        if self._count("undecodable", self._rare_per_s, elapsed):
-            self._legacy.undecodable(str(company.listeners[0].user_id))
-            self._defect("undecodable records (legacy JSON app)")
-        if self._count("duplicate registration", self._rare_per_s, elapsed):
+                self.emit(PLAYS, company.play(now_ms))
+        for defect in (self._late, self._invalid, self._duplicate, self._undecodable):
+            if self._count(defect.__name__, rare, elapsed):
+                defect(now_ms)
+        if self._count("duplicate registration", rare, elapsed):
             again = company.register(now_ms)
             self.emit("listeners.registrations", again)
             self.emit("listeners.registrations", again)
             self._defect("duplicate registrations")
         self.flush()
         self._legacy.producer.poll(0)
+
+    def _late(self, now_ms: int) -> None:
+        self.emit(PLAYS, self.company.late_play(now_ms))
+        self._defect("late plays")
+
+    def _invalid(self, now_ms: int) -> None:
+        self._legacy.invalid_play(self.company.play(now_ms))
+        self._defect("invalid plays (legacy producer)")
+
+    def _duplicate(self, now_ms: int) -> None:
+        play = self.company.play(now_ms)
+        self.emit(PLAYS, play)
+        self.emit(PLAYS, play)  # the client retried: same event_id
+        self._defect("duplicate plays")
+
+    def _undecodable(self, now_ms: int) -> None:
+        self._legacy.undecodable(str(self.company.listeners[0].user_id))
+        self._defect("undecodable records (legacy JSON app)")
 
     def _defect(self, kind: str) -> None:
         with self.tally.lock:

@@ -223,7 +223,7 @@ def _ending(info: PlatformInfo, mesh: Mesh, *, keep: bool) -> bool:
         mesh.run(f"mesh lineage {name}", ["lineage", name], where="kafka")
         for name in (f"{AGGREGATE}.v1", f"{AGGREGATE}.v2")
     ]
-    confluent = summary.confluent_reads(info, "player.play_events.v1")
+    confluent = summary.confluent_reads(info)
     queried = summary.query(mesh)
     summary.look_next(info, keep=keep)
     return (

@@ -102,14 +102,13 @@ def dead_letters(letters: list[dict[str, Any]]) -> None:
         )
 
 
-def confluent_reads(info: PlatformInfo, topic: str, count: int = 3) -> bool:
-    """A plain confluent-kafka consumer with Confluent's AvroDeserializer reads a product: the
-    topics are Confluent wire format, the registry speaks Confluent's REST API."""
-    step("any Confluent client reads the products: confluent-kafka's own AvroDeserializer")
+def _read(info: PlatformInfo, topic: str, count: int) -> list[dict[str, Any]]:
+    """The first ``count`` decodable records of ``topic``'s partition 0, read by a plain
+    confluent-kafka consumer with Confluent's AvroDeserializer (the legacy app's junk skipped)."""
     deserialize = AvroDeserializer(SchemaRegistryClient(info.registry_conf()))
     conf = {**info.client_settings().kafka.librdkafka(), "group.id": "demo-confluent"}
     consumer = Consumer({**conf, "enable.auto.commit": False})
-    read = []
+    read: list[dict[str, Any]] = []
     try:
         consumer.assign([TopicPartition(topic, 0, 0)])
         deadline = time.monotonic() + 10
@@ -126,14 +125,32 @@ def confluent_reads(info: PlatformInfo, topic: str, count: int = 3) -> bool:
                 continue
     finally:
         consumer.close()
-    for event in read:
+    return read
+
+
+def confluent_reads(info: PlatformInfo) -> bool:
+    """Any Confluent client reads the products (Confluent wire format, Confluent's registry
+    API), and personal data stays protected from it: ``emit`` encrypted the e-mail addresses
+    and pseudonymized the user ids the schemas mark as ``pii``."""
+    step("any Confluent client reads the products: confluent-kafka's own AvroDeserializer")
+    plays = _read(info, "player.play_events.v1", 3)
+    for event in plays:
         out.print(
             f"  {event['event_time']:%Y-%m-%d %H:%M:%S} user …{str(event['user_id'])[-8:]} "
             f"played {event['ms_played'] / 1000:.0f} s on {event['device']} "
             f"({event['end_reason']})",
             highlight=False,
         )
-    return len(read) == count
+    (signup,) = _read(info, "listeners.registrations.v1", 1) or [None]
+    if signup is not None:
+        email = str(signup["email"])
+        out.print(
+            f"  listeners.registrations: email {email[:40]}{'…' if len(email) > 40 else ''} "
+            f"(encrypted by emit; `mesh tail` as the listeners domain, or with a grant, shows "
+            "it: see scripts/demo --tour)",
+            highlight=False,
+        )
+    return len(plays) == 3 and signup is not None and "@example.com" not in str(signup["email"])
 
 
 def web_catalog(info: PlatformInfo) -> None:

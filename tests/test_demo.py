@@ -145,6 +145,16 @@ def test_every_simulated_event_fits_its_registered_schema(
         encoders[product](event)  # raises SerializationError naming the field
 
 
+def test_rare_events_come_at_their_rate_however_short_the_ticks() -> None:
+    from _demo_live import Due
+
+    due = Due()
+    counts = [due.count("defect", 1 / 3.3, 0.1) for _ in range(100)]  # 10 s of 100 ms ticks
+    assert sum(counts) == 3
+    assert max(counts) == 1
+    assert sum(due.count("plays", 18.6, 0.1) for _ in range(100)) == 186
+
+
 def test_the_demo_refuses_both_minutes_and_seconds() -> None:
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "demo.py"), "--minutes", "1", "--seconds", "5"],
@@ -241,6 +251,7 @@ def test_the_live_demo_tells_its_story_and_runs_twice_in_a_row(demo_state: Path)
     assert re.search(r"completed player\.hourly_play_sessions\.v1 ", output)
     assert re.search(r"completed player\.hourly_play_sessions\.v2\.replay ", output)
     assert len(re.findall(r"played \d+ s on [A-Z_]+ \((TRACK_DONE|SKIPPED_FORWARD)\)", output)) == 3
+    assert re.search(r"listeners\.registrations: email enc1:", output)  # encrypted by emit
     assert "scripts/demo --tour" in output
     # --keep: the platform runs on, and the demo says how to stop it.
     assert "mesh down --state-dir .mesh/demo" in output
