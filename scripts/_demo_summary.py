@@ -8,9 +8,10 @@ import importlib.util
 import time
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from _demo_steps import STATE_DIR, Mesh, err, out, step
+from _demo_steps import Mesh, err, out, step
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
@@ -186,7 +187,8 @@ def query(mesh: Mesh) -> bool:
 
 def look_next(info: PlatformInfo, *, keep: bool) -> None:
     step("where to look next")
-    state = STATE_DIR.relative_to(STATE_DIR.parents[1])
+    state = info.state_dir.absolute()
+    state = state.relative_to(Path.cwd()) if state.is_relative_to(Path.cwd()) else state
     env = f"STREAMS_LOCAL__STATE_DIR={state}"
     lines = [
         "scripts/demo --tour        the fifteen-step tour: registry evolution and refusal, "

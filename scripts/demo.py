@@ -30,12 +30,18 @@ from streams.local import PlatformInfo, start, stop
 INTERRUPTED = 130
 
 
+def _absolute(text: str) -> Path:
+    return Path(text).absolute()
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--minutes", type=float, default=None, help="run the company this long (default: 1)"
     )
     parser.add_argument("--seconds", type=float, default=None, help=argparse.SUPPRESS)
+    # Tests give each run its own state directory, so demos can run side by side.
+    parser.add_argument("--state-dir", type=_absolute, default=STATE_DIR, help=argparse.SUPPRESS)
     parser.add_argument(
         "--keep", action="store_true", help="leave the platform running when the demo ends"
     )
@@ -50,12 +56,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return found
 
 
-def _start(env: dict[str, str]) -> PlatformInfo:
-    if (STATE_DIR / "platform.json").exists():
-        out.print(f"stopping the demo platform an earlier run left in {STATE_DIR}")
-        stop(STATE_DIR)
+def _start(state_dir: Path, env: dict[str, str]) -> PlatformInfo:
+    if (state_dir / "platform.json").exists():
+        out.print(f"stopping the demo platform an earlier run left in {state_dir}")
+        stop(state_dir)
     began = time.monotonic()
-    info = start(LocalSettings(state_dir=STATE_DIR), free_ports=True, env={**os.environ, **env})
+    settings = LocalSettings(state_dir=state_dir)
+    info = start(settings, free_ports=True, env={**os.environ, **env})
     if info.admin_credential is not None:
         # The registry authenticates: the demo's `mesh` commands act as the platform's admin,
         # as the platform team would with the credential `mesh up` wrote.
@@ -64,23 +71,23 @@ def _start(env: dict[str, str]) -> PlatformInfo:
     # (domain credentials) in the demo's own state directory.
     os.environ["STREAMS_KAFKA__BOOTSTRAP_SERVERS"] = info.bootstrap_servers
     os.environ["STREAMS_REGISTRY__URL"] = info.registry_url
-    os.environ["STREAMS_LOCAL__STATE_DIR"] = str(STATE_DIR)
+    os.environ["STREAMS_LOCAL__STATE_DIR"] = str(state_dir)
     out.print(
         f"broker   [bold]{info.bootstrap_servers}[/] (pid {info.broker_pid})\n"
         f"registry [bold]{info.registry_url}[/] (pid {info.registry_pid}, auth "
         f"{'on' if info.auth else 'off'})\n"
         f"monitor  pid [bold]{info.monitor_pid}[/] (measures every product's guarantees)\n"
-        f"ready in {(time.monotonic() - began) * 1000:.0f} ms; logs in {STATE_DIR / 'logs'}",
+        f"ready in {(time.monotonic() - began) * 1000:.0f} ms; logs in {state_dir / 'logs'}",
         highlight=False,
     )
     return info
 
 
-def _stop() -> None:
+def _stop(state_dir: Path) -> None:
     """Stop the demo's platform by its recorded PIDs, if one is recorded (an interrupted start
     stopped what it had started itself)."""
     try:
-        stopped = stop(STATE_DIR)
+        stopped = stop(state_dir)
     except PlatformNotRunningError:
         return
     names = ", ".join(f"{s.name} pid {s.pid} {s.outcome}" for s in stopped.services)
@@ -94,21 +101,25 @@ def _sigterm(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     seconds = args.seconds or (args.minutes or 1.0) * 60
+    # Ctrl-C stops the demo cleanly even where SIGINT was inherited ignored (a shell starts
+    # background jobs so), and SIGTERM does the same.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _sigterm)
     began = time.monotonic()
     ok, keep, interrupted = False, False, False
     step("start the embedded platform")
+    monitor = MONITOR_ENV if args.tour else _demo_story.monitor_env(seconds)
     try:
-        info = _start(MONITOR_ENV if args.tour else _demo_story.monitor_env(seconds))
+        info = _start(args.state_dir, monitor)
     except StreamsError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         return 1
     except KeyboardInterrupt:
-        _stop()
+        _stop(args.state_dir)
         return INTERRUPTED
     try:
         if args.tour:
-            ok = _demo_tour.run(info, STATE_DIR / "logs")
+            ok = _demo_tour.run(info, args.state_dir / "logs")
         else:
             ok = _demo_story.run(info, seconds=seconds, keep=args.keep)
         keep = ok and args.keep
@@ -117,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         err.print("[yellow]interrupted:[/] stopping everything the demo started")
     finally:
         if not keep:
-            _stop()
+            _stop(args.state_dir)
     if interrupted:
         return INTERRUPTED
     out.print(

@@ -171,18 +171,19 @@ def test_the_demo_refuses_both_minutes_and_seconds() -> None:
 
 
 @pytest.fixture
-def demo_state() -> Iterator[Path]:
-    """The demo's state directory; whatever platform it recorded there is stopped by PID after
-    the test, also when the demo was killed before its own cleanup (a timeout)."""
-    state = REPO / ".mesh" / "demo"
+def demo_state(tmp_path: Path) -> Iterator[Path]:
+    """The demo's state directory (the test's own, so demos run side by side on the suite's
+    workers); whatever platform it recorded there is stopped by PID after the test, also when
+    the demo was killed before its own cleanup (a timeout)."""
+    state = tmp_path / "demo"
     yield state
     if (state / "platform.json").exists():
         stop(state, timeout_s=15.0)
 
 
-def _demo(*args: str) -> subprocess.CompletedProcess[str]:
+def _demo(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "demo.py"), *args],
+        [sys.executable, str(REPO / "scripts" / "demo.py"), "--state-dir", str(state), *args],
         capture_output=True,
         text=True,
         timeout=400,
@@ -211,7 +212,7 @@ def _recorded(state: Path) -> list[int]:
 
 @pytest.mark.timeout(420)  # about 2 minutes alone; more beside the suite's workers
 def test_the_live_demo_tells_its_story_and_runs_twice_in_a_row(demo_state: Path) -> None:
-    kept = _demo("--seconds", "20", "--keep")
+    kept = _demo(demo_state, "--seconds", "20", "--keep")
     output = kept.stdout + kept.stderr
     assert kept.returncode == 0, output[-5000:]
     assert "demo complete" in kept.stdout
@@ -254,12 +255,12 @@ def test_the_live_demo_tells_its_story_and_runs_twice_in_a_row(demo_state: Path)
     assert re.search(r"listeners\.registrations: email enc1:", output)  # encrypted by emit
     assert "scripts/demo --tour" in output
     # --keep: the platform runs on, and the demo says how to stop it.
-    assert "mesh down --state-dir .mesh/demo" in output
+    assert f"mesh down --state-dir {demo_state}" in output
     first = _recorded(demo_state)
     assert len(first) >= 3  # broker, registry, monitor (and the web catalog where there is one)
     assert all(_alive(pid) for pid in first)
 
-    again = _demo("--seconds", "5")
+    again = _demo(demo_state, "--seconds", "5")
     output = again.stdout + again.stderr
     assert again.returncode == 0, output[-5000:]
     assert "stopping the demo platform an earlier run left" in output
@@ -274,8 +275,9 @@ def test_the_live_demo_tells_its_story_and_runs_twice_in_a_row(demo_state: Path)
 
 @pytest.mark.timeout(240)
 def test_ctrl_c_stops_everything_the_demo_started(demo_state: Path) -> None:
+    command = [sys.executable, str(REPO / "scripts" / "demo.py"), "--state-dir", str(demo_state)]
     demo = subprocess.Popen(
-        [sys.executable, str(REPO / "scripts" / "demo.py"), "--minutes", "5"],
+        [*command, "--minutes", "5"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -284,33 +286,37 @@ def test_ctrl_c_stops_everything_the_demo_started(demo_state: Path) -> None:
     )
     assert demo.stdout is not None
     lines: list[str] = []
+    started: list[int] = []
     try:
         for line in demo.stdout:
             lines.append(line)
             if line.startswith("4. live:"):
                 break
-        started = [int(pid) for pid in re.findall(r"pid (\d+)", "".join(lines))]
+        started += [int(pid) for pid in re.findall(r"pid (\d+)", "".join(lines))]
         assert len(started) == 4, "".join(lines)  # broker, registry, monitor, agent
         time.sleep(2)
         began = time.monotonic()
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=60)
     finally:
-        if demo.poll() is None:
+        if demo.poll() is None:  # the demo did not stop: stop it, and its agent, by PID
             demo.kill()
             demo.wait()
+            for pid in started[3:]:
+                if _alive(pid):
+                    os.kill(pid, signal.SIGKILL)
     output = "".join(lines) + rest
     assert demo.returncode == 130, output[-3000:]
     assert time.monotonic() - began < 30
     assert "interrupted: stopping everything the demo started" in output
-    assert "Traceback" not in output
+    assert "Traceback" not in output, output[-5000:]
     assert not (demo_state / "platform.json").exists()
     assert not any(_alive(pid) for pid in started)
 
 
 @pytest.mark.timeout(420)  # about 90 s alone; several times that beside the suite's workers
 def test_the_tour_runs_the_agent_and_stops_it(demo_state: Path) -> None:
-    done = _demo("--tour")
+    done = _demo(demo_state, "--tour")
     assert not (demo_state / "platform.json").exists()  # the demo stopped its platform
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
