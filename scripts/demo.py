@@ -35,7 +35,9 @@ def _absolute(text: str) -> Path:
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="scripts/demo", description=__doc__.split("\n\n")[0].replace("``", "")
+    )
     parser.add_argument(
         "--minutes", type=float, default=None, help="run the company this long (default: 1)"
     )
