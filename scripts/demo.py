@@ -1,259 +1,138 @@
-"""A five-minute tour of streams on the embedded platform.
+"""``scripts/demo``: the music company running live on the embedded platform.
 
-Starts a broker and the schema registry on free ports (state in ``.mesh/demo``), registers a
-``PlayEvent`` Avro schema, produces and consumes Avro events with confluent-kafka's own
-serializers, evolves the schema compatibly, shows an incompatible change being refused, publishes
-the company's products and emits and consumes their events, runs a derived product's agent
-(`mesh agent run`) in the background and shows its output, replays it into v2 and shows its
-lineage, and stops everything again (the agent by its PID), also when something fails.
+Starts a broker, the schema registry and the guarantees monitor on free ports (state in
+``.mesh/demo``), runs the company for about a minute (``--minutes N``: longer) and shows what the
+mesh made of it (``_demo_story.py``); ``--tour`` runs the fifteen-step tour of every capability
+instead (``_demo_tour.py``). Everything the demo starts is stopped by PID when it ends, fails or
+is interrupted (Ctrl-C, SIGTERM), unless ``--keep`` leaves the platform running for exploring. A
+platform an earlier ``--keep`` left is stopped first, so the demo can be run again and again.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
+import signal
 import sys
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
-from confluent_kafka.schema_registry.error import SchemaRegistryError
-from confluent_kafka.serialization import MessageField, SerializationContext
-from rich.console import Console
-from rich.table import Table
-
-from streams.config import LocalSettings
-from streams.errors import StreamsError
-from streams.local import PlatformInfo, start, stop
-
-STATE_DIR = Path(__file__).resolve().parent.parent / ".mesh" / "demo"
-TOPIC = "demo.plays.v1"  # the registry tour's own topic; the events tour uses the real products
-SUBJECT = f"{TOPIC}-value"
-
-PLAY_EVENT_V1: dict[str, Any] = {
-    "type": "record",
-    "name": "PlayEvent",
-    "namespace": "music.player",
-    "doc": "A listener played a track.",
-    "fields": [
-        {"name": "event_id", "type": "string"},
-        {"name": "user_id", "type": "string"},
-        {"name": "track_id", "type": "string"},
-        {"name": "played_at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
-        {"name": "duration_ms", "type": "int"},
-    ],
-}
-# Compatible: a new optional field with a default, so new readers still read old events.
-PLAY_EVENT_V2: dict[str, Any] = {
-    **PLAY_EVENT_V1,
-    "fields": [
-        *PLAY_EVENT_V1["fields"],
-        {"name": "device", "type": ["null", "string"], "default": None},
-    ],
-}
-# Incompatible: duration_ms changes from int to string, so old events cannot be read.
-PLAY_EVENT_BROKEN: dict[str, Any] = {
-    **PLAY_EVENT_V2,
-    "fields": [
-        {**field, "type": "string"} if field["name"] == "duration_ms" else field
-        for field in PLAY_EVENT_V2["fields"]
-    ],
-}
-
-out = Console()
-err = Console(stderr=True)
-
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _demo_access import access_tour  # noqa: E402
-from _demo_agents import tour as agents_tour  # noqa: E402
-from _demo_events import tour as events_tour  # noqa: E402
-from _demo_guarantees import MONITOR_ENV  # noqa: E402
-from _demo_guarantees import tour as guarantees_tour  # noqa: E402
-from _demo_selfserve import selfserve_tour  # noqa: E402
+import _demo_story
+import _demo_tour
+from _demo_guarantees import MONITOR_ENV
+from _demo_steps import STATE_DIR, err, out, step
+
+from streams.config import LocalSettings
+from streams.errors import PlatformNotRunningError, StreamsError
+from streams.local import PlatformInfo, start, stop
+
+INTERRUPTED = 130
 
 
-def step(title: str) -> None:
-    out.rule(f"[bold cyan]{title}", align="left")
+def _absolute(text: str) -> Path:
+    return Path(text).absolute()
 
 
-def avro(schema: dict[str, Any]) -> Schema:
-    return Schema(json.dumps(schema), "AVRO")
-
-
-def events(count: int) -> list[dict[str, Any]]:
-    now = datetime.now(UTC).replace(microsecond=0)
-    return [
-        {
-            "event_id": str(uuid.uuid4()),
-            "user_id": f"user-{index % 3}",
-            "track_id": f"track-{100 + index}",
-            "played_at": now - timedelta(minutes=count - index),
-            "duration_ms": 180_000 + 1_000 * index,
-        }
-        for index in range(count)
-    ]
-
-
-def create_topic(info: PlatformInfo) -> None:
-    admin = AdminClient({"bootstrap.servers": info.bootstrap_servers})
-    future = admin.create_topics([NewTopic(TOPIC, num_partitions=1, replication_factor=1)])[TOPIC]
-    try:
-        future.result(timeout=10)
-    except KafkaException as exc:  # a demo platform left over from a crash is reused
-        if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-            raise
-    out.print(f"topic [bold]{TOPIC}[/] with 1 partition")
-
-
-def produce(
-    info: PlatformInfo, registry: SchemaRegistryClient, records: list[dict[str, Any]]
-) -> None:
-    # Producers look their schema up instead of registering it: registration is a governed step.
-    serializer = AvroSerializer(
-        registry, json.dumps(PLAY_EVENT_V1), conf={"auto.register.schemas": False}
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="scripts/demo", description=__doc__.split("\n\n")[0].replace("``", "")
     )
-    producer = Producer({"bootstrap.servers": info.bootstrap_servers, "enable.idempotence": True})
-    for record in records:
-        ctx = SerializationContext(TOPIC, MessageField.VALUE)
-        producer.produce(TOPIC, key=record["user_id"].encode(), value=serializer(record, ctx))
-    if producer.flush(10) != 0:
-        raise RuntimeError("some events were not delivered within 10 s")
-    out.print(f"produced {len(records)} PlayEvents")
-
-
-def consume(info: PlatformInfo, registry: SchemaRegistryClient) -> list[tuple[int, int, Any]]:
-    deserializer = AvroDeserializer(registry)
-    # assign(), not subscribe(): no consumer group is needed to read a partition from the start,
-    # and the embedded broker is slow to complete group joins.
-    consumer = Consumer(
-        {
-            "bootstrap.servers": info.bootstrap_servers,
-            "group.id": f"demo-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="run the company this long (default: 1)"
     )
-    rows: list[tuple[int, int, Any]] = []
-    try:
-        consumer.assign([TopicPartition(TOPIC, 0, 0)])
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            message = consumer.poll(1.0)
-            if message is None:
-                continue
-            if message.error():
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    break
-                raise RuntimeError(f"consume failed: {message.error()}")
-            raw = message.value()
-            schema_id = int.from_bytes(raw[1:5], "big")
-            ctx = SerializationContext(TOPIC, MessageField.VALUE)
-            rows.append((message.offset(), schema_id, deserializer(raw, ctx)))
-    finally:
-        consumer.close()
-    return rows
+    parser.add_argument("--seconds", type=float, default=None, help=argparse.SUPPRESS)
+    # Tests give each run its own state directory, so demos can run side by side.
+    parser.add_argument("--state-dir", type=_absolute, default=STATE_DIR, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the platform running when the demo ends"
+    )
+    parser.add_argument(
+        "--tour", action="store_true", help="the fifteen-step tour of every capability instead"
+    )
+    found = parser.parse_args(argv)
+    if found.minutes is not None and found.seconds is not None:
+        parser.error("give --minutes or --seconds, not both")
+    if (found.minutes or 1) <= 0 or (found.seconds or 1) <= 0:
+        parser.error("the demo's time must be positive")
+    return found
 
 
-def show(rows: list[tuple[int, int, Any]]) -> None:
-    table = Table(title=f"consumed from {TOPIC}", title_justify="left")
-    for column in ("offset", "schema id", "user", "track", "played at", "duration"):
-        table.add_column(column)
-    for offset, schema_id, event in rows:
-        table.add_row(
-            str(offset),
-            str(schema_id),
-            event["user_id"],
-            event["track_id"],
-            event["played_at"].strftime("%Y-%m-%d %H:%M UTC"),
-            f"{event['duration_ms'] / 1000:.0f} s",
-        )
-    out.print(table)
-
-
-def tour(info: PlatformInfo) -> bool:
-    registry = SchemaRegistryClient(info.registry_conf())
-
-    step("1. register PlayEvent v1")
-    schema_id = registry.register_schema(SUBJECT, avro(PLAY_EVENT_V1))
-    out.print(f"subject [bold]{SUBJECT}[/] → schema id [bold]{schema_id}[/]")
-
-    step("2. produce and consume Avro events")
-    create_topic(info)
-    sent = events(5)
-    produce(info, registry, sent)
-    rows = consume(info, registry)
-    show(rows)
-    received = [event["event_id"] for _, _, event in rows]
-    if received[-len(sent) :] != [event["event_id"] for event in sent]:
-        err.print("[red]the consumed events differ from the produced ones")
-        return False
-
-    step("3. evolve compatibly: add an optional field")
-    v2_id = registry.register_schema(SUBJECT, avro(PLAY_EVENT_V2))
-    out.print(f"accepted: new optional field [bold]device[/] → schema id [bold]{v2_id}[/]")
-
-    step("4. an incompatible change is refused")
-    try:
-        registry.register_schema(SUBJECT, avro(PLAY_EVENT_BROKEN))
-    except SchemaRegistryError as exc:
-        out.print(
-            f"refused (HTTP {exc.http_status_code}, error {exc.error_code}): "
-            f"[yellow]{exc.error_message}[/]",
-            highlight=False,
-        )
-    else:
-        err.print("[red]the registry accepted an incompatible schema")
-        return False
-    versions = registry.get_versions(SUBJECT)
-    out.print(f"versions of {SUBJECT}: {versions}")
-    return True
-
-
-def main() -> int:
-    step("start the embedded platform")
+def _start(state_dir: Path, env: dict[str, str]) -> PlatformInfo:
+    if (state_dir / "platform.json").exists():
+        out.print(f"stopping the demo platform an earlier run left in {state_dir}")
+        stop(state_dir)
     began = time.monotonic()
+    settings = LocalSettings(state_dir=state_dir)
+    info = start(settings, free_ports=True, env={**os.environ, **env})
+    if info.admin_credential is not None:
+        # The registry authenticates: the demo's `mesh` commands act as the platform's admin,
+        # as the platform team would with the credential `mesh up` wrote.
+        os.environ["STREAMS_IDENTITY__FILE"] = str(info.admin_credential)
+    # Every `mesh` command finds this platform's broker and registry, and keeps what it writes
+    # (domain credentials) in the demo's own state directory.
+    os.environ["STREAMS_KAFKA__BOOTSTRAP_SERVERS"] = info.bootstrap_servers
+    os.environ["STREAMS_REGISTRY__URL"] = info.registry_url
+    os.environ["STREAMS_LOCAL__STATE_DIR"] = str(state_dir)
+    out.print(
+        f"broker   [bold]{info.bootstrap_servers}[/] (pid {info.broker_pid})\n"
+        f"registry [bold]{info.registry_url}[/] (pid {info.registry_pid}, auth "
+        f"{'on' if info.auth else 'off'})\n"
+        f"monitor  pid [bold]{info.monitor_pid}[/] (measures every product's guarantees)\n"
+        f"ready in {(time.monotonic() - began) * 1000:.0f} ms; logs in {state_dir / 'logs'}",
+        highlight=False,
+    )
+    return info
+
+
+def _stop(state_dir: Path) -> None:
+    """Stop the demo's platform by its recorded PIDs, if one is recorded (an interrupted start
+    stopped what it had started itself)."""
     try:
-        env = {**os.environ, **MONITOR_ENV}  # its monitor judges seconds, not 5 minutes
-        info = start(LocalSettings(state_dir=STATE_DIR), free_ports=True, env=env)
+        stopped = stop(state_dir)
+    except PlatformNotRunningError:
+        return
+    names = ", ".join(f"{s.name} pid {s.pid} {s.outcome}" for s in stopped.services)
+    out.print(f"platform stopped ({names})", highlight=False)
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds through the finally blocks that stop everything
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    seconds = args.seconds or (args.minutes or 1.0) * 60
+    # Ctrl-C stops the demo cleanly even where SIGINT was inherited ignored (a shell starts
+    # background jobs so), and SIGTERM does the same.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _sigterm)
+    began = time.monotonic()
+    ok, keep, interrupted = False, False, False
+    step("start the embedded platform")
+    monitor = MONITOR_ENV if args.tour else _demo_story.monitor_env(seconds)
+    try:
+        info = _start(args.state_dir, monitor)
     except StreamsError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         return 1
-    if info.admin_credential is not None:
-        # The registry authenticates: the tour's `mesh` commands act as the platform's admin,
-        # as the platform team would with the credential `mesh up` wrote.
-        os.environ["STREAMS_IDENTITY__FILE"] = str(info.admin_credential)
-    # Every `mesh` command of the tour finds this platform's broker and registry (the registry
-    # also publishes the keys catalog entries are checked with).
-    os.environ["STREAMS_KAFKA__BOOTSTRAP_SERVERS"] = info.bootstrap_servers
-    os.environ["STREAMS_REGISTRY__URL"] = info.registry_url
-    # ...and keeps what it writes (domain credentials) in the demo's own state directory.
-    os.environ["STREAMS_LOCAL__STATE_DIR"] = str(STATE_DIR)
+    except KeyboardInterrupt:
+        _stop(args.state_dir)
+        return INTERRUPTED
     try:
-        out.print(
-            f"broker   [bold]{info.bootstrap_servers}[/]\n"
-            f"registry [bold]{info.registry_url}[/] (auth {'on' if info.auth else 'off'})\n"
-            f"monitor  pid [bold]{info.monitor_pid}[/] (guarantees, see step 13)\n"
-            f"ready in {(time.monotonic() - began) * 1000:.0f} ms; logs in {STATE_DIR / 'logs'}",
-            highlight=False,
-        )
-        ok = (
-            tour(info)
-            and events_tour(info)
-            and agents_tour(info, STATE_DIR / "logs")
-            and guarantees_tour(info)
-            and selfserve_tour(info)
-            and access_tour(info)
-        )
+        if args.tour:
+            ok = _demo_tour.run(info, args.state_dir / "logs")
+        else:
+            ok = _demo_story.run(info, seconds=seconds, keep=args.keep)
+        keep = ok and args.keep
+    except KeyboardInterrupt:
+        interrupted = True
+        err.print("[yellow]interrupted:[/] stopping everything the demo started")
     finally:
-        stop(STATE_DIR)
-        out.print("platform stopped")
+        if not keep:
+            _stop(args.state_dir)
+    if interrupted:
+        return INTERRUPTED
     out.print(
         f"[bold green]demo complete[/] in {time.monotonic() - began:.0f} s"
         if ok
