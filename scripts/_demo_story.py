@@ -224,7 +224,6 @@ def _ending(info: PlatformInfo, mesh: Mesh, *, keep: bool) -> bool:
     confluent = summary.confluent_reads(info)
     # LEAD (part B): a `mesh query` result, here, once streams.query is merged (see query()).
     queried = summary.query(mesh)
-    # LEAD (part A): the web catalog's address is printed by look_next (see web_catalog()).
     summary.look_next(info, keep=keep)
     return (
         letters.returncode == 0

@@ -155,14 +155,12 @@ def confluent_reads(info: PlatformInfo) -> bool:
 
 
 def web_catalog(info: PlatformInfo) -> None:
-    """The web catalog's address.
-
-    LEAD (part A): ``PlatformInfo.web_url`` comes with the web catalog; until it is merged there
-    is no web catalog and nothing is printed here.
-    """
-    url = getattr(info, "web_url", None)
-    if url:
-        out.print(f"web catalog: [bold]{url}[/] (products, guarantees, lineage)", highlight=False)
+    """The web catalog's address (``mesh up`` and the demo start it with the platform)."""
+    if info.web_url:
+        out.print(
+            f"web catalog: [bold]{info.web_url}[/] (products, guarantees, lineage)",
+            highlight=False,
+        )
 
 
 QUERY = (

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -257,8 +258,14 @@ def test_the_live_demo_tells_its_story_and_runs_twice_in_a_row(demo_state: Path)
     # --keep: the platform runs on, and the demo says how to stop it.
     assert f"mesh down --state-dir {demo_state}" in output
     first = _recorded(demo_state)
-    assert len(first) >= 3  # broker, registry, monitor (and the web catalog where there is one)
+    assert len(first) == 4  # broker, registry, monitor, web catalog
     assert all(_alive(pid) for pid in first)
+    # The web catalog it printed serves the company's products while the platform runs.
+    web = re.search(r"web catalog: (http://127\.0\.0\.1:\d+)", output)
+    assert web, output[-3000:]
+    page = httpx.get(f"{web[1]}/products/player.hourly_play_sessions", timeout=30)
+    assert page.status_code == 200
+    assert "player.hourly_play_sessions" in page.text
 
     again = _demo(demo_state, "--seconds", "5")
     output = again.stdout + again.stderr
