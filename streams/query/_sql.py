@@ -73,8 +73,9 @@ def _tokens(text: str) -> list[_Token]:
 
 
 def _part(token: _Token) -> str | None:
-    """The identifier a token spells, if it may be part of a product name."""
-    if token.kind != "identifier" or token.text.startswith('"'):
+    """The identifier a token spells, if it may be part of a product name (product names may
+    be SQL keywords: ``web.session``)."""
+    if token.kind not in ("identifier", "keyword") or token.text.startswith('"'):
         return None
     name = token.text.lower()
     return name if _PART.match(name) else None

@@ -94,3 +94,11 @@ def test_duckdb_errors_name_the_problem(text: str, problem: str) -> None:
     with pytest.raises(QueryError, match=problem) as caught:
         run(Bound(text, {}), {"t.p": pa.table({"a": [1]})})
     assert caught.value.query == text
+
+
+def test_names_that_are_sql_keywords_are_products_too() -> None:
+    entries = [entry(descriptor("web", "session")), entry(descriptor("web", "order"))]
+    bound = bind(
+        "SELECT * FROM web.session JOIN web.order USING (id)", Catalog({e.key: e for e in entries})
+    )
+    assert bound.text == 'SELECT * FROM "web.session" JOIN "web.order" USING (id)'
