@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 import yaml
 from confluent_kafka import Producer as RawProducer
+from confluent_kafka.admin import AdminClient
 
 from streams.catalog import apply, load_products
 from streams.config import IdentitySettings, Settings
@@ -150,6 +151,11 @@ def mesh(platform: PlatformInfo, tmp_path_factory: pytest.TempPathFactory) -> It
     raw.produce(f"{found.sessions}.v1", value=None, key=b"zed")  # zed is deleted
     assert raw.flush(10) == 0
     yield found
+    # The broker keeps everything in memory for the whole session: drop what we made.
+    admin = AdminClient(found.settings().kafka.librdkafka())
+    topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(f"{found.domain}.")]
+    for future in admin.delete_topics(topics).values():
+        future.result(10)
 
 
 def test_an_event_product_reads_as_a_typed_table_skipping_what_cannot_be_decoded(
