@@ -19,9 +19,9 @@ Needs the ``query`` extra (pyarrow, duckdb): ``pip install 'streams[query]'``.
 
 from __future__ import annotations
 
-from streams.query._deps import EXTRA_HINT
+from streams.query._deps import EXTRA_HINT, check_extra
 from streams.query._read import read
 from streams.query._sql import sql
 from streams.query._window import EVENTS_SINCE, Time
 
-__all__ = ["EVENTS_SINCE", "EXTRA_HINT", "Time", "read", "sql"]
+__all__ = ["EVENTS_SINCE", "EXTRA_HINT", "Time", "check_extra", "read", "sql"]

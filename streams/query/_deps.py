@@ -16,7 +16,7 @@ from streams.errors import ConfigError
 if TYPE_CHECKING:
     from streams.query._arrow import ArrowLayout
 
-__all__ = ["EXTRA_HINT", "arrow_layout", "duckdb"]
+__all__ = ["EXTRA_HINT", "arrow_layout", "check_extra", "duckdb"]
 
 EXTRA_HINT = (
     "install the 'query' extra: pip install 'streams[query]' (scripts/install includes it in .venv)"
@@ -52,3 +52,12 @@ def duckdb() -> ModuleType:
     """
     _require("pyarrow")
     return _require("duckdb")
+
+
+def check_extra() -> None:
+    """Fail early, before any network call, when the ``query`` extra is missing.
+
+    Raises:
+        ConfigError: pyarrow or duckdb is missing (the message names the extra).
+    """
+    duckdb()

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
+from click.testing import CliRunner
 from confluent_kafka import Producer as RawProducer
 from confluent_kafka.admin import AdminClient
 
 from streams.catalog import apply, load_products
+from streams.cli import EXIT_FAILED, EXIT_OK, main
 from streams.config import IdentitySettings, Settings
 from streams.errors import ConfigError, QueryError
 from streams.identity import Credential, generate_credential
@@ -225,3 +228,44 @@ def test_unknown_products_and_bad_sql_are_clear_errors(mesh: Mesh) -> None:
         sql(f"SELECT * FROM {mesh.domain}.session", settings=settings)
     with pytest.raises(QueryError, match=r"column \"nope\" not found"):
         sql(f"SELECT nope FROM {mesh.sessions}", settings=settings)
+
+
+def invoke(mesh: Mesh, *args: str) -> Any:
+    where = ["--bootstrap-servers", mesh.platform.bootstrap_servers]
+    where += ["--registry-url", mesh.platform.registry_url]
+    return CliRunner().invoke(main, ["query", *args, *where])
+
+
+def test_mesh_query_prints_json_csv_parquet_and_a_table(mesh: Mesh, tmp_path: Path) -> None:
+    text = f"SELECT listener, plays FROM {mesh.sessions} ORDER BY listener"
+    result = invoke(mesh, text, "--output", "json")
+    assert result.exit_code == EXIT_OK, result.output
+    assert json.loads(result.stdout) == [
+        {"listener": "ada", "plays": 3},
+        {"listener": "bob", "plays": 1},
+    ]
+    result = invoke(mesh, text, "--output", "csv")
+    assert result.stdout.splitlines() == ['"listener","plays"', '"ada",3', '"bob",1']
+    result = invoke(mesh, text, "--output", "parquet", "--out", str(tmp_path / "s.parquet"))
+    assert result.exit_code == EXIT_OK, result.output
+    assert pq.read_table(tmp_path / "s.parquet").to_pylist() == [
+        {"listener": "ada", "plays": 3},
+        {"listener": "bob", "plays": 1},
+    ]
+    result = invoke(mesh, f"SELECT count(*) AS plays FROM {mesh.plays}", "--since", "1h")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "plays" in result.stdout
+    assert "5" in result.stdout
+    assert "1 row(s)" in result.stderr
+    assert "skipped 1 record(s) that cannot be decoded (1 not-framed)" in result.stderr
+
+
+def test_mesh_query_errors_name_the_problem_and_exit_1(mesh: Mesh) -> None:
+    result = invoke(mesh, f"SELECT * FROM {mesh.domain}.session")
+    assert result.exit_code == EXIT_FAILED
+    assert f"no product '{mesh.domain}.session'" in result.stderr
+    assert f"did you mean {mesh.sessions}" in result.stderr
+    result = invoke(mesh, f"SELEC * FROM {mesh.sessions}")
+    assert result.exit_code == EXIT_FAILED
+    assert 'syntax error at or near "SELEC"' in result.stderr
+    assert "Traceback" not in result.output
