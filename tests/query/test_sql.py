@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+
 import pyarrow as pa
 import pytest
 
 from streams.catalog import Catalog
 from streams.errors import ConfigError, QueryError
+from streams.query._arrow import layout_of
 from streams.query._sql import Bound, bind, run
 from tests.catalog._entries import descriptor, entry
+from tests.catalog._repo import REPO
 
 
 def catalog() -> Catalog:
@@ -102,3 +107,42 @@ def test_names_that_are_sql_keywords_are_products_too() -> None:
         "SELECT * FROM web.session JOIN web.order USING (id)", Catalog({e.key: e for e in entries})
     )
     assert bound.text == 'SELECT * FROM "web.session" JOIN "web.order" USING (id)'
+
+
+DEMO_QUERY = (
+    "SELECT device, count(*) AS listener_hours, sum(plays) AS plays, sum(skips) AS skips, "
+    "round(sum(total_ms_played) / 3600000.0, 1) AS hours_played "
+    "FROM player.hourly_play_sessions GROUP BY device ORDER BY plays DESC LIMIT 5"
+)
+"""The query the demo prints at its end (and the lead's README points to): it must run against
+the real HourlyPlaySession schema."""
+
+
+def test_the_demo_query_runs_on_the_real_schema() -> None:
+    schema = (REPO / "schemas/player/HourlyPlaySession.avsc").read_text()
+    hourly = entry(descriptor("player", "hourly_play_sessions", kind="aggregate"))
+    hourly = dataclasses.replace(hourly, schema=schema)
+    bound = bind(DEMO_QUERY, Catalog({hourly.key: hourly}))
+    start = datetime.datetime(2026, 11, 30, 10, tzinfo=datetime.UTC)
+    rows = [
+        {
+            "window_start": start,
+            "window_end": start + datetime.timedelta(hours=1),
+            "event_time": start,
+            "user_id": f"u{n}",
+            "plays": 2 + n,
+            "skips": 1,
+            "total_ms_played": 1_800_000,
+            "distinct_tracks": 2,
+            "offline_plays": 0,
+            "device": device,
+            "final": True,
+        }
+        for n, device in enumerate(["IOS", "WEB", "IOS"])
+    ]
+    table = layout_of(schema).table(rows)
+    found = run(bound, {"player.hourly_play_sessions": table})
+    assert found.to_pylist() == [
+        {"device": "IOS", "listener_hours": 2, "plays": 6, "skips": 2, "hours_played": 1.0},
+        {"device": "WEB", "listener_hours": 1, "plays": 3, "skips": 1, "hours_played": 0.5},
+    ]
