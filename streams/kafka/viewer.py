@@ -14,9 +14,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Message
+from confluent_kafka import OFFSET_END, KafkaException, Message, TopicPartition
 
-from streams.errors import ConfigError, DeserializationError
+from streams.errors import BrokerUnavailableError, ConfigError, DeserializationError
 from streams.kafka.consumer import Consumer
 from streams.kafka.deadletter import error_text
 from streams.kafka.directory import ProductDirectory, ProductStatus, VersionPicker
@@ -69,12 +69,16 @@ class RetainedDirectory:
 class ViewConsumer(Consumer):
     """A :class:`Consumer` that only looks: ``group_id`` must be None, nothing is written.
 
-    Takes the arguments of :class:`Consumer`. Messages that cannot be decoded are handed out as
-    events whose value is an :class:`Undecodable` instead of going to the dead-letter topic. A
-    retired product is read (what its topic retains), where a :class:`Consumer` refuses it.
+    Takes the arguments of :class:`Consumer`, and ``start_ms``: start each partition at its
+    first record written at or after that time (epoch milliseconds) instead of its beginning or
+    end. On the embedded broker that start is coarse (the base offset of a batch, BROKER.md
+    quirk 3): earlier records may come too, and a reader filters on ``event.timestamp_ms``.
+    Messages that cannot be decoded are handed out as events whose value is an
+    :class:`Undecodable` instead of going to the dead-letter topic. A retired product is read
+    (what its topic retains), where a :class:`Consumer` refuses it.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, start_ms: int | None = None, **kwargs: Any) -> None:
         if kwargs.get("group_id") is not None:
             raise ConfigError(
                 "a ViewConsumer joins no group and commits nothing: pass group_id=None"
@@ -82,6 +86,31 @@ class ViewConsumer(Consumer):
         if kwargs.get("directory") is not None:
             kwargs["directory"] = RetainedDirectory(kwargs["directory"])
         super().__init__(*args, **kwargs)
+        if start_ms is not None:
+            self._start_at(start_ms)
+
+    def _start_at(self, start_ms: int) -> None:
+        """Assign every partition again, from its first offset at or after ``start_ms``."""
+        try:
+            assigned = self._consumer.assignment()
+            asked = [TopicPartition(tp.topic, tp.partition, start_ms) for tp in assigned]
+            found = self._consumer.offsets_for_times(asked, timeout=10)
+            # -1: no record at or after the time: only what comes next (none in a snapshot).
+            self._consumer.assign(
+                [
+                    TopicPartition(
+                        tp.topic, tp.partition, OFFSET_END if tp.offset < 0 else tp.offset
+                    )
+                    for tp in found
+                ]
+            )
+        except KafkaException as exc:
+            self.close()
+            raise BrokerUnavailableError(
+                f"finding the records of {', '.join(self.topics)} written since {start_ms} "
+                f"failed: {exc.args[0].str()}; check that the broker runs (mesh status)",
+                bootstrap_servers="",
+            ) from exc
 
     def _undecodable(self, message: Message, error: DeserializationError) -> Event[Any] | None:
         value = message.value()

@@ -190,6 +190,7 @@ def read_entry(
         directory=catalog,
         reader_schema=entry.schema,
         from_beginning=True,
+        start_ms=span.start_ms,
         tombstones=True,
         config={"fetch.wait.max.ms": 10},  # we read what exists: no empty fetch held back
     ) as consumer:
