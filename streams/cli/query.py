@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 import orjson
 from rich.table import Table
+from rich.text import Text
 
 from streams.cli._context import connection_settings
 from streams.cli._output import err_console, out_console
@@ -109,9 +110,16 @@ def query_command(
 
 
 def _print_table(table: pa.Table) -> None:
-    shown = Table(*table.column_names, show_lines=False)
+    import pyarrow as pa
+
+    shown = Table()
+    for field in table.schema:
+        numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+        numeric = numeric or pa.types.is_decimal(field.type)
+        shown.add_column(Text(field.name), justify="right" if numeric else "left")
     for row in table.slice(0, SHOWN).to_pylist():
-        shown.add_row(*(_cell(value) for value in row.values()))
+        # Text, not str: a value such as "[red]" is data, not rich markup.
+        shown.add_row(*(Text(_cell(value)) for value in row.values()))
     out_console().print(shown)
     more = table.num_rows - SHOWN
     note = f"{table.num_rows} row(s)" + (

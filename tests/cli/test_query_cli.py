@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 import sys
+from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
 from streams.cli import EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, main
+from streams.cli import query as query_cli
+from streams.cli.query import SHOWN
+
+AT = datetime.datetime(2026, 11, 30, 10, tzinfo=datetime.UTC)
 
 
 def test_parquet_needs_a_file_and_a_file_needs_a_format(runner: CliRunner) -> None:
@@ -37,3 +46,52 @@ def test_an_unreachable_registry_exits_3(runner: CliRunner, closed_url: str) -> 
     )
     assert result.exit_code == EXIT_UNREACHABLE, result.output
     assert "cannot be reached" in result.stderr
+
+
+@pytest.fixture
+def answer(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``mesh query`` answered without a platform: the SQL it ran is recorded."""
+    asked: list[str] = []
+
+    def fake_sql(text: str, **_options: Any) -> pa.Table:
+        asked.append(text)
+        rows = [{"device": "[red]WEB", "plays": 3, "at": AT, "ctx": {"a": [1]}}] * (SHOWN + 1)
+        return pa.Table.from_pylist(rows)
+
+    monkeypatch.setattr(query_cli, "connection_settings", lambda **_kwargs: None)
+    monkeypatch.setattr(query_cli, "sql", fake_sql)
+    return asked
+
+
+def test_a_table_shows_values_as_text_and_says_how_many_rows(
+    runner: CliRunner, answer: list[str]
+) -> None:
+    result = runner.invoke(main, ["query", "SELECT 1"])
+    assert result.exit_code == 0, result.output
+    assert answer == ["SELECT 1"]
+    assert "[red]WEB" in result.stdout  # data, not markup
+    assert "2026-11-30 10:00:00+00:00" in result.stdout
+    assert result.stdout.count("[red]WEB") == SHOWN
+    assert f"{SHOWN + 1} row(s), the first {SHOWN} shown" in result.stderr
+
+
+def test_csv_and_json_carry_every_row_nested_values_as_json(
+    runner: CliRunner, answer: list[str], tmp_path: Path
+) -> None:
+    result = runner.invoke(main, ["query", "SELECT 1", "--output", "csv"])
+    lines = result.stdout.splitlines()
+    assert lines[0] == '"device","plays","at","ctx"'
+    assert lines[1] == '"[red]WEB",3,2026-11-30 10:00:00.000000Z,"{""a"":[1]}"'
+    assert len(lines) == SHOWN + 2
+    out = tmp_path / "rows.json"
+    result = runner.invoke(main, ["query", "SELECT 1", "--output", "json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())
+    assert rows[0] == {
+        "device": "[red]WEB",
+        "plays": 3,
+        "at": "2026-11-30T10:00:00+00:00",
+        "ctx": {"a": [1]},
+    }
+    assert len(rows) == SHOWN + 1
+    assert f"wrote {SHOWN + 1} row(s) to {out}" in result.stderr
