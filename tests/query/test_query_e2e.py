@@ -17,7 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from confluent_kafka import Producer as RawProducer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from streams.catalog import apply, load_products
 from streams.cli import EXIT_FAILED, EXIT_OK, main
@@ -129,6 +129,7 @@ def mesh(platform: PlatformInfo, tmp_path_factory: pytest.TempPathFactory) -> It
     for record, name, kind, key in (
         (PLAY, "plays", "source-aligned", "user_id"),
         (SESSION, "sessions", "aggregate", "listener"),
+        (SESSION, "latest", "source-aligned", "listener"),  # its topic is made compacted
     ):
         schema = root / "schemas" / found.domain / f"{record['name']}.avsc"
         schema.parent.mkdir(parents=True, exist_ok=True)
@@ -137,6 +138,10 @@ def mesh(platform: PlatformInfo, tmp_path_factory: pytest.TempPathFactory) -> It
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(descriptor(found.domain, name, record["name"], kind, key)))
     apply(load_products(Path(root)), settings=found.settings())
+    admin = AdminClient(found.settings().kafka.librdkafka())
+    compact = ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource("topic", f"{found.domain}.latest.v1", incremental_configs=[compact])
+    admin.incremental_alter_configs([resource])[resource].result(10)
     with Producer(settings=found.settings(owner), domain=owner.name) as producer:
         for n, user in enumerate(USERS):
             play = {
@@ -150,6 +155,7 @@ def mesh(platform: PlatformInfo, tmp_path_factory: pytest.TempPathFactory) -> It
         for listener, plays in (("ada", 1), ("bob", 1), ("ada", 2), ("ada", 3), ("zed", 1)):
             update = {"listener": listener, "event_time": T0, "plays": plays}
             producer.emit(found.sessions, update, key=listener)
+            producer.emit(f"{found.domain}.latest", update, key=listener)
     raw = RawProducer(found.settings().kafka.librdkafka())
     raw.produce(f"{found.plays}.v1", value=b"not avro", key=b"ada")
     raw.produce(f"{found.sessions}.v1", value=None, key=b"zed")  # zed is deleted
@@ -193,6 +199,13 @@ def test_an_aggregate_reads_as_its_latest_record_per_key(mesh: Mesh) -> None:
         ("ada", 3),
         ("bob", 1),
     ]
+
+
+def test_a_compacted_product_reads_as_its_latest_record_per_key(mesh: Mesh) -> None:
+    table = read(f"{mesh.domain}.latest", settings=mesh.settings())
+    assert table.schema.metadata[b"streams.snapshot"] == b"true"
+    rows = sorted((r["listener"], r["plays"]) for r in table.to_pylist())
+    assert rows == [("ada", 3), ("bob", 1), ("zed", 1)]
 
 
 def test_since_and_until_select_records_by_when_they_were_written(mesh: Mesh) -> None:
