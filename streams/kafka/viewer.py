@@ -11,6 +11,7 @@ successor), but what its topic retains can still be looked at: a viewer reads it
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +112,22 @@ class ViewConsumer(Consumer):
                 f"failed: {exc.args[0].str()}; check that the broker runs (mesh status)",
                 bootstrap_servers="",
             ) from exc
+
+    def __enter__(self) -> ViewConsumer:
+        return self
+
+    def at_end_or(self, passed: Set[tuple[str, int]]) -> bool:
+        """Like :attr:`at_end`, counting the partitions in ``passed`` (topic, partition) as
+        ended: those a reader has read far enough in, e.g. past the time it reads until.
+
+        On a topic written live, :attr:`at_end` may never hold: each fetch brings new records
+        behind the end it reached.
+        """
+        try:
+            assigned = {(str(tp.topic), int(tp.partition)) for tp in self._consumer.assignment()}
+        except (KafkaException, RuntimeError):
+            return False
+        return bool(assigned) and assigned <= (self._ends | passed)
 
     def _undecodable(self, message: Message, error: DeserializationError) -> Event[Any] | None:
         value = message.value()

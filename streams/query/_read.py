@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,6 @@ from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[at
 from streams.catalog import Catalog, CatalogEntry, CatalogStore
 from streams.config import Settings, load_settings
 from streams.errors import BrokerUnavailableError
-from streams.kafka import Consumer
 from streams.kafka.client import build_client
 from streams.kafka.viewer import Undecodable, ViewConsumer
 from streams.query._deps import arrow_layout
@@ -194,9 +192,25 @@ def read_entry(
         tombstones=True,
         config={"fetch.wait.max.ms": 10},  # we read what exists: no empty fetch held back
     ) as consumer:
-        for batch in _batches(consumer, entry.key, settings, timeout_s):
+        # Partitions that handed out a record written after the window's end: read far enough
+        # (a product written live never lets every partition sit at its end at once).
+        passed: set[tuple[str, int]] = set()
+        deadline = time.monotonic() + timeout_s
+        while not consumer.at_end_or(passed):
+            batch = consumer.consume(_BATCH, _POLL_S)
+            if batch:
+                deadline = time.monotonic() + timeout_s
+            elif time.monotonic() > deadline:
+                raise BrokerUnavailableError(
+                    f"reading {entry.key} made no progress for {timeout_s:.0f}s before reaching "
+                    "its end; check that the broker runs (mesh status)",
+                    bootstrap_servers=settings.kafka.bootstrap_servers,
+                )
             for event in batch:
-                if event.timestamp_ms not in span:
+                timestamp = event.timestamp_ms
+                if timestamp not in span:
+                    if timestamp >= span.end_ms:
+                        passed.add((event.topic, event.partition))
                     continue
                 found.read += 1
                 value = event.value
@@ -218,23 +232,3 @@ def read_entry(
     if snapshot:
         found.records = keyless + list(latest.values())
     return found
-
-
-def _batches(
-    consumer: Consumer, key: str, settings: Settings, timeout_s: float
-) -> Iterable[list[Any]]:
-    """Batches of events until every partition was read to its end."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        batch = consumer.consume(_BATCH, _POLL_S)
-        if batch:
-            deadline = time.monotonic() + timeout_s
-            yield batch
-        if consumer.at_end:
-            return
-        if time.monotonic() > deadline:
-            raise BrokerUnavailableError(
-                f"reading {key} made no progress for {timeout_s:.0f}s before reaching its end; "
-                "check that the broker runs (mesh status)",
-                bootstrap_servers=settings.kafka.bootstrap_servers,
-            )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -314,3 +316,36 @@ def test_a_view_starts_at_the_first_record_written_since_its_start(
         assert seen(later) == 0
     # Tansu answers offsets_for_times coarsely (BROKER.md quirk 3: here from the start), so
     # there read() filters by timestamp (test_since_and_until_select_records_...).
+
+
+def test_a_product_written_live_still_gives_an_answer_of_what_was_there(mesh: Mesh) -> None:
+    """Records keep arriving while the query reads: it stops at the partitions' ends and leaves
+    out what was written after it started."""
+    topic = f"{mesh.domain}.latest.v1"
+    stop, writing = threading.Event(), threading.Event()
+
+    def write() -> None:
+        raw = RawProducer({**mesh.settings().kafka.librdkafka(), "linger.ms": 0})
+        n = 0
+        while not stop.is_set():
+            raw.produce(topic, value=b"live, not avro", key=f"k{n % 50}".encode())
+            raw.poll(0.005)
+            n += 1
+            if n == 20:  # a tenth of a second of records before the query starts
+                writing.set()
+        raw.flush(10)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        assert writing.wait(15)
+        started = time.monotonic()
+        table = read(f"{mesh.domain}.latest", settings=mesh.settings())
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        writer.join(15)
+    assert took < 10, f"the read took {took:.1f}s"
+    assert sorted(table.column("listener").to_pylist()) == ["ada", "bob", "zed"]
+    skipped = int(table.schema.metadata[b"streams.skipped"])
+    assert skipped > 0  # the live records written before the query started, not Avro
