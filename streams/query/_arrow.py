@@ -2,9 +2,9 @@
 
 The columns follow the product's value schema (its fields in order, docs and PII marks in
 each field's metadata), so a query over a product that has no records yet still knows its
-columns. Decoded values (fastavro's, logical types applied) go into Arrow as they are, except
-where Arrow wants another Python type: a ``uuid`` is written as its text and a union of several
-non-null types, which Arrow's columns cannot hold, as JSON text. A record type that contains
+columns. Decoded values (fastavro's, logical types applied except ``uuid``, decoded as its
+text) go into Arrow as they are, except a union of several non-null types, which Arrow's
+columns cannot hold: it becomes JSON text. A record type that contains
 itself is JSON text from where it recurs.
 
 Building columns (a list per field, then one ``pa.array`` each) rather than
@@ -129,8 +129,8 @@ def _convert(
     logical = node.get("logicalType")
     if logical in _LOGICAL and kind in ("int", "long"):
         return _LOGICAL[logical], None
-    if logical == "uuid" and kind in ("string", "fixed"):
-        return pa.string(), str
+    if logical == "uuid" and kind == "string":
+        return pa.string(), None  # decoded as text (streams.query reads uuids so)
     if logical == "decimal" and kind in ("bytes", "fixed"):
         precision, scale = int(node["precision"]), int(node.get("scale", 0))
         factory = pa.decimal128 if precision <= 38 else pa.decimal256

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 
@@ -30,6 +31,7 @@ from streams.kafka.client import build_client
 from streams.kafka.viewer import Undecodable, ViewConsumer
 from streams.query._deps import arrow_layout
 from streams.query._window import Time, Window, window
+from streams.serialization.plain import without_logical_types
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 __all__ = ["Snapshot", "is_snapshot", "load_catalog", "read", "read_entry", "table_of"]
 
 logger = logging.getLogger(__name__)
+
+UUID_TEXT = frozenset({"uuid"})
+"""Logical types read as their base type: a table holds uuids as text."""
 
 _BATCH = 5000
 _POLL_S = 0.2
@@ -186,7 +191,8 @@ def read_entry(
         group_id=None,
         settings=settings,
         directory=catalog,
-        reader_schema=entry.schema,
+        reader_schema=without_logical_types(orjson.loads(entry.schema), only=UUID_TEXT),
+        uuid_text=True,  # no uuid.UUID made per value, then written back as text
         from_beginning=True,
         start_ms=span.start_ms,
         tombstones=True,

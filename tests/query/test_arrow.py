@@ -14,7 +14,9 @@ import pyarrow as pa
 import pytest
 
 from streams.query._arrow import layout_of
+from streams.query._read import UUID_TEXT
 from streams.serialization import AvroDecoder
+from streams.serialization.plain import without_logical_types
 
 SCHEMA: dict[str, Any] = {
     "type": "record",
@@ -100,9 +102,11 @@ def record(**changes: Any) -> dict[str, Any]:
 
 
 def decoded(*records: dict[str, Any]) -> list[dict[str, Any]]:
-    """The records written and read back as a consumer reads them (logical types applied)."""
+    """The records written and read back as a query reads them (logical types applied, except
+    uuids, read as text)."""
     parsed = fastavro.parse_schema(SCHEMA)
-    decoder = AvroDecoder(SCHEMA, schema_id=1)
+    plain = without_logical_types(SCHEMA, only=UUID_TEXT)
+    decoder = AvroDecoder(plain, schema_id=1, reader=plain)
     out = []
     for value in records:
         buffer = io.BytesIO(b"\x00\x00\x00\x00\x01")

@@ -349,3 +349,22 @@ def test_a_product_written_live_still_gives_an_answer_of_what_was_there(mesh: Me
     assert sorted(table.column("listener").to_pylist()) == ["ada", "bob", "zed"]
     skipped = int(table.schema.metadata[b"streams.skipped"])
     assert skipped > 0  # the live records written before the query started, not Avro
+
+
+def test_a_view_can_read_uuids_as_text(mesh: Mesh) -> None:
+    def first_id(**options: Any) -> object:
+        with ViewConsumer(
+            f"{mesh.plays}.v1",
+            group_id=None,
+            settings=mesh.settings(),
+            from_beginning=True,
+            config={"fetch.wait.max.ms": 10},
+            **options,
+        ) as view:
+            while True:
+                for event in view.consume(100, 0.2):
+                    if isinstance(event.value, dict):
+                        return event.value["event_id"]
+
+    assert isinstance(first_id(), uuid.UUID)
+    assert isinstance(first_id(uuid_text=True), str)
