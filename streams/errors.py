@@ -24,6 +24,7 @@ at the boundary (``raise ... from exc``). Messages name the offending value and 
     ├── DeserializationError            bytes that cannot be decoded (they go to the DLQ)
     ├── DeliveryError                   messages Kafka did not acknowledge
     ├── StateError                      an agent's state that cannot be checkpointed or read
+    ├── QueryError                      SQL over products that DuckDB refuses (``streams.query``)
     └── BatchProcessError               a live worker's batch process failed or died
 
     UserWarning
@@ -52,6 +53,7 @@ __all__ = [
     "PlatformStartError",
     "PortInUseError",
     "ProductDeprecatedWarning",
+    "QueryError",
     "RegistryRequestError",
     "RegistryUnavailableError",
     "SchemaError",
@@ -297,6 +299,17 @@ class StateError(StreamsError):
         self.product = product
         self.key = key
         self.window = window
+
+
+class QueryError(StreamsError):
+    """A SQL query over products that cannot run (a syntax error, an unknown column, ...).
+
+    ``query`` is the SQL as given.
+    """
+
+    def __init__(self, message: str, *, query: str) -> None:
+        super().__init__(message)
+        self.query = query
 
 
 class BatchProcessError(StreamsError):

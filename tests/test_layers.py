@@ -15,7 +15,7 @@ LAYERS: list[set[str]] = [
     {"serialization", "pii"},
     {"kafka", "registry"},
     {"catalog", "codegen", "governance", "guarantees", "access"},
-    {"agents", "replay", "local", "web", "scaffold"},
+    {"agents", "replay", "local", "web", "scaffold", "query"},
     {"cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

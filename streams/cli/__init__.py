@@ -29,6 +29,7 @@ from streams.cli.lineage import lineage_command
 from streams.cli.monitor import monitor
 from streams.cli.platform import down, status, up
 from streams.cli.product import product
+from streams.cli.query import query_command
 from streams.cli.registry import registry
 from streams.cli.replay import replay_command
 from streams.cli.web import web
@@ -154,3 +155,4 @@ main.add_command(domain)
 main.add_command(access)
 main.add_command(forget)
 main.add_command(web)
+main.add_command(query_command)

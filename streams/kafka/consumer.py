@@ -180,7 +180,10 @@ class Consumer:
             try:
                 writer, references = self._schemas.writer(schema_id)
                 decoder = AvroDecoder(
-                    writer, schema_id=schema_id, reader=self._reader, references=references
+                    self._decoding(writer),
+                    schema_id=schema_id,
+                    reader=self._reader,
+                    references=[self._decoding(text) for text in references],
                 )
                 if self._revealer.learn(schema_id, writer):
                     self._protected.add(schema_id)
@@ -194,6 +197,10 @@ class Consumer:
                 decoder = _Unreadable(str(exc), schema_id)
             self._decoders[schema_id] = decoder
         return decoder
+
+    def _decoding(self, writer: str) -> str | Mapping[str, Any]:
+        """The writer schema values are decoded with (a subclass may drop logical types)."""
+        return writer
 
     def _decrypt(self, schema_id: int, topic: str, record: Any) -> Any:
         """Decrypt the fields Confluent's ENCRYPT rules encrypted (the DEK of the topic's

@@ -9,7 +9,7 @@ against 35k/s). The bytes read are the same: a logical type only annotates its b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,16 +19,23 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 
-def without_logical_types(schema: Mapping[str, Any] | list[Any] | str) -> Any:
+def without_logical_types(
+    schema: Mapping[str, Any] | list[Any] | str, *, only: Collection[str] | None = None
+) -> Any:
     """A copy of a parsed schema (JSON structure) with every ``logicalType`` annotation removed.
 
     Decode with it as the writer schema (and the reader schema, when one is used) so values
     come back as their base types: ``uuid`` as ``str``, ``timestamp-millis`` as ``int``.
+    ``only``: remove just these logical types (e.g. ``{"uuid"}``), keep the others.
     """
     if isinstance(schema, Mapping):
-        return {k: without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
+        return {
+            k: without_logical_types(v, only=only)
+            for k, v in schema.items()
+            if not (k == "logicalType" and (only is None or v in only))
+        }
     if isinstance(schema, list):
-        return [without_logical_types(item) for item in schema]
+        return [without_logical_types(item, only=only) for item in schema]
     return schema
 
 
