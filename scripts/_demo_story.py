@@ -222,7 +222,6 @@ def _ending(info: PlatformInfo, mesh: Mesh, *, keep: bool) -> bool:
         for name in (f"{AGGREGATE}.v1", f"{AGGREGATE}.v2")
     ]
     confluent = summary.confluent_reads(info)
-    # LEAD (part B): a `mesh query` result, here, once streams.query is merged (see query()).
     queried = summary.query(mesh)
     summary.look_next(info, keep=keep)
     return (

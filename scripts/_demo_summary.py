@@ -4,7 +4,6 @@ product, and where to look next."""
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -154,13 +153,15 @@ def confluent_reads(info: PlatformInfo) -> bool:
     return len(plays) == 3 and signup is not None and "@example.com" not in str(signup["email"])
 
 
-def web_catalog(info: PlatformInfo) -> None:
+def web_catalog(info: PlatformInfo, *, keep: bool) -> None:
     """The web catalog's address (``mesh up`` and the demo start it with the platform)."""
-    if info.web_url:
-        out.print(
-            f"web catalog: [bold]{info.web_url}[/] (products, guarantees, lineage)",
-            highlight=False,
-        )
+    if not info.web_url:
+        return
+    until = "" if keep else "; it stops with the demo: scripts/demo --keep leaves it up"
+    out.print(
+        f"web catalog: [bold]{info.web_url}[/] (products, guarantees, lineage{until})",
+        highlight=False,
+    )
 
 
 QUERY = (
@@ -170,14 +171,8 @@ QUERY = (
 
 
 def query(mesh: Mesh) -> bool:
-    """A ``mesh query`` over the backfilled aggregate: yesterday's daily curve.
-
-    LEAD (part B): ``mesh query`` comes with ``streams.query``; until it is merged this prints
-    nothing. Check the SQL against part B's naming (v2 is the active version after the demo's
-    backfill) when merging.
-    """
-    if importlib.util.find_spec("streams.query") is None:
-        return True
+    """A ``mesh query`` over the backfilled aggregate: yesterday's daily curve, from
+    ``player.hourly_play_sessions`` (its newest active version, v2, the backfill)."""
     step("SQL over products: `mesh query`")
     # The platform's addresses and the admin's credential come from the environment demo.py
     # set (STREAMS_KAFKA__BOOTSTRAP_SERVERS, STREAMS_REGISTRY__URL, STREAMS_IDENTITY__FILE).
@@ -205,7 +200,7 @@ def look_next(info: PlatformInfo, *, keep: bool) -> None:
         ]
     for line in lines:
         out.print(f"  {line}", highlight=False)
-    web_catalog(info)
+    web_catalog(info, keep=keep)
     if keep:
         out.print(
             f"\nthe platform keeps running (broker {info.bootstrap_servers}, registry "
@@ -216,4 +211,5 @@ def look_next(info: PlatformInfo, *, keep: bool) -> None:
 
 def pids(info: PlatformInfo) -> Sequence[int]:
     """The platform's processes, as recorded when it started."""
-    return [p for p in (info.broker_pid, info.registry_pid, info.monitor_pid) if p is not None]
+    started = (info.broker_pid, info.registry_pid, info.monitor_pid, info.web_pid)
+    return [pid for pid in started if pid is not None]

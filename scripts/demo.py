@@ -79,6 +79,7 @@ def _start(state_dir: Path, env: dict[str, str]) -> PlatformInfo:
         f"registry [bold]{info.registry_url}[/] (pid {info.registry_pid}, auth "
         f"{'on' if info.auth else 'off'})\n"
         f"monitor  pid [bold]{info.monitor_pid}[/] (measures every product's guarantees)\n"
+        f"web      [bold]{info.web_url}[/] (pid {info.web_pid}, the catalog as web pages)\n"
         f"ready in {(time.monotonic() - began) * 1000:.0f} ms; logs in {state_dir / 'logs'}",
         highlight=False,
     )

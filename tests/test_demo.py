@@ -255,6 +255,10 @@ def test_the_live_demo_tells_its_story_and_runs_twice_in_a_row(demo_state: Path)
     assert len(re.findall(r"played \d+ s on [A-Z_]+ \((TRACK_DONE|SKIPPED_FORWARD)\)", output)) == 3
     assert re.search(r"listeners\.registrations: email enc1:", output)  # encrypted by emit
     assert "scripts/demo --tour" in output
+    # `mesh query` reads the backfilled aggregate as a table: yesterday's hours.
+    assert 'mesh query "SELECT window_start AS hour' in output.replace("\n", "")
+    hours = re.findall(r"│ \d{4}-\d\d-\d\d (\d\d):00:00\+00:00 │ +\d+ │ +\d+ │", output)
+    assert len(hours) >= 12, output[-5000:]
     # --keep: the platform runs on, and the demo says how to stop it.
     assert f"mesh down --state-dir {demo_state}" in output
     first = _recorded(demo_state)
@@ -300,7 +304,8 @@ def test_ctrl_c_stops_everything_the_demo_started(demo_state: Path) -> None:
             if line.startswith("4. live:"):
                 break
         started += [int(pid) for pid in re.findall(r"pid (\d+)", "".join(lines))]
-        assert len(started) == 4, "".join(lines)  # broker, registry, monitor, agent
+        # broker, registry, monitor, web catalog, agent
+        assert len(started) == 5, "".join(lines)
         time.sleep(2)
         began = time.monotonic()
         demo.send_signal(signal.SIGINT)
@@ -309,7 +314,7 @@ def test_ctrl_c_stops_everything_the_demo_started(demo_state: Path) -> None:
         if demo.poll() is None:  # the demo did not stop: stop it, and its agent, by PID
             demo.kill()
             demo.wait()
-            for pid in started[3:]:
+            for pid in started[4:]:
                 if _alive(pid):
                     os.kill(pid, signal.SIGKILL)
     output = "".join(lines) + rest
