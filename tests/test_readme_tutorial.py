@@ -62,6 +62,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "python emit_plays.py": ("sent 300 plays", '"show":'),
     "agent run podcasts.show_hourly": ('"window_start":', "upstream", "stopped"),
     "mesh guarantees podcasts.episode_plays": ("podcasts.episode_plays.v1", " met "),
+    "mesh query": ("avg_seconds", "deep-cuts", "liner-notes", "b-sides"),
     "mesh down": ("stopped",),
 }
 
@@ -76,12 +77,11 @@ def test_tutorial_blocks_are_found() -> None:
     assert codes[-1].startswith("mesh down")
 
 
-def test_the_tutorial_leaves_a_place_for_the_query_step() -> None:
-    """Part B (`mesh query`) adds its step between the guarantees and the clean-up."""
+def test_the_tutorial_queries_after_the_guarantees_and_before_the_clean_up() -> None:
     text = README.read_text(encoding="utf-8")
-    place = text.index("<!-- tutorial: part B adds the `mesh query` step here")
-    assert text.index("mesh guarantees podcasts.episode_plays") < place
-    assert place < text.index("**8. Clean up.**")
+    query = text.index("FROM podcasts.episode_plays GROUP BY")
+    assert text.index("mesh guarantees podcasts.episode_plays") < query
+    assert query < text.index("**9. Clean up.**")
 
 
 def _free_ports(count: int) -> list[int]:
