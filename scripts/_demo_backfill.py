@@ -12,6 +12,7 @@ import json
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from _demo_steps import ROOT, Mesh, out
@@ -53,16 +54,17 @@ def backfill(mesh: Mesh, *, start_ms: int, end_ms: int, day: str) -> Backfill | 
     """Replay the plays sent between ``start_ms`` and ``end_ms`` (Kafka time) into v2."""
     if not publish_v2(mesh):
         return None
+    begin, end = _iso(start_ms), _iso(end_ms)
     done = mesh.run(
-        f"mesh replay {AGGREGATE} --from {start_ms} --to {end_ms} --into-version 2"
-        f"   # the plays of {day}",
+        f"mesh replay {AGGREGATE} --from {begin} --to {end} --into-version 2"
+        f"   # when the plays of {day} were sent (Kafka time)",
         [
             "replay",
             AGGREGATE,
             "--from",
-            str(start_ms),
+            begin,
             "--to",
-            str(end_ms),
+            end,
             "--into-version",
             "2",
             "--root",
@@ -84,8 +86,13 @@ def backfill(mesh: Mesh, *, start_ms: int, end_ms: int, day: str) -> Backfill | 
     )
     out.print(
         f"replayed {AGGREGATE} into {AGGREGATE}.v2: {result.read:,} plays of {day} read, "
-        f"{result.counted:,} counted, {result.finals:,} final hourly sessions written in "
-        f"{result.seconds:.1f} s",
+        f"{result.counted:,} counted in their hour (the others came late or could not be "
+        f"decoded), {result.finals:,} final hourly sessions written in {result.seconds:.1f} s",
         highlight=False,
     )
     return result
+
+
+def _iso(ms: int) -> str:
+    """Kafka time ``ms`` as ISO 8601 in UTC, to the millisecond (what ``--from`` takes)."""
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")

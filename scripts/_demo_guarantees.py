@@ -224,8 +224,9 @@ def tour(info: PlatformInfo) -> bool:
     )
     if not _wait_for(settings, "validity", "met", invalid_every=0):
         return False
-    if _guarantees(mesh, where) != 0:
-        return False
+    # Validity is met; its exit status is not asserted: `usage` (the consumer groups' lag) may
+    # already be breached, since step 11 stopped the agent's group (after 1 minute it is).
+    _guarantees(mesh, where)
 
     out.print(
         "now a legacy producer (outside the library, which would refuse them) writes one play in"

@@ -166,7 +166,7 @@ def web_catalog(info: PlatformInfo, *, keep: bool) -> None:
 
 QUERY = (
     "SELECT window_start AS hour, count(*) AS listeners, sum(plays) AS plays "
-    "FROM player.hourly_play_sessions WHERE final GROUP BY 1 ORDER BY 1"
+    "FROM player.hourly_play_sessions GROUP BY 1 ORDER BY 1"
 )
 
 

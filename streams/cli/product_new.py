@@ -12,6 +12,7 @@ from rich.text import Text
 from streams.agents.lint import lint_code
 from streams.cli._output import err_console, out_console, output_option
 from streams.cli._root import repository, root_option
+from streams.cli.product_apply import violation_line
 from streams.governance import lint as lint_products
 from streams.governance import with_display_paths
 from streams.scaffold import NewKind, new_product
@@ -116,5 +117,5 @@ def new_command(
         console.print(f"next: mesh product apply, then {then}", highlight=False)
     if errors:
         for item in errors:
-            err_console().print(f"{item.location}: {item.rule_id} {item.message}", highlight=False)
+            err_console().print(violation_line(item), highlight=False, soft_wrap=True)
         ctx.exit(1)

@@ -79,6 +79,7 @@ def test_export_then_import_gives_the_same_products(runner: CliRunner, repo: Pat
         # A contract carries no code: lint asks for it, and the team brings its own.
         assert imported.exit_code == 1
         assert "GOV016-derived-code" in imported.stderr
+        assert "define 'product = DerivedProduct(" in imported.stderr  # and how to fix it
         code = originals[topic].path.with_suffix(".py")
         shutil.copy(code, repo / code.relative_to(REPO))
     for item in load_products(repo):

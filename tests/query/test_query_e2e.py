@@ -77,7 +77,7 @@ def descriptor(domain: str, name: str, record: str, kind: str, key: str) -> dict
         "kind": kind,
         "owner": {"team": "query-tests", "contact": "query@tunewave.example"},
         "description": {"purpose": f"Test {name}.", "usage": "Queries."},
-        "classification": "internal",
+        "classification": "confidential",  # personal data (GOV006)
         "outputPort": {
             "schema": f"schemas/{domain}/{record}.avsc",
             "key": key,
