@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.config import BrokerKind, LocalSettings
+from streams.config import BrokerKind
 from tests.helpers.brokers import brokers, kafka_settings
 
 ROOT = Path(__file__).parents[1]
@@ -142,7 +142,7 @@ def test_the_tutorial_runs(kind: BrokerKind, tmp_path: Path) -> None:
     (root / ".venv").symlink_to(venv)
     (root / "tutorial.sh").write_text(_script(BLOCKS), encoding="utf-8")
     env = {name: value for name, value in os.environ.items() if not name.startswith("STREAMS_")}
-    broker_port, registry_port, controller_port = _free_ports(3)
+    broker_port, registry_port, controller_port, web_port = _free_ports(4)
     env |= {
         "STREAMS_LOCAL__BROKER": kind,
         "STREAMS_LOCAL__BROKER_PORT": str(broker_port),
@@ -151,11 +151,10 @@ def test_the_tutorial_runs(kind: BrokerKind, tmp_path: Path) -> None:
         "STREAMS_MONITOR__PUBLISH_EVERY_S": "2",
         "STREAMS_MONITOR__CATALOG_EVERY_S": "2",
         "COLUMNS": "120",
+        # The web catalog `mesh up` starts, on a port of its own (not the shared default).
+        "STREAMS_LOCAL__WEB_PORT": str(web_port),
     }
-    if "web" in LocalSettings.model_fields:
-        # The web catalog `mesh up` starts (issue 13, part A) would take its one default port,
-        # shared by every run of this test; the tutorial does not look at it.
-        env["STREAMS_LOCAL__WEB"] = "false"
+    before = _files(root)
     log = tmp_path / "tutorial.log"
     with log.open("w") as sink:
         shell = subprocess.Popen(
@@ -191,7 +190,21 @@ def test_the_tutorial_runs(kind: BrokerKind, tmp_path: Path) -> None:
     assert emitted.count('"show":') == 3
     assert not (root / "products" / "podcasts").exists()
     assert not (root / ".mesh" / "platform.json").exists()
+    # The clean-up step leaves the repository as it found it (`.mesh/` keeps logs, credentials).
+    assert _files(root) == before, sorted(_files(root) ^ before)
     print(f"tutorial on {kind}: {_timings(output)}")
+
+
+def _files(root: Path) -> set[str]:
+    """The repository's files, apart from the platform's state and Python's caches."""
+    return {
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file()
+        and ".mesh" not in path.parts
+        and "__pycache__" not in path.parts
+        and ".venv" not in path.parts
+    }
 
 
 def _stop(shell: subprocess.Popen[bytes], root: Path, env: dict[str, str]) -> None:
