@@ -8,6 +8,7 @@ Nodes are product versions (``<domain>.<name>.v<major>``, their topics). An edge
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -108,8 +109,11 @@ class LineageGraph:
                 statuses[other.major] = "active" if entry is None else entry.product.status
         if statuses and (not is_versioned(name) or ref.major in statuses):
             return choose_version(name, statuses).topic
+        ids = sorted({key.rsplit(".v", 1)[0] for key in self.nodes | set(known)} - {""})
+        close = difflib.get_close_matches(ref.id, ids, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
         raise ConfigError(
-            f"no product {name!r} in the catalog or among the agents' runs; see "
+            f"no product {name!r} in the catalog or among the agents' runs; {hint}see "
             "'mesh product list', or publish it with 'mesh product apply'"
         )
 

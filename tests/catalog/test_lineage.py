@@ -24,3 +24,19 @@ def test_a_bare_name_is_the_latest_active_version() -> None:
     assert graph.resolve(f"{dom}.play_events", known=[f"{dom}.play_events.v3"]) == (
         f"{dom}.play_events.v3"
     )
+
+
+def test_an_unknown_name_suggests_the_close_ones() -> None:
+    import pytest
+
+    from streams.errors import ConfigError
+
+    dom = domain()
+    catalog = Catalog({item.key: item for item in [entry(descriptor(dom))]})
+    graph = LineageGraph.build(catalog, [])
+    with pytest.raises(ConfigError) as caught:
+        graph.resolve(f"{dom}.play_event", known=catalog.entries)
+    assert f"did you mean {dom}.play_events?" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        graph.resolve("elsewhere.zzz", known=catalog.entries)
+    assert "did you mean" not in str(caught.value)
