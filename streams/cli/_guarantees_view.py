@@ -97,7 +97,7 @@ def _note(observation: Observation) -> str:
         case "volume":
             ids = details.get("schema_ids")
             missing = details.get("not_measured")
-            text = f"schema ids {', '.join(map(str, ids))}" if isinstance(ids, list) else ""
+            text = f"schema ids {', '.join(map(str, ids))}" if isinstance(ids, list) and ids else ""
             if isinstance(missing, dict) and missing:
                 text += f"; not measured: {', '.join(missing)}"
             return text.removeprefix("; ")

@@ -256,3 +256,12 @@ def test_observations_the_monitor_stopped_publishing_are_called_stale() -> None:
     assert "`mesh up` starts it" in warning
     # Slow publishing is not staleness: three publications may pass first.
     assert staleness(found, now_ms=NOW + 300_000, publish_every_s=120) is None
+
+
+def test_volume_without_events_names_no_empty_schema_list() -> None:
+    empty = observation("volume", None, 0, "count", "met", schema_ids=[])
+    text = "\n".join(render(product_table([empty], now_ms=NOW, title=False), width=120))
+    assert "schema ids" not in text
+    some = observation("volume", None, 5, "count", "met", schema_ids=[7, 9])
+    text = "\n".join(render(product_table([some], now_ms=NOW, title=False), width=120))
+    assert "schema ids 7, 9" in text
