@@ -185,7 +185,10 @@ def _commands() -> set[str]:
     def walk(command: click.Command, path: str) -> None:
         found.add(path)
         if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None, f"{path} lists {name!r} but has no such command"
                 walk(sub, f"{path} {name}")
 
     walk(main, "mesh")

@@ -19,7 +19,6 @@ import click
 
 from streams.config import Settings, find_state_dir, load_settings
 from streams.errors import PlatformNotRunningError, RegistryUnavailableError
-from streams.local import status
 
 __all__ = ["AS_IDENTITY", "cli_settings", "connection_settings", "registry_unreachable"]
 
@@ -83,6 +82,8 @@ def registry_unreachable(url: str, reason: str) -> str:
 def _check_recorded(settings: Settings) -> None:
     """A recorded platform we are about to use must still run: say which service died."""
     state_dir = find_state_dir(settings.local)
+    from streams.local import status  # the platform's code: only when a command needs it
+
     recorded = status(state_dir)
     used = {"broker": settings.kafka.bootstrap_servers, "registry": settings.registry.url}
     for service in recorded.services:
