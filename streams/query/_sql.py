@@ -143,6 +143,19 @@ def _entry(catalog: Catalog, name: str) -> CatalogEntry:
     return catalog.show(name).entry
 
 
+def check_syntax(bound: Bound) -> None:
+    """Parse the bound query without running it.
+
+    Raises:
+        QueryError: DuckDB's parser refused it (its message names where).
+    """
+    db = duckdb()
+    try:
+        db.extract_statements(bound.text)
+    except db.Error as exc:
+        raise QueryError(_message(exc), query=bound.text) from exc
+
+
 def run(bound: Bound, tables: Mapping[str, pa.Table]) -> pa.Table:
     """Run a bound query over in-memory tables (by identifier).
 
@@ -219,6 +232,7 @@ def sql(
     settings = settings or load_settings()
     catalog = catalog if catalog is not None else load_catalog(settings)
     bound = bind(text, catalog)
+    check_syntax(bound)  # a typo is reported before any product is read
     now = datetime.datetime.now(datetime.UTC)
     by_key: dict[str, pa.Table] = {}
     for entry in bound.tables.values():

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from streams.catalog import Catalog
+from streams.config import Settings
 from streams.errors import ConfigError, QueryError
 from streams.query._arrow import layout_of
 from streams.query._sql import Bound, bind, run
@@ -146,3 +147,16 @@ def test_the_demo_query_runs_on_the_real_schema() -> None:
         {"device": "IOS", "listener_hours": 2, "plays": 6, "skips": 2, "hours_played": 1.0},
         {"device": "WEB", "listener_hours": 1, "plays": 3, "skips": 1, "hours_played": 0.5},
     ]
+
+
+def test_a_syntax_error_is_found_before_any_product_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streams.query import _sql
+
+    def read_nothing(*args: object, **kwargs: object) -> pa.Table:
+        raise AssertionError("a product was read for a query that does not parse")
+
+    monkeypatch.setattr(_sql, "table_of", read_nothing)
+    with pytest.raises(QueryError, match=r"syntax error at or near \"SELEC\""):
+        _sql.sql("SELEC * FROM player.play_events", catalog=catalog(), settings=Settings())
