@@ -95,12 +95,14 @@ def list_domains(registry_url: str | None, output: Literal["text", "json"]) -> N
         click.echo(json.dumps(found))
         return
     table = Table(title="domains", title_justify="left")
-    for column in ("name", "state", "created", "public key"):
+    for column in ("name", "state", "created"):
         table.add_column(column, no_wrap=True)
+    # The key gives way in a narrow terminal or a pipe (80 columns): names and states never do.
+    table.add_column("public key", overflow="fold", min_width=12)
     for entry in found:
         revoked = entry.get("revoked_at")
-        state = f"[red]revoked {revoked}[/]" if revoked else "[green]active[/]"
-        table.add_row(entry["name"], state, entry["created_at"], entry["public_key"])
+        state = f"[red]revoked {_second(revoked)}[/]" if revoked else "[green]active[/]"
+        table.add_row(entry["name"], state, _second(entry["created_at"]), entry["public_key"])
     out_console().print(table)
 
 
@@ -119,3 +121,12 @@ def revoke(name: str, registry_url: str | None, output: Literal["text", "json"])
     console = out_console()
     console.print(f"revoked domain {name} at {revoked['revoked_at']}", highlight=False)
     console.print(f"broker ACLs {revoked['broker_acls']}", highlight=False)
+
+
+def _second(stamp: str) -> str:
+    """An ISO time to the second (the registry records microseconds)."""
+    head, dot, rest = stamp.partition(".")
+    if not dot:
+        return stamp
+    zone = rest.lstrip("0123456789")
+    return head + zone

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 import uuid
 from pathlib import Path
@@ -61,6 +62,11 @@ def test_create_writes_a_private_credential_that_registers_its_products(
     assert _registers(platform, path, "other.things.v1-value") == 403
     listed = CliRunner().invoke(main, ["domain", "list", "--output", "json", *url])
     assert name in {entry["name"] for entry in json.loads(listed.stdout)}
+    # A pipe or an 80-column terminal: the name and the state stay whole; no microseconds.
+    table = CliRunner().invoke(main, ["domain", "list", *url], env={"COLUMNS": "80"})
+    row = next(line for line in table.stdout.splitlines() if f" {name} " in line)
+    assert "active" in row
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d", table.stdout)
 
 
 def test_recreating_needs_rotate_and_the_old_secret_stops_working(
