@@ -113,18 +113,27 @@ def _print_table(table: pa.Table) -> None:
     import pyarrow as pa
 
     shown = Table()
+    widths = [len(field.name) for field in table.schema]
     for field in table.schema:
         numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
         numeric = numeric or pa.types.is_decimal(field.type)
         shown.add_column(Text(field.name), justify="right" if numeric else "left")
     for row in table.slice(0, SHOWN).to_pylist():
+        cells = [_cell(value) for value in row.values()]
+        widths = [max(width, len(cell)) for width, cell in zip(widths, cells, strict=True)]
         # Text, not str: a value such as "[red]" is data, not rich markup.
-        shown.add_row(*(Text(_cell(value)) for value in row.values()))
-    out_console().print(shown)
+        shown.add_row(*(Text(cell) for cell in cells))
+    console = out_console()
+    console.print(shown)
     more = table.num_rows - SHOWN
     note = f"{table.num_rows} row(s)" + (
         f", the first {SHOWN} shown: --output csv or json gives them all" if more > 0 else ""
     )
+    if sum(widths) + 3 * len(widths) + 1 > console.width:  # cells, padding and borders
+        note += (
+            f"; {table.num_columns} columns do not fit in {console.width} characters, so "
+            "values are cut: select fewer columns, or --output json or csv gives them whole"
+        )
     err_console().print(note, highlight=False)
 
 

@@ -73,6 +73,19 @@ def test_a_table_shows_values_as_text_and_says_how_many_rows(
     assert "2026-11-30 10:00:00+00:00" in result.stdout
     assert result.stdout.count("[red]WEB") == SHOWN
     assert f"{SHOWN + 1} row(s), the first {SHOWN} shown" in result.stderr
+    assert "do not fit" not in result.stderr  # 4 short columns fit in 80
+
+
+def test_a_table_too_wide_for_the_terminal_says_so(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wide = pa.Table.from_pylist([{f"column_{n}": "x" * 30 for n in range(8)}])
+    monkeypatch.setattr(query_cli, "connection_settings", lambda **_kwargs: None)
+    monkeypatch.setattr(query_cli, "sql", lambda text, **_options: wide)
+    result = runner.invoke(main, ["query", "SELECT *"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "8 columns do not fit in 80 characters" in result.stderr
+    assert "--output json or csv gives them whole" in result.stderr
 
 
 def test_csv_and_json_carry_every_row_nested_values_as_json(
