@@ -19,7 +19,7 @@ from streams.catalog.agents import AgentRunRecord
 from streams.catalog.runs import RunState
 from streams.errors import ConfigError
 from streams.guarantees import GUARANTEES, Observation
-from streams.guarantees.view import hours_of, humanise
+from streams.guarantees.view import duration_text, hours_of, humanise
 from streams.web._layout import history_bars, lineage_layout
 
 __all__ = ["STATE_ORDER", "Snapshot", "ViewMemo", "build_snapshot", "product_state"]
@@ -162,6 +162,7 @@ def _detail(
         "count": None if letters is None else letters.observed,
         "state": None if letters is None else letters.state,
         "window_ms": None if letters is None else letters.window_ms,
+        "text": _letters_text(letters),
     }
     detail["access"] = (
         None
@@ -182,6 +183,21 @@ def _detail(
         if view["key"] in run.outputs
     ]
     return detail
+
+
+SHORTEST_WINDOW_MS = 60_000
+"""A dead letters window shorter than this is named as what it is (the monitor has just
+started and its window is still filling), not as ``in the last 0 min``."""
+
+
+def _letters_text(letters: Observation | None) -> str:
+    """``3 in the last 5m``; what is known when the window is not (yet) measured."""
+    if letters is None or letters.observed is None:
+        return "not measured yet"
+    count = humanise(letters.observed, "count")
+    if letters.window_ms < SHORTEST_WINDOW_MS:
+        return f"{count} since the monitor started (no full window measured yet)"
+    return f"{count} in the last {duration_text(letters.window_ms)}"
 
 
 def _observation(observation: Observation) -> dict[str, Any]:
