@@ -128,6 +128,12 @@ def build_snapshot(
             detail = _detail(view, by_topic.get(key, []), runs, status, access)
             detail["consumers"] = sorted(consumers.get(key, []))
             details[key] = detail
+        active = sorted(
+            (k for k, e in versions.items() if e.product.status == "active"),
+            key=lambda k: -versions[k].product.version,
+        )
+        for key in versions:
+            details[key]["also"] = [_version(details[k]) for k in active if k != key]
         details[product_id] = details[shown]
         summaries.append(_summary(details[product_id]))
     if memo is not None:
@@ -235,6 +241,7 @@ def _summary(detail: dict[str, Any]) -> dict[str, Any]:
         "purpose": description.get("purpose"),
         "state": detail["state"],
         "versions": len(detail["versions"]),
+        "also": detail["also"],
         "url": f"/products/{detail['id']}",
     }
 
@@ -256,6 +263,17 @@ def _run_status(
         )
         found[run.job] = "unknown" if state is None else state.status(now)
     return found
+
+
+def _version(detail: dict[str, Any]) -> dict[str, Any]:
+    """Another version of a product, as the list and the product page link it."""
+    return {
+        "key": detail["key"],
+        "version": detail["version"],
+        "status": detail["status"],
+        "state": detail["state"],
+        "url": detail["url"],
+    }
 
 
 def _lineage(
