@@ -2,8 +2,8 @@
 
 Every parameter is optional; a value no product could ever match (``?state=bogus``) matches
 nothing and :func:`unknown_values` names it with the allowed ones (the page and the API answer
-400 with that notice, never a 500), a repeated one keeps the last, and the search text is cut to :data:`MAX_TEXT` characters so a huge query costs
-no more than a normal one.
+400 with that notice, never a 500), a repeated one keeps the last, and the search text is cut
+to :data:`MAX_TEXT` characters so a huge query costs no more than a normal one.
 """
 
 from __future__ import annotations

@@ -99,7 +99,8 @@ def test_an_unknown_filter_value_is_a_400_naming_it_and_the_allowed_ones(
     page = client.get("/", params={"state": "bogus"})
     assert page.status_code == 400
     assert '<div class="problems" id="notice" role="alert">' in page.text
-    assert "unknown state &#39;bogus&#39;: use one of breached, at_risk, met, unobserved" in page.text
+    named = "unknown state &#39;bogus&#39;: use one of breached, at_risk, met, unobserved"
+    assert named in page.text
     assert '<form class="filters"' in page.text  # the form is there to fix it
     api = client.get("/api/products", params={"state": "bogus", "kind": "aggregate"})
     assert api.status_code == 400
@@ -120,7 +121,8 @@ def test_the_search_box_is_wide_enough_for_its_placeholder(client: httpx.Client)
     assert found is not None
     placeholder = re.search(r'placeholder="([^"]*)"', found.group(0))
     size = re.search(r'size="([0-9]+)"', found.group(0))
-    assert placeholder is not None and size is not None
+    assert placeholder is not None
+    assert size is not None
     assert int(size.group(1)) >= len(placeholder.group(1)) + 2
 
 
