@@ -41,8 +41,10 @@ __all__ = ["EmbeddedPlatform", "start", "status", "stop"]
 
 logger = logging.getLogger(__name__)
 
-# The web catalog is listed only when recorded (it is a convenience, not part of the platform).
-_SERVICES: tuple[ServiceName, ...] = ("broker", "registry", "monitor")
+# Listed as stopped when no platform is recorded: `mesh down` forgets what ran, so every service
+# `mesh up` may start is named (the web catalog too). A recorded platform lists what it recorded
+# (and its monitor, stopped, when it ran without one).
+_SERVICES: tuple[ServiceName, ...] = ("broker", "registry", "monitor", "web")
 
 
 def _info(

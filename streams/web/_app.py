@@ -10,7 +10,8 @@
 ``GET /healthz``                           ``{"ok": true, ...}`` once the first read is done
 =========================================  ==============================================
 
-Read-only: any other method is 405. Bad input is a 404 (or an empty list), never a 500: names
+Read-only: any other method is 405. Bad input is a 404 (an unknown product), a 400 naming the
+allowed values (an unknown filter value) or an empty list, never a 500: names
 are checked against the naming convention before they are looked up, and what the user typed is
 only ever shown escaped.
 """
@@ -25,7 +26,7 @@ from urllib.parse import unquote
 import orjson
 
 from streams.registry.http import Request, Response
-from streams.web._filters import Filters, select
+from streams.web._filters import Filters, allowed_values, select, unknown_values
 from streams.web._pages import lineage_page, list_page, not_found_page, product_page
 from streams.web._snapshot import Snapshot
 
@@ -93,13 +94,20 @@ class WebApp:
         path = request.path.rstrip("/") or "/"
         if path == "/":
             filters = Filters.from_query(request.query)
-            return self._html(200, list_page(snapshot, filters, problems=self._all(snapshot)))
+            notices = unknown_values(filters, snapshot.facets())
+            page = list_page(snapshot, filters, notices=notices, problems=self._all(snapshot))
+            return self._html(400 if notices else 200, page)
         if path == "/lineage":
             return self._html(200, lineage_page(snapshot, problems=self._all(snapshot)))
         if path.startswith("/products/"):
             return self._product(snapshot, path.removeprefix("/products/"))
         if path == "/api/products":
-            shown = select(snapshot.products, Filters.from_query(request.query))
+            filters = Filters.from_query(request.query)
+            facets = snapshot.facets()
+            notices = unknown_values(filters, facets)
+            if notices:
+                return _api(400, {"error": "; ".join(notices), "allowed": allowed_values(facets)})
+            shown = select(snapshot.products, filters)
             return _api(200, {**self._meta(snapshot), "products": shown})
         if path.startswith("/api/products/"):
             name = unquote(path.removeprefix("/api/products/"))

@@ -1,17 +1,21 @@
 """The product list's search and filters, from a query string that anyone may type.
 
-Every parameter is optional; an unknown value matches nothing (never an error), a repeated one
-keeps the last, and the search text is cut to :data:`MAX_TEXT` characters so a huge query costs
-no more than a normal one.
+Every parameter is optional; a value no product could ever match (``?state=bogus``) matches
+nothing and :func:`unknown_values` names it with the allowed ones (the page and the API answer
+400 with that notice, never a 500), a repeated one keeps the last, and the search text is cut
+to :data:`MAX_TEXT` characters so a huge query costs no more than a normal one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
-__all__ = ["FILTERS", "MAX_TEXT", "Filters", "select"]
+from streams.catalog import CLASSIFICATIONS, Kind
+from streams.web._snapshot import STATE_ORDER
+
+__all__ = ["FILTERS", "MAX_TEXT", "Filters", "allowed_values", "select", "unknown_values"]
 
 FILTERS = ("domain", "kind", "tag", "classification", "state")
 MAX_TEXT = 200
@@ -77,3 +81,29 @@ def select(products: Iterable[Mapping[str, Any]], filters: Filters) -> list[Mapp
     if not filters.active:
         return list(products)
     return [product for product in products if filters.matches(product)]
+
+
+# Filters over a closed set accept any of its values, even one no product has right now.
+_CLOSED: dict[str, tuple[str, ...]] = {
+    "kind": get_args(Kind),
+    "classification": tuple(CLASSIFICATIONS),
+    "state": STATE_ORDER,
+}
+
+
+def allowed_values(facets: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """The values each filter accepts: a closed set's every value, else those in ``facets``
+    (:meth:`~streams.web._snapshot.Snapshot.facets`: the domains and tags products have)."""
+    return {name: list(_CLOSED.get(name, facets.get(name, ()))) for name in FILTERS}
+
+
+def unknown_values(filters: Filters, facets: Mapping[str, Sequence[str]]) -> list[str]:
+    """A notice for each filter set to a value it does not accept, naming the allowed ones."""
+    allowed = allowed_values(facets)
+    notices = []
+    for name in FILTERS:
+        value = getattr(filters, name)
+        if value and value not in allowed[name]:
+            choices = ", ".join(allowed[name]) or "nothing yet"
+            notices.append(f"unknown {name} {value!r}: use one of {choices} (or none)")
+    return notices

@@ -27,6 +27,11 @@ def lineage_layout(
     """``nodes`` with ``x``, ``y``, ``w``, ``h`` added, the ``edges`` between their sides, and
     the drawing's ``width`` and ``height``.
 
+    An edge spanning several columns passes through a free row of each column between its
+    ends (a slot no box takes), so it never crosses a box it does not connect: its ``points``
+    are where it enters and leaves each such column, and in the gaps between columns (where
+    there are no boxes) it may curve.
+
     Args:
         nodes: Dicts with at least ``id``, in the order rows are filled.
         edges: ``(from id, to id)`` pairs; edges naming unknown nodes are left out.
@@ -46,13 +51,22 @@ def lineage_layout(
     columns: dict[int, list[str]] = {}
     for key in ids:
         columns.setdefault(depth[key], []).append(key)
-    # Fewer crossings: connected sources on top, then each node beside the mean row of its
+    # A long edge takes a slot (a "dummy" key) in every column it crosses, ordered like a box.
+    inputs: dict[str, list[str]] = {}
+    waypoints: dict[tuple[str, str], list[str]] = {}
+    for a, b in edges:
+        chain = [a]
+        for column in range(depth[a] + 1, depth[b]):
+            slot = f"\0{a}\0{b}\0{column}"
+            columns[column].append(slot)
+            chain.append(slot)
+        waypoints[(a, b)] = chain[1:]
+        for before, after in zip(chain, [*chain[1:], b], strict=True):
+            inputs.setdefault(after, []).append(before)
+    # Fewer crossings: connected sources on top, then each key beside the mean row of its
     # inputs (one pass of the barycentre heuristic, column by column).
     linked = {key for edge in edges for key in edge}
     row_of: dict[str, int] = {}
-    inputs: dict[str, list[str]] = {}
-    for a, b in edges:
-        inputs.setdefault(b, []).append(a)
     for column in sorted(columns):
         keys = columns[column]
         if column == 0:
@@ -61,27 +75,42 @@ def lineage_layout(
             keys.sort(key=lambda k: _mean([row_of.get(i, 0) for i in inputs.get(k, [])]))
         row_of |= {key: row for row, key in enumerate(keys)}
     rows = {column: len(keys) for column, keys in columns.items()}
+
+    def left(key: str) -> int:
+        column = depth[key] if key in depth else int(key.rsplit("\0", 1)[1])
+        return PAD + column * (NODE_W + GAP_X)
+
+    def middle(key: str) -> int:
+        return PAD + row_of[key] * (NODE_H + GAP_Y) + NODE_H // 2
+
     placed = {
         node["id"]: {
             **node,
-            "x": PAD + depth[node["id"]] * (NODE_W + GAP_X),
+            "x": left(node["id"]),
             "y": PAD + row_of[node["id"]] * (NODE_H + GAP_Y),
             "w": NODE_W,
             "h": NODE_H,
         }
         for node in nodes
     }
-    lines = [
-        {
-            "from": a,
-            "to": b,
-            "x1": placed[a]["x"] + NODE_W,
-            "y1": placed[a]["y"] + NODE_H // 2,
-            "x2": placed[b]["x"],
-            "y2": placed[b]["y"] + NODE_H // 2,
-        }
-        for a, b in edges
-    ]
+    lines = []
+    for a, b in edges:
+        points = [[left(a) + NODE_W, middle(a)]]
+        for slot in waypoints[(a, b)]:
+            points += [[left(slot), middle(slot)], [left(slot) + NODE_W, middle(slot)]]
+        points.append([left(b), middle(b)])
+        lines.append(
+            {
+                "from": a,
+                "to": b,
+                "points": points,
+                "d": _path(points),
+                "x1": points[0][0],
+                "y1": points[0][1],
+                "x2": points[-1][0],
+                "y2": points[-1][1],
+            }
+        )
     wide = len(columns)
     tallest = max(rows.values(), default=0)
     return {
@@ -90,6 +119,22 @@ def lineage_layout(
         "width": 2 * PAD + max(wide * (NODE_W + GAP_X) - GAP_X, 0),
         "height": 2 * PAD + max(tallest * (NODE_H + GAP_Y) - GAP_Y, 0),
     }
+
+
+def _path(points: list[list[int]]) -> str:
+    """SVG path data through ``points``: an S-curve across each gap between columns (pairs
+    0-1, 2-3, ...: horizontal tangents, so it stays inside the gap), a straight line through
+    each column crossed (pairs 1-2, 3-4, ...: along the slot's free row)."""
+    (x, y), *rest = points
+    parts = [f"M {x} {y}"]
+    for index, (x2, y2) in enumerate(rest):
+        if index % 2 == 0:  # across a gap
+            bend = (x2 - x) / 2
+            parts.append(f"C {x + bend:g} {y}, {x2 - bend:g} {y2}, {x2} {y2}")
+        else:
+            parts.append(f"L {x2} {y2}")
+        x, y = x2, y2
+    return " ".join(parts)
 
 
 def _mean(values: list[int]) -> float:

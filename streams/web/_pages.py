@@ -59,8 +59,15 @@ def _render(name: str, snapshot: Snapshot, problems: Sequence[str], **values: An
     )
 
 
-def list_page(snapshot: Snapshot, filters: Filters, *, problems: Sequence[str] = ()) -> bytes:
-    """``/``: the products ``filters`` matches, with the search form and filter menus."""
+def list_page(
+    snapshot: Snapshot,
+    filters: Filters,
+    *,
+    notices: Sequence[str] = (),
+    problems: Sequence[str] = (),
+) -> bytes:
+    """``/``: the products ``filters`` matches, with the search form and filter menus, and
+    ``notices`` (unknown filter values) above them."""
     return _render(
         "list.html",
         snapshot,
@@ -70,6 +77,7 @@ def list_page(snapshot: Snapshot, filters: Filters, *, problems: Sequence[str] =
         total=len(snapshot.products),
         filters=filters,
         facets=snapshot.facets(),
+        notices=notices,
     )
 
 

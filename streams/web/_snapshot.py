@@ -16,9 +16,10 @@ from typing import Any
 from streams.access import AccessRecord
 from streams.catalog import Catalog, CatalogEntry
 from streams.catalog.agents import AgentRunRecord
+from streams.catalog.runs import RunState
 from streams.errors import ConfigError
 from streams.guarantees import GUARANTEES, Observation
-from streams.guarantees.view import hours_of, humanise
+from streams.guarantees.view import duration_text, hours_of, humanise
 from streams.web._layout import history_bars, lineage_layout
 
 __all__ = ["STATE_ORDER", "Snapshot", "ViewMemo", "build_snapshot", "product_state"]
@@ -76,6 +77,7 @@ def build_snapshot(
     entries: Mapping[str, CatalogEntry],
     observations: Sequence[Observation] = (),
     runs: Iterable[AgentRunRecord] = (),
+    run_states: Mapping[str, RunState] | None = None,
     access: Sequence[AccessRecord] | None = (),
     now_ms: int,
     problems: Sequence[str] = (),
@@ -86,7 +88,10 @@ def build_snapshot(
     Args:
         entries: The signed catalog (:meth:`CatalogStore.read`).
         observations: The latest observation of every guarantee.
-        runs: The latest run of every agent job (``_mesh.lineage``).
+        runs: The latest run of every agent job (``_mesh.agent_runs``).
+        run_states: The runs' states folded from their events on ``_mesh.lineage``
+            (:func:`~streams.catalog.runs.read_runs`), by run id: an agent's status is its
+            latest run's, as ``mesh lineage`` shows it (``unknown`` when it has no events).
         access: Every access record; None when the registry could not be asked.
         now_ms: The time of the snapshot (epoch ms).
         problems: What could not be read, shown on every page.
@@ -94,6 +99,7 @@ def build_snapshot(
             by this snapshot's (None: none kept).
     """
     runs = list(runs)
+    status = _run_status(runs, run_states or {}, now_ms)
     by_topic: dict[str, list[Observation]] = {}
     for observation in observations:
         by_topic.setdefault(observation.topic, []).append(observation)
@@ -119,9 +125,15 @@ def build_snapshot(
             memo_key = (key, item.schema_id, item.published_at)
             view = old.get(memo_key) or own.show(key).to_dict()
             used[memo_key] = view
-            detail = _detail(view, by_topic.get(key, []), runs, access)
+            detail = _detail(view, by_topic.get(key, []), runs, status, access)
             detail["consumers"] = sorted(consumers.get(key, []))
             details[key] = detail
+        active = sorted(
+            (k for k, e in versions.items() if e.product.status == "active"),
+            key=lambda k: -versions[k].product.version,
+        )
+        for key in versions:
+            details[key]["also"] = [_version(details[k]) for k in active if k != key]
         details[product_id] = details[shown]
         summaries.append(_summary(details[product_id]))
     if memo is not None:
@@ -130,7 +142,7 @@ def build_snapshot(
     return Snapshot(
         products=tuple(summaries),
         details=details,
-        lineage=_lineage(Catalog(entries), runs),
+        lineage=_lineage(Catalog(entries), runs, status),
         built_at_ms=now_ms,
         problems=tuple(problems),
     )
@@ -140,6 +152,7 @@ def _detail(
     view: dict[str, Any],
     found: list[Observation],
     runs: list[AgentRunRecord],
+    status: Mapping[str, str],
     access: Sequence[AccessRecord] | None,
 ) -> dict[str, Any]:
     """A product version's page data: its (shared, never changed) view and what changes."""
@@ -155,6 +168,7 @@ def _detail(
         "count": None if letters is None else letters.observed,
         "state": None if letters is None else letters.state,
         "window_ms": None if letters is None else letters.window_ms,
+        "text": _letters_text(letters),
     }
     detail["access"] = (
         None
@@ -165,6 +179,7 @@ def _detail(
         {
             "job": run.job,
             "processing": run.processing,
+            "status": status[run.job],
             "inputs": list(run.inputs),
             "outputs": list(run.outputs),
             "agent_version": run.agent_version,
@@ -174,6 +189,21 @@ def _detail(
         if view["key"] in run.outputs
     ]
     return detail
+
+
+SHORTEST_WINDOW_MS = 60_000
+"""A dead letters window shorter than this is named as what it is (the monitor has just
+started and its window is still filling), not as ``in the last 0 min``."""
+
+
+def _letters_text(letters: Observation | None) -> str:
+    """``3 in the last 5m``; what is known when the window is not (yet) measured."""
+    if letters is None or letters.observed is None:
+        return "not measured yet"
+    count = humanise(letters.observed, "count")
+    if letters.window_ms < SHORTEST_WINDOW_MS:
+        return f"{count} since the monitor started (no full window measured yet)"
+    return f"{count} in the last {duration_text(letters.window_ms)}"
 
 
 def _observation(observation: Observation) -> dict[str, Any]:
@@ -211,11 +241,44 @@ def _summary(detail: dict[str, Any]) -> dict[str, Any]:
         "purpose": description.get("purpose"),
         "state": detail["state"],
         "versions": len(detail["versions"]),
+        "also": detail["also"],
         "url": f"/products/{detail['id']}",
     }
 
 
-def _lineage(catalog: Catalog, runs: list[AgentRunRecord]) -> dict[str, Any]:
+def _run_status(
+    runs: list[AgentRunRecord], states: Mapping[str, RunState], now_ms: int
+) -> dict[str, str]:
+    """Each agent job's status: its latest run's (by run id, else the latest run of the same
+    job), judged by :meth:`RunState.status` as ``mesh lineage`` does; ``unknown`` without
+    events (the agent's record says what it is, not whether it still runs)."""
+    now = datetime.datetime.fromtimestamp(now_ms / 1000, datetime.UTC)
+    epoch = datetime.datetime.fromtimestamp(0, datetime.UTC)
+    found: dict[str, str] = {}
+    for run in runs:
+        state = states.get(run.run_id) or max(
+            (s for s in states.values() if s.job == run.job),
+            key=lambda s: s.started_at or s.last_seen or epoch,
+            default=None,
+        )
+        found[run.job] = "unknown" if state is None else state.status(now)
+    return found
+
+
+def _version(detail: dict[str, Any]) -> dict[str, Any]:
+    """Another version of a product, as the list and the product page link it."""
+    return {
+        "key": detail["key"],
+        "version": detail["version"],
+        "status": detail["status"],
+        "state": detail["state"],
+        "url": detail["url"],
+    }
+
+
+def _lineage(
+    catalog: Catalog, runs: list[AgentRunRecord], status: Mapping[str, str]
+) -> dict[str, Any]:
     """Product versions and agent jobs as nodes; edges input -> agent -> output, and
     input -> product for descriptor edges no agent explains."""
     products = set(catalog.entries)
@@ -249,7 +312,8 @@ def _lineage(catalog: Catalog, runs: list[AgentRunRecord]) -> dict[str, Any]:
             "kind": "agent",
             "label": f"{'replay' if run.processing == 'BATCH' else 'agent'} {job}",
             "url": f"/products/{run.outputs[0]}#runs" if run.outputs else "/lineage",
-            "status": run.processing.lower(),
+            "processing": run.processing.lower(),
+            "status": status[job],
         }
         for job, run in sorted(agents.items())
     ]

@@ -15,6 +15,7 @@ from typing import Any
 from streams.access import AccessClient, AccessRecord
 from streams.catalog import CatalogStore
 from streams.catalog.agents import AgentRunRecord, AgentRunStore
+from streams.catalog.runs import RunState, read_runs
 from streams.config import Settings
 from streams.errors import StreamsError
 from streams.guarantees import Observation, observations
@@ -52,6 +53,12 @@ def read_snapshot(
         {},
         problems,
     )
+    states: dict[str, RunState] = _optional(
+        "status of agents",
+        lambda: read_runs(settings, timeout_s=timeout_s),
+        {},
+        problems,
+    )
     access: list[AccessRecord] | None = _optional(
         "consumers and grants", lambda: _grants(settings), None, problems
     )
@@ -59,6 +66,7 @@ def read_snapshot(
         entries=entries,
         observations=found,
         runs=runs.values(),
+        run_states=states,
         access=access,
         now_ms=int(time.time() * 1000),
         problems=problems,

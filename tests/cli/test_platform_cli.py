@@ -24,6 +24,22 @@ from tests.helpers.kafka import create_topic
 from tests.local.test_platform import _fake_state, _gone
 
 
+def test_status_of_no_platform_lists_every_service_stopped_web_too(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result = runner.invoke(main, ["status", "--output", "json", "--state-dir", str(tmp_path)])
+    assert result.exit_code == EXIT_UNREACHABLE, result.output
+    report = json.loads(result.stdout)
+    assert [(s["name"], s["state"]) for s in report["services"]] == [
+        ("broker", "stopped"),
+        ("registry", "stopped"),
+        ("monitor", "stopped"),
+        ("web", "stopped"),
+    ]
+    plain = runner.invoke(main, ["status", "--state-dir", str(tmp_path)]).stdout
+    assert re.search(r"^web +stopped", plain, re.M), plain
+
+
 def test_up_status_down(runner: CliRunner, tmp_path: Path) -> None:
     state = ["--state-dir", str(tmp_path)]
     try:

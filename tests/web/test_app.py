@@ -88,8 +88,42 @@ def test_read_only_and_odd_requests(client: httpx.Client) -> None:
     answer = client.post("/", content=b"{}", headers={"Content-Type": "text/plain"})
     assert (answer.status_code, answer.headers["allow"]) == (405, "GET, HEAD")
     assert client.head("/lineage").status_code == 200
-    assert client.get("/?q=%FF%FE&domain=%00").status_code == 200
+    assert client.get("/?q=%FF%FE").status_code == 200
+    assert client.get("/?q=%FF%FE&domain=%00").status_code == 400  # an unknown domain
     assert client.get("/", headers={"Accept": "image/png"}).status_code == 200
+
+
+def test_an_unknown_filter_value_is_a_400_naming_it_and_the_allowed_ones(
+    client: httpx.Client,
+) -> None:
+    page = client.get("/", params={"state": "bogus"})
+    assert page.status_code == 400
+    assert '<div class="problems" id="notice" role="alert">' in page.text
+    named = "unknown state &#39;bogus&#39;: use one of breached, at_risk, met, unobserved"
+    assert named in page.text
+    assert '<form class="filters"' in page.text  # the form is there to fix it
+    api = client.get("/api/products", params={"state": "bogus", "kind": "aggregate"})
+    assert api.status_code == 400
+    body = api.json()
+    assert body["error"].startswith("unknown state 'bogus': use one of breached")
+    assert body["allowed"]["state"] == ["breached", "at_risk", "met", "unobserved"]
+    assert client.get("/api/products", params={"state": "met"}).status_code == 200
+    evil = client.get("/", params={"tag": "<script>x</script>"})
+    assert evil.status_code == 400
+    assert "<script>x" not in evil.text
+
+
+def test_the_search_box_is_wide_enough_for_its_placeholder(client: httpx.Client) -> None:
+    import re
+
+    page = client.get("/").text
+    found = re.search(r'<input type="search"[^>]*>', page)
+    assert found is not None
+    placeholder = re.search(r'placeholder="([^"]*)"', found.group(0))
+    size = re.search(r'size="([0-9]+)"', found.group(0))
+    assert placeholder is not None
+    assert size is not None
+    assert int(size.group(1)) >= len(placeholder.group(1)) + 2
 
 
 def test_hostile_text_is_escaped_in_pages() -> None:

@@ -111,6 +111,29 @@ def test_list_page_search_and_filters(tab: Tab) -> None:
     assert tab.errors == []
 
 
+def test_the_search_placeholder_is_not_cut_and_a_bogus_filter_is_named(tab: Tab) -> None:
+    tab.open("/")
+    room, needed = tab.page.eval_on_selector(
+        "input[name=q]",
+        """el => {
+            const style = getComputedStyle(el);
+            const pen = document.createElement("canvas").getContext("2d");
+            pen.font = style.font;
+            const inner = el.clientWidth - parseFloat(style.paddingLeft)
+                - parseFloat(style.paddingRight);
+            return [inner, pen.measureText(el.placeholder).width];
+        }""",
+    )
+    assert room >= needed, (room, needed)
+    answer = tab.open("/?state=bogus")
+    assert answer.status == 400
+    notice = tab.page.locator("#notice").inner_text()
+    assert "unknown state 'bogus'" in notice
+    assert "breached, at_risk, met" in notice
+    tab.shot("list-unknown-filter")
+    assert [e for e in tab.errors if "400" not in e] == []
+
+
 def test_product_page_from_the_list(tab: Tab) -> None:
     tab.open("/?domain=dom0")
     tab.page.click("a[href='/products/dom0.events_3']")

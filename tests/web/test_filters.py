@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.web import Filters, build_snapshot
-from streams.web._filters import MAX_TEXT, select
+from streams.web._filters import MAX_TEXT, select, unknown_values
 from tests.web._mesh import NOW_MS, mesh
 
 PRODUCTS = build_snapshot(**mesh(6, domains=3), now_ms=NOW_MS).products
@@ -43,3 +43,20 @@ def test_unknown_values_and_hostile_text_match_nothing() -> None:
     assert ids(state="<script>") == []
     assert ids(q="x" * 10_000) == []
     assert len(Filters.from_query({"q": "y" * 10_000}).q) == MAX_TEXT
+
+
+def test_a_filter_value_nobody_can_match_is_named_with_the_allowed_ones() -> None:
+    facets = build_snapshot(**mesh(6, domains=3), now_ms=NOW_MS).facets()
+    assert unknown_values(Filters.from_query({"state": "met"}), facets) == []
+    assert unknown_values(Filters.from_query({"state": "breached", "domain": "dom1"}), facets) == []
+    (notice,) = unknown_values(Filters.from_query({"state": "bogus"}), facets)
+    assert notice == (
+        "unknown state 'bogus': use one of breached, at_risk, met, unobserved (or none)"
+    )
+    notices = unknown_values(Filters.from_query({"domain": "nope", "kind": "x"}), facets)
+    assert notices == [
+        "unknown domain 'nope': use one of dom0, dom1, dom2 (or none)",
+        "unknown kind 'x': use one of source-aligned, aggregate, consumer-aligned (or none)",
+    ]
+    # A closed set's value that no product has now is valid: zero products, no notice.
+    assert unknown_values(Filters.from_query({"classification": "restricted"}), facets) == []

@@ -47,6 +47,7 @@ def test_product_detail_has_schema_pii_guarantees_dead_letters_grants_and_runs()
         "count": 3.0,
         "state": "met",
         "window_ms": 300_000,
+        "text": "3 in the last 5m",
     }
     assert [a["consumer"] for a in detail["access"]] == ["dom1"]
     assert detail["consumers"] == ["dom0.hourly.v1"]
