@@ -70,7 +70,11 @@ def kafka_settings(**update: object) -> LocalSettings:
         pytest.skip(f"Apache Kafka tier skipped: {problem}")
     # The registry authenticates, Kafka stays PLAINTEXT unless a test asks for SASL
     # (kafka_sasl=True): the tests' raw Kafka clients carry no credentials.
-    return Settings().local.model_copy(update={"broker": "kafka", "kafka_sasl": False, **update})
+    # No web catalog: it would refresh its snapshot from Kafka every few seconds for the whole
+    # session (the web tests start their own).
+    return Settings().local.model_copy(
+        update={"broker": "kafka", "kafka_sasl": False, "web": False, **update}
+    )
 
 
 def platform_settings(kind: BrokerKind, **update: object) -> LocalSettings:
@@ -85,4 +89,4 @@ def platform_settings(kind: BrokerKind, **update: object) -> LocalSettings:
     """
     if kind == "kafka":
         return kafka_settings(**update)
-    return LocalSettings(broker="tansu").model_copy(update=update)
+    return LocalSettings(broker="tansu", web=False).model_copy(update=update)
