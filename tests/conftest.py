@@ -29,33 +29,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-# The longest tests first, longest of all first (CI's --durations): a 2-minute test collected
-# last keeps one worker busy while the others have nothing left to do.
-_FIRST = (
-    "tests/test_demo.py::test_the_tour",
-    "tests/test_demo.py::test_the_live_demo",
-    "tests/test_readme_tutorial.py::test_the_tutorial_runs",
-    "tests/test_demo.py::",
-    "tests/local/test_durable_broker.py::",
-    "tests/cli/test_kafka_cli.py::",
-    "tests/registry/test_restart.py::",
-    "tests/scaffold/test_repository_tests.py::",
-    "tests/agents/test_live.py::",
-    "tests/agents/test_live_stop.py::",
-    "tests/cli/test_tail_cli.py::",
-    "tests/agents/test_live_outage.py::",
-)
-
-
-def _rank(item: pytest.Item) -> int:
-    return next(
-        (rank for rank, prefix in enumerate(_FIRST) if item.nodeid.startswith(prefix)),
-        len(_FIRST),
-    )
+# The longest tests first: with two xdist workers, a 70 s test collected last (the demo)
+# keeps one worker busy while the other has nothing left to do (also the README tutorial).
+_FIRST = ("tests/test_demo.py::", "tests/test_readme_tutorial.py::")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=_rank)  # stable: the order within a rank is kept
+    items.sort(key=lambda item: not item.nodeid.startswith(_FIRST))  # stable: order kept
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
