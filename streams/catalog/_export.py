@@ -231,15 +231,7 @@ def _property(
     prefix: str = "",
 ) -> dict[str, Any]:
     path = f"{prefix}{field.name}"
-    physical, logical, nullable, base = _describe(field)
-    out: dict[str, Any] = {
-        "name": field.name,
-        "logicalType": logical,
-        "physicalType": physical,
-        "required": not nullable,
-    }
-    if field.doc:
-        out["description"] = field.doc
+    out, logical, base = _typed(field)
     if path == product.output_port.key:
         out["partitioned"] = True
         out["partitionKeyPosition"] = 1
@@ -313,9 +305,9 @@ def _items(avro: Any, schema: ParsedSchema) -> dict[str, Any]:
     return out
 
 
-def _plain(field: FieldInfo, schema: ParsedSchema) -> dict[str, Any]:
-    """A property of a record inside an array: types and doc (rules name top-level paths)."""
-    physical, logical, nullable, _ = _describe(field)
+def _typed(field: FieldInfo) -> tuple[dict[str, Any], str, str]:
+    """An ODCS property's name, types, requiredness and doc; its logical type and Avro base."""
+    physical, logical, nullable, base = _describe(field)
     out: dict[str, Any] = {
         "name": field.name,
         "logicalType": logical,
@@ -324,6 +316,12 @@ def _plain(field: FieldInfo, schema: ParsedSchema) -> dict[str, Any]:
     }
     if field.doc:
         out["description"] = field.doc
+    return out, logical, base
+
+
+def _plain(field: FieldInfo, schema: ParsedSchema) -> dict[str, Any]:
+    """A property of a record inside an array: types and doc (rules name top-level paths)."""
+    out, _, _ = _typed(field)
     _nest(out, field, schema, lambda child: _plain(child, schema))
     return out
 

@@ -17,7 +17,7 @@ from confluent_kafka.schema_registry import Metadata, Schema, SchemaRegistryClie
 
 from streams.access import AccessClient
 from streams.cli import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, main
-from streams.config import IdentitySettings, Settings
+from streams.config import Settings
 from streams.errors import RegistryRequestError
 from streams.identity import Credential, generate_credential, write_credential
 from streams.kafka import Consumer, Producer
@@ -26,6 +26,7 @@ from streams.local import PlatformInfo
 from streams.naming import ProductRef
 from streams.pii import CIPHER_PREFIX, PSEUDONYM_PREFIX
 from streams.registry.control import ControlPlane
+from tests.helpers.brokers import settings_as
 from tests.helpers.kafka import Product, create_topic, drain
 
 ADA, BOB, EVE = "ada-1", "bob-2", "eve-3"
@@ -63,15 +64,7 @@ class Mesh:
 
     def settings(self, who: Credential | None) -> Settings:
         """Client settings acting as ``who`` (None: the platform's admin)."""
-        base = self.platform.client_settings()
-        if who is None:
-            return base
-        identity = IdentitySettings(name=who.name, secret=who.secret)  # type: ignore[arg-type]
-        return Settings(
-            kafka=base.kafka,
-            registry={"url": self.platform.registry_url},  # type: ignore[arg-type]
-            identity=identity,
-        )
+        return settings_as(self.platform, who)
 
     def product(self, domain: str, name: str, classification: str | None = None) -> ProductRef:
         """A product with :data:`SCHEMA`, its classification registered as `mesh product

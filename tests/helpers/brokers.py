@@ -14,9 +14,10 @@ import os
 
 import pytest
 
-from streams.config import BrokerKind, LocalSettings, Settings
+from streams.config import BrokerKind, IdentitySettings, LocalSettings, Settings
 from streams.errors import PlatformStartError
-from streams.local import fetch_kafka
+from streams.identity import Credential
+from streams.local import PlatformInfo, fetch_kafka
 from streams.local._kafka import find_java
 from streams.local._kafka_dist import resolve_libs
 
@@ -90,3 +91,16 @@ def platform_settings(kind: BrokerKind, **update: object) -> LocalSettings:
     if kind == "kafka":
         return kafka_settings(**update)
     return LocalSettings(broker="tansu", web=False).model_copy(update=update)
+
+
+def settings_as(platform: PlatformInfo, who: Credential | None) -> Settings:
+    """Client settings for ``platform`` acting as ``who`` (None: the platform's admin)."""
+    base = platform.client_settings()
+    if who is None:
+        return base
+    identity = IdentitySettings(name=who.name, secret=who.secret)  # type: ignore[arg-type]
+    return Settings(
+        kafka=base.kafka,
+        registry={"url": platform.registry_url},  # type: ignore[arg-type]
+        identity=identity,
+    )

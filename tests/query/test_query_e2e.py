@@ -23,7 +23,7 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, C
 
 from streams.catalog import apply, load_products
 from streams.cli import EXIT_FAILED, EXIT_OK, main
-from streams.config import IdentitySettings, Settings
+from streams.config import Settings
 from streams.errors import ConfigError, QueryError
 from streams.identity import Credential, generate_credential
 from streams.kafka import Producer
@@ -32,6 +32,7 @@ from streams.local import PlatformInfo
 from streams.pii import CIPHER_PREFIX, PSEUDONYM_PREFIX
 from streams.query import read, sql
 from streams.registry.control import ControlPlane
+from tests.helpers.brokers import settings_as
 
 PLAY: dict[str, Any] = {
     "type": "record",
@@ -98,15 +99,7 @@ class Mesh:
 
     def settings(self, who: Credential | None = None) -> Settings:
         """Client settings acting as ``who`` (None: the platform's admin)."""
-        base = self.platform.client_settings()
-        if who is None:
-            return base
-        identity = IdentitySettings(name=who.name, secret=who.secret)  # type: ignore[arg-type]
-        return Settings(
-            kafka=base.kafka,
-            registry={"url": self.platform.registry_url},  # type: ignore[arg-type]
-            identity=identity,
-        )
+        return settings_as(self.platform, who)
 
     @property
     def plays(self) -> str:
