@@ -201,6 +201,8 @@ def test_found_from_a_subdirectory_and_a_dead_registry_is_restarted(
         assert result.stderr == ""  # INFO logs are off without -v
         info = json.loads(result.stdout)
         assert info["state_dir"] == str(repo / ".mesh")
+        assert info["web_url"] is None  # --no-web: no web catalog
+        assert info["web_pid"] is None
 
         # From a subdirectory: the same state directory, and commands find its addresses.
         monkeypatch.chdir(deep)
